@@ -1,0 +1,185 @@
+//! The platform-neutral boundary between keel's core and its chat adapters.
+//!
+//! An adapter turns platform events into [`Inbound`] values and carries [`Outbound`] values back
+//! to its platform. It knows nothing of tasks or clients; the core knows nothing of Slack or
+//! Matrix. Both sides depend on this crate and on nothing of each other.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Who wrote an inbound event, as the platform knows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Speaker {
+    /// The platform's stable user id (`U123`, `@bob:example.org`, or the console name).
+    pub id: String,
+    /// The name people see, used in replies and reports.
+    pub name: String,
+    /// True for a user outside the team: a Slack Connect user, a Matrix user not in the team,
+    /// a console speaker started with `--client`.
+    pub external: bool,
+    /// The client key the platform associates with an external user, when it knows one.
+    pub client_hint: Option<String>,
+    /// The user's IANA time zone when the platform tells it (`Europe/Berlin`).
+    pub tz: Option<String>,
+}
+
+/// Where an inbound event happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// The platform's channel or room id.
+    pub id: String,
+    /// A readable name for replies (`acme`); may equal `id`.
+    pub name: String,
+    /// True for a direct conversation between one person and keel.
+    pub direct: bool,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InboundKind {
+    /// A message. `to_keel` is true when it addressed keel (a mention, `!keel`, a direct
+    /// conversation); the adapter has then removed the address from `text`.
+    Message { text: String, to_keel: bool },
+    /// A slash command (`/keel <text>`); `text` is everything after the command name.
+    Command { text: String },
+    /// A reaction added to a message. The adapter passes the message's text and author when
+    /// the platform tells them (🎫 turns that message into a task).
+    Reaction {
+        emoji: String,
+        message_id: String,
+        message_text: Option<String>,
+        author: Option<Speaker>,
+    },
+    /// A message was edited; `message_id` is the original message.
+    Edit { message_id: String, text: String },
+    /// A button or similar interactive element was used.
+    Action { action_id: String, value: String, message_id: Option<String> },
+}
+
+/// One event from a chat platform, ready for the core.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inbound {
+    /// The adapter that received it (`console`, `slack`, `matrix`).
+    pub adapter: String,
+    /// The platform's id for the event; the core drops a second event with the same id.
+    pub event_id: String,
+    /// When the platform says it happened.
+    pub at: DateTime<Utc>,
+    pub speaker: Speaker,
+    pub conversation: Conversation,
+    /// The platform's id of the message itself (for threads, reactions, links).
+    pub message_id: String,
+    /// The thread this event belongs to: the id of the thread's root message.
+    pub thread: Option<String>,
+    /// A link to the message where the platform has permalinks.
+    pub link: Option<String>,
+    pub kind: InboundKind,
+}
+
+/// Something the core wants said or done on a platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Outbound {
+    /// A message in a conversation, in a thread when `thread` is set.
+    Message { conversation: String, thread: Option<String>, text: String },
+    /// A private message to one person.
+    Direct { user: String, text: String },
+    /// A message only `user` sees in `conversation` (falls back to a direct message).
+    Ephemeral { conversation: String, user: String, text: String },
+    /// A reaction on a message.
+    Reaction { conversation: String, message_id: String, emoji: String },
+    /// A PNG image with a caption.
+    Image {
+        conversation: String,
+        thread: Option<String>,
+        name: String,
+        caption: String,
+        png: Vec<u8>,
+    },
+}
+
+impl Outbound {
+    /// The conversation the outbound goes to, or the user for a direct message; messages to the
+    /// same target are delivered in order.
+    pub fn target(&self) -> &str {
+        match self {
+            Outbound::Message { conversation, .. }
+            | Outbound::Ephemeral { conversation, .. }
+            | Outbound::Reaction { conversation, .. }
+            | Outbound::Image { conversation, .. } => conversation,
+            Outbound::Direct { user, .. } => user,
+        }
+    }
+}
+
+/// Why a send did not go through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// The platform asked to wait (HTTP 429, `M_LIMIT_EXCEEDED`); try again after the delay.
+    RetryAfter(Duration),
+    /// A failure that may pass (network, 5xx): try again with backoff.
+    Transient(String),
+    /// The platform refused for good (unknown channel, not allowed): do not retry.
+    Rejected(String),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::RetryAfter(d) => write!(f, "rate limited, retry after {} ms", d.as_millis()),
+            SendError::Transient(e) => write!(f, "transient failure: {e}"),
+            SendError::Rejected(e) => write!(f, "rejected: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// What the platform answered for a delivered outbound.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sent {
+    /// The platform's id for the posted message, when it has one.
+    pub message_id: Option<String>,
+}
+
+/// A chat platform connection as the core sees it: it delivers outbound messages.
+///
+/// Inbound events travel the other way through an [`InboundSink`] that the core hands to the
+/// adapter when it starts.
+#[async_trait]
+pub trait Adapter: Send + Sync {
+    /// The adapter's name, stored with every event and outbox row (`console`, `slack`).
+    fn name(&self) -> &str;
+    /// Deliver one outbound message or action.
+    async fn send(&self, outbound: &Outbound) -> Result<Sent, SendError>;
+}
+
+/// Where an adapter hands inbound events to the core.
+#[async_trait]
+pub trait InboundSink: Send + Sync {
+    /// Hand one event to the core. Returns once the event is durably recorded (or recognised as
+    /// a duplicate), so an adapter may acknowledge it to its platform afterwards.
+    async fn deliver(&self, inbound: Inbound) -> anyhow::Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outbound_round_trips_through_json() {
+        let out = Outbound::Message {
+            conversation: "acme".into(),
+            thread: Some("m1".into()),
+            text: "#1 opened".into(),
+        };
+        let json = serde_json::to_string(&out).unwrap();
+        assert!(json.contains("\"type\":\"message\""));
+        let back: Outbound = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, out);
+        assert_eq!(back.target(), "acme");
+    }
+}

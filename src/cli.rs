@@ -1,0 +1,446 @@
+//! The command line: `keel [chat|tasks|clients|export|migrate|config]`.
+//!
+//! Exit codes: 0 success, 1 the command ran and failed (bad input, missing record), 2 usage or
+//! environment error. Every error is one line on stderr.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+
+use crate::clock::{parse_now, Clock, FixedClock, SystemClock};
+use crate::config::Config;
+use crate::domain::Status;
+use crate::service::dispatch::Dispatcher;
+use crate::service::ingest::Ingest;
+use crate::service::{Keel, Settings};
+use crate::store::people;
+use crate::store::tasks::{self, Filter, TaskView};
+use crate::store::{redact_url, Store};
+
+#[derive(Debug, Parser)]
+#[command(name = "keel", version, about = "Client-service coordination bot for Slack and Matrix", long_about = None)]
+pub struct Cli {
+    /// Database URL: sqlite://FILE (created on first use) or postgres://…
+    #[arg(long, global = true, env = "KEEL_DATABASE_URL")]
+    db: Option<String>,
+    /// Config file (default: config/keel.toml when present)
+    #[arg(long, global = true, env = "KEEL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Fix the clock at this instant (RFC 3339), for trying time-based behaviour
+    #[arg(long, global = true, env = "KEEL_NOW")]
+    now: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Chat with keel in the terminal (the default)
+    Chat(ChatArgs),
+    /// Tasks
+    #[command(subcommand)]
+    Tasks(TasksCommand),
+    /// Clients
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+    /// Export data for spreadsheets and BI tools
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Apply pending database migrations
+    Migrate,
+    /// Configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args, Default)]
+struct ChatArgs {
+    /// Speak as this person
+    #[arg(long = "as", value_name = "NAME")]
+    speaker: Option<String>,
+    /// Talk in this channel (without it: the direct conversation with keel)
+    #[arg(long)]
+    channel: Option<String>,
+    /// The speaker is a contact of this client
+    #[arg(long, value_name = "KEY")]
+    client: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum TasksCommand {
+    /// List tasks, oldest first
+    List {
+        /// open, in-progress, waiting, done, cancelled, or active (the first three)
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, value_name = "KEY")]
+        client: Option<String>,
+        #[arg(long, value_name = "NAME")]
+        owner: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientsCommand {
+    /// List clients
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// Every task event, oldest first
+    Events {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Report every missing or invalid setting
+    Check,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExportFormat {
+    Jsonl,
+}
+
+/// A failure and its exit code.
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+fn failed(message: impl Into<String>) -> Failure {
+    Failure { code: 1, message: message.into() }
+}
+
+fn environment(message: impl Into<String>) -> Failure {
+    Failure { code: 2, message: message.into() }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        environment(crate::store::one_line(&format!("{e:#}")))
+    }
+}
+
+/// Parses the arguments; help and version print and exit 0, usage errors exit 2 in one line.
+pub fn parse_args() -> Result<Cli, Failure> {
+    match Cli::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            std::process::exit(0);
+        }
+        Err(e) => {
+            let rendered = e.to_string();
+            let line = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+            Err(environment(format!("{} (see keel --help)", line.trim())))
+        }
+    }
+}
+
+/// Loads the configuration the arguments point at.
+pub fn load_config(cli: &Cli) -> Result<Config, Failure> {
+    let mut config = Config::load(cli.config.as_deref()).map_err(environment)?;
+    if let Some(db) = &cli.db {
+        config.database_url = db.clone();
+    }
+    Ok(config)
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli, config: Config) -> Result<(), Failure> {
+    let clock: Arc<dyn Clock> = match &cli.now {
+        Some(text) => Arc::new(FixedClock(parse_now(text).map_err(environment)?)),
+        None => Arc::new(SystemClock),
+    };
+    match cli.command {
+        None => chat(ChatArgs::default(), &config, clock).await,
+        Some(Command::Chat(args)) => chat(args, &config, clock).await,
+        Some(Command::Tasks(TasksCommand::List { status, client, owner, format })) => {
+            let store = open(&config).await?;
+            tasks_list(&store, status, client, owner, format).await
+        }
+        Some(Command::Clients(ClientsCommand::List { format })) => {
+            let store = open(&config).await?;
+            clients_list(&store, format).await
+        }
+        Some(Command::Export(ExportCommand::Events { format: ExportFormat::Jsonl })) => {
+            let store = open(&config).await?;
+            export_events(&store).await
+        }
+        Some(Command::Migrate) => {
+            let store = Store::connect(&config.database_url).await.map_err(|e| environment(e.to_string()))?;
+            let applied = store.migrate().await.map_err(|e| environment(format!("migration failed: {e:#}")))?;
+            println!("database {} is up to date ({applied} migrations applied now)", redact_url(&config.database_url));
+            Ok(())
+        }
+        Some(Command::Config(ConfigCommand::Check)) => config_check(&config).await,
+    }
+}
+
+async fn open(config: &Config) -> Result<Store, Failure> {
+    Store::open(&config.database_url).await.map_err(|e| environment(e.to_string()))
+}
+
+/// Delivers the console's replies after each event.
+struct DeliverNow(Dispatcher);
+
+#[async_trait]
+impl keel_console::AfterEvent for DeliverNow {
+    async fn after_event(&self) {
+        if let Err(e) = self.0.round().await {
+            eprintln!("keel could not deliver replies: {}", crate::store::one_line(&format!("{e:#}")));
+        }
+    }
+}
+
+async fn chat(args: ChatArgs, config: &Config, clock: Arc<dyn Clock>) -> Result<(), Failure> {
+    let problems = config.problems();
+    if let Some(first) = problems.first() {
+        return Err(environment(format!("invalid configuration: {first} (see keel config check)")));
+    }
+    let store = open(config).await?;
+    let keel = Keel::new(store.clone(), clock.clone(), Settings::from_config(config));
+    let committed = Arc::new(Notify::new());
+    let (ingest, writer) = Ingest::start(keel, committed);
+    let output: Arc<dyn keel_chat::Adapter> = Arc::new(keel_console::ConsoleOutput::stdout());
+    let dispatcher = Dispatcher::new(store.clone(), vec![output]);
+    let speaker = args
+        .speaker
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "me".into());
+    let session = keel_console::Session {
+        speaker: speaker.trim_start_matches('@').to_string(),
+        client: args.client.map(|c| c.to_lowercase()),
+        channel: args.channel.map(|c| c.trim_start_matches('#').to_string()),
+    };
+    let run_id = format!("console-{}-{}", std::process::id(), Utc::now().timestamp_nanos_opt().unwrap_or_default());
+    let console_clock = clock.clone();
+    let console = keel_console::Console::new(session, run_id, Arc::new(move || console_clock.now()));
+    let after = Arc::new(DeliverNow(dispatcher.clone()));
+    keel_console::run(console, Arc::new(ingest), after.clone()).await?;
+    writer.await.map_err(|e| environment(format!("the writer stopped: {e}")))?;
+    after.0.round().await?;
+    store.close().await;
+    Ok(())
+}
+
+fn rfc3339(at: Option<i64>) -> Value {
+    match at.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)) {
+        Some(t) => json!(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        None => Value::Null,
+    }
+}
+
+fn task_json(v: &TaskView) -> Value {
+    let t = &v.task;
+    json!({
+        "id": t.id,
+        "title": t.title,
+        "client": v.client_key,
+        "channel": t.channel_name,
+        "requester": t.requester_name,
+        "owner": v.owner_name,
+        "status": t.status.as_str(),
+        "priority": t.priority.as_str(),
+        "source": t.source.as_str(),
+        "sentiment": t.sentiment,
+        "created_at": rfc3339(Some(t.created_at)),
+        "due_at": rfc3339(t.due_at),
+        "first_response_at": rfc3339(t.first_response_at),
+        "resolved_at": rfc3339(t.resolved_at),
+    })
+}
+
+const TASK_FIELDS: [&str; 14] = [
+    "id", "title", "client", "channel", "requester", "owner", "status", "priority", "source", "sentiment",
+    "created_at", "due_at", "first_response_at", "resolved_at",
+];
+
+fn cell(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+async fn tasks_list(store: &Store, status: Option<String>, client: Option<String>, owner: Option<String>, format: Format) -> Result<(), Failure> {
+    let mut conn = store.pool().acquire().await.map_err(|e| environment(format!("database: {e}")))?;
+    let mut filter = Filter::default();
+    if let Some(s) = status {
+        filter.statuses = if s == "active" {
+            vec![Status::Open, Status::InProgress, Status::Waiting]
+        } else {
+            vec![s.parse::<Status>().map_err(|e| failed(e.to_string()))?]
+        };
+    }
+    if let Some(key) = client {
+        let c = people::client_by_key(&mut conn, &key.to_lowercase()).await?;
+        filter.client_id = Some(c.ok_or_else(|| failed(format!("there is no client \"{key}\"")))?.id);
+    }
+    if let Some(name) = owner {
+        let m = people::member_by_reference(&mut conn, "console", name.trim_start_matches('@')).await?;
+        filter.owner_id = Some(m.ok_or_else(|| failed(format!("there is no team member \"{name}\"")))?.id);
+    }
+    let found = tasks::list(&mut conn, &filter).await?;
+    let rows: Vec<Value> = found.iter().map(task_json).collect();
+    let mut out = std::io::stdout().lock();
+    let written = match format {
+        Format::Json => serde_json::to_writer_pretty(&mut out, &rows).map_err(std::io::Error::other).and_then(|_| writeln!(out)),
+        Format::Csv => write_csv(&mut out, &TASK_FIELDS, &rows),
+        Format::Table => {
+            let lines: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    ["id", "status", "priority", "client", "owner", "due_at", "title"]
+                        .iter()
+                        .map(|f| cell(&r[*f]))
+                        .collect()
+                })
+                .collect();
+            write_table(&mut out, &["ID", "STATUS", "PRIORITY", "CLIENT", "OWNER", "DUE", "TITLE"], &lines)
+        }
+    };
+    written.map_err(|e| environment(format!("writing output: {e}")))
+}
+
+fn write_csv(out: &mut dyn Write, fields: &[&str], rows: &[Value]) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(fields).map_err(std::io::Error::other)?;
+    for r in rows {
+        w.write_record(fields.iter().map(|f| cell(&r[*f]))).map_err(std::io::Error::other)?;
+    }
+    w.flush()
+}
+
+fn write_table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count().min(60));
+        }
+    }
+    let line = |cells: Vec<String>| -> String {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let c = crate::domain::truncate(c, 60);
+                format!("{c:<w$}", w = widths[i])
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    writeln!(out, "{}", line(header.iter().map(|h| h.to_string()).collect()))?;
+    for r in rows {
+        writeln!(out, "{}", line(r.clone()))?;
+    }
+    Ok(())
+}
+
+async fn clients_list(store: &Store, format: Format) -> Result<(), Failure> {
+    let mut conn = store.pool().acquire().await.map_err(|e| environment(format!("database: {e}")))?;
+    let clients = people::clients(&mut conn).await?;
+    let mut rows = Vec::new();
+    for c in &clients {
+        let owner = match c.owner_id {
+            Some(id) => people::member_by_id(&mut conn, id).await?.map(|m| m.name),
+            None => None,
+        };
+        let open = tasks::list(
+            &mut conn,
+            &Filter { statuses: vec![Status::Open, Status::InProgress, Status::Waiting], client_id: Some(c.id), ..Filter::default() },
+        )
+        .await?
+        .len();
+        rows.push(json!({
+            "key": c.key,
+            "name": c.name,
+            "owner": owner,
+            "open_tasks": open,
+            "contract_signed_at": rfc3339(c.contract_signed_at),
+            "go_live_at": rfc3339(c.go_live_at),
+            "churned_at": rfc3339(c.churned_at),
+            "last_touch_at": rfc3339(c.last_touch_at),
+        }));
+    }
+    let fields = ["key", "name", "owner", "open_tasks", "contract_signed_at", "go_live_at", "churned_at", "last_touch_at"];
+    let mut out = std::io::stdout().lock();
+    let written = match format {
+        Format::Json => serde_json::to_writer_pretty(&mut out, &rows).map_err(std::io::Error::other).and_then(|_| writeln!(out)),
+        Format::Csv => write_csv(&mut out, &fields, &rows),
+        Format::Table => {
+            let lines: Vec<Vec<String>> = rows.iter().map(|r| fields[..5].iter().map(|f| cell(&r[*f])).collect()).collect();
+            write_table(&mut out, &["KEY", "NAME", "OWNER", "OPEN", "SIGNED"], &lines)
+        }
+    };
+    written.map_err(|e| environment(format!("writing output: {e}")))
+}
+
+async fn export_events(store: &Store) -> Result<(), Failure> {
+    let mut conn = store.pool().acquire().await.map_err(|e| environment(format!("database: {e}")))?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut after = 0;
+    loop {
+        let page = tasks::events_after(&mut conn, after, 1000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for e in &page {
+            let line = json!({
+                "id": e.id,
+                "task": e.task_id,
+                "at": rfc3339(Some(e.at)),
+                "kind": e.kind,
+                "actor": e.actor,
+                "data": e.data,
+            });
+            writeln!(out, "{line}").map_err(|e| environment(format!("writing output: {e}")))?;
+        }
+    }
+    out.flush().map_err(|e| environment(format!("writing output: {e}")))
+}
+
+async fn config_check(config: &Config) -> Result<(), Failure> {
+    let problems = config.problems();
+    for p in &problems {
+        eprintln!("{p}");
+    }
+    if !problems.is_empty() {
+        return Err(environment(format!("{} problem(s) in the configuration", problems.len())));
+    }
+    let store = Store::connect(&config.database_url).await.map_err(|e| environment(e.to_string()))?;
+    store.close().await;
+    println!(
+        "configuration ok: database {}, team time zone {}, business hours {}",
+        redact_url(&config.database_url),
+        config.team.timezone,
+        config.team.hours
+    );
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! Settings: `config/keel.toml` (or `--config FILE`), overridden by `KEEL_…` environment variables.
+
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{parse_tz, WorkingHours};
+
+/// Every setting, with its default.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `sqlite://keel.db` (default) or `postgres://…`; env `KEEL_DATABASE_URL`.
+    pub database_url: String,
+    pub team: TeamConfig,
+    pub capture: CaptureConfig,
+    pub http: HttpConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TeamConfig {
+    /// The team's IANA time zone; business hours and reports use it.
+    pub timezone: String,
+    /// The team's business hours, `09:00-17:00`.
+    pub hours: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CaptureConfig {
+    /// Client messages this many minutes apart in one channel join the same task; 0 turns it off.
+    pub group_minutes: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    /// Where `keel run` serves /healthz, /metrics and the Slack endpoints.
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// A `tracing` filter, e.g. `info` or `keel=debug`.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://keel.db".into(),
+            team: TeamConfig::default(),
+            capture: CaptureConfig::default(),
+            http: HttpConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for TeamConfig {
+    fn default() -> Self {
+        TeamConfig { timezone: "UTC".into(), hours: "09:00-17:00".into() }
+    }
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        CaptureConfig { group_minutes: 3 }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { listen: "127.0.0.1:8080".into() }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { format: "text".into(), level: "warn".into() }
+    }
+}
+
+/// The default config file, used when present.
+pub const DEFAULT_PATH: &str = "config/keel.toml";
+
+impl Config {
+    /// Loads defaults, then the file (the given one must exist; the default one may not), then
+    /// `KEEL_…` variables (`KEEL_TEAM__TIMEZONE` sets `team.timezone`).
+    pub fn load(file: Option<&Path>) -> Result<Config, String> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(format!("config file {} does not exist", path.display()));
+                }
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None => {
+                let default = PathBuf::from(DEFAULT_PATH);
+                if default.is_file() {
+                    figment = figment.merge(Toml::file_exact(default));
+                }
+            }
+        }
+        figment = figment.merge(Env::prefixed("KEEL_").split("__").ignore(&["now", "config", "db"]));
+        figment
+            .extract::<Config>()
+            .map_err(|e| format!("invalid configuration: {}", crate::store::one_line(&e)))
+    }
+
+    /// Every problem in the settings, each on its own line; empty when all is well.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Err(e) = parse_tz(&self.team.timezone) {
+            problems.push(format!("team.timezone: {e}"));
+        }
+        if let Err(e) = WorkingHours::parse(&self.team.hours) {
+            problems.push(format!("team.hours: {e}"));
+        }
+        if !(0..=1440).contains(&self.capture.group_minutes) {
+            problems.push("capture.group_minutes: must be between 0 and 1440".into());
+        }
+        if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
+            problems.push(format!("http.listen: \"{}\" is not an address like 127.0.0.1:8080", self.http.listen));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            problems.push(format!("log.format: \"{}\" is not text or json", self.log.format));
+        }
+        let url = self.database_url.as_str();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {
+            problems.push(format!(
+                "database_url: \"{}\" is not sqlite://… or postgres://…",
+                crate::store::redact_url(url)
+            ));
+        }
+        problems
+    }
+
+    /// The team's time zone (UTC when the setting is invalid; `config check` reports that).
+    pub fn team_tz(&self) -> Tz {
+        parse_tz(&self.team.timezone).unwrap_or(Tz::UTC)
+    }
+
+    pub fn team_hours(&self) -> WorkingHours {
+        WorkingHours::parse(&self.team.hours).unwrap_or_default()
+    }
+}

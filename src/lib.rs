@@ -1,0 +1,14 @@
+//! keel: a self-hosted client-service coordination bot for Slack and Matrix.
+//!
+//! The core turns [`keel_chat::Inbound`] events into tasks and replies; it never imports a
+//! platform adapter. See `ARCHITECTURE.md`.
+
+pub mod capture;
+pub mod clock;
+pub mod command;
+pub mod config;
+pub mod domain;
+pub mod service;
+pub mod store;
+pub mod cli;
+pub mod logging;

@@ -1,0 +1,482 @@
+//! One handler per command. Each checks, changes the task and its log together, and answers.
+
+use serde_json::json;
+
+use super::capture::{open_task, task_ref, Request};
+use super::format::{card, format_time, list_line, quoted};
+use super::{status_change, user, Outcome, Turn, Who};
+use crate::command::{self, Allowed, Command, Lifecycle, ListScope, ParseError, Spec};
+use crate::domain::due::parse_due;
+use crate::domain::{truncate, Role, Source, Status, TaskId};
+use crate::store::people::{self, Client, Member};
+use crate::store::tasks::{self, Filter, Task};
+
+/// How many tasks `list` shows before it says how many more there are.
+const LIST_LIMIT: i64 = 30;
+
+/// Text addressed to keel: a command, or else a request to track.
+pub(super) async fn run(turn: &mut Turn<'_>, text: &str, slash: bool) -> Outcome {
+    match command::parse(text) {
+        Ok((command, spec)) => {
+            permit(turn, spec)?;
+            execute(turn, command, slash).await
+        }
+        Err(ParseError::Usage(message)) => user(message),
+        Err(ParseError::NotACommand) => {
+            let first = text.split_whitespace().next().unwrap_or("");
+            if first.is_empty() {
+                return user("say \"help\" to see what I can do");
+            }
+            if turn.inbound.conversation.direct && matches!(turn.who, Who::Team(_)) {
+                return user(format!(
+                    "\"{}\" is not a command; say \"help\", or \"track <text>\" to record a request",
+                    truncate(first, 30)
+                ));
+            }
+            track(turn, text, slash).await
+        }
+    }
+}
+
+/// Refuses a command the speaker may not run.
+fn permit(turn: &Turn<'_>, spec: &Spec) -> Outcome {
+    let allowed = match (&turn.who, spec.allowed) {
+        (_, Allowed::Everyone) => true,
+        (Who::Client { .. }, _) => return user(format!("only team members can {}", spec.does)),
+        (Who::Team(_), Allowed::Team) => true,
+        (Who::Team(m), Allowed::Leads) => m.role.is_lead(),
+        (Who::Team(m), Allowed::Admins) => m.role == Role::Admin,
+    };
+    match (allowed, spec.allowed) {
+        (true, _) => Ok(()),
+        (false, Allowed::Admins) => user(format!("only admins can {}", spec.does)),
+        (false, _) => user(format!("only leads and admins can {}", spec.does)),
+    }
+}
+
+async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome {
+    match command {
+        Command::Help { topic } => {
+            let for_client = matches!(turn.who, Who::Client { .. });
+            turn.reply(command::help(topic.as_deref(), for_client));
+            Ok(())
+        }
+        Command::Track { text } => track(turn, &text, slash).await,
+        Command::List { scope, client, owner } => list(turn, scope, client.map(|c| c.to_string()), owner).await,
+        Command::Show { task } => show(turn, task).await,
+        Command::Assign { task, who } => {
+            let owner = member_named(turn, &who).await?;
+            assign(turn, task, owner).await
+        }
+        Command::Take { task } => {
+            let me = speaker_member(turn)?;
+            assign(turn, task, me).await
+        }
+        Command::SetStatus { task, status, note } => {
+            let task = existing(turn, task).await?;
+            set_status(turn, task, status, note.as_deref()).await
+        }
+        Command::Due { task, date } => {
+            let mut task = existing(turn, task).await?;
+            let due = parse_due(&date, &turn.due_context()).map_err(|e| super::Fail::User(e.to_string()))?;
+            task.due_at = Some(due.timestamp());
+            task.last_activity_at = turn.at().timestamp();
+            turn.record(&task, "due", json!({ "phrase": date, "due_at": task.due_at })).await?;
+            let when = format_time(due.timestamp(), turn.speaker_tz());
+            turn.reply(format!("{} due {when}", task_ref(&task)));
+            Ok(())
+        }
+        Command::Priority { task, level } => {
+            let mut task = existing(turn, task).await?;
+            if task.priority == level {
+                return user(format!("{} is {} already", task_ref(&task), level));
+            }
+            let from = std::mem::replace(&mut task.priority, level);
+            task.last_activity_at = turn.at().timestamp();
+            turn.record(&task, "priority", json!({ "from": from.as_str(), "to": level.as_str() })).await?;
+            turn.reply(format!("{} priority {level} (was {from})", task_ref(&task)));
+            Ok(())
+        }
+        Command::Note { task, text } => {
+            let mut task = existing(turn, task).await?;
+            task.last_activity_at = turn.at().timestamp();
+            turn.record(&task, "note", json!({ "text": text })).await?;
+            turn.reply(format!("{} note added", task_ref(&task)));
+            Ok(())
+        }
+        Command::Snooze { task, date } => {
+            let mut task = existing(turn, task).await?;
+            let until = parse_due(&date, &turn.due_context()).map_err(|e| super::Fail::User(e.to_string()))?;
+            task.snoozed_until = Some(until.timestamp());
+            turn.record(&task, "snoozed", json!({ "phrase": date, "until": task.snoozed_until })).await?;
+            let when = format_time(until.timestamp(), turn.speaker_tz());
+            turn.reply(format!("{} snoozed until {when}", task_ref(&task)));
+            Ok(())
+        }
+        Command::Escalate { task, why } => escalate(turn, task, why).await,
+        Command::ClientAdd { key, name, channels, owner } => client_add(turn, key.as_str(), &name, &channels, owner).await,
+        Command::ClientList => client_list(turn).await,
+        Command::ClientShow { key } => client_show(turn, key.as_str()).await,
+        Command::ClientStage { key, stage, date } => client_stage(turn, key.as_str(), stage, date).await,
+        Command::Away { until } => {
+            let mut me = speaker_member(turn)?;
+            let until = parse_due(&until, &turn.due_context()).map_err(|e| super::Fail::User(e.to_string()))?;
+            me.away_until = Some(until.timestamp());
+            people::update_member(turn.conn, &me).await?;
+            turn.reply(format!("away until {}: no nudges or standups until then", format_time(until.timestamp(), turn.speaker_tz())));
+            Ok(())
+        }
+        Command::Back => {
+            let mut me = speaker_member(turn)?;
+            me.away_until = None;
+            people::update_member(turn.conn, &me).await?;
+            turn.reply("welcome back");
+            Ok(())
+        }
+        Command::Tz { tz } => {
+            let mut me = speaker_member(turn)?;
+            me.tz = Some(tz.name().to_string());
+            people::update_member(turn.conn, &me).await?;
+            turn.reply(format!("your time zone is {}", tz.name()));
+            Ok(())
+        }
+        Command::Hours { hours } => {
+            let mut me = speaker_member(turn)?;
+            me.hours = hours;
+            people::update_member(turn.conn, &me).await?;
+            turn.reply(format!("your working hours are {hours}"));
+            Ok(())
+        }
+        Command::Role { who, role } => set_role(turn, &who, role).await,
+    }
+}
+
+async fn track(turn: &mut Turn<'_>, text: &str, slash: bool) -> Outcome {
+    let inbound = turn.inbound;
+    let (requester_is_client, speaker_client) = match &turn.who {
+        Who::Client { client, .. } => (true, client.clone()),
+        Who::Team(_) => (false, None),
+    };
+    let request = Request {
+        text,
+        source: if slash { Source::Slash } else { Source::Mention },
+        requester: &inbound.speaker,
+        requester_is_client,
+        speaker_client,
+        message_id: &inbound.message_id,
+        thread: super::reply_thread(inbound),
+    };
+    open_task(turn, request).await.map(|_| ())
+}
+
+/// The task with this id, or the one-line answer that it does not exist.
+async fn existing(turn: &mut Turn<'_>, id: TaskId) -> Outcome<Task> {
+    match tasks::by_id(turn.conn, id.0).await? {
+        Some(v) => Ok(v.task),
+        None => user(format!("{id} does not exist")),
+    }
+}
+
+fn speaker_member(turn: &Turn<'_>) -> Outcome<Member> {
+    match turn.who.member() {
+        Some(m) => Ok(m.clone()),
+        None => user("only team members can do that"),
+    }
+}
+
+async fn member_named(turn: &mut Turn<'_>, who: &str) -> Outcome<Member> {
+    match people::member_by_reference(turn.conn, &turn.inbound.adapter, who).await? {
+        Some(m) => Ok(m),
+        None => user(format!(
+            "I don't know @{}: people join the team when they first write where keel is",
+            truncate(who, 40)
+        )),
+    }
+}
+
+async fn client_named(turn: &mut Turn<'_>, key: &str) -> Outcome<Client> {
+    match people::client_by_key(turn.conn, key).await? {
+        Some(c) => Ok(c),
+        None => user(format!("there is no client \"{key}\" (see \"client list\")")),
+    }
+}
+
+async fn list(turn: &mut Turn<'_>, scope: ListScope, client: Option<String>, owner: Option<String>) -> Outcome {
+    let active = vec![Status::Open, Status::InProgress, Status::Waiting];
+    let now = turn.at().timestamp();
+    let mut filter = Filter { limit: Some(LIST_LIMIT + 1), ..Filter::default() };
+    match &turn.who {
+        Who::Client { client: Some(c), .. } => {
+            // Clients see their own client's open requests and nothing else.
+            filter.statuses = active;
+            filter.client_id = Some(c.id);
+        }
+        Who::Client { client: None, .. } => {
+            return user("I don't know which client you are with yet, so I cannot list requests");
+        }
+        Who::Team(me) => {
+            filter.statuses = match scope {
+                ListScope::Waiting => vec![Status::Waiting],
+                ListScope::All => Vec::new(),
+                _ => active,
+            };
+            if scope == ListScope::Mine {
+                filter.owner_id = Some(me.id);
+            }
+            if scope == ListScope::Overdue {
+                filter.due_before = Some(now);
+            }
+            if let Some(key) = client {
+                filter.client_id = Some(client_named(turn, &key).await?.id);
+            }
+            if let Some(who) = owner {
+                filter.owner_id = Some(member_named(turn, &who).await?.id);
+            }
+        }
+    }
+    let found = tasks::list(turn.conn, &filter).await?;
+    if found.is_empty() {
+        turn.reply("no tasks match");
+        return Ok(());
+    }
+    let tz = turn.speaker_tz();
+    let mut lines: Vec<String> = found.iter().take(LIST_LIMIT as usize).map(|v| list_line(v, now, tz)).collect();
+    if found.len() as i64 > LIST_LIMIT {
+        lines.push(format!("… more after #{} (narrow with mine, overdue, for <client> or @owner)", found[LIST_LIMIT as usize - 1].task.id));
+    }
+    turn.reply(lines.join("\n"));
+    Ok(())
+}
+
+async fn show(turn: &mut Turn<'_>, id: TaskId) -> Outcome {
+    let Some(view) = tasks::by_id(turn.conn, id.0).await? else {
+        return user(format!("{id} does not exist"));
+    };
+    let events = tasks::events(turn.conn, id.0).await?;
+    turn.reply(card(&view, &events, turn.speaker_tz()));
+    Ok(())
+}
+
+async fn assign(turn: &mut Turn<'_>, id: TaskId, owner: Member) -> Outcome {
+    let mut task = existing(turn, id).await?;
+    if task.owner_id == Some(owner.id) {
+        return user(format!("{} is @{}'s already", task_ref(&task), owner.name));
+    }
+    task.owner_id = Some(owner.id);
+    task.last_activity_at = turn.at().timestamp();
+    turn.record(&task, "assigned", json!({ "owner": owner.name })).await?;
+    if Some(owner.id) != turn.who.member().map(|m| m.id) {
+        let note = format!("{} is yours now ({} assigned it): {}", task_ref(&task), turn.who.name(), quoted(&task.title));
+        turn.direct(&owner, note);
+    }
+    turn.reply(format!("{} owner @{}", task_ref(&task), owner.name));
+    Ok(())
+}
+
+async fn set_status(turn: &mut Turn<'_>, mut task: Task, to: Status, note: Option<&str>) -> Outcome {
+    let from = task.status;
+    if from == to {
+        return user(format!("{} is {} already", task_ref(&task), to));
+    }
+    if to == Status::Open && from.is_active() {
+        return user(format!("{} is {from}, not done or cancelled", task_ref(&task)));
+    }
+    if !from.is_active() && to != Status::Open {
+        return user(format!("{} is {from}; reopen it first", task_ref(&task)));
+    }
+    let at = turn.at().timestamp();
+    task.status = to;
+    task.last_activity_at = at;
+    task.resolved_at = match to {
+        Status::Done => Some(at),
+        Status::Open => None,
+        _ => task.resolved_at,
+    };
+    turn.record(&task, "status", status_change(from, to, note)).await?;
+    let mut answer = format!("{} {to}", task_ref(&task));
+    if let Some(n) = note {
+        answer.push_str(&format!(": {n}"));
+    }
+    turn.reply(answer);
+    Ok(())
+}
+
+/// 👀 takes the task of the reacted message, ✅ marks it done.
+pub(super) async fn reaction_command(turn: &mut Turn<'_>, task: Task, member: &Member, done: bool) -> Outcome {
+    if done {
+        if !task.status.is_active() {
+            return Ok(());
+        }
+        return set_status(turn, task, Status::Done, None).await;
+    }
+    if task.owner_id == Some(member.id) {
+        return Ok(());
+    }
+    assign(turn, TaskId(task.id), member.clone()).await
+}
+
+async fn escalate(turn: &mut Turn<'_>, id: TaskId, why: Option<String>) -> Outcome {
+    let mut task = existing(turn, id).await?;
+    if !task.status.is_active() {
+        return user(format!("{} is {}; reopen it before escalating", task_ref(&task), task.status));
+    }
+    let at = turn.at().timestamp();
+    task.escalated_at = Some(at);
+    task.last_activity_at = at;
+    turn.record(&task, "escalated", json!({ "text": why })).await?;
+    let mut notify: Vec<Member> = people::members(turn.conn).await?.into_iter().filter(|m| m.role.is_lead()).collect();
+    if let Some(owner_id) = match task.client_id {
+        Some(cid) => people::client_by_id(turn.conn, cid).await?.and_then(|c| c.owner_id),
+        None => None,
+    } {
+        if let Some(owner) = people::member_by_id(turn.conn, owner_id).await? {
+            notify.insert(0, owner);
+        }
+    }
+    let me = turn.who.member().map(|m| m.id);
+    notify.retain(|m| Some(m.id) != me);
+    notify.dedup_by_key(|m| m.id);
+    let reason = why.as_deref().map(|w| format!(": {w}")).unwrap_or_default();
+    let message = format!("{} escalated by {}{reason} — {} (#{})", task_ref(&task), turn.who.name(), quoted(&task.title), task.channel_name);
+    let names: Vec<String> = notify.iter().map(|m| format!("@{}", m.name)).collect();
+    for m in &notify {
+        turn.direct(m, message.clone());
+    }
+    if names.is_empty() {
+        turn.reply(format!("{} escalated (no client owner or lead to notify yet)", task_ref(&task)));
+    } else {
+        turn.reply(format!("{} escalated to {}", task_ref(&task), names.join(", ")));
+    }
+    Ok(())
+}
+
+async fn client_add(turn: &mut Turn<'_>, key: &str, name: &str, channels: &[String], owner: Option<String>) -> Outcome {
+    let owner = match owner {
+        Some(who) => Some(member_named(turn, &who).await?),
+        None => None,
+    };
+    let now = turn.at().timestamp();
+    let Some(client) = people::add_client(turn.conn, key, name, owner.as_ref().map(|m| m.id), now).await? else {
+        return user(format!("client {key} exists already (see \"client show {key}\")"));
+    };
+    let adapter = turn.inbound.adapter.clone();
+    for channel in channels {
+        if let Some(other) = people::link_channel(turn.conn, &adapter, channel, client.id).await? {
+            return user(format!("#{channel} belongs to client {other} already"));
+        }
+    }
+    let mut answer = format!("client {key} added: {name}");
+    if !channels.is_empty() {
+        let names: Vec<String> = channels.iter().map(|c| format!("#{c}")).collect();
+        answer.push_str(&format!(" · channels {}", names.join(" ")));
+    }
+    if let Some(m) = &owner {
+        answer.push_str(&format!(" · owner @{}", m.name));
+    }
+    turn.reply(answer);
+    Ok(())
+}
+
+async fn client_list(turn: &mut Turn<'_>) -> Outcome {
+    let clients = people::clients(turn.conn).await?;
+    if clients.is_empty() {
+        turn.reply("no clients yet (add one with: client add <key> \"<name>\" #channel)");
+        return Ok(());
+    }
+    let mut lines = Vec::new();
+    for c in &clients {
+        lines.push(client_line(turn, c).await?);
+    }
+    turn.reply(lines.join("\n"));
+    Ok(())
+}
+
+async fn client_line(turn: &mut Turn<'_>, c: &Client) -> Outcome<String> {
+    let open = tasks::list(
+        turn.conn,
+        &Filter { statuses: vec![Status::Open, Status::InProgress, Status::Waiting], client_id: Some(c.id), ..Filter::default() },
+    )
+    .await?
+    .len();
+    let owner = match c.owner_id {
+        Some(id) => people::member_by_id(turn.conn, id).await?.map(|m| format!("@{}", m.name)),
+        None => None,
+    };
+    let stage = if c.churned_at.is_some() {
+        "churned"
+    } else if c.go_live_at.is_some() {
+        "live"
+    } else if c.contract_signed_at.is_some() {
+        "onboarding"
+    } else {
+        "added"
+    };
+    Ok(format!(
+        "{} — {} · {stage} · owner {} · {open} open",
+        c.key,
+        c.name,
+        owner.unwrap_or_else(|| "none".into())
+    ))
+}
+
+async fn client_show(turn: &mut Turn<'_>, key: &str) -> Outcome {
+    let c = client_named(turn, key).await?;
+    let mut lines = vec![client_line(turn, &c).await?];
+    let tz = turn.speaker_tz();
+    let channels = people::client_channels(turn.conn, c.id).await?;
+    if !channels.is_empty() {
+        let names: Vec<String> = channels.iter().map(|(a, ch)| format!("#{ch} ({a})")).collect();
+        lines.push(format!("channels {}", names.join(", ")));
+    }
+    let dates = [("signed", c.contract_signed_at), ("live", c.go_live_at), ("churned", c.churned_at), ("last touch", c.last_touch_at)];
+    let known: Vec<String> = dates.iter().filter_map(|(label, at)| at.map(|a| format!("{label} {}", format_time(a, tz)))).collect();
+    if !known.is_empty() {
+        lines.push(known.join(" · "));
+    }
+    let touches = people::touchpoint_count(turn.conn, c.id).await?;
+    lines.push(format!("{touches} touchpoints"));
+    turn.reply(lines.join("\n"));
+    Ok(())
+}
+
+async fn client_stage(turn: &mut Turn<'_>, key: &str, stage: Lifecycle, date: Option<String>) -> Outcome {
+    let mut c = client_named(turn, key).await?;
+    let at = match &date {
+        Some(d) => parse_due(d, &turn.due_context()).map_err(|e| super::Fail::User(e.to_string()))?.timestamp(),
+        None => turn.at().timestamp(),
+    };
+    let label = match stage {
+        Lifecycle::Signed => {
+            c.contract_signed_at = Some(at);
+            "signed"
+        }
+        Lifecycle::Live => {
+            if c.contract_signed_at.is_some_and(|s| s > at) {
+                return user(format!("{key} cannot go live before it signed"));
+            }
+            c.go_live_at = Some(at);
+            "live"
+        }
+        Lifecycle::Churned => {
+            c.churned_at = Some(at);
+            "churned"
+        }
+    };
+    people::update_client(turn.conn, &c).await?;
+    turn.reply(format!("client {key} {label} {}", format_time(at, turn.speaker_tz())));
+    Ok(())
+}
+
+async fn set_role(turn: &mut Turn<'_>, who: &str, role: Role) -> Outcome {
+    let mut member = member_named(turn, who).await?;
+    if member.role == Role::Admin && role != Role::Admin {
+        let admins = people::members(turn.conn).await?.iter().filter(|m| m.role == Role::Admin).count();
+        if admins <= 1 {
+            return user(format!("@{} is the last admin; make someone else admin first", member.name));
+        }
+    }
+    member.role = role;
+    people::update_member(turn.conn, &member).await?;
+    turn.reply(format!("@{} is {role} now", member.name));
+    Ok(())
+}

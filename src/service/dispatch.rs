@@ -1,0 +1,127 @@
+//! The way out: delivers outbox rows through their adapters, in order per conversation,
+//! retrying with backoff and honouring the platform's `Retry-After`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use keel_chat::{Adapter, SendError};
+use tokio::sync::Notify;
+
+use crate::clock::{Clock, SystemClock};
+use crate::store::{outbox, Store};
+
+/// How many times a message is tried before it is given up (and counted as failed).
+pub const MAX_ATTEMPTS: i64 = 12;
+/// Rows claimed per round.
+const ROUND: i64 = 100;
+
+/// Sends what the core queued.
+#[derive(Clone)]
+pub struct Dispatcher {
+    store: Store,
+    adapters: HashMap<String, Arc<dyn Adapter>>,
+    // Delivery timing is operational, so it runs on the real clock even when `--now` is set.
+    clock: Arc<dyn Clock>,
+}
+
+/// What one round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+impl Dispatcher {
+    pub fn new(store: Store, adapters: Vec<Arc<dyn Adapter>>) -> Dispatcher {
+        let adapters = adapters.into_iter().map(|a| (a.name().to_string(), a)).collect();
+        Dispatcher { store, adapters, clock: Arc::new(SystemClock) }
+    }
+
+    /// Delivers every due message of every adapter once; a conversation whose message failed
+    /// waits, so its later messages do not overtake it.
+    pub async fn round(&self) -> anyhow::Result<Round> {
+        let mut total = Round::default();
+        for (name, adapter) in &self.adapters {
+            loop {
+                let now = self.clock.now().timestamp();
+                let mut conn = self.store.pool().acquire().await?;
+                let claimed = outbox::claim(&mut conn, self.store.backend(), name, now, ROUND).await?;
+                drop(conn);
+                if claimed.is_empty() {
+                    break;
+                }
+                let full = claimed.len() as i64 == ROUND;
+                let mut blocked: HashSet<String> = HashSet::new();
+                let mut progressed = false;
+                for pending in claimed {
+                    let mut conn = self.store.pool().acquire().await?;
+                    if blocked.contains(&pending.target) {
+                        outbox::release(&mut conn, pending.id).await?;
+                        continue;
+                    }
+                    match adapter.send(&pending.outbound).await {
+                        Ok(_) => {
+                            outbox::mark_sent(&mut conn, pending.id, self.clock.now().timestamp()).await?;
+                            total.sent += 1;
+                            progressed = true;
+                        }
+                        Err(e) => {
+                            blocked.insert(pending.target.clone());
+                            let now = self.clock.now().timestamp();
+                            let give_up = matches!(e, SendError::Rejected(_)) || pending.attempts + 1 >= MAX_ATTEMPTS;
+                            if give_up {
+                                tracing::error!(adapter = %name, outbox_id = pending.id, error = %e, "giving up on a message");
+                                outbox::mark_failed(&mut conn, pending.id, now, &e.to_string()).await?;
+                                total.failed += 1;
+                            } else {
+                                let wait = match &e {
+                                    SendError::RetryAfter(d) => d.as_secs_f64().ceil() as i64,
+                                    _ => backoff(pending.attempts),
+                                };
+                                tracing::warn!(adapter = %name, outbox_id = pending.id, error = %e, retry_in_s = wait, "message will be retried");
+                                outbox::mark_retry(&mut conn, pending.id, now + wait.max(1), &e.to_string()).await?;
+                                total.retried += 1;
+                            }
+                        }
+                    }
+                }
+                if !full || !progressed {
+                    break;
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// Delivers until stopped: after every commit (`wake`) and at least every second (retries,
+    /// other replicas' rows).
+    pub async fn run(self, wake: Arc<Notify>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.round().await {
+                tracing::warn!(error = %format!("{e:#}"), "outbox round failed; will retry");
+            }
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+/// Seconds before attempt `attempts + 1`: 1, 2, 4 … capped at about 4 minutes.
+pub fn backoff(attempts: i64) -> i64 {
+    1_i64 << attempts.clamp(0, 8) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(super::backoff(0), 1);
+        assert_eq!(super::backoff(3), 8);
+        assert_eq!(super::backoff(50), 256);
+    }
+}

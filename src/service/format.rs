@@ -1,0 +1,147 @@
+//! The words keel answers with: short, starting with the task id, echoing what it understood.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::store::people::{Client, Member};
+use crate::store::tasks::{Task, TaskEvent, TaskView};
+
+/// `Fri 27 Nov 17:00 UTC`, in the reader's time zone.
+pub fn format_time(at: i64, tz: Tz) -> String {
+    match DateTime::<Utc>::from_timestamp(at, 0) {
+        Some(t) => t.with_timezone(&tz).format("%a %-d %b %Y %H:%M %Z").to_string(),
+        None => "?".into(),
+    }
+}
+
+/// The answer to a new task: id, who it is for, and every field keel read from the text.
+pub fn describe_new_task(task: &Task, client: Option<&Client>, owner: Option<&Member>, due_phrase: Option<&str>, tz: Tz) -> String {
+    let mut parts = vec![format!("#{} opened: {}", task.id, quoted(&task.title))];
+    if let Some(c) = client {
+        parts.push(format!("client {}", c.key));
+    }
+    match (task.due_at, due_phrase) {
+        (Some(at), Some(phrase)) => parts.push(format!("due {} (\"{}\")", format_time(at, tz), phrase)),
+        (Some(at), None) => parts.push(format!("due {}", format_time(at, tz))),
+        _ => parts.push("no due date".into()),
+    }
+    parts.push(format!("priority {}", task.priority));
+    if task.frustrated {
+        parts.push("client sounds frustrated".into());
+    }
+    match owner {
+        Some(m) => parts.push(format!("owner @{}", m.name)),
+        None => parts.push("no owner yet".into()),
+    }
+    parts.join(" · ")
+}
+
+/// A title in quotes, shortened for one-line answers.
+pub fn quoted(title: &str) -> String {
+    format!("\"{}\"", crate::domain::truncate(title, 60))
+}
+
+/// One line of `list`.
+pub fn list_line(v: &TaskView, now: i64, tz: Tz) -> String {
+    let t = &v.task;
+    let mut line = format!("#{} {} {}", t.id, t.status, quoted(&t.title));
+    if let Some(key) = &v.client_key {
+        line.push_str(&format!(" · {key}"));
+    }
+    if t.priority != crate::domain::Priority::Normal {
+        line.push_str(&format!(" · {}", t.priority));
+    }
+    match &v.owner_name {
+        Some(o) => line.push_str(&format!(" · @{o}")),
+        None => line.push_str(" · no owner"),
+    }
+    if let Some(due) = t.due_at {
+        let overdue = due < now && t.status.is_active();
+        line.push_str(&format!(" · {}{}", if overdue { "OVERDUE " } else { "due " }, format_time(due, tz)));
+    }
+    line
+}
+
+/// The task card of `show`: fields, then the timeline.
+pub fn card(v: &TaskView, events: &[TaskEvent], tz: Tz) -> String {
+    let t = &v.task;
+    let mut lines = vec![format!("#{} {} — {}", t.id, t.status, t.title)];
+    let mut fields = vec![
+        format!("priority {}", t.priority),
+        format!("owner {}", v.owner_name.as_deref().map(|o| format!("@{o}")).unwrap_or_else(|| "none".into())),
+        format!("client {}", v.client_key.as_deref().unwrap_or("none")),
+        format!("requester {}", t.requester_name),
+        format!("source {}", t.source),
+        format!("in #{}", t.channel_name),
+    ];
+    if let Some(due) = t.due_at {
+        fields.push(format!("due {}", format_time(due, tz)));
+    }
+    if t.frustrated {
+        fields.push(format!("frustrated (sentiment {:.2})", t.sentiment));
+    }
+    if let Some(first) = t.first_response_at {
+        fields.push(format!("first response after {}", duration(first - t.created_at)));
+    }
+    if let Some(link) = &t.link {
+        fields.push(link.clone());
+    }
+    lines.push(fields.join(" · "));
+    for e in events {
+        lines.push(format!("  {} {} {}{}", format_time(e.at, tz), e.actor, e.kind.replace('_', " "), event_detail(e)));
+    }
+    lines.join("\n")
+}
+
+fn event_detail(e: &TaskEvent) -> String {
+    let get = |k: &str| e.data.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let detail = match e.kind.as_str() {
+        "status" => match (get("to"), get("note")) {
+            (Some(to), Some(note)) => format!("→ {to}: {note}"),
+            (Some(to), None) => format!("→ {to}"),
+            _ => String::new(),
+        },
+        "assigned" => get("owner").map(|o| format!("→ @{o}")).unwrap_or_default(),
+        "note" | "escalated" => get("text").unwrap_or_default(),
+        "priority" => get("to").unwrap_or_default(),
+        "due" | "snoozed" => get("phrase").unwrap_or_default(),
+        "edited" => get("to").map(|t| quoted(&t)).unwrap_or_default(),
+        _ => String::new(),
+    };
+    if detail.is_empty() {
+        detail
+    } else {
+        format!(" {detail}")
+    }
+}
+
+/// `4 min`, `3 h 5 min`, `2 d 4 h`.
+pub fn duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (d, h, m) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60);
+    match (d, h) {
+        (0, 0) => format!("{m} min"),
+        (0, _) => format!("{h} h {m} min"),
+        _ => format!("{d} d {h} h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(240), "4 min");
+        assert_eq!(duration(3 * 3600 + 300), "3 h 5 min");
+        assert_eq!(duration(2 * 86_400 + 4 * 3600), "2 d 4 h");
+        assert_eq!(duration(-5), "0 min");
+    }
+
+    #[test]
+    fn times_show_in_the_readers_zone() {
+        let at = 1_764_262_800; // 2025-11-27T17:00:00Z
+        assert_eq!(format_time(at, Tz::UTC), "Thu 27 Nov 2025 17:00 UTC");
+        assert_eq!(format_time(at, chrono_tz::Europe::Berlin), "Thu 27 Nov 2025 18:00 CET");
+    }
+}

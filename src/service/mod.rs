@@ -1,0 +1,333 @@
+//! keel's use cases: an inbound event in, one transaction of changes and replies out.
+//!
+//! Every event is handled inside a transaction that also records its platform id (so a
+//! redelivery changes nothing) and queues its replies in the outbox. Several events may share one
+//! transaction (group commit), each inside its own savepoint.
+
+mod capture;
+mod commands;
+pub mod dispatch;
+mod format;
+pub mod ingest;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use keel_chat::{Inbound, InboundKind, Outbound};
+use serde_json::json;
+use sqlx::Connection;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::due::DueContext;
+use crate::domain::{parse_tz, WorkingHours};
+use crate::store::people::{self, Client, Member};
+use crate::store::{outbox, tasks, Conn, Store};
+
+pub use format::format_time;
+
+/// The settings the core reads while handling events.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub team_tz: Tz,
+    pub team_hours: WorkingHours,
+    /// Client messages at most this many seconds apart in a channel join one task; 0 = off.
+    pub group_window_secs: i64,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> Settings {
+        Settings {
+            team_tz: config.team_tz(),
+            team_hours: config.team_hours(),
+            group_window_secs: config.capture.group_minutes * 60,
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings::from_config(&Config::default())
+    }
+}
+
+/// What became of an inbound event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// First sighting: processed and committed.
+    Processed,
+    /// Seen before: nothing changed.
+    Duplicate,
+}
+
+/// The core: store, clock and settings.
+#[derive(Clone)]
+pub struct Keel {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Settings,
+}
+
+/// Who is speaking, as keel knows them.
+#[derive(Debug, Clone)]
+pub(crate) enum Who {
+    Team(Member),
+    Client { name: String, client: Option<Client>, tz: Option<String> },
+}
+
+impl Who {
+    fn name(&self) -> &str {
+        match self {
+            Who::Team(m) => &m.name,
+            Who::Client { name, .. } => name,
+        }
+    }
+
+    fn member(&self) -> Option<&Member> {
+        match self {
+            Who::Team(m) => Some(m),
+            Who::Client { .. } => None,
+        }
+    }
+}
+
+/// One event being handled: the transaction, the event, and what it has produced so far.
+pub(crate) struct Turn<'a> {
+    pub conn: &'a mut Conn,
+    pub keel: &'a Keel,
+    pub inbound: &'a Inbound,
+    pub who: Who,
+    /// The channel's client, when the channel is shared with one.
+    pub channel_client: Option<Client>,
+    pub out: Vec<(String, Outbound)>,
+}
+
+/// The outcome of one handler: done, a user mistake, or a bug/outage.
+pub(crate) enum Fail {
+    User(String),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Fail {
+    fn from(e: anyhow::Error) -> Self {
+        Fail::Internal(e)
+    }
+}
+
+impl From<sqlx::Error> for Fail {
+    fn from(e: sqlx::Error) -> Self {
+        Fail::Internal(e.into())
+    }
+}
+
+pub(crate) type Outcome<T = ()> = Result<T, Fail>;
+
+/// Shorthand for a user mistake.
+pub(crate) fn user<T>(message: impl Into<String>) -> Outcome<T> {
+    Err(Fail::User(message.into()))
+}
+
+impl Keel {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Keel {
+        Keel { store, clock, settings }
+    }
+
+    /// Handles one event in its own transaction.
+    pub async fn handle(&self, inbound: &Inbound) -> anyhow::Result<Handled> {
+        let mut results = self.handle_batch(std::slice::from_ref(inbound)).await?;
+        results.pop().unwrap_or(Ok(Handled::Duplicate))
+    }
+
+    /// Handles several events in one transaction, each in a savepoint of its own, so one commit
+    /// makes them all durable. An event whose handling hits a bug is rolled back alone and its
+    /// speaker told; the others stand.
+    pub async fn handle_batch(&self, batch: &[Inbound]) -> anyhow::Result<Vec<anyhow::Result<Handled>>> {
+        let mut tx = self.store.begin().await?;
+        let mut results = Vec::with_capacity(batch.len());
+        for inbound in batch {
+            let mut savepoint = tx.begin().await?;
+            match self.handle_in(&mut savepoint, inbound).await {
+                Ok(handled) => {
+                    savepoint.commit().await?;
+                    results.push(Ok(handled));
+                }
+                Err(e) => {
+                    savepoint.rollback().await?;
+                    tracing::error!(adapter = %inbound.adapter, event = %inbound.event_id, error = %format!("{e:#}"), "handling an event failed");
+                    results.push(Err(e));
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    async fn handle_in(&self, conn: &mut Conn, inbound: &Inbound) -> anyhow::Result<Handled> {
+        let now = self.clock.now().timestamp();
+        if !tasks::first_sighting(conn, &inbound.adapter, &inbound.event_id, now).await? {
+            return Ok(Handled::Duplicate);
+        }
+        let channel_client = people::client_by_channel(conn, &inbound.adapter, &inbound.conversation.id).await?;
+        let who = self.identify(conn, inbound, channel_client.as_ref(), now).await?;
+        // A savepoint of its own, so a user's mistake rolls back whatever it touched while the
+        // dedupe record and the answer stay.
+        let mut inner = conn.begin().await?;
+        let mut turn = Turn { conn: &mut inner, keel: self, inbound, who, channel_client, out: Vec::new() };
+        let result = route(&mut turn).await;
+        let mut out = std::mem::take(&mut turn.out);
+        match result {
+            Ok(()) => inner.commit().await?,
+            Err(Fail::User(message)) => {
+                inner.rollback().await?;
+                out = vec![error_reply(inbound, &message)];
+            }
+            Err(Fail::Internal(e)) => {
+                inner.rollback().await?;
+                return Err(e);
+            }
+        }
+        for (adapter, outbound) in &out {
+            outbox::enqueue(conn, adapter, outbound, now).await?;
+        }
+        Ok(Handled::Processed)
+    }
+
+    /// Finds or registers the speaker: a team member, or a contact of a client.
+    async fn identify(&self, conn: &mut Conn, inbound: &Inbound, channel_client: Option<&Client>, now: i64) -> anyhow::Result<Who> {
+        let speaker = &inbound.speaker;
+        if !speaker.external {
+            let member = match people::member_by_platform_id(conn, &inbound.adapter, &speaker.id).await? {
+                Some(m) => m,
+                None => people::add_member(conn, &inbound.adapter, &speaker.id, &speaker.name, speaker.tz.as_deref(), now).await?,
+            };
+            return Ok(Who::Team(member));
+        }
+        let hinted = match &speaker.client_hint {
+            Some(key) => people::client_by_key(conn, key).await?,
+            None => None,
+        };
+        let known = people::contact(conn, &inbound.adapter, &speaker.id).await?;
+        let client = match (hinted, channel_client, &known) {
+            (Some(c), _, _) => Some(c),
+            (None, Some(c), _) => Some(c.clone()),
+            (None, None, Some(contact)) => people::client_by_id(conn, contact.client_id).await?,
+            (None, None, None) => None,
+        };
+        if let Some(c) = &client {
+            let changed = known.as_ref().is_none_or(|k| k.client_id != c.id || k.name != speaker.name);
+            if changed {
+                let contact = people::Contact {
+                    platform_id: speaker.id.clone(),
+                    name: speaker.name.clone(),
+                    client_id: c.id,
+                    tz: speaker.tz.clone(),
+                };
+                people::upsert_contact(conn, &inbound.adapter, &contact, now).await?;
+            }
+        }
+        let tz = speaker.tz.clone().or_else(|| known.and_then(|k| k.tz));
+        Ok(Who::Client { name: speaker.name.clone(), client, tz })
+    }
+}
+
+/// Sends an event where it belongs: a command, a request, a reply, a reaction.
+async fn route(turn: &mut Turn<'_>) -> Outcome {
+    let inbound = turn.inbound;
+    match &inbound.kind {
+        InboundKind::Command { text } => commands::run(turn, text, true).await,
+        InboundKind::Message { text, to_keel } if *to_keel || inbound.conversation.direct => {
+            commands::run(turn, text, false).await
+        }
+        InboundKind::Message { text, .. } => capture::conversation(turn, text).await,
+        InboundKind::Reaction { emoji, message_id, .. } => capture::reaction(turn, emoji, message_id).await,
+        InboundKind::Edit { message_id, text } => capture::edit(turn, message_id, text).await,
+        InboundKind::Action { .. } => Ok(()),
+    }
+}
+
+impl Turn<'_> {
+    /// The speaker's time zone: their own setting, the platform's, or the team's.
+    pub fn speaker_tz(&self) -> Tz {
+        let own = match &self.who {
+            Who::Team(m) => m.tz.clone(),
+            Who::Client { tz, .. } => tz.clone(),
+        };
+        own.or_else(|| self.inbound.speaker.tz.clone())
+            .and_then(|tz| parse_tz(&tz).ok())
+            .unwrap_or(self.keel.settings.team_tz)
+    }
+
+    /// The context for reading dates the speaker wrote.
+    pub fn due_context(&self) -> DueContext {
+        let day_end = match &self.who {
+            Who::Team(m) => m.hours.end,
+            Who::Client { .. } => self.keel.settings.team_hours.end,
+        };
+        DueContext { now: self.at(), tz: self.speaker_tz(), day_end }
+    }
+
+    /// When the event happened.
+    pub fn at(&self) -> DateTime<Utc> {
+        self.inbound.at
+    }
+
+    /// Answers in the conversation, threaded under the event.
+    pub fn reply(&mut self, text: impl Into<String>) {
+        self.reply_in(reply_thread(self.inbound), text);
+    }
+
+    /// Answers in the conversation, in the given thread.
+    pub fn reply_in(&mut self, thread: Option<String>, text: impl Into<String>) {
+        let outbound = Outbound::Message {
+            conversation: self.inbound.conversation.id.clone(),
+            thread,
+            text: text.into(),
+        };
+        self.out.push((self.inbound.adapter.clone(), outbound));
+    }
+
+    /// A private message to a team member, on their own adapter.
+    pub fn direct(&mut self, member: &Member, text: impl Into<String>) {
+        let outbound = Outbound::Direct { user: member.platform_id.clone(), text: text.into() };
+        self.out.push((member.adapter.clone(), outbound));
+    }
+
+    /// Writes a task's new state with the event that caused it.
+    pub async fn record(&mut self, task: &tasks::Task, kind: &str, data: serde_json::Value) -> Outcome {
+        let actor = self.who.name().to_string();
+        tasks::record(self.conn, task, self.at().timestamp(), kind, &actor, &data).await?;
+        Ok(())
+    }
+}
+
+/// Where replies to an event go: its thread, or a new thread under it, in channels.
+pub(crate) fn reply_thread(inbound: &Inbound) -> Option<String> {
+    if inbound.conversation.direct {
+        inbound.thread.clone()
+    } else {
+        Some(inbound.thread.clone().unwrap_or_else(|| inbound.message_id.clone()))
+    }
+}
+
+/// The answer to a mistake: private for slash commands, in the thread otherwise.
+fn error_reply(inbound: &Inbound, text: &str) -> (String, Outbound) {
+    let outbound = match inbound.kind {
+        InboundKind::Command { .. } => Outbound::Ephemeral {
+            conversation: inbound.conversation.id.clone(),
+            user: inbound.speaker.id.clone(),
+            text: text.to_string(),
+        },
+        _ => Outbound::Message {
+            conversation: inbound.conversation.id.clone(),
+            thread: reply_thread(inbound),
+            text: text.to_string(),
+        },
+    };
+    (inbound.adapter.clone(), outbound)
+}
+
+/// The event data for a status change.
+pub(crate) fn status_change(from: crate::domain::Status, to: crate::domain::Status, note: Option<&str>) -> serde_json::Value {
+    json!({ "from": from.as_str(), "to": to.as_str(), "note": note })
+}

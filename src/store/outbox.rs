@@ -1,0 +1,116 @@
+//! The outbox: every message keel sends is written here in the transaction that caused it, then
+//! delivered (and retried) by the dispatcher, so a crash or an outage loses and duplicates nothing.
+
+use keel_chat::Outbound;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Backend, Conn};
+
+/// An outbox row claimed for delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub id: i64,
+    pub target: String,
+    pub attempts: i64,
+    pub outbound: Outbound,
+}
+
+/// Queues an outbound message for an adapter; it is due at once (`next_attempt_at` 0).
+pub async fn enqueue(conn: &mut Conn, adapter: &str, outbound: &Outbound, now: i64) -> anyhow::Result<()> {
+    let body = serde_json::to_string(outbound)?;
+    sqlx::query(
+        "INSERT INTO outbox (adapter, target, body, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, 0)",
+    )
+    .bind(adapter)
+    .bind(outbound.target())
+    .bind(body)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// How long a claim holds before another dispatcher may take the row over (seconds).
+pub const CLAIM_SECONDS: i64 = 60;
+
+/// Claims up to `limit` due messages of one adapter, oldest first. On PostgreSQL, rows another
+/// replica holds are skipped (`FOR UPDATE SKIP LOCKED`), so each message is sent once.
+pub async fn claim(conn: &mut Conn, backend: Backend, adapter: &str, now: i64, limit: i64) -> anyhow::Result<Vec<Pending>> {
+    let lock = match backend {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id FROM outbox WHERE adapter = $2 AND sent_at IS NULL \
+         AND failed_at IS NULL AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3) \
+         ORDER BY id LIMIT $4 {lock}) RETURNING id, target, attempts, body"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(now + CLAIM_SECONDS)
+        .bind(adapter)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    let mut pending = Vec::with_capacity(rows.len());
+    for row in rows {
+        let body: String = row.try_get("body")?;
+        pending.push(Pending {
+            id: row.try_get("id")?,
+            target: row.try_get("target")?,
+            attempts: row.try_get("attempts")?,
+            outbound: serde_json::from_str(&body)?,
+        });
+    }
+    pending.sort_by_key(|p| p.id);
+    Ok(pending)
+}
+
+pub async fn mark_sent(conn: &mut Conn, id: i64, now: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE outbox SET sent_at = $1, claimed_until = NULL, attempts = attempts + 1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Schedules another attempt at `next_at`, counting this one.
+pub async fn mark_retry(conn: &mut Conn, id: i64, next_at: i64, error: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET next_attempt_at = $1, claimed_until = NULL, attempts = attempts + 1, last_error = $2 WHERE id = $3",
+    )
+    .bind(next_at)
+    .bind(error)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Gives a claimed row back untouched (an earlier message to the same target is not out yet).
+pub async fn release(conn: &mut Conn, id: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE outbox SET claimed_until = NULL WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Gives up on a message for good; it stays in the table with its error.
+pub async fn mark_failed(conn: &mut Conn, id: i64, now: i64, error: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE outbox SET failed_at = $1, claimed_until = NULL, attempts = attempts + 1, last_error = $2 WHERE id = $3")
+        .bind(now)
+        .bind(error)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Messages not yet delivered nor given up.
+pub async fn depth(conn: &mut Conn) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
+        .fetch_one(conn)
+        .await?)
+}

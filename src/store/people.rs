@@ -1,0 +1,326 @@
+//! Team members, clients, their channels and contacts, and touchpoints.
+
+use anyhow::Context;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::Conn;
+use crate::domain::{Role, WorkingHours};
+
+/// A team member as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub id: i64,
+    pub adapter: String,
+    pub platform_id: String,
+    pub name: String,
+    pub role: Role,
+    pub tz: Option<String>,
+    pub hours: WorkingHours,
+    pub away_until: Option<i64>,
+    pub created_at: i64,
+}
+
+const MEMBER_COLUMNS: &str =
+    "id, adapter, platform_id, name, role, tz, work_start, work_end, away_until, created_at";
+
+fn member(row: &AnyRow) -> anyhow::Result<Member> {
+    let role: String = row.try_get("role")?;
+    Ok(Member {
+        id: row.try_get("id")?,
+        adapter: row.try_get("adapter")?,
+        platform_id: row.try_get("platform_id")?,
+        name: row.try_get("name")?,
+        role: role.parse().unwrap_or(Role::Member),
+        tz: row.try_get("tz")?,
+        hours: WorkingHours::from_minutes(row.try_get("work_start")?, row.try_get("work_end")?),
+        away_until: row.try_get("away_until")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// The member with this platform id on this adapter.
+pub async fn member_by_platform_id(conn: &mut Conn, adapter: &str, platform_id: &str) -> anyhow::Result<Option<Member>> {
+    let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE adapter = $1 AND platform_id = $2");
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(adapter).bind(platform_id).fetch_optional(conn).await?;
+    row.as_ref().map(member).transpose()
+}
+
+/// A member named in a message (`@lea`): by platform id first, then by name (any adapter,
+/// preferring the speaker's), case-insensitively.
+pub async fn member_by_reference(conn: &mut Conn, adapter: &str, reference: &str) -> anyhow::Result<Option<Member>> {
+    if let Some(m) = member_by_platform_id(conn, adapter, reference).await? {
+        return Ok(Some(m));
+    }
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS} FROM members WHERE lower(name) = lower($1) OR lower(platform_id) = lower($1) \
+         ORDER BY CASE WHEN adapter = $2 THEN 0 ELSE 1 END, id LIMIT 1"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(reference).bind(adapter).fetch_optional(conn).await?;
+    row.as_ref().map(member).transpose()
+}
+
+pub async fn member_by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<Member>> {
+    let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1");
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(member).transpose()
+}
+
+/// Every member, oldest first.
+pub async fn members(conn: &mut Conn) -> anyhow::Result<Vec<Member>> {
+    let sql = format!("SELECT {MEMBER_COLUMNS} FROM members ORDER BY id");
+    let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(conn).await?;
+    rows.iter().map(member).collect()
+}
+
+/// Registers a team member seen for the first time; the first member of the team is its admin.
+pub async fn add_member(
+    conn: &mut Conn,
+    adapter: &str,
+    platform_id: &str,
+    name: &str,
+    tz: Option<&str>,
+    now: i64,
+) -> anyhow::Result<Member> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members").fetch_one(&mut *conn).await?;
+    let role = if count == 0 { Role::Admin } else { Role::Member };
+    sqlx::query(
+        "INSERT INTO members (adapter, platform_id, name, role, tz, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (adapter, platform_id) DO NOTHING",
+    )
+    .bind(adapter)
+    .bind(platform_id)
+    .bind(name)
+    .bind(role.as_str())
+    .bind(tz)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    member_by_platform_id(conn, adapter, platform_id)
+        .await?
+        .context("member vanished after insert")
+}
+
+/// Saves a member's role, time zone, hours and away date.
+pub async fn update_member(conn: &mut Conn, m: &Member) -> anyhow::Result<()> {
+    let (start, end) = m.hours.to_minutes();
+    sqlx::query("UPDATE members SET name = $1, role = $2, tz = $3, work_start = $4, work_end = $5, away_until = $6 WHERE id = $7")
+        .bind(&m.name)
+        .bind(m.role.as_str())
+        .bind(&m.tz)
+        .bind(start)
+        .bind(end)
+        .bind(m.away_until)
+        .bind(m.id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A client organisation as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Client {
+    pub id: i64,
+    pub key: String,
+    pub name: String,
+    pub owner_id: Option<i64>,
+    pub contract_signed_at: Option<i64>,
+    pub go_live_at: Option<i64>,
+    pub churned_at: Option<i64>,
+    pub last_touch_at: Option<i64>,
+    pub created_at: i64,
+}
+
+const CLIENT_COLUMNS: &str =
+    "id, key, name, owner_id, contract_signed_at, go_live_at, churned_at, last_touch_at, created_at";
+
+fn client(row: &AnyRow) -> anyhow::Result<Client> {
+    Ok(Client {
+        id: row.try_get("id")?,
+        key: row.try_get("key")?,
+        name: row.try_get("name")?,
+        owner_id: row.try_get("owner_id")?,
+        contract_signed_at: row.try_get("contract_signed_at")?,
+        go_live_at: row.try_get("go_live_at")?,
+        churned_at: row.try_get("churned_at")?,
+        last_touch_at: row.try_get("last_touch_at")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub async fn client_by_key(conn: &mut Conn, key: &str) -> anyhow::Result<Option<Client>> {
+    let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE key = $1");
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(key).fetch_optional(conn).await?;
+    row.as_ref().map(client).transpose()
+}
+
+pub async fn client_by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<Client>> {
+    let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1");
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(client).transpose()
+}
+
+/// The client whose shared channel this is.
+pub async fn client_by_channel(conn: &mut Conn, adapter: &str, channel: &str) -> anyhow::Result<Option<Client>> {
+    let sql = format!(
+        "SELECT {CLIENT_COLUMNS} FROM clients WHERE id = \
+         (SELECT client_id FROM client_channels WHERE adapter = $1 AND channel = $2)"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(adapter).bind(channel).fetch_optional(conn).await?;
+    row.as_ref().map(client).transpose()
+}
+
+pub async fn clients(conn: &mut Conn) -> anyhow::Result<Vec<Client>> {
+    let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY key");
+    let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(conn).await?;
+    rows.iter().map(client).collect()
+}
+
+/// Adds a client; `None` when the key is taken.
+pub async fn add_client(conn: &mut Conn, key: &str, name: &str, owner_id: Option<i64>, now: i64) -> anyhow::Result<Option<Client>> {
+    let inserted = sqlx::query(
+        "INSERT INTO clients (key, name, owner_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(name)
+    .bind(owner_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(None);
+    }
+    client_by_key(conn, key).await
+}
+
+/// Saves a client's lifecycle dates and owner.
+pub async fn update_client(conn: &mut Conn, c: &Client) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE clients SET name = $1, owner_id = $2, contract_signed_at = $3, go_live_at = $4, churned_at = $5, last_touch_at = $6 WHERE id = $7",
+    )
+    .bind(&c.name)
+    .bind(c.owner_id)
+    .bind(c.contract_signed_at)
+    .bind(c.go_live_at)
+    .bind(c.churned_at)
+    .bind(c.last_touch_at)
+    .bind(c.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Links a channel to a client; returns the key of the client that already has it, if another.
+pub async fn link_channel(conn: &mut Conn, adapter: &str, channel: &str, client_id: i64) -> anyhow::Result<Option<String>> {
+    let existing: Option<String> = sqlx::query_scalar(
+        "SELECT c.key FROM client_channels cc JOIN clients c ON c.id = cc.client_id \
+         WHERE cc.adapter = $1 AND cc.channel = $2 AND cc.client_id <> $3",
+    )
+    .bind(adapter)
+    .bind(channel)
+    .bind(client_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if existing.is_some() {
+        return Ok(existing);
+    }
+    sqlx::query("INSERT INTO client_channels (adapter, channel, client_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(adapter)
+        .bind(channel)
+        .bind(client_id)
+        .execute(conn)
+        .await?;
+    Ok(None)
+}
+
+/// The channels of a client, as `adapter:channel`.
+pub async fn client_channels(conn: &mut Conn, client_id: i64) -> anyhow::Result<Vec<(String, String)>> {
+    let rows = sqlx::query("SELECT adapter, channel FROM client_channels WHERE client_id = $1 ORDER BY channel")
+        .bind(client_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("adapter")?, r.try_get("channel")?)))
+        .collect()
+}
+
+/// A client contact as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contact {
+    pub platform_id: String,
+    pub name: String,
+    pub client_id: i64,
+    pub tz: Option<String>,
+}
+
+pub async fn contact(conn: &mut Conn, adapter: &str, platform_id: &str) -> anyhow::Result<Option<Contact>> {
+    let row = sqlx::query("SELECT platform_id, name, client_id, tz FROM contacts WHERE adapter = $1 AND platform_id = $2")
+        .bind(adapter)
+        .bind(platform_id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| {
+        Ok(Contact {
+            platform_id: r.try_get("platform_id")?,
+            name: r.try_get("name")?,
+            client_id: r.try_get("client_id")?,
+            tz: r.try_get("tz")?,
+        })
+    })
+    .transpose()
+}
+
+/// Records (or moves) a client contact.
+pub async fn upsert_contact(conn: &mut Conn, adapter: &str, c: &Contact, now: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO contacts (adapter, platform_id, name, client_id, tz, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (adapter, platform_id) DO UPDATE SET name = excluded.name, client_id = excluded.client_id, tz = excluded.tz",
+    )
+    .bind(adapter)
+    .bind(&c.platform_id)
+    .bind(&c.name)
+    .bind(c.client_id)
+    .bind(&c.tz)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Logs a message between the team and a client, and the client's last touch.
+pub async fn add_touchpoint(
+    conn: &mut Conn,
+    client_id: i64,
+    at: i64,
+    adapter: &str,
+    channel: &str,
+    speaker: &str,
+    from_client: bool,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO touchpoints (client_id, at, adapter, channel, speaker, from_client) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(client_id)
+    .bind(at)
+    .bind(adapter)
+    .bind(channel)
+    .bind(speaker)
+    .bind(i64::from(from_client))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE clients SET last_touch_at = $1 WHERE id = $2 AND (last_touch_at IS NULL OR last_touch_at < $1)")
+        .bind(at)
+        .bind(client_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Counts a client's touchpoints (for the client card).
+pub async fn touchpoint_count(conn: &mut Conn, client_id: i64) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM touchpoints WHERE client_id = $1")
+        .bind(client_id)
+        .fetch_one(conn)
+        .await?)
+}

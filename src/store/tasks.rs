@@ -1,0 +1,354 @@
+//! Tasks (the projection), their append-only event log, and inbound deduplication.
+
+use anyhow::Context;
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{flag, Conn};
+use crate::domain::{Priority, Source, Status};
+
+/// A task as stored: the current state of its event log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub id: i64,
+    pub title: String,
+    pub client_id: Option<i64>,
+    pub adapter: String,
+    pub channel: String,
+    pub channel_name: String,
+    pub thread: Option<String>,
+    pub link: Option<String>,
+    pub requester_id: String,
+    pub requester_name: String,
+    pub requester_is_client: bool,
+    pub owner_id: Option<i64>,
+    pub status: Status,
+    pub priority: Priority,
+    pub source: Source,
+    pub sentiment: f64,
+    pub frustrated: bool,
+    pub created_at: i64,
+    pub due_at: Option<i64>,
+    pub first_response_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub last_activity_at: i64,
+    pub last_client_message_at: Option<i64>,
+    pub snoozed_until: Option<i64>,
+    pub escalated_at: Option<i64>,
+}
+
+/// A task with the names a reader needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskView {
+    pub task: Task,
+    pub client_key: Option<String>,
+    pub owner_name: Option<String>,
+}
+
+const TASK_COLUMNS: &str = "t.id, t.title, t.client_id, t.adapter, t.channel, t.channel_name, t.thread, t.link, \
+    t.requester_id, t.requester_name, t.requester_is_client, t.owner_id, t.status, t.priority, t.source, \
+    t.sentiment, t.frustrated, t.created_at, t.due_at, t.first_response_at, t.resolved_at, t.last_activity_at, \
+    t.last_client_message_at, t.snoozed_until, t.escalated_at";
+
+fn task(row: &AnyRow) -> anyhow::Result<Task> {
+    let status: String = row.try_get("status")?;
+    let priority: String = row.try_get("priority")?;
+    let source: String = row.try_get("source")?;
+    Ok(Task {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        client_id: row.try_get("client_id")?,
+        adapter: row.try_get("adapter")?,
+        channel: row.try_get("channel")?,
+        channel_name: row.try_get("channel_name")?,
+        thread: row.try_get("thread")?,
+        link: row.try_get("link")?,
+        requester_id: row.try_get("requester_id")?,
+        requester_name: row.try_get("requester_name")?,
+        requester_is_client: flag(row.try_get("requester_is_client")?),
+        owner_id: row.try_get("owner_id")?,
+        status: status.parse().map_err(|_| anyhow::anyhow!("stored status {status:?}"))?,
+        priority: priority.parse().map_err(|_| anyhow::anyhow!("stored priority {priority:?}"))?,
+        source: source.parse().map_err(|_| anyhow::anyhow!("stored source {source:?}"))?,
+        sentiment: row.try_get("sentiment")?,
+        frustrated: flag(row.try_get("frustrated")?),
+        created_at: row.try_get("created_at")?,
+        due_at: row.try_get("due_at")?,
+        first_response_at: row.try_get("first_response_at")?,
+        resolved_at: row.try_get("resolved_at")?,
+        last_activity_at: row.try_get("last_activity_at")?,
+        last_client_message_at: row.try_get("last_client_message_at")?,
+        snoozed_until: row.try_get("snoozed_until")?,
+        escalated_at: row.try_get("escalated_at")?,
+    })
+}
+
+fn view(row: &AnyRow) -> anyhow::Result<TaskView> {
+    Ok(TaskView {
+        task: task(row)?,
+        client_key: row.try_get("client_key")?,
+        owner_name: row.try_get("owner_name")?,
+    })
+}
+
+const VIEW_FROM: &str = "FROM tasks t LEFT JOIN clients c ON c.id = t.client_id LEFT JOIN members m ON m.id = t.owner_id";
+
+/// Marks an inbound event as seen; false when it was seen before (a duplicate).
+pub async fn first_sighting(conn: &mut Conn, adapter: &str, event_id: &str, now: i64) -> anyhow::Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO inbound_events (adapter, event_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(adapter)
+    .bind(event_id)
+    .bind(now)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Takes the next short task id; ids are never reused, even across replicas.
+pub async fn next_task_id(conn: &mut Conn) -> anyhow::Result<i64> {
+    sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'task' RETURNING value")
+        .fetch_one(conn)
+        .await
+        .context("taking the next task id")
+}
+
+/// Inserts a new task and its `created` event.
+pub async fn insert(conn: &mut Conn, t: &Task, actor: &str, data: &Value) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO tasks (id, title, client_id, adapter, channel, channel_name, thread, link, requester_id, requester_name, \
+         requester_is_client, owner_id, status, priority, source, sentiment, frustrated, created_at, due_at, \
+         first_response_at, resolved_at, last_activity_at, last_client_message_at, snoozed_until, escalated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+    )
+    .bind(t.id)
+    .bind(&t.title)
+    .bind(t.client_id)
+    .bind(&t.adapter)
+    .bind(&t.channel)
+    .bind(&t.channel_name)
+    .bind(&t.thread)
+    .bind(&t.link)
+    .bind(&t.requester_id)
+    .bind(&t.requester_name)
+    .bind(i64::from(t.requester_is_client))
+    .bind(t.owner_id)
+    .bind(t.status.as_str())
+    .bind(t.priority.as_str())
+    .bind(t.source.as_str())
+    .bind(t.sentiment)
+    .bind(i64::from(t.frustrated))
+    .bind(t.created_at)
+    .bind(t.due_at)
+    .bind(t.first_response_at)
+    .bind(t.resolved_at)
+    .bind(t.last_activity_at)
+    .bind(t.last_client_message_at)
+    .bind(t.snoozed_until)
+    .bind(t.escalated_at)
+    .execute(&mut *conn)
+    .await
+    .context("inserting a task")?;
+    append_event(conn, t.id, t.created_at, "created", actor, data).await
+}
+
+/// Writes a task's new state and the event that led to it; call inside one transaction.
+pub async fn record(conn: &mut Conn, t: &Task, at: i64, kind: &str, actor: &str, data: &Value) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE tasks SET title = $1, client_id = $2, owner_id = $3, status = $4, priority = $5, sentiment = $6, \
+         frustrated = $7, due_at = $8, first_response_at = $9, resolved_at = $10, last_activity_at = $11, \
+         last_client_message_at = $12, snoozed_until = $13, escalated_at = $14, thread = $15 WHERE id = $16",
+    )
+    .bind(&t.title)
+    .bind(t.client_id)
+    .bind(t.owner_id)
+    .bind(t.status.as_str())
+    .bind(t.priority.as_str())
+    .bind(t.sentiment)
+    .bind(i64::from(t.frustrated))
+    .bind(t.due_at)
+    .bind(t.first_response_at)
+    .bind(t.resolved_at)
+    .bind(t.last_activity_at)
+    .bind(t.last_client_message_at)
+    .bind(t.snoozed_until)
+    .bind(t.escalated_at)
+    .bind(&t.thread)
+    .bind(t.id)
+    .execute(&mut *conn)
+    .await
+    .context("updating a task")?;
+    append_event(conn, t.id, at, kind, actor, data).await
+}
+
+async fn append_event(conn: &mut Conn, task_id: i64, at: i64, kind: &str, actor: &str, data: &Value) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO task_events (task_id, at, kind, actor, data) VALUES ($1, $2, $3, $4, $5)")
+        .bind(task_id)
+        .bind(at)
+        .bind(kind)
+        .bind(actor)
+        .bind(data.to_string())
+        .execute(conn)
+        .await
+        .context("appending a task event")?;
+    Ok(())
+}
+
+pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<TaskView>> {
+    let sql = format!("SELECT {TASK_COLUMNS}, c.key AS client_key, m.name AS owner_name {VIEW_FROM} WHERE t.id = $1");
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(view).transpose()
+}
+
+/// Remembers that a message belongs to a task; false when the message already has a task.
+pub async fn link_message(conn: &mut Conn, adapter: &str, channel: &str, message_id: &str, task_id: i64) -> anyhow::Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO task_messages (adapter, channel, message_id, task_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(adapter)
+    .bind(channel)
+    .bind(message_id)
+    .bind(task_id)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// The task a message (or a thread's root message) belongs to.
+pub async fn by_message(conn: &mut Conn, adapter: &str, channel: &str, message_id: &str) -> anyhow::Result<Option<Task>> {
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM tasks t JOIN task_messages tm ON tm.task_id = t.id \
+         WHERE tm.adapter = $1 AND tm.channel = $2 AND tm.message_id = $3"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(adapter)
+        .bind(channel)
+        .bind(message_id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(task).transpose()
+}
+
+/// The newest auto-captured open task in a channel whose last client message is at or after
+/// `since`: a client message now joins it instead of opening another.
+pub async fn groupable(conn: &mut Conn, adapter: &str, channel: &str, since: i64) -> anyhow::Result<Option<Task>> {
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.adapter = $1 AND t.channel = $2 AND t.source = 'auto' \
+         AND t.status = 'open' AND t.last_client_message_at >= $3 ORDER BY t.id DESC LIMIT 1"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(adapter).bind(channel).bind(since).fetch_optional(conn).await?;
+    row.as_ref().map(task).transpose()
+}
+
+/// Active tasks in a channel still waiting for the team's first response.
+pub async fn awaiting_response(conn: &mut Conn, adapter: &str, channel: &str) -> anyhow::Result<Vec<Task>> {
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.adapter = $1 AND t.channel = $2 AND t.first_response_at IS NULL \
+         AND t.requester_is_client = 1 AND t.status IN ('open', 'in-progress', 'waiting') ORDER BY t.id"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql)).bind(adapter).bind(channel).fetch_all(conn).await?;
+    rows.iter().map(task).collect()
+}
+
+/// Which tasks to list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Statuses to include; empty means every status.
+    pub statuses: Vec<Status>,
+    pub client_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    /// Only tasks due before this instant.
+    pub due_before: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// Tasks matching the filter, oldest first.
+pub async fn list(conn: &mut Conn, f: &Filter) -> anyhow::Result<Vec<TaskView>> {
+    let mut sql = format!("SELECT {TASK_COLUMNS}, c.key AS client_key, m.name AS owner_name {VIEW_FROM} WHERE 1 = 1");
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    if !f.statuses.is_empty() {
+        let marks: Vec<String> = f.statuses.iter().map(|_| next()).collect();
+        sql.push_str(&format!(" AND t.status IN ({})", marks.join(", ")));
+    }
+    if f.client_id.is_some() {
+        sql.push_str(&format!(" AND t.client_id = {}", next()));
+    }
+    if f.owner_id.is_some() {
+        sql.push_str(&format!(" AND t.owner_id = {}", next()));
+    }
+    if f.due_before.is_some() {
+        sql.push_str(&format!(" AND t.due_at IS NOT NULL AND t.due_at < {}", next()));
+    }
+    sql.push_str(" ORDER BY t.id");
+    if f.limit.is_some() {
+        sql.push_str(&format!(" LIMIT {}", next()));
+    }
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for s in &f.statuses {
+        query = query.bind(s.as_str());
+    }
+    if let Some(c) = f.client_id {
+        query = query.bind(c);
+    }
+    if let Some(o) = f.owner_id {
+        query = query.bind(o);
+    }
+    if let Some(d) = f.due_before {
+        query = query.bind(d);
+    }
+    if let Some(l) = f.limit {
+        query = query.bind(l);
+    }
+    let rows = query.fetch_all(conn).await?;
+    rows.iter().map(view).collect()
+}
+
+/// One entry of a task's timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskEvent {
+    pub id: i64,
+    pub task_id: i64,
+    pub at: i64,
+    pub kind: String,
+    pub actor: String,
+    pub data: Value,
+}
+
+fn event(row: &AnyRow) -> anyhow::Result<TaskEvent> {
+    let data: String = row.try_get("data")?;
+    Ok(TaskEvent {
+        id: row.try_get("id")?,
+        task_id: row.try_get("task_id")?,
+        at: row.try_get("at")?,
+        kind: row.try_get("kind")?,
+        actor: row.try_get("actor")?,
+        data: serde_json::from_str(&data).unwrap_or(Value::Null),
+    })
+}
+
+/// A task's timeline, oldest first.
+pub async fn events(conn: &mut Conn, task_id: i64) -> anyhow::Result<Vec<TaskEvent>> {
+    let rows = sqlx::query("SELECT id, task_id, at, kind, actor, data FROM task_events WHERE task_id = $1 ORDER BY id")
+        .bind(task_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(event).collect()
+}
+
+/// Every task event after `after_id`, in order, at most `limit` (for export).
+pub async fn events_after(conn: &mut Conn, after_id: i64, limit: i64) -> anyhow::Result<Vec<TaskEvent>> {
+    let rows = sqlx::query("SELECT id, task_id, at, kind, actor, data FROM task_events WHERE id > $1 ORDER BY id LIMIT $2")
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(event).collect()
+}
