@@ -131,11 +131,17 @@ pub struct Failure {
 }
 
 fn failed(message: impl Into<String>) -> Failure {
-    Failure { code: 1, message: message.into() }
+    Failure {
+        code: 1,
+        message: message.into(),
+    }
 }
 
 fn environment(message: impl Into<String>) -> Failure {
-    Failure { code: 2, message: message.into() }
+    Failure {
+        code: 2,
+        message: message.into(),
+    }
 }
 
 impl From<anyhow::Error> for Failure {
@@ -148,13 +154,21 @@ impl From<anyhow::Error> for Failure {
 pub fn parse_args() -> Result<Cli, Failure> {
     match Cli::try_parse() {
         Ok(cli) => Ok(cli),
-        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) =>
+        {
             let _ = e.print();
             std::process::exit(0);
         }
         Err(e) => {
             let rendered = e.to_string();
-            let line = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+            let line = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments");
             Err(environment(format!("{} (see keel --help)", line.trim())))
         }
     }
@@ -178,7 +192,12 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Failure> {
     match cli.command {
         None => chat(ChatArgs::default(), &config, clock).await,
         Some(Command::Chat(args)) => chat(args, &config, clock).await,
-        Some(Command::Tasks(TasksCommand::List { status, client, owner, format })) => {
+        Some(Command::Tasks(TasksCommand::List {
+            status,
+            client,
+            owner,
+            format,
+        })) => {
             let store = open(&config).await?;
             tasks_list(&store, status, client, owner, format).await
         }
@@ -186,14 +205,24 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Failure> {
             let store = open(&config).await?;
             clients_list(&store, format).await
         }
-        Some(Command::Export(ExportCommand::Events { format: ExportFormat::Jsonl })) => {
+        Some(Command::Export(ExportCommand::Events {
+            format: ExportFormat::Jsonl,
+        })) => {
             let store = open(&config).await?;
             export_events(&store).await
         }
         Some(Command::Migrate) => {
-            let store = Store::connect(&config.database_url).await.map_err(|e| environment(e.to_string()))?;
-            let applied = store.migrate().await.map_err(|e| environment(format!("migration failed: {e:#}")))?;
-            println!("database {} is up to date ({applied} migrations applied now)", redact_url(&config.database_url));
+            let store = Store::connect(&config.database_url)
+                .await
+                .map_err(|e| environment(e.to_string()))?;
+            let applied = store
+                .migrate()
+                .await
+                .map_err(|e| environment(format!("migration failed: {e:#}")))?;
+            println!(
+                "database {} is up to date ({applied} migrations applied now)",
+                redact_url(&config.database_url)
+            );
             Ok(())
         }
         Some(Command::Config(ConfigCommand::Check)) => config_check(&config).await,
@@ -201,7 +230,9 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Failure> {
 }
 
 async fn open(config: &Config) -> Result<Store, Failure> {
-    Store::open(&config.database_url).await.map_err(|e| environment(e.to_string()))
+    Store::open(&config.database_url)
+        .await
+        .map_err(|e| environment(e.to_string()))
 }
 
 /// Delivers the console's replies after each event.
@@ -211,7 +242,10 @@ struct DeliverNow(Dispatcher);
 impl keel_console::AfterEvent for DeliverNow {
     async fn after_event(&self) {
         if let Err(e) = self.0.round().await {
-            eprintln!("keel could not deliver replies: {}", crate::store::one_line(&format!("{e:#}")));
+            eprintln!(
+                "keel could not deliver replies: {}",
+                crate::store::one_line(&format!("{e:#}"))
+            );
         }
     }
 }
@@ -219,7 +253,9 @@ impl keel_console::AfterEvent for DeliverNow {
 async fn chat(args: ChatArgs, config: &Config, clock: Arc<dyn Clock>) -> Result<(), Failure> {
     let problems = config.problems();
     if let Some(first) = problems.first() {
-        return Err(environment(format!("invalid configuration: {first} (see keel config check)")));
+        return Err(environment(format!(
+            "invalid configuration: {first} (see keel config check)"
+        )));
     }
     let store = open(config).await?;
     let keel = Keel::new(store.clone(), clock.clone(), Settings::from_config(config));
@@ -237,12 +273,18 @@ async fn chat(args: ChatArgs, config: &Config, clock: Arc<dyn Clock>) -> Result<
         client: args.client.map(|c| c.to_lowercase()),
         channel: args.channel.map(|c| c.trim_start_matches('#').to_string()),
     };
-    let run_id = format!("console-{}-{}", std::process::id(), Utc::now().timestamp_nanos_opt().unwrap_or_default());
+    let run_id = format!(
+        "console-{}-{}",
+        std::process::id(),
+        Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    );
     let console_clock = clock.clone();
     let console = keel_console::Console::new(session, run_id, Arc::new(move || console_clock.now()));
     let after = Arc::new(DeliverNow(dispatcher.clone()));
     keel_console::run(console, Arc::new(ingest), after.clone()).await?;
-    writer.await.map_err(|e| environment(format!("the writer stopped: {e}")))?;
+    writer
+        .await
+        .map_err(|e| environment(format!("the writer stopped: {e}")))?;
     after.0.round().await?;
     store.close().await;
     Ok(())
@@ -276,8 +318,20 @@ fn task_json(v: &TaskView) -> Value {
 }
 
 const TASK_FIELDS: [&str; 14] = [
-    "id", "title", "client", "channel", "requester", "owner", "status", "priority", "source", "sentiment",
-    "created_at", "due_at", "first_response_at", "resolved_at",
+    "id",
+    "title",
+    "client",
+    "channel",
+    "requester",
+    "owner",
+    "status",
+    "priority",
+    "source",
+    "sentiment",
+    "created_at",
+    "due_at",
+    "first_response_at",
+    "resolved_at",
 ];
 
 fn cell(value: &Value) -> String {
@@ -288,8 +342,18 @@ fn cell(value: &Value) -> String {
     }
 }
 
-async fn tasks_list(store: &Store, status: Option<String>, client: Option<String>, owner: Option<String>, format: Format) -> Result<(), Failure> {
-    let mut conn = store.pool().acquire().await.map_err(|e| environment(format!("database: {e}")))?;
+async fn tasks_list(
+    store: &Store,
+    status: Option<String>,
+    client: Option<String>,
+    owner: Option<String>,
+    format: Format,
+) -> Result<(), Failure> {
+    let mut conn = store
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| environment(format!("database: {e}")))?;
     let mut filter = Filter::default();
     if let Some(s) = status {
         filter.statuses = if s == "active" {
@@ -304,13 +368,18 @@ async fn tasks_list(store: &Store, status: Option<String>, client: Option<String
     }
     if let Some(name) = owner {
         let m = people::member_by_reference(&mut conn, "console", name.trim_start_matches('@')).await?;
-        filter.owner_id = Some(m.ok_or_else(|| failed(format!("there is no team member \"{name}\"")))?.id);
+        filter.owner_id = Some(
+            m.ok_or_else(|| failed(format!("there is no team member \"{name}\"")))?
+                .id,
+        );
     }
     let found = tasks::list(&mut conn, &filter).await?;
     let rows: Vec<Value> = found.iter().map(task_json).collect();
     let mut out = std::io::stdout().lock();
     let written = match format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &rows).map_err(std::io::Error::other).and_then(|_| writeln!(out)),
+        Format::Json => serde_json::to_writer_pretty(&mut out, &rows)
+            .map_err(std::io::Error::other)
+            .and_then(|_| writeln!(out)),
         Format::Csv => write_csv(&mut out, &TASK_FIELDS, &rows),
         Format::Table => {
             let lines: Vec<Vec<String>> = rows
@@ -322,7 +391,11 @@ async fn tasks_list(store: &Store, status: Option<String>, client: Option<String
                         .collect()
                 })
                 .collect();
-            write_table(&mut out, &["ID", "STATUS", "PRIORITY", "CLIENT", "OWNER", "DUE", "TITLE"], &lines)
+            write_table(
+                &mut out,
+                &["ID", "STATUS", "PRIORITY", "CLIENT", "OWNER", "DUE", "TITLE"],
+                &lines,
+            )
         }
     };
     written.map_err(|e| environment(format!("writing output: {e}")))
@@ -332,7 +405,8 @@ fn write_csv(out: &mut dyn Write, fields: &[&str], rows: &[Value]) -> std::io::R
     let mut w = csv::Writer::from_writer(out);
     w.write_record(fields).map_err(std::io::Error::other)?;
     for r in rows {
-        w.write_record(fields.iter().map(|f| cell(&r[*f]))).map_err(std::io::Error::other)?;
+        w.write_record(fields.iter().map(|f| cell(&r[*f])))
+            .map_err(std::io::Error::other)?;
     }
     w.flush()
 }
@@ -365,7 +439,11 @@ fn write_table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> st
 }
 
 async fn clients_list(store: &Store, format: Format) -> Result<(), Failure> {
-    let mut conn = store.pool().acquire().await.map_err(|e| environment(format!("database: {e}")))?;
+    let mut conn = store
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| environment(format!("database: {e}")))?;
     let clients = people::clients(&mut conn).await?;
     let mut rows = Vec::new();
     for c in &clients {
@@ -375,7 +453,11 @@ async fn clients_list(store: &Store, format: Format) -> Result<(), Failure> {
         };
         let open = tasks::list(
             &mut conn,
-            &Filter { statuses: vec![Status::Open, Status::InProgress, Status::Waiting], client_id: Some(c.id), ..Filter::default() },
+            &Filter {
+                statuses: vec![Status::Open, Status::InProgress, Status::Waiting],
+                client_id: Some(c.id),
+                ..Filter::default()
+            },
         )
         .await?
         .len();
@@ -390,13 +472,27 @@ async fn clients_list(store: &Store, format: Format) -> Result<(), Failure> {
             "last_touch_at": rfc3339(c.last_touch_at),
         }));
     }
-    let fields = ["key", "name", "owner", "open_tasks", "contract_signed_at", "go_live_at", "churned_at", "last_touch_at"];
+    let fields = [
+        "key",
+        "name",
+        "owner",
+        "open_tasks",
+        "contract_signed_at",
+        "go_live_at",
+        "churned_at",
+        "last_touch_at",
+    ];
     let mut out = std::io::stdout().lock();
     let written = match format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &rows).map_err(std::io::Error::other).and_then(|_| writeln!(out)),
+        Format::Json => serde_json::to_writer_pretty(&mut out, &rows)
+            .map_err(std::io::Error::other)
+            .and_then(|_| writeln!(out)),
         Format::Csv => write_csv(&mut out, &fields, &rows),
         Format::Table => {
-            let lines: Vec<Vec<String>> = rows.iter().map(|r| fields[..5].iter().map(|f| cell(&r[*f])).collect()).collect();
+            let lines: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| fields[..5].iter().map(|f| cell(&r[*f])).collect())
+                .collect();
             write_table(&mut out, &["KEY", "NAME", "OWNER", "OPEN", "SIGNED"], &lines)
         }
     };
@@ -404,7 +500,11 @@ async fn clients_list(store: &Store, format: Format) -> Result<(), Failure> {
 }
 
 async fn export_events(store: &Store) -> Result<(), Failure> {
-    let mut conn = store.pool().acquire().await.map_err(|e| environment(format!("database: {e}")))?;
+    let mut conn = store
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| environment(format!("database: {e}")))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut after = 0;
     loop {
@@ -432,9 +532,14 @@ async fn config_check(config: &Config) -> Result<(), Failure> {
         eprintln!("{p}");
     }
     if !problems.is_empty() {
-        return Err(environment(format!("{} problem(s) in the configuration", problems.len())));
+        return Err(environment(format!(
+            "{} problem(s) in the configuration",
+            problems.len()
+        )));
     }
-    let store = Store::connect(&config.database_url).await.map_err(|e| environment(e.to_string()))?;
+    let store = Store::connect(&config.database_url)
+        .await
+        .map_err(|e| environment(e.to_string()))?;
     store.close().await;
     println!(
         "configuration ok: database {}, team time zone {}, business hours {}",

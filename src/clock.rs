@@ -38,5 +38,8 @@ pub fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
             return Ok(t.and_utc());
         }
     }
-    Err(format!("\"{}\" is not a time (try 2026-11-24T15:00:00Z)", crate::domain::truncate(text, 40)))
+    Err(format!(
+        "\"{}\" is not a time (try 2026-11-24T15:00:00Z)",
+        crate::domain::truncate(text, 40)
+    ))
 }

@@ -28,27 +28,81 @@ pub enum Lifecycle {
 /// Everything keel can be asked to do, parsed and checked.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    Help { topic: Option<String> },
-    Track { text: String },
-    List { scope: ListScope, client: Option<ClientKey>, owner: Option<String> },
-    Show { task: TaskId },
-    Assign { task: TaskId, who: String },
-    Take { task: TaskId },
-    SetStatus { task: TaskId, status: Status, note: Option<String> },
-    Due { task: TaskId, date: String },
-    Priority { task: TaskId, level: Priority },
-    Note { task: TaskId, text: String },
-    Snooze { task: TaskId, date: String },
-    Escalate { task: TaskId, why: Option<String> },
-    ClientAdd { key: ClientKey, name: String, channels: Vec<String>, owner: Option<String> },
+    Help {
+        topic: Option<String>,
+    },
+    Track {
+        text: String,
+    },
+    List {
+        scope: ListScope,
+        client: Option<ClientKey>,
+        owner: Option<String>,
+    },
+    Show {
+        task: TaskId,
+    },
+    Assign {
+        task: TaskId,
+        who: String,
+    },
+    Take {
+        task: TaskId,
+    },
+    SetStatus {
+        task: TaskId,
+        status: Status,
+        note: Option<String>,
+    },
+    Due {
+        task: TaskId,
+        date: String,
+    },
+    Priority {
+        task: TaskId,
+        level: Priority,
+    },
+    Note {
+        task: TaskId,
+        text: String,
+    },
+    Snooze {
+        task: TaskId,
+        date: String,
+    },
+    Escalate {
+        task: TaskId,
+        why: Option<String>,
+    },
+    ClientAdd {
+        key: ClientKey,
+        name: String,
+        channels: Vec<String>,
+        owner: Option<String>,
+    },
     ClientList,
-    ClientShow { key: ClientKey },
-    ClientStage { key: ClientKey, stage: Lifecycle, date: Option<String> },
-    Away { until: String },
+    ClientShow {
+        key: ClientKey,
+    },
+    ClientStage {
+        key: ClientKey,
+        stage: Lifecycle,
+        date: Option<String>,
+    },
+    Away {
+        until: String,
+    },
     Back,
-    Tz { tz: Tz },
-    Hours { hours: WorkingHours },
-    Role { who: String, role: Role },
+    Tz {
+        tz: Tz,
+    },
+    Hours {
+        hours: WorkingHours,
+    },
+    Role {
+        who: String,
+        role: Role,
+    },
 }
 
 /// Who may run a command.
@@ -86,33 +140,222 @@ pub enum ParseError {
 
 /// The command table. Order is the order of `help`.
 pub static SPECS: &[Spec] = &[
-    Spec { name: "help", usage: "help [command]", about: "list commands, or show how to use one", does: "get help", allowed: Allowed::Everyone, parse: parse_help },
-    Spec { name: "track", usage: "track <text>", about: "record a request as a new task (dates, priority, @owner and \"for <client>\" are understood)", does: "open requests", allowed: Allowed::Everyone, parse: parse_track },
-    Spec { name: "list", usage: "list [mine|open|overdue|waiting|all] [for <client>] [@owner]", about: "list tasks, oldest first", does: "list tasks", allowed: Allowed::Everyone, parse: parse_list },
-    Spec { name: "show", usage: "show #N", about: "a task's card and timeline", does: "see task details", allowed: Allowed::Team, parse: parse_show },
-    Spec { name: "assign", usage: "assign #N @who", about: "make someone the task's owner", does: "assign tasks", allowed: Allowed::Team, parse: parse_assign },
-    Spec { name: "take", usage: "take #N", about: "become the task's owner", does: "take tasks", allowed: Allowed::Team, parse: parse_take },
-    Spec { name: "start", usage: "start #N", about: "mark the task in progress", does: "change task status", allowed: Allowed::Team, parse: |a| status(a, Status::InProgress, false) },
-    Spec { name: "wait", usage: "wait #N", about: "mark the task waiting on the client (pauses the resolution clock)", does: "change task status", allowed: Allowed::Team, parse: |a| status(a, Status::Waiting, false) },
-    Spec { name: "done", usage: "done #N [note]", about: "mark the task done", does: "close tasks", allowed: Allowed::Team, parse: |a| status(a, Status::Done, true) },
-    Spec { name: "cancel", usage: "cancel #N [why]", about: "cancel the task", does: "cancel tasks", allowed: Allowed::Team, parse: |a| status(a, Status::Cancelled, true) },
-    Spec { name: "reopen", usage: "reopen #N", about: "open a done or cancelled task again", does: "reopen tasks", allowed: Allowed::Team, parse: |a| status(a, Status::Open, false) },
-    Spec { name: "due", usage: "due #N <date>", about: "set the due date (\"friday\", \"2026-12-01\", \"in 3 days\", \"tomorrow 3pm\")", does: "change due dates", allowed: Allowed::Team, parse: parse_due },
-    Spec { name: "priority", usage: "priority #N <low|normal|high|urgent>", about: "set the priority", does: "change priorities", allowed: Allowed::Team, parse: parse_priority },
-    Spec { name: "note", usage: "note #N <text>", about: "add a note to the task's timeline", does: "add notes", allowed: Allowed::Team, parse: parse_note },
-    Spec { name: "snooze", usage: "snooze #N <date>", about: "no nudges about the task until the date", does: "snooze tasks", allowed: Allowed::Team, parse: parse_snooze },
-    Spec { name: "escalate", usage: "escalate #N [why]", about: "notify the client's owner and the leads", does: "escalate tasks", allowed: Allowed::Team, parse: parse_escalate },
-    Spec { name: "client add", usage: "client add <key> \"<name>\" [#channel…] [owner @who]", about: "add a client and its shared channels", does: "add clients", allowed: Allowed::Leads, parse: parse_client_add },
-    Spec { name: "client list", usage: "client list", about: "list clients", does: "list clients", allowed: Allowed::Team, parse: |a| a.finish(Command::ClientList) },
-    Spec { name: "client show", usage: "client show <key>", about: "a client's card", does: "see client details", allowed: Allowed::Team, parse: parse_client_show },
-    Spec { name: "client signed", usage: "client signed <key> [date]", about: "record the contract signature (default: today)", does: "record client signatures", allowed: Allowed::Leads, parse: |a| client_stage(a, Lifecycle::Signed) },
-    Spec { name: "client live", usage: "client live <key> [date]", about: "record the go-live (default: today)", does: "record go-lives", allowed: Allowed::Leads, parse: |a| client_stage(a, Lifecycle::Live) },
-    Spec { name: "client churned", usage: "client churned <key> [date]", about: "record that the client left (default: today)", does: "record churn", allowed: Allowed::Leads, parse: |a| client_stage(a, Lifecycle::Churned) },
-    Spec { name: "away", usage: "away until <date>", about: "you are away until the date (no nudges, no standups)", does: "set availability", allowed: Allowed::Team, parse: parse_away },
-    Spec { name: "back", usage: "back", about: "you are back", does: "set availability", allowed: Allowed::Team, parse: |a| a.finish(Command::Back) },
-    Spec { name: "tz", usage: "tz <Area/City>", about: "set your time zone", does: "set a time zone", allowed: Allowed::Team, parse: parse_tz_cmd },
-    Spec { name: "hours", usage: "hours 09:00-17:00", about: "set your working hours", does: "set working hours", allowed: Allowed::Team, parse: parse_hours },
-    Spec { name: "role", usage: "role @who <member|lead|admin>", about: "set a team member's role", does: "set roles", allowed: Allowed::Admins, parse: parse_role },
+    Spec {
+        name: "help",
+        usage: "help [command]",
+        about: "list commands, or show how to use one",
+        does: "get help",
+        allowed: Allowed::Everyone,
+        parse: parse_help,
+    },
+    Spec {
+        name: "track",
+        usage: "track <text>",
+        about: "record a request as a new task (dates, priority, @owner and \"for <client>\" are understood)",
+        does: "open requests",
+        allowed: Allowed::Everyone,
+        parse: parse_track,
+    },
+    Spec {
+        name: "list",
+        usage: "list [mine|open|overdue|waiting|all] [for <client>] [@owner]",
+        about: "list tasks, oldest first",
+        does: "list tasks",
+        allowed: Allowed::Everyone,
+        parse: parse_list,
+    },
+    Spec {
+        name: "show",
+        usage: "show #N",
+        about: "a task's card and timeline",
+        does: "see task details",
+        allowed: Allowed::Team,
+        parse: parse_show,
+    },
+    Spec {
+        name: "assign",
+        usage: "assign #N @who",
+        about: "make someone the task's owner",
+        does: "assign tasks",
+        allowed: Allowed::Team,
+        parse: parse_assign,
+    },
+    Spec {
+        name: "take",
+        usage: "take #N",
+        about: "become the task's owner",
+        does: "take tasks",
+        allowed: Allowed::Team,
+        parse: parse_take,
+    },
+    Spec {
+        name: "start",
+        usage: "start #N",
+        about: "mark the task in progress",
+        does: "change task status",
+        allowed: Allowed::Team,
+        parse: |a| status(a, Status::InProgress, false),
+    },
+    Spec {
+        name: "wait",
+        usage: "wait #N",
+        about: "mark the task waiting on the client (pauses the resolution clock)",
+        does: "change task status",
+        allowed: Allowed::Team,
+        parse: |a| status(a, Status::Waiting, false),
+    },
+    Spec {
+        name: "done",
+        usage: "done #N [note]",
+        about: "mark the task done",
+        does: "close tasks",
+        allowed: Allowed::Team,
+        parse: |a| status(a, Status::Done, true),
+    },
+    Spec {
+        name: "cancel",
+        usage: "cancel #N [why]",
+        about: "cancel the task",
+        does: "cancel tasks",
+        allowed: Allowed::Team,
+        parse: |a| status(a, Status::Cancelled, true),
+    },
+    Spec {
+        name: "reopen",
+        usage: "reopen #N",
+        about: "open a done or cancelled task again",
+        does: "reopen tasks",
+        allowed: Allowed::Team,
+        parse: |a| status(a, Status::Open, false),
+    },
+    Spec {
+        name: "due",
+        usage: "due #N <date>",
+        about: "set the due date (\"friday\", \"2026-12-01\", \"in 3 days\", \"tomorrow 3pm\")",
+        does: "change due dates",
+        allowed: Allowed::Team,
+        parse: parse_due,
+    },
+    Spec {
+        name: "priority",
+        usage: "priority #N <low|normal|high|urgent>",
+        about: "set the priority",
+        does: "change priorities",
+        allowed: Allowed::Team,
+        parse: parse_priority,
+    },
+    Spec {
+        name: "note",
+        usage: "note #N <text>",
+        about: "add a note to the task's timeline",
+        does: "add notes",
+        allowed: Allowed::Team,
+        parse: parse_note,
+    },
+    Spec {
+        name: "snooze",
+        usage: "snooze #N <date>",
+        about: "no nudges about the task until the date",
+        does: "snooze tasks",
+        allowed: Allowed::Team,
+        parse: parse_snooze,
+    },
+    Spec {
+        name: "escalate",
+        usage: "escalate #N [why]",
+        about: "notify the client's owner and the leads",
+        does: "escalate tasks",
+        allowed: Allowed::Team,
+        parse: parse_escalate,
+    },
+    Spec {
+        name: "client add",
+        usage: "client add <key> \"<name>\" [#channel…] [owner @who]",
+        about: "add a client and its shared channels",
+        does: "add clients",
+        allowed: Allowed::Leads,
+        parse: parse_client_add,
+    },
+    Spec {
+        name: "client list",
+        usage: "client list",
+        about: "list clients",
+        does: "list clients",
+        allowed: Allowed::Team,
+        parse: |a| a.finish(Command::ClientList),
+    },
+    Spec {
+        name: "client show",
+        usage: "client show <key>",
+        about: "a client's card",
+        does: "see client details",
+        allowed: Allowed::Team,
+        parse: parse_client_show,
+    },
+    Spec {
+        name: "client signed",
+        usage: "client signed <key> [date]",
+        about: "record the contract signature (default: today)",
+        does: "record client signatures",
+        allowed: Allowed::Leads,
+        parse: |a| client_stage(a, Lifecycle::Signed),
+    },
+    Spec {
+        name: "client live",
+        usage: "client live <key> [date]",
+        about: "record the go-live (default: today)",
+        does: "record go-lives",
+        allowed: Allowed::Leads,
+        parse: |a| client_stage(a, Lifecycle::Live),
+    },
+    Spec {
+        name: "client churned",
+        usage: "client churned <key> [date]",
+        about: "record that the client left (default: today)",
+        does: "record churn",
+        allowed: Allowed::Leads,
+        parse: |a| client_stage(a, Lifecycle::Churned),
+    },
+    Spec {
+        name: "away",
+        usage: "away until <date>",
+        about: "you are away until the date (no nudges, no standups)",
+        does: "set availability",
+        allowed: Allowed::Team,
+        parse: parse_away,
+    },
+    Spec {
+        name: "back",
+        usage: "back",
+        about: "you are back",
+        does: "set availability",
+        allowed: Allowed::Team,
+        parse: |a| a.finish(Command::Back),
+    },
+    Spec {
+        name: "tz",
+        usage: "tz <Area/City>",
+        about: "set your time zone",
+        does: "set a time zone",
+        allowed: Allowed::Team,
+        parse: parse_tz_cmd,
+    },
+    Spec {
+        name: "hours",
+        usage: "hours 09:00-17:00",
+        about: "set your working hours",
+        does: "set working hours",
+        allowed: Allowed::Team,
+        parse: parse_hours,
+    },
+    Spec {
+        name: "role",
+        usage: "role @who <member|lead|admin>",
+        about: "set a team member's role",
+        does: "set roles",
+        allowed: Allowed::Admins,
+        parse: parse_role,
+    },
 ];
 
 /// Parses text addressed to keel (the address already removed).
@@ -154,7 +397,11 @@ pub struct Args<'a> {
 
 impl<'a> Args<'a> {
     fn new(text: &'a str) -> Args<'a> {
-        Args { text, tokens: tokenize(text), pos: 0 }
+        Args {
+            text,
+            tokens: tokenize(text),
+            pos: 0,
+        }
     }
 
     fn peek(&self, ahead: usize) -> Option<&str> {
@@ -188,7 +435,9 @@ impl<'a> Args<'a> {
     }
 
     fn client(&mut self) -> Result<ClientKey, String> {
-        let token = self.next().ok_or_else(|| "which client? name it by its key, like acme".to_string())?;
+        let token = self
+            .next()
+            .ok_or_else(|| "which client? name it by its key, like acme".to_string())?;
         ClientKey::parse(&token).map_err(|e| e.to_string())
     }
 
@@ -247,9 +496,7 @@ pub fn person(token: &str) -> Option<String> {
         .and_then(|t| t.strip_suffix('>'))
         .map(|t| t.split('|').next().unwrap_or(t))
         .or_else(|| token.strip_prefix('@'))?;
-    let valid = !inner.is_empty()
-        && inner.len() <= 255
-        && inner.chars().all(|c| !c.is_whitespace() && !c.is_control());
+    let valid = !inner.is_empty() && inner.len() <= 255 && inner.chars().all(|c| !c.is_whitespace() && !c.is_control());
     valid.then(|| inner.to_string())
 }
 
@@ -291,10 +538,17 @@ fn parse_list(a: &mut Args) -> Result<Command, String> {
         } else if let Some(p) = person(&word) {
             owner = Some(p);
         } else {
-            return Err(format!("I did not understand \"{}\"", crate::domain::truncate(&word, 40)));
+            return Err(format!(
+                "I did not understand \"{}\"",
+                crate::domain::truncate(&word, 40)
+            ));
         }
     }
-    Ok(Command::List { scope: scope.unwrap_or(ListScope::Open), client, owner })
+    Ok(Command::List {
+        scope: scope.unwrap_or(ListScope::Open),
+        client,
+        owner,
+    })
 }
 
 fn parse_show(a: &mut Args) -> Result<Command, String> {
@@ -365,10 +619,18 @@ fn parse_client_add(a: &mut Args) -> Result<Command, String> {
         } else if let Some(channel) = channel_ref(&word) {
             channels.push(channel);
         } else {
-            return Err(format!("\"{}\" is not a channel (name it like #acme)", crate::domain::truncate(&word, 40)));
+            return Err(format!(
+                "\"{}\" is not a channel (name it like #acme)",
+                crate::domain::truncate(&word, 40)
+            ));
         }
     }
-    Ok(Command::ClientAdd { key, name, channels, owner })
+    Ok(Command::ClientAdd {
+        key,
+        name,
+        channels,
+        owner,
+    })
 }
 
 /// A channel reference: `#acme`, Slack's `<#C123|acme>`, or a Matrix room id/alias.
@@ -386,7 +648,9 @@ pub fn channel_ref(token: &str) -> Option<String> {
     let name = token.strip_prefix('#')?;
     let valid = !name.is_empty()
         && name.len() <= 80
-        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
     valid.then(|| name.to_string())
 }
 
@@ -463,7 +727,7 @@ mod tests {
     }
 
     fn usage(text: &str) -> String {
-        match parse(text) {
+        match parse(text).map(|(c, _)| c) {
             Err(ParseError::Usage(u)) => u,
             other => panic!("{text}: expected a usage error, got {other:?}"),
         }
@@ -472,19 +736,58 @@ mod tests {
     #[test]
     fn reads_every_command() {
         assert_eq!(ok("take #3"), Command::Take { task: TaskId(3) });
-        assert_eq!(ok("assign #3 @bob"), Command::Assign { task: TaskId(3), who: "bob".into() });
-        assert_eq!(ok("ASSIGN 3 <@U42>"), Command::Assign { task: TaskId(3), who: "U42".into() });
+        assert_eq!(
+            ok("assign #3 @bob"),
+            Command::Assign {
+                task: TaskId(3),
+                who: "bob".into()
+            }
+        );
+        assert_eq!(
+            ok("ASSIGN 3 <@U42>"),
+            Command::Assign {
+                task: TaskId(3),
+                who: "U42".into()
+            }
+        );
         assert_eq!(
             ok("done #4 shipped in 1.2"),
-            Command::SetStatus { task: TaskId(4), status: Status::Done, note: Some("shipped in 1.2".into()) }
+            Command::SetStatus {
+                task: TaskId(4),
+                status: Status::Done,
+                note: Some("shipped in 1.2".into())
+            }
         );
-        assert_eq!(ok("due #4 next friday"), Command::Due { task: TaskId(4), date: "next friday".into() });
-        assert_eq!(ok("priority #4 p1"), Command::Priority { task: TaskId(4), level: Priority::Urgent });
+        assert_eq!(
+            ok("due #4 next friday"),
+            Command::Due {
+                task: TaskId(4),
+                date: "next friday".into()
+            }
+        );
+        assert_eq!(
+            ok("priority #4 p1"),
+            Command::Priority {
+                task: TaskId(4),
+                level: Priority::Urgent
+            }
+        );
         assert_eq!(
             ok("list overdue for acme @lea"),
-            Command::List { scope: ListScope::Overdue, client: Some(ClientKey::parse("acme").unwrap()), owner: Some("lea".into()) }
+            Command::List {
+                scope: ListScope::Overdue,
+                client: Some(ClientKey::parse("acme").unwrap()),
+                owner: Some("lea".into())
+            }
         );
-        assert_eq!(ok("list"), Command::List { scope: ListScope::Open, client: None, owner: None });
+        assert_eq!(
+            ok("list"),
+            Command::List {
+                scope: ListScope::Open,
+                client: None,
+                owner: None
+            }
+        );
         assert_eq!(
             ok("client add acme \"Acme Corp\" #acme #acme-ops owner @lea"),
             Command::ClientAdd {
@@ -494,29 +797,45 @@ mod tests {
                 owner: Some("lea".into())
             }
         );
-        assert_eq!(ok("client add acme “Acme Corp”").clone(), Command::ClientAdd {
-            key: ClientKey::parse("acme").unwrap(),
-            name: "Acme Corp".into(),
-            channels: vec![],
-            owner: None
-        });
+        assert_eq!(
+            ok("client add acme “Acme Corp”").clone(),
+            Command::ClientAdd {
+                key: ClientKey::parse("acme").unwrap(),
+                name: "Acme Corp".into(),
+                channels: vec![],
+                owner: None
+            }
+        );
         assert_eq!(ok("client list"), Command::ClientList);
         assert_eq!(ok("away until monday"), Command::Away { until: "monday".into() });
-        assert_eq!(ok("hours 8-16").clone(), Command::Hours { hours: WorkingHours::parse("08:00-16:00").unwrap() });
-        assert_eq!(ok("track the export is broken"), Command::Track { text: "the export is broken".into() });
+        assert_eq!(
+            ok("hours 8-16").clone(),
+            Command::Hours {
+                hours: WorkingHours::parse("08:00-16:00").unwrap()
+            }
+        );
+        assert_eq!(
+            ok("track the export is broken"),
+            Command::Track {
+                text: "the export is broken".into()
+            }
+        );
     }
 
     #[test]
     fn unknown_words_are_not_commands() {
-        assert_eq!(parse("the export is broken"), Err(ParseError::NotACommand));
-        assert_eq!(parse(""), Err(ParseError::NotACommand));
-        assert_eq!(parse("client"), Err(ParseError::NotACommand));
+        assert_eq!(parse("the export is broken").err(), Some(ParseError::NotACommand));
+        assert_eq!(parse("").err(), Some(ParseError::NotACommand));
+        assert_eq!(parse("client").err(), Some(ParseError::NotACommand));
     }
 
     #[test]
     fn bad_arguments_explain_themselves_in_one_line() {
         assert_eq!(usage("assign #3"), "who? name them like @lea (usage: assign #N @who)");
-        assert_eq!(usage("take three"), "\"three\" is not a task id (try \"#12\") (usage: take #N)");
+        assert_eq!(
+            usage("take three"),
+            "\"three\" is not a task id (try \"#12\") (usage: take #N)"
+        );
         assert!(usage("priority #2 soonish").starts_with("\"soonish\" is not a priority"));
         assert!(usage("client add ACME! \"x\"").contains("is not a client key"));
         assert!(usage("tz Mars/Olympus").contains("is not a time zone"));

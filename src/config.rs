@@ -67,7 +67,10 @@ impl Default for Config {
 
 impl Default for TeamConfig {
     fn default() -> Self {
-        TeamConfig { timezone: "UTC".into(), hours: "09:00-17:00".into() }
+        TeamConfig {
+            timezone: "UTC".into(),
+            hours: "09:00-17:00".into(),
+        }
     }
 }
 
@@ -79,13 +82,18 @@ impl Default for CaptureConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { listen: "127.0.0.1:8080".into() }
+        HttpConfig {
+            listen: "127.0.0.1:8080".into(),
+        }
     }
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { format: "text".into(), level: "warn".into() }
+        LogConfig {
+            format: "text".into(),
+            level: "warn".into(),
+        }
     }
 }
 
@@ -130,7 +138,10 @@ impl Config {
             problems.push("capture.group_minutes: must be between 0 and 1440".into());
         }
         if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
-            problems.push(format!("http.listen: \"{}\" is not an address like 127.0.0.1:8080", self.http.listen));
+            problems.push(format!(
+                "http.listen: \"{}\" is not an address like 127.0.0.1:8080",
+                self.http.listen
+            ));
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             problems.push(format!("log.format: \"{}\" is not text or json", self.log.format));

@@ -4,11 +4,11 @@
 //! platform adapter. See `ARCHITECTURE.md`.
 
 pub mod capture;
+pub mod cli;
 pub mod clock;
 pub mod command;
 pub mod config;
 pub mod domain;
+pub mod logging;
 pub mod service;
 pub mod store;
-pub mod cli;
-pub mod logging;

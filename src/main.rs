@@ -14,7 +14,12 @@ fn main() -> ExitCode {
     keel::logging::init(&config.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
-        Err(e) => return fail(keel::cli::Failure { code: 2, message: format!("cannot start the runtime: {e}") }),
+        Err(e) => {
+            return fail(keel::cli::Failure {
+                code: 2,
+                message: format!("cannot start the runtime: {e}"),
+            })
+        }
     };
     match runtime.block_on(keel::cli::run(cli, config)) {
         Ok(()) => ExitCode::SUCCESS,

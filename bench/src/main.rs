@@ -1,1 +1,357 @@
-fn main(){}
+//! keel's benchmarks. Each command prints one JSON line with its figure and the baseline
+//! measured in the same run on the same machine, so ratios compare like with like.
+//!
+//! `keel-bench capture --backend sqlite|postgres --messages N`
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use keel::clock::SystemClock;
+use keel::service::dispatch::Dispatcher;
+use keel::service::ingest::Ingest;
+use keel::service::{Keel, Settings};
+use keel::store::Store;
+use keel_chat::{Adapter, Conversation, Inbound, InboundKind, Outbound, SendError, Sent, Speaker};
+use serde_json::json;
+use sqlx::{AssertSqlSafe, Connection};
+use tokio::sync::Notify;
+
+#[derive(Parser)]
+#[command(name = "keel-bench")]
+struct Cli {
+    #[command(subcommand)]
+    command: Bench,
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Client messages through the full capture path vs. bare single-row INSERT transactions,
+    /// and the reply latency of `list` / `show` with 100,000 tasks.
+    Capture {
+        #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+        backend: Backend,
+        #[arg(long, default_value_t = 20_000)]
+        messages: usize,
+        /// Tasks in the database when reply latency is measured.
+        #[arg(long, default_value_t = 100_000)]
+        tasks: usize,
+        /// Commands timed for the reply latency.
+        #[arg(long, default_value_t = 2_000)]
+        replies: usize,
+        /// Concurrent senders (adapters hand events over concurrently).
+        #[arg(long, default_value_t = 64)]
+        senders: usize,
+        /// PostgreSQL server for `--backend postgres` (a fresh database is created on it).
+        #[arg(
+            long,
+            env = "KEEL_TEST_POSTGRES",
+            default_value = "postgres://postgres@127.0.0.1:5432/test"
+        )]
+        postgres: String,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+const CLIENTS: usize = 50;
+
+const REQUESTS: &[&str] = &[
+    "The invoice export is broken again, we need it fixed by Friday please",
+    "Can you add two new users to our account? Names are in the attached sheet",
+    "Our dashboard shows yesterday's numbers, is the sync stuck?",
+    "Please update the billing address to our new office in 3 days",
+    "urgent: checkout fails for every customer since 10am",
+    "Could you send the quarterly report before 2026-12-15?",
+    "The API returns 500 on /orders when the filter is empty",
+    "We would like a training session for the new team next week",
+];
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        match cli.command {
+            Bench::Capture {
+                backend,
+                messages,
+                tasks,
+                replies,
+                senders,
+                postgres,
+            } => capture(backend, messages, tasks, replies, senders, &postgres).await,
+        }
+    })
+}
+
+/// A throwaway database for one run.
+struct BenchDb {
+    url: String,
+    drop_sql: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn bench_db(backend: Backend, postgres: &str) -> anyhow::Result<BenchDb> {
+    sqlx::any::install_default_drivers();
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir()?;
+            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+            Ok(BenchDb {
+                url,
+                drop_sql: None,
+                _dir: Some(dir),
+            })
+        }
+        Backend::Postgres => {
+            let name = format!("keel_bench_{}", std::process::id());
+            let mut admin = sqlx::AnyConnection::connect(postgres)
+                .await
+                .context("connecting to PostgreSQL")?;
+            sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+                .execute(&mut admin)
+                .await?;
+            sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut admin)
+                .await?;
+            let base = postgres
+                .rsplit_once('/')
+                .map(|(b, _)| b)
+                .context("postgres URL without database")?;
+            Ok(BenchDb {
+                url: format!("{base}/{name}"),
+                drop_sql: Some((
+                    postgres.to_string(),
+                    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                )),
+                _dir: None,
+            })
+        }
+    }
+}
+
+impl BenchDb {
+    async fn cleanup(&self) {
+        if let Some((admin, sql)) = &self.drop_sql {
+            if let Ok(mut conn) = sqlx::AnyConnection::connect(admin).await {
+                let _ = sqlx::raw_sql(AssertSqlSafe(sql.clone())).execute(&mut conn).await;
+            }
+        }
+    }
+}
+
+fn client_message(i: usize, base: DateTime<Utc>) -> Inbound {
+    let client = i % CLIENTS;
+    // Messages in one channel are 4 minutes apart, so each one opens its own task.
+    let at = base + chrono::Duration::seconds((i / CLIENTS) as i64 * 240);
+    Inbound {
+        adapter: "bench".into(),
+        event_id: format!("ev-{i}"),
+        at,
+        speaker: Speaker {
+            id: format!("contact-{client}"),
+            name: format!("contact{client}"),
+            external: true,
+            client_hint: None,
+            tz: None,
+        },
+        conversation: Conversation {
+            id: format!("c{client}"),
+            name: format!("client{client}"),
+            direct: false,
+        },
+        message_id: format!("m-{i}"),
+        thread: None,
+        link: None,
+        kind: InboundKind::Message {
+            text: format!("{} (ref {i})", REQUESTS[i % REQUESTS.len()]),
+            to_keel: false,
+        },
+    }
+}
+
+fn command(i: usize, text: String) -> Inbound {
+    Inbound {
+        adapter: "bench".into(),
+        event_id: format!("cmd-{i}"),
+        at: Utc::now(),
+        speaker: Speaker {
+            id: "lead".into(),
+            name: "lead".into(),
+            external: false,
+            client_hint: None,
+            tz: None,
+        },
+        conversation: Conversation {
+            id: "@lead".into(),
+            name: "@lead".into(),
+            direct: true,
+        },
+        message_id: format!("cmd-m-{i}"),
+        thread: None,
+        link: None,
+        kind: InboundKind::Message { text, to_keel: true },
+    }
+}
+
+/// An adapter that records when each message would have reached the platform.
+#[derive(Default)]
+struct Recorder {
+    sent: Mutex<usize>,
+}
+
+#[async_trait]
+impl Adapter for Recorder {
+    fn name(&self) -> &str {
+        "bench"
+    }
+
+    async fn send(&self, _outbound: &Outbound) -> Result<Sent, SendError> {
+        if let Ok(mut n) = self.sent.lock() {
+            *n += 1;
+        }
+        Ok(Sent::default())
+    }
+}
+
+async fn feed(ingest: &Ingest, from: usize, to: usize, senders: usize, base: DateTime<Utc>) -> anyhow::Result<()> {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(from));
+    let mut workers = Vec::new();
+    for _ in 0..senders.max(1) {
+        let ingest = ingest.clone();
+        let next = next.clone();
+        workers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= to {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                ingest.submit(client_message(i, base)).await?;
+            }
+        }));
+    }
+    for w in workers {
+        w.await??;
+    }
+    Ok(())
+}
+
+async fn capture(
+    backend: Backend,
+    messages: usize,
+    total_tasks: usize,
+    replies: usize,
+    senders: usize,
+    postgres: &str,
+) -> anyhow::Result<()> {
+    let db = bench_db(backend, postgres).await?;
+    let store = Store::open(&db.url).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    // Baseline: the same number of bare single-row INSERT transactions, one after another.
+    sqlx::raw_sql("CREATE TABLE bench_baseline (id BIGINT PRIMARY KEY, body TEXT NOT NULL)")
+        .execute(store.pool())
+        .await?;
+    let started = Instant::now();
+    for i in 0..messages {
+        let mut tx = store.begin().await?;
+        sqlx::query("INSERT INTO bench_baseline (id, body) VALUES ($1, $2)")
+            .bind(i as i64)
+            .bind(REQUESTS[i % REQUESTS.len()])
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    let baseline_per_s = messages as f64 / started.elapsed().as_secs_f64();
+
+    // Set-up: 50 clients, each with its shared channel.
+    let mut conn = store.pool().acquire().await?;
+    for c in 0..CLIENTS {
+        sqlx::query("INSERT INTO clients (key, name, created_at) VALUES ($1, $2, 0)")
+            .bind(format!("client{c}"))
+            .bind(format!("Client {c}"))
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "INSERT INTO client_channels (adapter, channel, client_id) SELECT 'bench', $1, id FROM clients WHERE key = $2",
+        )
+        .bind(format!("c{c}"))
+        .bind(format!("client{c}"))
+        .execute(&mut *conn)
+        .await?;
+    }
+    drop(conn);
+
+    let keel = Keel::new(store.clone(), Arc::new(SystemClock), Settings::default());
+    let (ingest, _writer) = Ingest::start(keel, Arc::new(Notify::new()));
+    let base = Utc
+        .with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
+        .single()
+        .context("base time")?;
+
+    let started = Instant::now();
+    feed(&ingest, 0, messages, senders, base).await?;
+    let captured_per_s = messages as f64 / started.elapsed().as_secs_f64();
+    let created: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks")
+        .fetch_one(store.pool())
+        .await?;
+    anyhow::ensure!(
+        created as usize == messages,
+        "expected {messages} tasks, found {created}"
+    );
+
+    // Fill up to the task count the reply latency is measured at, through the same path.
+    if total_tasks > messages {
+        feed(&ingest, messages, total_tasks, senders, base).await?;
+    }
+    sqlx::query("UPDATE outbox SET sent_at = 0 WHERE sent_at IS NULL")
+        .execute(store.pool())
+        .await?;
+    let tasks_now: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks")
+        .fetch_one(store.pool())
+        .await?;
+
+    let recorder = Arc::new(Recorder::default());
+    let dispatcher = Dispatcher::new(store.clone(), vec![recorder.clone() as Arc<dyn Adapter>]);
+    let mut latencies: Vec<Duration> = Vec::with_capacity(replies);
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..replies {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let text = if i % 2 == 0 {
+            "list".to_string()
+        } else {
+            format!("show #{}", 1 + seed % tasks_now as u64)
+        };
+        let before = *recorder.sent.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let started = Instant::now();
+        ingest.submit(command(i, text)).await?;
+        dispatcher.round().await?;
+        latencies.push(started.elapsed());
+        let after = *recorder.sent.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        anyhow::ensure!(after == before + 1, "command {i} got {} replies", after - before);
+    }
+    latencies.sort();
+    let p99 = latencies[((latencies.len() as f64 * 0.99).ceil() as usize).clamp(1, latencies.len()) - 1];
+
+    let line = json!({
+        "backend": match backend { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" },
+        "messages": messages,
+        "captured_per_s": captured_per_s.round(),
+        "baseline_per_s": baseline_per_s.round(),
+        "ratio": ((captured_per_s / baseline_per_s) * 100.0).round() / 100.0,
+        "reply_p99_ms": (p99.as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+        "reply_tasks": tasks_now,
+    });
+    println!("{line}");
+    store.close().await;
+    db.cleanup().await;
+    Ok(())
+}

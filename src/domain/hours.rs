@@ -82,7 +82,10 @@ mod tests {
     fn reads_common_spellings() {
         assert_eq!(WorkingHours::parse("09:00-17:00").unwrap().to_string(), "09:00-17:00");
         assert_eq!(WorkingHours::parse("9-17").unwrap().to_string(), "09:00-17:00");
-        assert_eq!(WorkingHours::parse(" 9:30 – 18:15 ").unwrap().to_string(), "09:30-18:15");
+        assert_eq!(
+            WorkingHours::parse(" 9:30 – 18:15 ").unwrap().to_string(),
+            "09:30-18:15"
+        );
         assert!(WorkingHours::parse("17:00-09:00").is_err());
         assert!(WorkingHours::parse("25:00-26:00").is_err());
         assert!(WorkingHours::parse("all day").is_err());

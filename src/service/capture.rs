@@ -4,7 +4,7 @@
 use keel_chat::{InboundKind, Speaker};
 use serde_json::json;
 
-use super::format::describe_new_task;
+use super::format::{describe_new_task, quoted};
 use super::{status_change, user, Outcome, Turn, Who};
 use crate::capture::{self, noise, understand, FRUSTRATED};
 use crate::domain::{Priority, Source, Status};
@@ -37,7 +37,16 @@ pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
         Who::Client { client, .. } => {
             let client = turn.channel_client.clone().or(client);
             if let Some(c) = &client {
-                people::add_touchpoint(turn.conn, c.id, at, &inbound.adapter, &inbound.conversation.id, &inbound.speaker.name, true).await?;
+                people::add_touchpoint(
+                    turn.conn,
+                    c.id,
+                    at,
+                    &inbound.adapter,
+                    &inbound.conversation.id,
+                    &inbound.speaker.name,
+                    true,
+                )
+                .await?;
             }
             if let Some(task) = thread_task {
                 return client_follow_up(turn, task, text).await;
@@ -47,7 +56,9 @@ pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
             }
             let window = turn.keel.settings.group_window_secs;
             if window > 0 {
-                if let Some(task) = tasks::groupable(turn.conn, &inbound.adapter, &inbound.conversation.id, at - window).await? {
+                if let Some(task) =
+                    tasks::groupable(turn.conn, &inbound.adapter, &inbound.conversation.id, at - window).await?
+                {
                     return join(turn, task, text).await;
                 }
             }
@@ -64,14 +75,24 @@ pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
         }
         Who::Team(member) => {
             if let Some(c) = turn.channel_client.clone() {
-                people::add_touchpoint(turn.conn, c.id, at, &inbound.adapter, &inbound.conversation.id, &member.name, false).await?;
+                people::add_touchpoint(
+                    turn.conn,
+                    c.id,
+                    at,
+                    &inbound.adapter,
+                    &inbound.conversation.id,
+                    &member.name,
+                    false,
+                )
+                .await?;
             }
             match thread_task {
                 Some(task) => team_follow_up(turn, task).await,
                 None if turn.channel_client.is_some() => {
                     // A team member speaking at the top of a client channel has answered every
                     // request there still waiting for an answer.
-                    let waiting = tasks::awaiting_response(turn.conn, &inbound.adapter, &inbound.conversation.id).await?;
+                    let waiting =
+                        tasks::awaiting_response(turn.conn, &inbound.adapter, &inbound.conversation.id).await?;
                     for task in waiting {
                         team_follow_up(turn, task).await?;
                     }
@@ -160,23 +181,41 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
         "frustrated": frustrated,
     });
     tasks::insert(turn.conn, &task, turn.who.name(), &data).await?;
-    tasks::link_message(turn.conn, &inbound.adapter, &inbound.conversation.id, request.message_id, id).await?;
+    tasks::link_message(
+        turn.conn,
+        &inbound.adapter,
+        &inbound.conversation.id,
+        request.message_id,
+        id,
+    )
+    .await?;
     if let Some(root) = &thread {
         tasks::link_message(turn.conn, &inbound.adapter, &inbound.conversation.id, root, id).await?;
     }
     let tz = turn.speaker_tz();
-    let mut text = describe_new_task(&task, client.as_ref(), owner.as_ref(), understood.due.as_ref().map(|d| d.phrase.as_str()), tz);
+    let mut text = describe_new_task(
+        &task,
+        client.as_ref(),
+        owner.as_ref(),
+        understood.due.as_ref().map(|d| d.phrase.as_str()),
+        tz,
+    );
     if !unknown_people.is_empty() {
         let names: Vec<String> = unknown_people.iter().map(|p| format!("@{p}")).collect();
         text.push_str(&format!(" · not in the team: {}", names.join(", ")));
     }
+    turn.reply_in(thread, text);
     if let Some(m) = &owner {
         if Some(m.id) != turn.who.member().map(|w| w.id) {
-            let note = format!("{} is yours: {} ({})", task_ref(&task), task.title, channel_label(&task));
+            let note = format!(
+                "{} is yours: {} ({})",
+                task_ref(&task),
+                quoted(&task.title),
+                channel_label(&task)
+            );
             turn.direct(m, note);
         }
     }
-    turn.reply_in(thread, text);
     Ok(task)
 }
 
@@ -189,7 +228,12 @@ async fn client_follow_up(turn: &mut Turn<'_>, mut task: Task, text: &str) -> Ou
         let from = task.status;
         task.status = Status::Open;
         task.resolved_at = None;
-        turn.record(&task, "status", status_change(from, Status::Open, Some("the client wrote again"))).await?;
+        turn.record(
+            &task,
+            "status",
+            status_change(from, Status::Open, Some("the client wrote again")),
+        )
+        .await?;
         turn.reply(format!("{} reopened: the client wrote again", task_ref(&task)));
         return Ok(());
     }
@@ -232,15 +276,29 @@ async fn join(turn: &mut Turn<'_>, mut task: Task, text: &str) -> Outcome {
     if task.due_at.is_none() {
         task.due_at = understood.due.map(|d| d.at.timestamp());
     }
-    tasks::link_message(turn.conn, &inbound.adapter, &inbound.conversation.id, &inbound.message_id, task.id).await?;
-    turn.record(&task, "message_joined", json!({ "text": text, "sentiment": understood.sentiment })).await
+    tasks::link_message(
+        turn.conn,
+        &inbound.adapter,
+        &inbound.conversation.id,
+        &inbound.message_id,
+        task.id,
+    )
+    .await?;
+    turn.record(
+        &task,
+        "message_joined",
+        json!({ "text": text, "sentiment": understood.sentiment }),
+    )
+    .await
 }
 
 /// A reaction: 🎫 captures the message, 👀 takes its task, ✅ marks it done.
 pub(super) async fn reaction(turn: &mut Turn<'_>, emoji: &str, message_id: &str) -> Outcome {
     let inbound = turn.inbound;
     let (text, author) = match &inbound.kind {
-        InboundKind::Reaction { message_text, author, .. } => (message_text.clone(), author.clone()),
+        InboundKind::Reaction {
+            message_text, author, ..
+        } => (message_text.clone(), author.clone()),
         _ => (None, None),
     };
     let existing = tasks::by_message(turn.conn, &inbound.adapter, &inbound.conversation.id, message_id).await?;
@@ -292,11 +350,16 @@ fn emoji_name(emoji: &str) -> &'static str {
 /// An edit: the task's title follows its message while nobody has changed the title.
 pub(super) async fn edit(turn: &mut Turn<'_>, message_id: &str, text: &str) -> Outcome {
     let inbound = turn.inbound;
-    let Some(mut task) = tasks::by_message(turn.conn, &inbound.adapter, &inbound.conversation.id, message_id).await? else {
+    let Some(mut task) = tasks::by_message(turn.conn, &inbound.adapter, &inbound.conversation.id, message_id).await?
+    else {
         return Ok(());
     };
     let events = tasks::events(turn.conn, task.id).await?;
-    let captured_here = events.first().and_then(|e| e.data.get("text")).and_then(|t| t.as_str()).map(capture::title);
+    let captured_here = events
+        .first()
+        .and_then(|e| e.data.get("text"))
+        .and_then(|t| t.as_str())
+        .map(capture::title);
     if captured_here.as_deref() != Some(task.title.as_str()) {
         return Ok(());
     }
@@ -313,7 +376,11 @@ pub(super) fn task_ref(task: &Task) -> String {
     format!("#{}", task.id)
 }
 
-/// `#acme` or `direct message`.
+/// `#acme`, or `direct message` for a direct conversation.
 pub(super) fn channel_label(task: &Task) -> String {
-    format!("#{}", task.channel_name)
+    if task.channel_name.starts_with('@') {
+        "direct message".to_string()
+    } else {
+        format!("#{}", task.channel_name)
+    }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::capture::{open_task, task_ref, Request};
+use super::capture::{channel_label, open_task, task_ref, Request};
 use super::format::{card, format_time, list_line, quoted};
 use super::{status_change, user, Outcome, Turn, Who};
 use crate::command::{self, Allowed, Command, Lifecycle, ListScope, ParseError, Spec};
@@ -81,7 +81,8 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
             let due = parse_due(&date, &turn.due_context()).map_err(|e| super::Fail::User(e.to_string()))?;
             task.due_at = Some(due.timestamp());
             task.last_activity_at = turn.at().timestamp();
-            turn.record(&task, "due", json!({ "phrase": date, "due_at": task.due_at })).await?;
+            turn.record(&task, "due", json!({ "phrase": date, "due_at": task.due_at }))
+                .await?;
             let when = format_time(due.timestamp(), turn.speaker_tz());
             turn.reply(format!("{} due {when}", task_ref(&task)));
             Ok(())
@@ -93,7 +94,12 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
             }
             let from = std::mem::replace(&mut task.priority, level);
             task.last_activity_at = turn.at().timestamp();
-            turn.record(&task, "priority", json!({ "from": from.as_str(), "to": level.as_str() })).await?;
+            turn.record(
+                &task,
+                "priority",
+                json!({ "from": from.as_str(), "to": level.as_str() }),
+            )
+            .await?;
             turn.reply(format!("{} priority {level} (was {from})", task_ref(&task)));
             Ok(())
         }
@@ -108,13 +114,19 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
             let mut task = existing(turn, task).await?;
             let until = parse_due(&date, &turn.due_context()).map_err(|e| super::Fail::User(e.to_string()))?;
             task.snoozed_until = Some(until.timestamp());
-            turn.record(&task, "snoozed", json!({ "phrase": date, "until": task.snoozed_until })).await?;
+            turn.record(&task, "snoozed", json!({ "phrase": date, "until": task.snoozed_until }))
+                .await?;
             let when = format_time(until.timestamp(), turn.speaker_tz());
             turn.reply(format!("{} snoozed until {when}", task_ref(&task)));
             Ok(())
         }
         Command::Escalate { task, why } => escalate(turn, task, why).await,
-        Command::ClientAdd { key, name, channels, owner } => client_add(turn, key.as_str(), &name, &channels, owner).await,
+        Command::ClientAdd {
+            key,
+            name,
+            channels,
+            owner,
+        } => client_add(turn, key.as_str(), &name, &channels, owner).await,
         Command::ClientList => client_list(turn).await,
         Command::ClientShow { key } => client_show(turn, key.as_str()).await,
         Command::ClientStage { key, stage, date } => client_stage(turn, key.as_str(), stage, date).await,
@@ -123,7 +135,10 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
             let until = parse_due(&until, &turn.due_context()).map_err(|e| super::Fail::User(e.to_string()))?;
             me.away_until = Some(until.timestamp());
             people::update_member(turn.conn, &me).await?;
-            turn.reply(format!("away until {}: no nudges or standups until then", format_time(until.timestamp(), turn.speaker_tz())));
+            turn.reply(format!(
+                "away until {}: no nudges or standups until then",
+                format_time(until.timestamp(), turn.speaker_tz())
+            ));
             Ok(())
         }
         Command::Back => {
@@ -204,7 +219,10 @@ async fn client_named(turn: &mut Turn<'_>, key: &str) -> Outcome<Client> {
 async fn list(turn: &mut Turn<'_>, scope: ListScope, client: Option<String>, owner: Option<String>) -> Outcome {
     let active = vec![Status::Open, Status::InProgress, Status::Waiting];
     let now = turn.at().timestamp();
-    let mut filter = Filter { limit: Some(LIST_LIMIT + 1), ..Filter::default() };
+    let mut filter = Filter {
+        limit: Some(LIST_LIMIT + 1),
+        ..Filter::default()
+    };
     match &turn.who {
         Who::Client { client: Some(c), .. } => {
             // Clients see their own client's open requests and nothing else.
@@ -240,9 +258,16 @@ async fn list(turn: &mut Turn<'_>, scope: ListScope, client: Option<String>, own
         return Ok(());
     }
     let tz = turn.speaker_tz();
-    let mut lines: Vec<String> = found.iter().take(LIST_LIMIT as usize).map(|v| list_line(v, now, tz)).collect();
+    let mut lines: Vec<String> = found
+        .iter()
+        .take(LIST_LIMIT as usize)
+        .map(|v| list_line(v, now, tz))
+        .collect();
     if found.len() as i64 > LIST_LIMIT {
-        lines.push(format!("… more after #{} (narrow with mine, overdue, for <client> or @owner)", found[LIST_LIMIT as usize - 1].task.id));
+        lines.push(format!(
+            "… more after #{} (narrow with mine, overdue, for <client> or @owner)",
+            found[LIST_LIMIT as usize - 1].task.id
+        ));
     }
     turn.reply(lines.join("\n"));
     Ok(())
@@ -266,7 +291,12 @@ async fn assign(turn: &mut Turn<'_>, id: TaskId, owner: Member) -> Outcome {
     task.last_activity_at = turn.at().timestamp();
     turn.record(&task, "assigned", json!({ "owner": owner.name })).await?;
     if Some(owner.id) != turn.who.member().map(|m| m.id) {
-        let note = format!("{} is yours now ({} assigned it): {}", task_ref(&task), turn.who.name(), quoted(&task.title));
+        let note = format!(
+            "{} is yours now ({} assigned it): {}",
+            task_ref(&task),
+            turn.who.name(),
+            quoted(&task.title)
+        );
         turn.direct(&owner, note);
     }
     turn.reply(format!("{} owner @{}", task_ref(&task), owner.name));
@@ -318,13 +348,21 @@ pub(super) async fn reaction_command(turn: &mut Turn<'_>, task: Task, member: &M
 async fn escalate(turn: &mut Turn<'_>, id: TaskId, why: Option<String>) -> Outcome {
     let mut task = existing(turn, id).await?;
     if !task.status.is_active() {
-        return user(format!("{} is {}; reopen it before escalating", task_ref(&task), task.status));
+        return user(format!(
+            "{} is {}; reopen it before escalating",
+            task_ref(&task),
+            task.status
+        ));
     }
     let at = turn.at().timestamp();
     task.escalated_at = Some(at);
     task.last_activity_at = at;
     turn.record(&task, "escalated", json!({ "text": why })).await?;
-    let mut notify: Vec<Member> = people::members(turn.conn).await?.into_iter().filter(|m| m.role.is_lead()).collect();
+    let mut notify: Vec<Member> = people::members(turn.conn)
+        .await?
+        .into_iter()
+        .filter(|m| m.role.is_lead())
+        .collect();
     if let Some(owner_id) = match task.client_id {
         Some(cid) => people::client_by_id(turn.conn, cid).await?.and_then(|c| c.owner_id),
         None => None,
@@ -337,13 +375,22 @@ async fn escalate(turn: &mut Turn<'_>, id: TaskId, why: Option<String>) -> Outco
     notify.retain(|m| Some(m.id) != me);
     notify.dedup_by_key(|m| m.id);
     let reason = why.as_deref().map(|w| format!(": {w}")).unwrap_or_default();
-    let message = format!("{} escalated by {}{reason} — {} (#{})", task_ref(&task), turn.who.name(), quoted(&task.title), task.channel_name);
+    let message = format!(
+        "{} escalated by {}{reason} — {} ({})",
+        task_ref(&task),
+        turn.who.name(),
+        quoted(&task.title),
+        channel_label(&task)
+    );
     let names: Vec<String> = notify.iter().map(|m| format!("@{}", m.name)).collect();
     for m in &notify {
         turn.direct(m, message.clone());
     }
     if names.is_empty() {
-        turn.reply(format!("{} escalated (no client owner or lead to notify yet)", task_ref(&task)));
+        turn.reply(format!(
+            "{} escalated (no client owner or lead to notify yet)",
+            task_ref(&task)
+        ));
     } else {
         turn.reply(format!("{} escalated to {}", task_ref(&task), names.join(", ")));
     }
@@ -394,12 +441,18 @@ async fn client_list(turn: &mut Turn<'_>) -> Outcome {
 async fn client_line(turn: &mut Turn<'_>, c: &Client) -> Outcome<String> {
     let open = tasks::list(
         turn.conn,
-        &Filter { statuses: vec![Status::Open, Status::InProgress, Status::Waiting], client_id: Some(c.id), ..Filter::default() },
+        &Filter {
+            statuses: vec![Status::Open, Status::InProgress, Status::Waiting],
+            client_id: Some(c.id),
+            ..Filter::default()
+        },
     )
     .await?
     .len();
     let owner = match c.owner_id {
-        Some(id) => people::member_by_id(turn.conn, id).await?.map(|m| format!("@{}", m.name)),
+        Some(id) => people::member_by_id(turn.conn, id)
+            .await?
+            .map(|m| format!("@{}", m.name)),
         None => None,
     };
     let stage = if c.churned_at.is_some() {
@@ -428,8 +481,16 @@ async fn client_show(turn: &mut Turn<'_>, key: &str) -> Outcome {
         let names: Vec<String> = channels.iter().map(|(a, ch)| format!("#{ch} ({a})")).collect();
         lines.push(format!("channels {}", names.join(", ")));
     }
-    let dates = [("signed", c.contract_signed_at), ("live", c.go_live_at), ("churned", c.churned_at), ("last touch", c.last_touch_at)];
-    let known: Vec<String> = dates.iter().filter_map(|(label, at)| at.map(|a| format!("{label} {}", format_time(a, tz)))).collect();
+    let dates = [
+        ("signed", c.contract_signed_at),
+        ("live", c.go_live_at),
+        ("churned", c.churned_at),
+        ("last touch", c.last_touch_at),
+    ];
+    let known: Vec<String> = dates
+        .iter()
+        .filter_map(|(label, at)| at.map(|a| format!("{label} {}", format_time(a, tz))))
+        .collect();
     if !known.is_empty() {
         lines.push(known.join(" · "));
     }
@@ -442,7 +503,9 @@ async fn client_show(turn: &mut Turn<'_>, key: &str) -> Outcome {
 async fn client_stage(turn: &mut Turn<'_>, key: &str, stage: Lifecycle, date: Option<String>) -> Outcome {
     let mut c = client_named(turn, key).await?;
     let at = match &date {
-        Some(d) => parse_due(d, &turn.due_context()).map_err(|e| super::Fail::User(e.to_string()))?.timestamp(),
+        Some(d) => parse_due(d, &turn.due_context())
+            .map_err(|e| super::Fail::User(e.to_string()))?
+            .timestamp(),
         None => turn.at().timestamp(),
     };
     let label = match stage {
@@ -470,9 +533,16 @@ async fn client_stage(turn: &mut Turn<'_>, key: &str, stage: Lifecycle, date: Op
 async fn set_role(turn: &mut Turn<'_>, who: &str, role: Role) -> Outcome {
     let mut member = member_named(turn, who).await?;
     if member.role == Role::Admin && role != Role::Admin {
-        let admins = people::members(turn.conn).await?.iter().filter(|m| m.role == Role::Admin).count();
+        let admins = people::members(turn.conn)
+            .await?
+            .iter()
+            .filter(|m| m.role == Role::Admin)
+            .count();
         if admins <= 1 {
-            return user(format!("@{} is the last admin; make someone else admin first", member.name));
+            return user(format!(
+                "@{} is the last admin; make someone else admin first",
+                member.name
+            ));
         }
     }
     member.role = role;

@@ -36,7 +36,11 @@ pub struct Round {
 impl Dispatcher {
     pub fn new(store: Store, adapters: Vec<Arc<dyn Adapter>>) -> Dispatcher {
         let adapters = adapters.into_iter().map(|a| (a.name().to_string(), a)).collect();
-        Dispatcher { store, adapters, clock: Arc::new(SystemClock) }
+        Dispatcher {
+            store,
+            adapters,
+            clock: Arc::new(SystemClock),
+        }
     }
 
     /// Delivers every due message of every adapter once; a conversation whose message failed

@@ -15,7 +15,13 @@ pub fn format_time(at: i64, tz: Tz) -> String {
 }
 
 /// The answer to a new task: id, who it is for, and every field keel read from the text.
-pub fn describe_new_task(task: &Task, client: Option<&Client>, owner: Option<&Member>, due_phrase: Option<&str>, tz: Tz) -> String {
+pub fn describe_new_task(
+    task: &Task,
+    client: Option<&Client>,
+    owner: Option<&Member>,
+    due_phrase: Option<&str>,
+    tz: Tz,
+) -> String {
     let mut parts = vec![format!("#{} opened: {}", task.id, quoted(&task.title))];
     if let Some(c) = client {
         parts.push(format!("client {}", c.key));
@@ -57,7 +63,11 @@ pub fn list_line(v: &TaskView, now: i64, tz: Tz) -> String {
     }
     if let Some(due) = t.due_at {
         let overdue = due < now && t.status.is_active();
-        line.push_str(&format!(" · {}{}", if overdue { "OVERDUE " } else { "due " }, format_time(due, tz)));
+        line.push_str(&format!(
+            " · {}{}",
+            if overdue { "OVERDUE " } else { "due " },
+            format_time(due, tz)
+        ));
     }
     line
 }
@@ -68,11 +78,17 @@ pub fn card(v: &TaskView, events: &[TaskEvent], tz: Tz) -> String {
     let mut lines = vec![format!("#{} {} — {}", t.id, t.status, t.title)];
     let mut fields = vec![
         format!("priority {}", t.priority),
-        format!("owner {}", v.owner_name.as_deref().map(|o| format!("@{o}")).unwrap_or_else(|| "none".into())),
+        format!(
+            "owner {}",
+            v.owner_name
+                .as_deref()
+                .map(|o| format!("@{o}"))
+                .unwrap_or_else(|| "none".into())
+        ),
         format!("client {}", v.client_key.as_deref().unwrap_or("none")),
         format!("requester {}", t.requester_name),
         format!("source {}", t.source),
-        format!("in #{}", t.channel_name),
+        format!("in {}", super::capture::channel_label(t)),
     ];
     if let Some(due) = t.due_at {
         fields.push(format!("due {}", format_time(due, tz)));
@@ -88,7 +104,13 @@ pub fn card(v: &TaskView, events: &[TaskEvent], tz: Tz) -> String {
     }
     lines.push(fields.join(" · "));
     for e in events {
-        lines.push(format!("  {} {} {}{}", format_time(e.at, tz), e.actor, e.kind.replace('_', " "), event_detail(e)));
+        lines.push(format!(
+            "  {} {} {}{}",
+            format_time(e.at, tz),
+            e.actor,
+            e.kind.replace('_', " "),
+            event_detail(e)
+        ));
     }
     lines.join("\n")
 }

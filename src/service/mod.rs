@@ -73,7 +73,11 @@ pub struct Keel {
 #[derive(Debug, Clone)]
 pub(crate) enum Who {
     Team(Member),
-    Client { name: String, client: Option<Client>, tz: Option<String> },
+    Client {
+        name: String,
+        client: Option<Client>,
+        tz: Option<String>,
+    },
 }
 
 impl Who {
@@ -173,7 +177,14 @@ impl Keel {
         // A savepoint of its own, so a user's mistake rolls back whatever it touched while the
         // dedupe record and the answer stay.
         let mut inner = conn.begin().await?;
-        let mut turn = Turn { conn: &mut inner, keel: self, inbound, who, channel_client, out: Vec::new() };
+        let mut turn = Turn {
+            conn: &mut inner,
+            keel: self,
+            inbound,
+            who,
+            channel_client,
+            out: Vec::new(),
+        };
         let result = route(&mut turn).await;
         let mut out = std::mem::take(&mut turn.out);
         match result {
@@ -194,12 +205,28 @@ impl Keel {
     }
 
     /// Finds or registers the speaker: a team member, or a contact of a client.
-    async fn identify(&self, conn: &mut Conn, inbound: &Inbound, channel_client: Option<&Client>, now: i64) -> anyhow::Result<Who> {
+    async fn identify(
+        &self,
+        conn: &mut Conn,
+        inbound: &Inbound,
+        channel_client: Option<&Client>,
+        now: i64,
+    ) -> anyhow::Result<Who> {
         let speaker = &inbound.speaker;
         if !speaker.external {
             let member = match people::member_by_platform_id(conn, &inbound.adapter, &speaker.id).await? {
                 Some(m) => m,
-                None => people::add_member(conn, &inbound.adapter, &speaker.id, &speaker.name, speaker.tz.as_deref(), now).await?,
+                None => {
+                    people::add_member(
+                        conn,
+                        &inbound.adapter,
+                        &speaker.id,
+                        &speaker.name,
+                        speaker.tz.as_deref(),
+                        now,
+                    )
+                    .await?
+                }
             };
             return Ok(Who::Team(member));
         }
@@ -215,7 +242,9 @@ impl Keel {
             (None, None, None) => None,
         };
         if let Some(c) = &client {
-            let changed = known.as_ref().is_none_or(|k| k.client_id != c.id || k.name != speaker.name);
+            let changed = known
+                .as_ref()
+                .is_none_or(|k| k.client_id != c.id || k.name != speaker.name);
             if changed {
                 let contact = people::Contact {
                     platform_id: speaker.id.clone(),
@@ -227,7 +256,11 @@ impl Keel {
             }
         }
         let tz = speaker.tz.clone().or_else(|| known.and_then(|k| k.tz));
-        Ok(Who::Client { name: speaker.name.clone(), client, tz })
+        Ok(Who::Client {
+            name: speaker.name.clone(),
+            client,
+            tz,
+        })
     }
 }
 
@@ -264,7 +297,11 @@ impl Turn<'_> {
             Who::Team(m) => m.hours.end,
             Who::Client { .. } => self.keel.settings.team_hours.end,
         };
-        DueContext { now: self.at(), tz: self.speaker_tz(), day_end }
+        DueContext {
+            now: self.at(),
+            tz: self.speaker_tz(),
+            day_end,
+        }
     }
 
     /// When the event happened.
@@ -289,7 +326,10 @@ impl Turn<'_> {
 
     /// A private message to a team member, on their own adapter.
     pub fn direct(&mut self, member: &Member, text: impl Into<String>) {
-        let outbound = Outbound::Direct { user: member.platform_id.clone(), text: text.into() };
+        let outbound = Outbound::Direct {
+            user: member.platform_id.clone(),
+            text: text.into(),
+        };
         self.out.push((member.adapter.clone(), outbound));
     }
 
@@ -328,6 +368,10 @@ fn error_reply(inbound: &Inbound, text: &str) -> (String, Outbound) {
 }
 
 /// The event data for a status change.
-pub(crate) fn status_change(from: crate::domain::Status, to: crate::domain::Status, note: Option<&str>) -> serde_json::Value {
+pub(crate) fn status_change(
+    from: crate::domain::Status,
+    to: crate::domain::Status,
+    note: Option<&str>,
+) -> serde_json::Value {
     json!({ "from": from.as_str(), "to": to.as_str(), "note": note })
 }

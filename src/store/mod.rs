@@ -97,7 +97,10 @@ impl Store {
         } else {
             return Err(OpenError::Scheme(redact_url(url)));
         };
-        let unreachable = |reason: String| OpenError::Unreachable { url: redact_url(url), reason };
+        let unreachable = |reason: String| OpenError::Unreachable {
+            url: redact_url(url),
+            reason,
+        };
         let options = AnyConnectOptions::from_str(&url_to_open).map_err(|e| unreachable(one_line(&e)))?;
         let memory = url.contains(":memory:");
         let pool = AnyPoolOptions::new()
@@ -204,11 +207,7 @@ impl Store {
 
 /// An error's message on one line, for users and logs.
 pub fn one_line(error: &dyn std::fmt::Display) -> String {
-    error
-        .to_string()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    error.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Reads an optional column that is stored as 0/1.

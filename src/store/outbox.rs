@@ -18,15 +18,13 @@ pub struct Pending {
 /// Queues an outbound message for an adapter; it is due at once (`next_attempt_at` 0).
 pub async fn enqueue(conn: &mut Conn, adapter: &str, outbound: &Outbound, now: i64) -> anyhow::Result<()> {
     let body = serde_json::to_string(outbound)?;
-    sqlx::query(
-        "INSERT INTO outbox (adapter, target, body, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, 0)",
-    )
-    .bind(adapter)
-    .bind(outbound.target())
-    .bind(body)
-    .bind(now)
-    .execute(conn)
-    .await?;
+    sqlx::query("INSERT INTO outbox (adapter, target, body, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, 0)")
+        .bind(adapter)
+        .bind(outbound.target())
+        .bind(body)
+        .bind(now)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -35,7 +33,13 @@ pub const CLAIM_SECONDS: i64 = 60;
 
 /// Claims up to `limit` due messages of one adapter, oldest first. On PostgreSQL, rows another
 /// replica holds are skipped (`FOR UPDATE SKIP LOCKED`), so each message is sent once.
-pub async fn claim(conn: &mut Conn, backend: Backend, adapter: &str, now: i64, limit: i64) -> anyhow::Result<Vec<Pending>> {
+pub async fn claim(
+    conn: &mut Conn,
+    backend: Backend,
+    adapter: &str,
+    now: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<Pending>> {
     let lock = match backend {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
@@ -110,7 +114,9 @@ pub async fn mark_failed(conn: &mut Conn, id: i64, now: i64, error: &str) -> any
 
 /// Messages not yet delivered nor given up.
 pub async fn depth(conn: &mut Conn) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
-        .fetch_one(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
+            .fetch_one(conn)
+            .await?,
+    )
 }

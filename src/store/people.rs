@@ -21,8 +21,7 @@ pub struct Member {
     pub created_at: i64,
 }
 
-const MEMBER_COLUMNS: &str =
-    "id, adapter, platform_id, name, role, tz, work_start, work_end, away_until, created_at";
+const MEMBER_COLUMNS: &str = "id, adapter, platform_id, name, role, tz, work_start, work_end, away_until, created_at";
 
 fn member(row: &AnyRow) -> anyhow::Result<Member> {
     let role: String = row.try_get("role")?;
@@ -40,9 +39,17 @@ fn member(row: &AnyRow) -> anyhow::Result<Member> {
 }
 
 /// The member with this platform id on this adapter.
-pub async fn member_by_platform_id(conn: &mut Conn, adapter: &str, platform_id: &str) -> anyhow::Result<Option<Member>> {
+pub async fn member_by_platform_id(
+    conn: &mut Conn,
+    adapter: &str,
+    platform_id: &str,
+) -> anyhow::Result<Option<Member>> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE adapter = $1 AND platform_id = $2");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(adapter).bind(platform_id).fetch_optional(conn).await?;
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(adapter)
+        .bind(platform_id)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(member).transpose()
 }
 
@@ -56,7 +63,11 @@ pub async fn member_by_reference(conn: &mut Conn, adapter: &str, reference: &str
         "SELECT {MEMBER_COLUMNS} FROM members WHERE lower(name) = lower($1) OR lower(platform_id) = lower($1) \
          ORDER BY CASE WHEN adapter = $2 THEN 0 ELSE 1 END, id LIMIT 1"
     );
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(reference).bind(adapter).fetch_optional(conn).await?;
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(reference)
+        .bind(adapter)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(member).transpose()
 }
 
@@ -82,7 +93,9 @@ pub async fn add_member(
     tz: Option<&str>,
     now: i64,
 ) -> anyhow::Result<Member> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members").fetch_one(&mut *conn).await?;
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members")
+        .fetch_one(&mut *conn)
+        .await?;
     let role = if count == 0 { Role::Admin } else { Role::Member };
     sqlx::query(
         "INSERT INTO members (adapter, platform_id, name, role, tz, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -166,7 +179,11 @@ pub async fn client_by_channel(conn: &mut Conn, adapter: &str, channel: &str) ->
         "SELECT {CLIENT_COLUMNS} FROM clients WHERE id = \
          (SELECT client_id FROM client_channels WHERE adapter = $1 AND channel = $2)"
     );
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(adapter).bind(channel).fetch_optional(conn).await?;
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(adapter)
+        .bind(channel)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(client).transpose()
 }
 
@@ -177,7 +194,13 @@ pub async fn clients(conn: &mut Conn) -> anyhow::Result<Vec<Client>> {
 }
 
 /// Adds a client; `None` when the key is taken.
-pub async fn add_client(conn: &mut Conn, key: &str, name: &str, owner_id: Option<i64>, now: i64) -> anyhow::Result<Option<Client>> {
+pub async fn add_client(
+    conn: &mut Conn,
+    key: &str,
+    name: &str,
+    owner_id: Option<i64>,
+    now: i64,
+) -> anyhow::Result<Option<Client>> {
     let inserted = sqlx::query(
         "INSERT INTO clients (key, name, owner_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
     )
@@ -212,7 +235,12 @@ pub async fn update_client(conn: &mut Conn, c: &Client) -> anyhow::Result<()> {
 }
 
 /// Links a channel to a client; returns the key of the client that already has it, if another.
-pub async fn link_channel(conn: &mut Conn, adapter: &str, channel: &str, client_id: i64) -> anyhow::Result<Option<String>> {
+pub async fn link_channel(
+    conn: &mut Conn,
+    adapter: &str,
+    channel: &str,
+    client_id: i64,
+) -> anyhow::Result<Option<String>> {
     let existing: Option<String> = sqlx::query_scalar(
         "SELECT c.key FROM client_channels cc JOIN clients c ON c.id = cc.client_id \
          WHERE cc.adapter = $1 AND cc.channel = $2 AND cc.client_id <> $3",
@@ -255,11 +283,12 @@ pub struct Contact {
 }
 
 pub async fn contact(conn: &mut Conn, adapter: &str, platform_id: &str) -> anyhow::Result<Option<Contact>> {
-    let row = sqlx::query("SELECT platform_id, name, client_id, tz FROM contacts WHERE adapter = $1 AND platform_id = $2")
-        .bind(adapter)
-        .bind(platform_id)
-        .fetch_optional(conn)
-        .await?;
+    let row =
+        sqlx::query("SELECT platform_id, name, client_id, tz FROM contacts WHERE adapter = $1 AND platform_id = $2")
+            .bind(adapter)
+            .bind(platform_id)
+            .fetch_optional(conn)
+            .await?;
     row.map(|r| {
         Ok(Contact {
             platform_id: r.try_get("platform_id")?,
@@ -309,18 +338,22 @@ pub async fn add_touchpoint(
     .bind(i64::from(from_client))
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE clients SET last_touch_at = $1 WHERE id = $2 AND (last_touch_at IS NULL OR last_touch_at < $1)")
-        .bind(at)
-        .bind(client_id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE clients SET last_touch_at = $1 WHERE id = $2 AND (last_touch_at IS NULL OR last_touch_at < $1)",
+    )
+    .bind(at)
+    .bind(client_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Counts a client's touchpoints (for the client card).
 pub async fn touchpoint_count(conn: &mut Conn, client_id: i64) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM touchpoints WHERE client_id = $1")
-        .bind(client_id)
-        .fetch_one(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM touchpoints WHERE client_id = $1")
+            .bind(client_id)
+            .fetch_one(conn)
+            .await?,
+    )
 }

@@ -68,9 +68,15 @@ fn task(row: &AnyRow) -> anyhow::Result<Task> {
         requester_name: row.try_get("requester_name")?,
         requester_is_client: flag(row.try_get("requester_is_client")?),
         owner_id: row.try_get("owner_id")?,
-        status: status.parse().map_err(|_| anyhow::anyhow!("stored status {status:?}"))?,
-        priority: priority.parse().map_err(|_| anyhow::anyhow!("stored priority {priority:?}"))?,
-        source: source.parse().map_err(|_| anyhow::anyhow!("stored source {source:?}"))?,
+        status: status
+            .parse()
+            .map_err(|_| anyhow::anyhow!("stored status {status:?}"))?,
+        priority: priority
+            .parse()
+            .map_err(|_| anyhow::anyhow!("stored priority {priority:?}"))?,
+        source: source
+            .parse()
+            .map_err(|_| anyhow::anyhow!("stored source {source:?}"))?,
         sentiment: row.try_get("sentiment")?,
         frustrated: flag(row.try_get("frustrated")?),
         created_at: row.try_get("created_at")?,
@@ -92,7 +98,8 @@ fn view(row: &AnyRow) -> anyhow::Result<TaskView> {
     })
 }
 
-const VIEW_FROM: &str = "FROM tasks t LEFT JOIN clients c ON c.id = t.client_id LEFT JOIN members m ON m.id = t.owner_id";
+const VIEW_FROM: &str =
+    "FROM tasks t LEFT JOIN clients c ON c.id = t.client_id LEFT JOIN members m ON m.id = t.owner_id";
 
 /// Marks an inbound event as seen; false when it was seen before (a duplicate).
 pub async fn first_sighting(conn: &mut Conn, adapter: &str, event_id: &str, now: i64) -> anyhow::Result<bool> {
@@ -184,7 +191,14 @@ pub async fn record(conn: &mut Conn, t: &Task, at: i64, kind: &str, actor: &str,
     append_event(conn, t.id, at, kind, actor, data).await
 }
 
-async fn append_event(conn: &mut Conn, task_id: i64, at: i64, kind: &str, actor: &str, data: &Value) -> anyhow::Result<()> {
+async fn append_event(
+    conn: &mut Conn,
+    task_id: i64,
+    at: i64,
+    kind: &str,
+    actor: &str,
+    data: &Value,
+) -> anyhow::Result<()> {
     sqlx::query("INSERT INTO task_events (task_id, at, kind, actor, data) VALUES ($1, $2, $3, $4, $5)")
         .bind(task_id)
         .bind(at)
@@ -204,7 +218,13 @@ pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<TaskView>>
 }
 
 /// Remembers that a message belongs to a task; false when the message already has a task.
-pub async fn link_message(conn: &mut Conn, adapter: &str, channel: &str, message_id: &str, task_id: i64) -> anyhow::Result<bool> {
+pub async fn link_message(
+    conn: &mut Conn,
+    adapter: &str,
+    channel: &str,
+    message_id: &str,
+    task_id: i64,
+) -> anyhow::Result<bool> {
     let inserted = sqlx::query(
         "INSERT INTO task_messages (adapter, channel, message_id, task_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
     )
@@ -219,7 +239,12 @@ pub async fn link_message(conn: &mut Conn, adapter: &str, channel: &str, message
 }
 
 /// The task a message (or a thread's root message) belongs to.
-pub async fn by_message(conn: &mut Conn, adapter: &str, channel: &str, message_id: &str) -> anyhow::Result<Option<Task>> {
+pub async fn by_message(
+    conn: &mut Conn,
+    adapter: &str,
+    channel: &str,
+    message_id: &str,
+) -> anyhow::Result<Option<Task>> {
     let sql = format!(
         "SELECT {TASK_COLUMNS} FROM tasks t JOIN task_messages tm ON tm.task_id = t.id \
          WHERE tm.adapter = $1 AND tm.channel = $2 AND tm.message_id = $3"
@@ -240,7 +265,12 @@ pub async fn groupable(conn: &mut Conn, adapter: &str, channel: &str, since: i64
         "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.adapter = $1 AND t.channel = $2 AND t.source = 'auto' \
          AND t.status = 'open' AND t.last_client_message_at >= $3 ORDER BY t.id DESC LIMIT 1"
     );
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(adapter).bind(channel).bind(since).fetch_optional(conn).await?;
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(adapter)
+        .bind(channel)
+        .bind(since)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(task).transpose()
 }
 
@@ -250,7 +280,11 @@ pub async fn awaiting_response(conn: &mut Conn, adapter: &str, channel: &str) ->
         "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.adapter = $1 AND t.channel = $2 AND t.first_response_at IS NULL \
          AND t.requester_is_client = 1 AND t.status IN ('open', 'in-progress', 'waiting') ORDER BY t.id"
     );
-    let rows = sqlx::query(AssertSqlSafe(sql)).bind(adapter).bind(channel).fetch_all(conn).await?;
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(adapter)
+        .bind(channel)
+        .fetch_all(conn)
+        .await?;
     rows.iter().map(task).collect()
 }
 
@@ -345,10 +379,11 @@ pub async fn events(conn: &mut Conn, task_id: i64) -> anyhow::Result<Vec<TaskEve
 
 /// Every task event after `after_id`, in order, at most `limit` (for export).
 pub async fn events_after(conn: &mut Conn, after_id: i64, limit: i64) -> anyhow::Result<Vec<TaskEvent>> {
-    let rows = sqlx::query("SELECT id, task_id, at, kind, actor, data FROM task_events WHERE id > $1 ORDER BY id LIMIT $2")
-        .bind(after_id)
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
+    let rows =
+        sqlx::query("SELECT id, task_id, at, kind, actor, data FROM task_events WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(conn)
+            .await?;
     rows.iter().map(event).collect()
 }

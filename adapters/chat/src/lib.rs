@@ -56,7 +56,11 @@ pub enum InboundKind {
     /// A message was edited; `message_id` is the original message.
     Edit { message_id: String, text: String },
     /// A button or similar interactive element was used.
-    Action { action_id: String, value: String, message_id: Option<String> },
+    Action {
+        action_id: String,
+        value: String,
+        message_id: Option<String>,
+    },
 }
 
 /// One event from a chat platform, ready for the core.
@@ -84,13 +88,25 @@ pub struct Inbound {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Outbound {
     /// A message in a conversation, in a thread when `thread` is set.
-    Message { conversation: String, thread: Option<String>, text: String },
+    Message {
+        conversation: String,
+        thread: Option<String>,
+        text: String,
+    },
     /// A private message to one person.
     Direct { user: String, text: String },
     /// A message only `user` sees in `conversation` (falls back to a direct message).
-    Ephemeral { conversation: String, user: String, text: String },
+    Ephemeral {
+        conversation: String,
+        user: String,
+        text: String,
+    },
     /// A reaction on a message.
-    Reaction { conversation: String, message_id: String, emoji: String },
+    Reaction {
+        conversation: String,
+        message_id: String,
+        emoji: String,
+    },
     /// A PNG image with a caption.
     Image {
         conversation: String,

@@ -57,7 +57,13 @@ pub struct Console {
 impl Console {
     /// `run_id` makes event ids unique across runs on the same database.
     pub fn new(session: Session, run_id: String, clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>) -> Console {
-        Console { session, run_id, counter: 0, last: HashMap::new(), clock }
+        Console {
+            session,
+            run_id,
+            counter: 0,
+            last: HashMap::new(),
+            clock,
+        }
     }
 
     /// The prompt: `#acme bob (acme)> ` or `keel lea> ` in the direct conversation.
@@ -85,10 +91,18 @@ impl Console {
 
     fn conversation(&self) -> Conversation {
         match &self.session.channel {
-            Some(c) => Conversation { id: c.clone(), name: c.clone(), direct: false },
+            Some(c) => Conversation {
+                id: c.clone(),
+                name: c.clone(),
+                direct: false,
+            },
             None => {
                 let id = format!("@{}", self.session.speaker);
-                Conversation { id: id.clone(), name: id, direct: true }
+                Conversation {
+                    id: id.clone(),
+                    name: id,
+                    direct: true,
+                }
             }
         }
     }
@@ -137,10 +151,17 @@ impl Console {
         let direct = self.session.channel.is_none();
         let (to_keel, text) = strip_mention(trimmed);
         let text = if to_keel { text } else { trimmed.to_string() };
-        let kind = InboundKind::Message { text: text.clone(), to_keel: to_keel || direct };
+        let kind = InboundKind::Message {
+            text: text.clone(),
+            to_keel: to_keel || direct,
+        };
         let line = self.event(kind);
         if let Line::Event(inbound) = &line {
-            let last = LastMessage { id: inbound.message_id.clone(), text, speaker: inbound.speaker.clone() };
+            let last = LastMessage {
+                id: inbound.message_id.clone(),
+                text,
+                speaker: inbound.speaker.clone(),
+            };
             self.last.insert(inbound.conversation.id.clone(), last);
         }
         line
@@ -200,7 +221,9 @@ fn strip_mention(text: &str) -> (bool, String) {
     let words: Vec<&str> = text
         .split_whitespace()
         .filter(|w| {
-            let is_keel = w.trim_end_matches([',', ':', '.', '!', '?']).eq_ignore_ascii_case("@keel");
+            let is_keel = w
+                .trim_end_matches([',', ':', '.', '!', '?'])
+                .eq_ignore_ascii_case("@keel");
             found |= is_keel;
             !is_keel
         })
@@ -215,16 +238,25 @@ pub struct ConsoleOutput {
 
 impl ConsoleOutput {
     pub fn stdout() -> ConsoleOutput {
-        ConsoleOutput { out: Mutex::new(Box::new(std::io::stdout())) }
+        ConsoleOutput {
+            out: Mutex::new(Box::new(std::io::stdout())),
+        }
     }
 
     pub fn to_writer(writer: Box<dyn Write + Send>) -> ConsoleOutput {
-        ConsoleOutput { out: Mutex::new(writer) }
+        ConsoleOutput {
+            out: Mutex::new(writer),
+        }
     }
 
     fn print(&self, text: &str) -> Result<(), SendError> {
-        let mut out = self.out.lock().map_err(|_| SendError::Transient("console output poisoned".into()))?;
-        writeln!(out, "{text}").and_then(|_| out.flush()).map_err(|e| SendError::Transient(e.to_string()))
+        let mut out = self
+            .out
+            .lock()
+            .map_err(|_| SendError::Transient("console output poisoned".into()))?;
+        writeln!(out, "{text}")
+            .and_then(|_| out.flush())
+            .map_err(|e| SendError::Transient(e.to_string()))
     }
 }
 
@@ -257,11 +289,21 @@ impl Adapter for ConsoleOutput {
         let text = match outbound {
             Outbound::Message { conversation, text, .. } => render(&place(conversation), text),
             Outbound::Direct { user, text } => render(&format!("@{user}"), text),
-            Outbound::Ephemeral { conversation, user, text } => {
-                render(&format!("{} only to @{user}", place(conversation)), text)
-            }
-            Outbound::Reaction { conversation, emoji, .. } => format!("[{}] keel reacted {emoji}", place(conversation)),
-            Outbound::Image { conversation, name, caption, png, .. } => {
+            Outbound::Ephemeral {
+                conversation,
+                user,
+                text,
+            } => render(&format!("{} only to @{user}", place(conversation)), text),
+            Outbound::Reaction {
+                conversation, emoji, ..
+            } => format!("[{}] keel reacted {emoji}", place(conversation)),
+            Outbound::Image {
+                conversation,
+                name,
+                caption,
+                png,
+                ..
+            } => {
                 let file = sanitize_file_name(name);
                 std::fs::write(&file, png).map_err(|e| SendError::Transient(format!("writing {file}: {e}")))?;
                 render(&place(conversation), &format!("{caption} (image saved to {file})"))
@@ -275,7 +317,13 @@ impl Adapter for ConsoleOutput {
 fn sanitize_file_name(name: &str) -> String {
     let clean: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let clean = clean.trim_start_matches('.').to_string();
     if clean.is_empty() {
@@ -330,7 +378,11 @@ fn one_line(text: &str) -> String {
 }
 
 /// The reading thread: waits for each prompt, then reads one line.
-fn read_lines(interactive: bool, prompts: std::sync::mpsc::Receiver<String>, lines: tokio::sync::mpsc::Sender<Option<String>>) {
+fn read_lines(
+    interactive: bool,
+    prompts: std::sync::mpsc::Receiver<String>,
+    lines: tokio::sync::mpsc::Sender<Option<String>>,
+) {
     if interactive {
         let Ok(mut editor) = rustyline::DefaultEditor::new() else {
             let _ = lines.blocking_send(None);
@@ -379,7 +431,11 @@ mod tests {
     use super::*;
 
     fn console(channel: Option<&str>) -> Console {
-        let session = Session { speaker: "lea".into(), client: None, channel: channel.map(str::to_string) };
+        let session = Session {
+            speaker: "lea".into(),
+            client: None,
+            channel: channel.map(str::to_string),
+        };
         Console::new(session, "t".into(), Arc::new(Utc::now))
     }
 
@@ -394,9 +450,21 @@ mod tests {
     fn channel_lines_are_messages_unless_they_address_keel() {
         let mut c = console(Some("acme"));
         let plain = event(c.read("Looking into it now"));
-        assert_eq!(plain.kind, InboundKind::Message { text: "Looking into it now".into(), to_keel: false });
+        assert_eq!(
+            plain.kind,
+            InboundKind::Message {
+                text: "Looking into it now".into(),
+                to_keel: false
+            }
+        );
         let mention = event(c.read("@keel list overdue"));
-        assert_eq!(mention.kind, InboundKind::Message { text: "list overdue".into(), to_keel: true });
+        assert_eq!(
+            mention.kind,
+            InboundKind::Message {
+                text: "list overdue".into(),
+                to_keel: true
+            }
+        );
         let slash = event(c.read("/keel take #3"));
         assert_eq!(slash.kind, InboundKind::Command { text: "take #3".into() });
         assert_ne!(plain.event_id, mention.event_id);
@@ -407,7 +475,13 @@ mod tests {
         let mut c = console(None);
         let e = event(c.read("help"));
         assert!(e.conversation.direct);
-        assert_eq!(e.kind, InboundKind::Message { text: "help".into(), to_keel: true });
+        assert_eq!(
+            e.kind,
+            InboundKind::Message {
+                text: "help".into(),
+                to_keel: true
+            }
+        );
     }
 
     #[test]
@@ -431,7 +505,11 @@ mod tests {
         let msg = event(c.read("the export is broken"));
         let reaction = event(c.read("/react 🎫"));
         match reaction.kind {
-            InboundKind::Reaction { message_id, message_text, .. } => {
+            InboundKind::Reaction {
+                message_id,
+                message_text,
+                ..
+            } => {
                 assert_eq!(message_id, msg.message_id);
                 assert_eq!(message_text.as_deref(), Some("the export is broken"));
             }

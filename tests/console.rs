@@ -1,0 +1,319 @@
+//! End to end through the real binary and its console adapter, on SQLite and PostgreSQL.
+
+mod support;
+
+use serde_json::Value;
+use support::{chat, events, keel, tasks_json, TestDb};
+
+const NOW: &str = "2026-11-24T15:00:00Z";
+
+fn check_the_invoice_request(db: &TestDb) {
+    let tasks = tasks_json(db);
+    assert_eq!(tasks.len(), 1, "{tasks:#?}");
+    let t = &tasks[0];
+    assert_eq!(t["id"], 1);
+    assert_eq!(t["client"], "acme");
+    assert_eq!(t["requester"], "bob");
+    assert_eq!(t["source"], "auto");
+    assert_eq!(t["status"], "open");
+    assert_eq!(t["channel"], "acme");
+    assert!(t["due_at"].as_str().unwrap_or("").starts_with("2026-11-27"), "{t}");
+    assert!(t["first_response_at"].is_string(), "{t}");
+    assert_eq!(t["owner"], "lea", "the first responder owns an auto-captured task");
+    assert!(t["sentiment"].is_number());
+    assert_eq!(t["resolved_at"], Value::Null);
+}
+
+on_both_backends!(a_client_request_is_captured_one_speaker_per_run, |backend| {
+    let db = TestDb::new(backend);
+    let added = chat(
+        &db,
+        NOW,
+        &["--as", "lea", "--channel", "general"],
+        "@keel client add acme \"Acme Corp\" #acme\n",
+    );
+    assert!(
+        added.contains("client acme added: Acme Corp · channels #acme"),
+        "{added}"
+    );
+    let opened = chat(
+        &db,
+        NOW,
+        &["--as", "bob", "--client", "acme", "--channel", "acme"],
+        "Hi, the invoice export is broken again, we need it fixed by Friday please\n",
+    );
+    assert!(opened.starts_with("[#acme] keel: #1 opened"), "{opened}");
+    assert!(opened.contains("client acme"), "{opened}");
+    assert!(
+        opened.contains("due Fri 27 Nov 2026 17:00 UTC (\"by Friday\")"),
+        "{opened}"
+    );
+    let answered = chat(&db, NOW, &["--as", "lea", "--channel", "acme"], "Looking into it now\n");
+    assert_eq!(answered, "", "an ordinary message gets no answer from keel");
+    check_the_invoice_request(&db);
+});
+
+on_both_backends!(a_client_request_is_captured_in_one_stream, |backend| {
+    let db = TestDb::new(backend);
+    let script = "/join general\n\
+                  @keel client add acme \"Acme Corp\" #acme\n\
+                  /as bob --client acme\n\
+                  /join acme\n\
+                  Hi, the invoice export is broken again, we need it fixed by Friday please\n\
+                  /as lea\n\
+                  Looking into it now\n";
+    let out = chat(&db, NOW, &["--as", "lea"], script);
+    let replies: Vec<&str> = out.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(replies.len(), 2, "{out}");
+    check_the_invoice_request(&db);
+    let kinds: Vec<String> = events(&db)
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(kinds, ["created", "first_response"]);
+});
+
+on_both_backends!(bad_input_changes_nothing_and_says_why, |backend| {
+    let db = TestDb::new(backend);
+    chat(
+        &db,
+        NOW,
+        &["--as", "lea", "--channel", "general"],
+        "@keel client add acme \"Acme Corp\" #acme\n",
+    );
+    chat(
+        &db,
+        NOW,
+        &["--as", "bob", "--client", "acme", "--channel", "acme"],
+        "The export is broken\n",
+    );
+    let before = (tasks_json(&db), events(&db));
+    let out = chat(
+        &db,
+        NOW,
+        &["--as", "lea", "--channel", "general"],
+        "@keel due #99 tomorrow\n",
+    );
+    assert_eq!(out.trim(), "[#general] keel: #99 does not exist");
+    let out = chat(
+        &db,
+        NOW,
+        &["--as", "lea"],
+        "due #99 tomorrow\ndue #1 next blursday\npriority #1 soonish\n",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "[@lea] keel: #99 does not exist");
+    assert_eq!(
+        lines[1],
+        "[@lea] keel: \"next blursday\" is not a date I understand (try \"friday\", \"2026-12-01\", \"in 3 days\")"
+    );
+    assert!(lines[2].contains("\"soonish\" is not a priority"), "{out}");
+    let refused = chat(
+        &db,
+        NOW,
+        &["--as", "bob", "--client", "acme", "--channel", "acme"],
+        "@keel assign #1 @lea\n",
+    );
+    assert_eq!(refused.trim(), "[#acme] keel: only team members can assign tasks");
+    let refused = chat(
+        &db,
+        NOW,
+        &["--as", "bob", "--client", "acme", "--channel", "acme"],
+        "/keel client add evil \"Evil\"\n",
+    );
+    assert_eq!(
+        refused.trim(),
+        "[#acme only to @bob] keel: only team members can add clients"
+    );
+    assert_eq!(
+        (tasks_json(&db), events(&db)),
+        before,
+        "refused and mistaken commands change nothing"
+    );
+});
+
+on_both_backends!(commands_change_tasks_and_log_every_change, |backend| {
+    let db = TestDb::new(backend);
+    chat(
+        &db,
+        NOW,
+        &["--as", "lea", "--channel", "general"],
+        "@keel client add acme \"Acme Corp\" #acme owner @lea\n",
+    );
+    chat(&db, NOW, &["--as", "sam", "--channel", "general"], "hello all\n");
+    let script = "track urgent: renew the SSL certificate for acme by 2026-12-01 @sam\n\
+                  take #1\n\
+                  start #1\n\
+                  due #1 tomorrow 3pm\n\
+                  priority #1 high\n\
+                  note #1 waiting for the CSR\n\
+                  wait #1\n\
+                  done #1 renewed\n\
+                  reopen #1\n\
+                  cancel #1 duplicate\n\
+                  escalate #1\n\
+                  show #1\n";
+    let out = chat(&db, NOW, &["--as", "lea"], script);
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with('[')).collect();
+    assert!(
+        lines[0].contains("#1 opened: \"urgent: renew the SSL certificate"),
+        "{out}"
+    );
+    assert!(lines[0].contains("client acme"), "{out}");
+    assert!(lines[0].contains("due Tue 1 Dec 2026 17:00 UTC"), "{out}");
+    assert!(lines[0].contains("priority urgent"), "{out}");
+    assert!(lines[0].contains("owner @sam"), "{out}");
+    assert!(
+        out.contains("[@sam] keel: #1 is yours"),
+        "the new owner hears of it: {out}"
+    );
+    assert!(out.contains("#1 owner @lea"), "{out}");
+    assert!(out.contains("#1 in-progress"), "{out}");
+    assert!(out.contains("#1 due Wed 25 Nov 2026 15:00 UTC"), "{out}");
+    assert!(out.contains("#1 priority high (was urgent)"), "{out}");
+    assert!(out.contains("#1 done: renewed"), "{out}");
+    assert!(out.contains("#1 cancelled: duplicate"), "{out}");
+    assert!(out.contains("#1 is cancelled; reopen it before escalating"), "{out}");
+    assert!(out.contains("requester lea"), "{out}");
+    let t = &tasks_json(&db)[0];
+    assert_eq!(t["status"], "cancelled");
+    assert_eq!(t["priority"], "high");
+    assert_eq!(t["owner"], "lea");
+    assert_eq!(t["due_at"], "2026-11-25T15:00:00Z");
+    let kinds: Vec<String> = events(&db)
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["created", "assigned", "status", "due", "priority", "note", "status", "status", "status", "status"]
+    );
+});
+
+on_both_backends!(client_messages_group_and_noise_is_no_task, |backend| {
+    let db = TestDb::new(backend);
+    chat(
+        &db,
+        NOW,
+        &["--as", "lea", "--channel", "general"],
+        "@keel client add acme \"Acme Corp\" #acme\n",
+    );
+    let bob = ["--as", "bob", "--client", "acme", "--channel", "acme"];
+    chat(&db, "2026-11-24T15:00:00Z", &bob, "Hi!\n");
+    chat(&db, "2026-11-24T15:00:10Z", &bob, "The login page is down\n");
+    chat(
+        &db,
+        "2026-11-24T15:02:30Z",
+        &bob,
+        "also the reset link does not arrive. This is terrible and unacceptable, we are furious\n",
+    );
+    chat(&db, "2026-11-24T15:09:00Z", &bob, "ok thanks 👍\n");
+    chat(
+        &db,
+        "2026-11-24T15:10:00Z",
+        &bob,
+        "Another thing: can you add Dana to the admin group?\n",
+    );
+    let tasks = tasks_json(&db);
+    assert_eq!(
+        tasks.len(),
+        2,
+        "greetings and thanks are no tasks; messages 2.5 min apart join: {tasks:#?}"
+    );
+    assert_eq!(
+        tasks[0]["priority"], "high",
+        "a frustrated follow-up raises the priority"
+    );
+    assert_eq!(tasks[1]["title"], "Another thing: can you add Dana to the admin group?");
+});
+
+#[test]
+fn an_unreachable_database_is_an_environment_error() {
+    let out = keel(&["tasks", "list", "--db", "sqlite:///no/such/dir/x.db"], "");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("keel: cannot open database"), "{stderr}");
+    let out = keel(&["tasks", "list", "--db", "mysql://x"], "");
+    assert_eq!(out.status.code(), Some(2));
+    let out = keel(&["tasks", "frobnicate"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+}
+
+#[test]
+fn missing_records_and_bad_values_exit_1() {
+    let db = TestDb::sqlite();
+    let out = keel(&["tasks", "list", "--db", &db.url, "--client", "nobody"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "keel: there is no client \"nobody\""
+    );
+    let out = keel(&["tasks", "list", "--db", &db.url, "--status", "sleeping"], "");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn csv_and_table_outputs_carry_the_same_tasks() {
+    let db = TestDb::sqlite();
+    chat(
+        &db,
+        NOW,
+        &["--as", "lea"],
+        "track call Acme about the renewal, comma, \"quotes\"\n",
+    );
+    let csv = keel(&["tasks", "list", "--db", &db.url, "--format", "csv"], "");
+    let csv = String::from_utf8_lossy(&csv.stdout);
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("id,title,client,channel,requester,owner,status,priority,source,sentiment,created_at,due_at,first_response_at,resolved_at"));
+    assert!(
+        lines
+            .next()
+            .unwrap_or("")
+            .starts_with("1,\"call Acme about the renewal, comma, \"\"quotes\"\"\",,@lea,lea,,open,normal,mention,"),
+        "{csv}"
+    );
+    let table = keel(&["tasks", "list", "--db", &db.url], "");
+    assert!(String::from_utf8_lossy(&table.stdout).contains("call Acme about the renewal"));
+}
+
+#[test]
+fn clients_list_and_migrate_and_config_check() {
+    let db = TestDb::sqlite();
+    chat(
+        &db,
+        NOW,
+        &["--as", "lea"],
+        "client add acme \"Acme Corp\"\nclient signed acme 2026-11-01\n",
+    );
+    let out = keel(&["clients", "list", "--db", &db.url, "--format", "json"], "");
+    let clients: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(clients[0]["key"], "acme");
+    assert_eq!(clients[0]["contract_signed_at"], "2026-11-01T17:00:00Z");
+    let out = keel(&["migrate", "--db", &db.url], "");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 migrations applied now"));
+    let out = keel(&["config", "check", "--db", &db.url], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = tempfile::tempdir().expect("dir");
+    let bad = dir.path().join("keel.toml");
+    std::fs::write(&bad, "[team]\ntimezone = \"Mars/Olympus\"\nhours = \"late\"\n").expect("write");
+    let out = keel(
+        &[
+            "config",
+            "check",
+            "--db",
+            &db.url,
+            "--config",
+            bad.to_str().expect("path"),
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("team.timezone") && stderr.contains("team.hours"),
+        "every problem at once: {stderr}"
+    );
+}
