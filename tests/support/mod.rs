@@ -74,7 +74,16 @@ impl Drop for TestDb {
     }
 }
 
+/// Runs one statement on the PostgreSQL admin database, on a thread of its own so it works from
+/// inside a test's runtime too.
 fn try_psql(sql: &str) -> Result<(), String> {
+    let sql = sql.to_string();
+    std::thread::spawn(move || admin_statement(&sql))
+        .join()
+        .map_err(|_| "psql thread panicked".to_string())?
+}
+
+fn admin_statement(sql: &str) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
