@@ -50,13 +50,22 @@ fn t0() -> DateTime<Utc> {
 impl Bot {
     async fn start(db: &TestDb, group_minutes: i64) -> Bot {
         let store = Store::open(&db.url).await.expect("store");
-        let mut settings = Settings::default();
-        settings.group_window_secs = group_minutes * 60;
+        let settings = Settings {
+            group_window_secs: group_minutes * 60,
+            ..Settings::default()
+        };
         let keel = Keel::new(store.clone(), Arc::new(FixedClock(t0())), settings);
         let (ingest, _writer) = Ingest::start(keel.clone(), Arc::new(Notify::new()));
         let platform = Arc::new(Platform::default());
         let dispatcher = Dispatcher::new(store.clone(), vec![platform.clone() as Arc<dyn Adapter>]);
-        Bot { keel, ingest, dispatcher, platform, store, next: Mutex::new(0) }
+        Bot {
+            keel,
+            ingest,
+            dispatcher,
+            platform,
+            store,
+            next: Mutex::new(0),
+        }
     }
 
     fn event(&self, who: &Speaker, channel: &str, thread: Option<&str>, minutes: i64, kind: InboundKind) -> Inbound {
@@ -67,7 +76,11 @@ impl Bot {
             event_id: format!("ev{n}"),
             at: t0() + Duration::minutes(minutes),
             speaker: who.clone(),
-            conversation: Conversation { id: channel.into(), name: channel.into(), direct: channel.starts_with('@') },
+            conversation: Conversation {
+                id: channel.into(),
+                name: channel.into(),
+                direct: channel.starts_with('@'),
+            },
             message_id: format!("msg{n}"),
             thread: thread.map(str::to_string),
             link: None,
@@ -79,7 +92,10 @@ impl Bot {
         let to_keel = text.starts_with("@keel ");
         let text = text.trim_start_matches("@keel ").to_string();
         let e = self.event(who, channel, thread, minutes, InboundKind::Message { text, to_keel });
-        assert_eq!(self.ingest.submit(e.clone()).await.expect("handled"), Handled::Processed);
+        assert_eq!(
+            self.ingest.submit(e.clone()).await.expect("handled"),
+            Handled::Processed
+        );
         e
     }
 
@@ -98,29 +114,59 @@ impl Bot {
     }
 
     async fn scalar(&self, sql: &'static str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(self.store.pool()).await.expect("query")
+        sqlx::query_scalar(sql)
+            .fetch_one(self.store.pool())
+            .await
+            .expect("query")
     }
 
     async fn task(&self, id: i64) -> keel::store::tasks::Task {
         let mut conn = self.store.pool().acquire().await.expect("conn");
-        keel::store::tasks::by_id(&mut conn, id).await.expect("read").expect("task exists").task
+        keel::store::tasks::by_id(&mut conn, id)
+            .await
+            .expect("read")
+            .expect("task exists")
+            .task
     }
 }
 
 fn team(name: &str) -> Speaker {
-    Speaker { id: name.into(), name: name.into(), external: false, client_hint: None, tz: None }
+    Speaker {
+        id: name.into(),
+        name: name.into(),
+        external: false,
+        client_hint: None,
+        tz: None,
+    }
 }
 
 fn client(name: &str) -> Speaker {
-    Speaker { id: name.into(), name: name.into(), external: true, client_hint: None, tz: Some("America/New_York".into()) }
+    Speaker {
+        id: name.into(),
+        name: name.into(),
+        external: true,
+        client_hint: None,
+        tz: Some("America/New_York".into()),
+    }
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 async fn with_acme(bot: &Bot) {
-    bot.say(&team("lea"), "general", None, 0, "@keel client add acme \"Acme Corp\" #acme").await;
+    bot.say(
+        &team("lea"),
+        "general",
+        None,
+        0,
+        "@keel client add acme \"Acme Corp\" #acme",
+    )
+    .await;
     bot.replies().await;
 }
 
@@ -143,25 +189,51 @@ on_both_backends!(threads_carry_first_response_and_reopen, |backend| {
         let bot = Bot::start(&db, 3).await;
         with_acme(&bot).await;
         let first = bot.say(&client("bob"), "acme", None, 0, "The export is broken").await;
-        let second = bot.say(&client("bob"), "acme", None, 10, "Also, please add Dana as a user").await;
+        let second = bot
+            .say(&client("bob"), "acme", None, 10, "Also, please add Dana as a user")
+            .await;
         let opened = bot.replies().await;
         assert!(opened[0].starts_with("↳ #1 opened"), "{opened:?}");
         assert!(opened[1].starts_with("↳ #2 opened"), "{opened:?}");
-        bot.say(&team("sam"), "acme", Some(&second.message_id), 14, "On it").await;
+        bot.say(&team("sam"), "acme", Some(&second.message_id), 14, "On it")
+            .await;
         let two = bot.task(2).await;
         assert_eq!(two.first_response_at, Some((t0() + Duration::minutes(14)).timestamp()));
-        assert!(bot.task(1).await.first_response_at.is_none(), "a reply in #2's thread answers #2 only");
+        assert!(
+            bot.task(1).await.first_response_at.is_none(),
+            "a reply in #2's thread answers #2 only"
+        );
         assert!(two.owner_id.is_some(), "the first responder owns an auto-captured task");
-        bot.say(&team("sam"), "acme", None, 20, "@keel done #1 fixed the export").await;
-        bot.say(&client("bob"), "acme", Some(&first.message_id), 30, "thanks, works now").await;
-        assert_eq!(bot.task(1).await.status, keel::domain::Status::Done, "thanks do not reopen");
-        bot.say(&client("bob"), "acme", Some(&first.message_id), 40, "it broke again for the March invoices").await;
+        bot.say(&team("sam"), "acme", None, 20, "@keel done #1 fixed the export")
+            .await;
+        bot.say(&client("bob"), "acme", Some(&first.message_id), 30, "thanks, works now")
+            .await;
+        assert_eq!(
+            bot.task(1).await.status,
+            keel::domain::Status::Done,
+            "thanks do not reopen"
+        );
+        bot.say(
+            &client("bob"),
+            "acme",
+            Some(&first.message_id),
+            40,
+            "it broke again for the March invoices",
+        )
+        .await;
         let one = bot.task(1).await;
         assert_eq!(one.status, keel::domain::Status::Open);
         assert_eq!(one.resolved_at, None);
         let said = bot.replies().await;
-        assert!(said.iter().any(|r| r == "↳ #1 reopened: the client wrote again"), "{said:?}");
-        assert_eq!(bot.scalar("SELECT COUNT(*) FROM tasks").await, 2, "follow-ups are no new tasks");
+        assert!(
+            said.iter().any(|r| r == "↳ #1 reopened: the client wrote again"),
+            "{said:?}"
+        );
+        assert_eq!(
+            bot.scalar("SELECT COUNT(*) FROM tasks").await,
+            2,
+            "follow-ups are no new tasks"
+        );
     });
 });
 
@@ -169,7 +241,9 @@ on_both_backends!(reactions_capture_once_take_and_close, |backend| {
     let db = TestDb::new(backend);
     runtime().block_on(async {
         let bot = Bot::start(&db, 3).await;
-        let msg = bot.say(&team("sam"), "ops", None, 0, "the backup job failed tonight").await;
+        let msg = bot
+            .say(&team("sam"), "ops", None, 0, "the backup job failed tonight")
+            .await;
         let ticket = |minutes| {
             bot.event(
                 &team("lea"),
@@ -186,7 +260,11 @@ on_both_backends!(reactions_capture_once_take_and_close, |backend| {
         };
         bot.ingest.submit(ticket(1)).await.expect("ticket");
         bot.ingest.submit(ticket(2)).await.expect("ticket again");
-        assert_eq!(bot.scalar("SELECT COUNT(*) FROM tasks").await, 1, "🎫 twice is one task");
+        assert_eq!(
+            bot.scalar("SELECT COUNT(*) FROM tasks").await,
+            1,
+            "🎫 twice is one task"
+        );
         let t = bot.task(1).await;
         assert_eq!(t.source, keel::domain::Source::Reaction);
         assert_eq!(t.requester_name, "sam");
@@ -196,7 +274,12 @@ on_both_backends!(reactions_capture_once_take_and_close, |backend| {
             "ops",
             None,
             3,
-            InboundKind::Reaction { emoji: "👀".into(), message_id: msg.message_id.clone(), message_text: None, author: None },
+            InboundKind::Reaction {
+                emoji: "👀".into(),
+                message_id: msg.message_id.clone(),
+                message_text: None,
+                author: None,
+            },
         );
         bot.ingest.submit(eyes).await.expect("eyes");
         let check = bot.event(
@@ -232,13 +315,23 @@ on_both_backends!(edits_follow_the_captured_message_only, |backend| {
                 "acme",
                 None,
                 minutes,
-                InboundKind::Edit { message_id: msg.message_id.clone(), text: text.into() },
+                InboundKind::Edit {
+                    message_id: msg.message_id.clone(),
+                    text: text.into(),
+                },
             )
         };
         bot.ingest.submit(edit("The export is broken", 1)).await.expect("edit");
         assert_eq!(bot.task(1).await.title, "The export is broken");
-        bot.ingest.submit(edit("The export is broken!!", 2)).await.expect("edit");
-        assert_eq!(bot.task(1).await.title, "The export is broken", "an edited title is no longer the captured one");
+        bot.ingest
+            .submit(edit("The export is broken!!", 2))
+            .await
+            .expect("edit");
+        assert_eq!(
+            bot.task(1).await.title,
+            "The export is broken",
+            "an edited title is no longer the captured one"
+        );
     });
 });
 
@@ -254,7 +347,10 @@ on_both_backends!(a_burst_is_committed_in_groups_without_loss, |backend| {
                 "acme",
                 None,
                 i,
-                InboundKind::Message { text: format!("request number {i}: the report is empty"), to_keel: false },
+                InboundKind::Message {
+                    text: format!("request number {i}: the report is empty"),
+                    to_keel: false,
+                },
             );
             let ingest = bot.ingest.clone();
             handles.push(tokio::spawn(async move { ingest.submit(e).await }));
@@ -273,8 +369,14 @@ on_both_backends!(a_frustrated_client_raises_priority, |backend| {
     runtime().block_on(async {
         let bot = Bot::start(&db, 3).await;
         with_acme(&bot).await;
-        bot.say(&client("bob"), "acme", None, 0, "This is terrible. The export failed AGAIN and we lost a day of work. Awful.")
-            .await;
+        bot.say(
+            &client("bob"),
+            "acme",
+            None,
+            0,
+            "This is terrible. The export failed AGAIN and we lost a day of work. Awful.",
+        )
+        .await;
         let t = bot.task(1).await;
         assert!(t.frustrated);
         assert!(t.sentiment <= -0.5, "{}", t.sentiment);

@@ -8,7 +8,11 @@ use serde_json::json;
 use support::TestDb;
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 async fn open(db: &TestDb) -> Store {
@@ -49,8 +53,19 @@ on_both_backends!(migrations_apply_once_and_again_do_nothing, |backend| {
     runtime().block_on(async {
         let db = TestDb::new(backend);
         let store = open(&db).await;
-        assert_eq!(store.backend(), if backend == "sqlite" { Backend::Sqlite } else { Backend::Postgres });
-        assert_eq!(store.migrate().await.expect("migrate"), 0, "open() applied everything already");
+        assert_eq!(
+            store.backend(),
+            if backend == "sqlite" {
+                Backend::Sqlite
+            } else {
+                Backend::Postgres
+            }
+        );
+        assert_eq!(
+            store.migrate().await.expect("migrate"),
+            0,
+            "open() applied everything already"
+        );
         assert!(store.ping().await);
     });
 });
@@ -60,9 +75,13 @@ on_both_backends!(inbound_events_are_seen_once, |backend| {
         let db = TestDb::new(backend);
         let store = open(&db).await;
         let mut conn = store.pool().acquire().await.expect("conn");
-        assert!(tasks::first_sighting(&mut conn, "slack", "Ev1", 1).await.expect("insert"));
+        assert!(tasks::first_sighting(&mut conn, "slack", "Ev1", 1)
+            .await
+            .expect("insert"));
         assert!(!tasks::first_sighting(&mut conn, "slack", "Ev1", 2).await.expect("dup"));
-        assert!(tasks::first_sighting(&mut conn, "matrix", "Ev1", 2).await.expect("other adapter"));
+        assert!(tasks::first_sighting(&mut conn, "matrix", "Ev1", 2)
+            .await
+            .expect("other adapter"));
     });
 });
 
@@ -72,18 +91,29 @@ on_both_backends!(task_ids_are_never_reused_even_after_a_rollback, |backend| {
         let store = open(&db).await;
         let mut tx = store.begin().await.expect("tx");
         let first = tasks::next_task_id(&mut tx).await.expect("id");
-        tasks::insert(&mut tx, &sample_task(first), "lea", &json!({})).await.expect("insert");
+        tasks::insert(&mut tx, &sample_task(first), "lea", &json!({}))
+            .await
+            .expect("insert");
         tx.commit().await.expect("commit");
         let mut tx = store.begin().await.expect("tx");
         let second = tasks::next_task_id(&mut tx).await.expect("id");
-        tasks::insert(&mut tx, &sample_task(second), "lea", &json!({})).await.expect("insert");
+        tasks::insert(&mut tx, &sample_task(second), "lea", &json!({}))
+            .await
+            .expect("insert");
         tx.rollback().await.expect("rollback");
         let mut tx = store.begin().await.expect("tx");
         let third = tasks::next_task_id(&mut tx).await.expect("id");
         tx.commit().await.expect("commit");
-        assert_eq!((first, second, third), (1, 2, 2), "a rolled-back id was never shown to anyone");
+        assert_eq!(
+            (first, second, third),
+            (1, 2, 2),
+            "a rolled-back id was never shown to anyone"
+        );
         let mut conn = store.pool().acquire().await.expect("conn");
-        assert!(tasks::by_id(&mut conn, 2).await.expect("read").is_none(), "the rolled-back task left nothing");
+        assert!(
+            tasks::by_id(&mut conn, 2).await.expect("read").is_none(),
+            "the rolled-back task left nothing"
+        );
         let events = tasks::events(&mut conn, 1).await.expect("events");
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].kind, "created");
@@ -95,13 +125,24 @@ on_both_backends!(the_projection_and_its_event_commit_together, |backend| {
         let db = TestDb::new(backend);
         let store = open(&db).await;
         let mut tx = store.begin().await.expect("tx");
-        tasks::insert(&mut tx, &sample_task(1), "lea", &json!({"text": "x"})).await.expect("insert");
+        tasks::insert(&mut tx, &sample_task(1), "lea", &json!({"text": "x"}))
+            .await
+            .expect("insert");
         tx.commit().await.expect("commit");
         let mut changed = sample_task(1);
         changed.status = keel::domain::Status::Done;
         changed.resolved_at = Some(1_764_050_000);
         let mut tx = store.begin().await.expect("tx");
-        tasks::record(&mut tx, &changed, 1_764_050_000, "status", "lea", &json!({"to": "done"})).await.expect("record");
+        tasks::record(
+            &mut tx,
+            &changed,
+            1_764_050_000,
+            "status",
+            "lea",
+            &json!({"to": "done"}),
+        )
+        .await
+        .expect("record");
         tx.rollback().await.expect("rollback");
         let mut conn = store.pool().acquire().await.expect("conn");
         let stored = tasks::by_id(&mut conn, 1).await.expect("read").expect("task");
@@ -109,7 +150,16 @@ on_both_backends!(the_projection_and_its_event_commit_together, |backend| {
         assert_eq!(tasks::events(&mut conn, 1).await.expect("events").len(), 1);
         drop(conn);
         let mut tx = store.begin().await.expect("tx");
-        tasks::record(&mut tx, &changed, 1_764_050_000, "status", "lea", &json!({"to": "done"})).await.expect("record");
+        tasks::record(
+            &mut tx,
+            &changed,
+            1_764_050_000,
+            "status",
+            "lea",
+            &json!({"to": "done"}),
+        )
+        .await
+        .expect("record");
         tx.commit().await.expect("commit");
         let mut conn = store.pool().acquire().await.expect("conn");
         let stored = tasks::by_id(&mut conn, 1).await.expect("read").expect("task");
@@ -124,33 +174,58 @@ on_both_backends!(outbox_rows_are_claimed_once_and_retried_in_order, |backend| {
         let store = open(&db).await;
         let mut conn = store.pool().acquire().await.expect("conn");
         for n in 0..3 {
-            let out = Outbound::Message { conversation: "acme".into(), thread: None, text: format!("reply {n}") };
+            let out = Outbound::Message {
+                conversation: "acme".into(),
+                thread: None,
+                text: format!("reply {n}"),
+            };
             outbox::enqueue(&mut conn, "slack", &out, 100).await.expect("enqueue");
         }
-        let claimed = outbox::claim(&mut conn, store.backend(), "slack", 1000, 10).await.expect("claim");
+        let claimed = outbox::claim(&mut conn, store.backend(), "slack", 1000, 10)
+            .await
+            .expect("claim");
         assert_eq!(claimed.len(), 3);
         assert_eq!(claimed.iter().map(|p| p.id).collect::<Vec<_>>(), {
             let mut ids: Vec<i64> = claimed.iter().map(|p| p.id).collect();
             ids.sort();
             ids
         });
-        let again = outbox::claim(&mut conn, store.backend(), "slack", 1000, 10).await.expect("claim");
-        assert!(again.is_empty(), "claimed rows are not handed out twice");
-        outbox::mark_sent(&mut conn, claimed[0].id, 1000).await.expect("sent");
-        outbox::mark_retry(&mut conn, claimed[1].id, 1030, "ratelimited").await.expect("retry");
-        outbox::release(&mut conn, claimed[2].id).await.expect("release");
-        let now = outbox::claim(&mut conn, store.backend(), "slack", 1001, 10).await.expect("claim");
-        assert_eq!(now.iter().map(|p| p.id).collect::<Vec<_>>(), vec![claimed[2].id]);
-        outbox::release(&mut conn, claimed[2].id).await.expect("release");
-        let later = outbox::claim(&mut conn, store.backend(), "slack", 1030, 10).await.expect("claim");
-        assert_eq!(later.iter().map(|p| p.id).collect::<Vec<_>>(), vec![claimed[1].id, claimed[2].id]);
-        assert_eq!(later[0].attempts, 1);
-        assert_eq!(outbox::depth(&mut conn).await.expect("depth"), 2);
-        outbox::mark_failed(&mut conn, later[0].id, 1031, "channel_not_found").await.expect("failed");
-        assert_eq!(outbox::depth(&mut conn).await.expect("depth"), 1);
-        let expired = outbox::claim(&mut conn, store.backend(), "slack", 1030 + outbox::CLAIM_SECONDS + 1, 10)
+        let again = outbox::claim(&mut conn, store.backend(), "slack", 1000, 10)
             .await
             .expect("claim");
+        assert!(again.is_empty(), "claimed rows are not handed out twice");
+        outbox::mark_sent(&mut conn, claimed[0].id, 1000).await.expect("sent");
+        outbox::mark_retry(&mut conn, claimed[1].id, 1030, "ratelimited")
+            .await
+            .expect("retry");
+        outbox::release(&mut conn, claimed[2].id).await.expect("release");
+        let now = outbox::claim(&mut conn, store.backend(), "slack", 1001, 10)
+            .await
+            .expect("claim");
+        assert_eq!(now.iter().map(|p| p.id).collect::<Vec<_>>(), vec![claimed[2].id]);
+        outbox::release(&mut conn, claimed[2].id).await.expect("release");
+        let later = outbox::claim(&mut conn, store.backend(), "slack", 1030, 10)
+            .await
+            .expect("claim");
+        assert_eq!(
+            later.iter().map(|p| p.id).collect::<Vec<_>>(),
+            vec![claimed[1].id, claimed[2].id]
+        );
+        assert_eq!(later[0].attempts, 1);
+        assert_eq!(outbox::depth(&mut conn).await.expect("depth"), 2);
+        outbox::mark_failed(&mut conn, later[0].id, 1031, "channel_not_found")
+            .await
+            .expect("failed");
+        assert_eq!(outbox::depth(&mut conn).await.expect("depth"), 1);
+        let expired = outbox::claim(
+            &mut conn,
+            store.backend(),
+            "slack",
+            1030 + outbox::CLAIM_SECONDS + 1,
+            10,
+        )
+        .await
+        .expect("claim");
         assert_eq!(expired.len(), 1, "a claim that outlived its holder is taken over");
     });
 });
@@ -160,25 +235,64 @@ on_both_backends!(people_and_clients_round_trip, |backend| {
         let db = TestDb::new(backend);
         let store = open(&db).await;
         let mut conn = store.pool().acquire().await.expect("conn");
-        let lea = people::add_member(&mut conn, "console", "lea", "Lea", None, 1).await.expect("lea");
-        let sam = people::add_member(&mut conn, "console", "sam", "Sam", Some("Europe/Berlin"), 2).await.expect("sam");
+        let lea = people::add_member(&mut conn, "console", "lea", "Lea", None, 1)
+            .await
+            .expect("lea");
+        let sam = people::add_member(&mut conn, "console", "sam", "Sam", Some("Europe/Berlin"), 2)
+            .await
+            .expect("sam");
         assert_eq!(lea.role, keel::domain::Role::Admin, "the first member is the admin");
         assert_eq!(sam.role, keel::domain::Role::Member);
-        assert_eq!(people::member_by_reference(&mut conn, "slack", "sam").await.expect("ref").map(|m| m.id), Some(sam.id));
-        let acme = people::add_client(&mut conn, "acme", "Acme Corp", Some(lea.id), 3).await.expect("add").expect("new");
-        assert!(people::add_client(&mut conn, "acme", "Again", None, 4).await.expect("add").is_none());
-        assert_eq!(people::link_channel(&mut conn, "console", "acme", acme.id).await.expect("link"), None);
-        let other = people::add_client(&mut conn, "globex", "Globex", None, 5).await.expect("add").expect("new");
         assert_eq!(
-            people::link_channel(&mut conn, "console", "acme", other.id).await.expect("link"),
+            people::member_by_reference(&mut conn, "slack", "sam")
+                .await
+                .expect("ref")
+                .map(|m| m.id),
+            Some(sam.id)
+        );
+        let acme = people::add_client(&mut conn, "acme", "Acme Corp", Some(lea.id), 3)
+            .await
+            .expect("add")
+            .expect("new");
+        assert!(people::add_client(&mut conn, "acme", "Again", None, 4)
+            .await
+            .expect("add")
+            .is_none());
+        assert_eq!(
+            people::link_channel(&mut conn, "console", "acme", acme.id)
+                .await
+                .expect("link"),
+            None
+        );
+        let other = people::add_client(&mut conn, "globex", "Globex", None, 5)
+            .await
+            .expect("add")
+            .expect("new");
+        assert_eq!(
+            people::link_channel(&mut conn, "console", "acme", other.id)
+                .await
+                .expect("link"),
             Some("acme".to_string())
         );
-        let found = people::client_by_channel(&mut conn, "console", "acme").await.expect("by channel");
+        let found = people::client_by_channel(&mut conn, "console", "acme")
+            .await
+            .expect("by channel");
         assert_eq!(found.map(|c| c.key), Some("acme".into()));
-        people::add_touchpoint(&mut conn, acme.id, 50, "console", "acme", "bob", true).await.expect("touch");
-        people::add_touchpoint(&mut conn, acme.id, 40, "console", "acme", "lea", false).await.expect("touch");
-        let acme = people::client_by_key(&mut conn, "acme").await.expect("read").expect("acme");
-        assert_eq!(acme.last_touch_at, Some(50), "an older touchpoint does not move the last touch back");
+        people::add_touchpoint(&mut conn, acme.id, 50, "console", "acme", "bob", true)
+            .await
+            .expect("touch");
+        people::add_touchpoint(&mut conn, acme.id, 40, "console", "acme", "lea", false)
+            .await
+            .expect("touch");
+        let acme = people::client_by_key(&mut conn, "acme")
+            .await
+            .expect("read")
+            .expect("acme");
+        assert_eq!(
+            acme.last_touch_at,
+            Some(50),
+            "an older touchpoint does not move the last touch back"
+        );
         assert_eq!(people::touchpoint_count(&mut conn, acme.id).await.expect("count"), 2);
     });
 });

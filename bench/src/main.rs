@@ -298,6 +298,7 @@ async fn capture(
     let started = Instant::now();
     feed(&ingest, 0, messages, senders, base).await?;
     let captured_per_s = messages as f64 / started.elapsed().as_secs_f64();
+    let batches = ingest.batches();
     let created: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks")
         .fetch_one(store.pool())
         .await?;
@@ -349,6 +350,7 @@ async fn capture(
         "ratio": ((captured_per_s / baseline_per_s) * 100.0).round() / 100.0,
         "reply_p99_ms": (p99.as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
         "reply_tasks": tasks_now,
+        "events_per_commit": ((messages as f64 / batches.max(1) as f64) * 10.0).round() / 10.0,
     });
     println!("{line}");
     store.close().await;

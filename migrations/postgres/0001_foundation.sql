@@ -28,7 +28,6 @@ CREATE TABLE clients (
     contract_signed_at BIGINT,
     go_live_at BIGINT,
     churned_at BIGINT,
-    last_touch_at BIGINT,
     created_at BIGINT NOT NULL
 );
 
@@ -76,7 +75,10 @@ CREATE TABLE tasks (
     snoozed_until BIGINT,
     escalated_at BIGINT
 );
-CREATE INDEX tasks_by_status ON tasks (status, id);
+-- Active work in id order, for `list` without a sort (the WHERE must match Filter's literal).
+CREATE INDEX tasks_active ON tasks (id) WHERE status IN ('open', 'in-progress', 'waiting');
+CREATE INDEX tasks_active_by_client ON tasks (client_id, id) WHERE status IN ('open', 'in-progress', 'waiting');
+CREATE INDEX tasks_active_by_owner ON tasks (owner_id, id) WHERE status IN ('open', 'in-progress', 'waiting');
 CREATE INDEX tasks_by_channel ON tasks (adapter, channel, id);
 CREATE INDEX tasks_by_owner ON tasks (owner_id, status);
 CREATE INDEX tasks_by_client ON tasks (client_id, status);

@@ -148,7 +148,7 @@ mod tests {
         assert_eq!(mentions("@keel track invoices for @lea and <@U42>"), vec!["lea", "U42"]);
         assert_eq!(mentions("mail me at bob@example.com"), Vec::<String>::new());
         assert_eq!(mentions("ping @alice:example.org"), vec!["alice:example.org"]);
-        assert_eq!(for_words("new report for acme by friday"), vec!["acme", "friday"]);
+        assert_eq!(for_words("new report for acme, for Friday"), vec!["acme", "friday"]);
     }
 
     #[test]

@@ -179,12 +179,13 @@ pub fn parse_tz(text: &str) -> Result<chrono_tz::Tz, DomainError> {
         .map_err(|_| DomainError::TimeZone(truncate(text.trim(), 40)))
 }
 
-/// Shortens user text for echoing it back in an error.
+/// Shortens user text for echoing it back on one line: control characters become spaces.
 pub fn truncate(text: &str, max_chars: usize) -> String {
+    let clean = |c: char| if c.is_control() { ' ' } else { c };
     if text.chars().count() <= max_chars {
-        text.to_string()
+        text.chars().map(clean).collect()
     } else {
-        let cut: String = text.chars().take(max_chars).collect();
+        let cut: String = text.chars().take(max_chars).map(clean).collect();
         format!("{cut}…")
     }
 }

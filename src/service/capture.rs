@@ -1,5 +1,8 @@
 //! Requests becoming tasks: auto-capture of client messages, `track`, 🎫, follow-ups in threads,
 //! and the team's first response.
+//!
+//! Invariant: the handlers reached without a command (`conversation`, `reaction`, `edit`) fail
+//! with a user error only before they write anything; they run without a savepoint.
 
 use keel_chat::{InboundKind, Speaker};
 use serde_json::json;
@@ -57,7 +60,7 @@ pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
             let window = turn.keel.settings.group_window_secs;
             if window > 0 {
                 if let Some(task) =
-                    tasks::groupable(turn.conn, &inbound.adapter, &inbound.conversation.id, at - window).await?
+                    tasks::groupable(turn.conn, &inbound.adapter, &inbound.conversation.id, at, window).await?
                 {
                     return join(turn, task, text).await;
                 }

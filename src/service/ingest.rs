@@ -1,6 +1,7 @@
 //! The way in: adapters hand events to one writer that commits several at a time (group
 //! commit), so keel stays durable without paying one disk flush per event.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -18,6 +19,7 @@ type Job = (Inbound, oneshot::Sender<anyhow::Result<Handled>>);
 #[derive(Clone)]
 pub struct Ingest {
     queue: mpsc::Sender<Job>,
+    batches: Arc<AtomicU64>,
 }
 
 impl Ingest {
@@ -25,6 +27,8 @@ impl Ingest {
     /// wakes as soon as there is something to send.
     pub fn start(keel: Keel, committed: Arc<Notify>) -> (Ingest, tokio::task::JoinHandle<()>) {
         let (queue, mut jobs) = mpsc::channel::<Job>(4 * MAX_BATCH);
+        let batches = Arc::new(AtomicU64::new(0));
+        let counted = batches.clone();
         let writer = tokio::spawn(async move {
             while let Some(first) = jobs.recv().await {
                 let mut batch = vec![first];
@@ -34,25 +38,21 @@ impl Ingest {
                         Err(_) => break,
                     }
                 }
+                counted.fetch_add(1, Ordering::Relaxed);
                 let (events, replies): (Vec<Inbound>, Vec<_>) = batch.into_iter().unzip();
-                match keel.handle_batch(&events).await {
-                    Ok(results) => {
-                        for (reply, result) in replies.into_iter().zip(results) {
-                            let _ = reply.send(result);
-                        }
-                    }
-                    Err(e) => {
-                        let message = format!("{e:#}");
-                        tracing::error!(error = %message, events = events.len(), "committing a batch of events failed");
-                        for reply in replies {
-                            let _ = reply.send(Err(anyhow::anyhow!("{message}")));
-                        }
-                    }
+                let results = keel.handle_batch(&events).await;
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
                 }
                 committed.notify_one();
             }
         });
-        (Ingest { queue }, writer)
+        (Ingest { queue, batches }, writer)
+    }
+
+    /// How many transactions the writer has committed (events ÷ batches = the group size).
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
     }
 
     /// Hands one event to the core and waits until it is committed (or found a duplicate).

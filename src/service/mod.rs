@@ -2,7 +2,7 @@
 //!
 //! Every event is handled inside a transaction that also records its platform id (so a
 //! redelivery changes nothing) and queues its replies in the outbox. Several events may share one
-//! transaction (group commit), each inside its own savepoint.
+//! transaction (group commit).
 
 mod capture;
 mod commands;
@@ -139,29 +139,41 @@ impl Keel {
 
     /// Handles one event in its own transaction.
     pub async fn handle(&self, inbound: &Inbound) -> anyhow::Result<Handled> {
-        let mut results = self.handle_batch(std::slice::from_ref(inbound)).await?;
-        results.pop().unwrap_or(Ok(Handled::Duplicate))
+        let mut tx = self.store.begin().await?;
+        let handled = self.handle_in(&mut tx, inbound).await?;
+        tx.commit().await?;
+        Ok(handled)
     }
 
-    /// Handles several events in one transaction, each in a savepoint of its own, so one commit
-    /// makes them all durable. An event whose handling hits a bug is rolled back alone and its
-    /// speaker told; the others stand.
-    pub async fn handle_batch(&self, batch: &[Inbound]) -> anyhow::Result<Vec<anyhow::Result<Handled>>> {
+    /// Handles several events in one transaction, so one commit makes them all durable (group
+    /// commit). When any of them hits a bug or an outage the whole batch is rolled back and each
+    /// event is handled again in a transaction of its own, so one bad event cannot take the
+    /// others down.
+    pub async fn handle_batch(&self, batch: &[Inbound]) -> Vec<anyhow::Result<Handled>> {
+        if batch.len() > 1 {
+            match self.try_batch(batch).await {
+                Ok(results) => return results.into_iter().map(Ok).collect(),
+                Err(e) => {
+                    tracing::warn!(events = batch.len(), error = %format!("{e:#}"), "a batch failed; handling its events one by one");
+                }
+            }
+        }
+        let mut results = Vec::with_capacity(batch.len());
+        for inbound in batch {
+            let result = self.handle(inbound).await;
+            if let Err(e) = &result {
+                tracing::error!(adapter = %inbound.adapter, event = %inbound.event_id, error = %format!("{e:#}"), "handling an event failed");
+            }
+            results.push(result);
+        }
+        results
+    }
+
+    async fn try_batch(&self, batch: &[Inbound]) -> anyhow::Result<Vec<Handled>> {
         let mut tx = self.store.begin().await?;
         let mut results = Vec::with_capacity(batch.len());
         for inbound in batch {
-            let mut savepoint = tx.begin().await?;
-            match self.handle_in(&mut savepoint, inbound).await {
-                Ok(handled) => {
-                    savepoint.commit().await?;
-                    results.push(Ok(handled));
-                }
-                Err(e) => {
-                    savepoint.rollback().await?;
-                    tracing::error!(adapter = %inbound.adapter, event = %inbound.event_id, error = %format!("{e:#}"), "handling an event failed");
-                    results.push(Err(e));
-                }
-            }
+            results.push(self.handle_in(&mut tx, inbound).await?);
         }
         tx.commit().await?;
         Ok(results)
@@ -174,30 +186,48 @@ impl Keel {
         }
         let channel_client = people::client_by_channel(conn, &inbound.adapter, &inbound.conversation.id).await?;
         let who = self.identify(conn, inbound, channel_client.as_ref(), now).await?;
-        // A savepoint of its own, so a user's mistake rolls back whatever it touched while the
-        // dedupe record and the answer stay.
-        let mut inner = conn.begin().await?;
-        let mut turn = Turn {
-            conn: &mut inner,
-            keel: self,
-            inbound,
-            who,
-            channel_client,
-            out: Vec::new(),
+        let out = if addresses_keel(inbound) {
+            // A command runs in a savepoint of its own, so a mistake rolls back whatever it
+            // touched while the dedupe record and the answer stay.
+            let mut inner = conn.begin().await?;
+            let mut turn = Turn {
+                conn: &mut inner,
+                keel: self,
+                inbound,
+                who,
+                channel_client,
+                out: Vec::new(),
+            };
+            let result = route(&mut turn).await;
+            let out = std::mem::take(&mut turn.out);
+            match result {
+                Ok(()) => {
+                    inner.commit().await?;
+                    out
+                }
+                Err(Fail::User(message)) => {
+                    inner.rollback().await?;
+                    vec![error_reply(inbound, &message)]
+                }
+                Err(Fail::Internal(e)) => return Err(e),
+            }
+        } else {
+            // Conversation, reactions and edits only fail with a user error before they
+            // write anything (see `capture.rs`), so they need no savepoint.
+            let mut turn = Turn {
+                conn: &mut *conn,
+                keel: self,
+                inbound,
+                who,
+                channel_client,
+                out: Vec::new(),
+            };
+            match route(&mut turn).await {
+                Ok(()) => turn.out,
+                Err(Fail::User(message)) => vec![error_reply(inbound, &message)],
+                Err(Fail::Internal(e)) => return Err(e),
+            }
         };
-        let result = route(&mut turn).await;
-        let mut out = std::mem::take(&mut turn.out);
-        match result {
-            Ok(()) => inner.commit().await?,
-            Err(Fail::User(message)) => {
-                inner.rollback().await?;
-                out = vec![error_reply(inbound, &message)];
-            }
-            Err(Fail::Internal(e)) => {
-                inner.rollback().await?;
-                return Err(e);
-            }
-        }
         for (adapter, outbound) in &out {
             outbox::enqueue(conn, adapter, outbound, now).await?;
         }
@@ -269,9 +299,7 @@ async fn route(turn: &mut Turn<'_>) -> Outcome {
     let inbound = turn.inbound;
     match &inbound.kind {
         InboundKind::Command { text } => commands::run(turn, text, true).await,
-        InboundKind::Message { text, to_keel } if *to_keel || inbound.conversation.direct => {
-            commands::run(turn, text, false).await
-        }
+        InboundKind::Message { text, .. } if addresses_keel(inbound) => commands::run(turn, text, false).await,
         InboundKind::Message { text, .. } => capture::conversation(turn, text).await,
         InboundKind::Reaction { emoji, message_id, .. } => capture::reaction(turn, emoji, message_id).await,
         InboundKind::Edit { message_id, text } => capture::edit(turn, message_id, text).await,
@@ -338,6 +366,15 @@ impl Turn<'_> {
         let actor = self.who.name().to_string();
         tasks::record(self.conn, task, self.at().timestamp(), kind, &actor, &data).await?;
         Ok(())
+    }
+}
+
+/// True for events addressed to keel: slash commands, mentions, direct messages.
+fn addresses_keel(inbound: &Inbound) -> bool {
+    match &inbound.kind {
+        InboundKind::Command { .. } => true,
+        InboundKind::Message { to_keel, .. } => *to_keel || inbound.conversation.direct,
+        _ => false,
     }
 }
 

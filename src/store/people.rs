@@ -144,8 +144,9 @@ pub struct Client {
     pub created_at: i64,
 }
 
-const CLIENT_COLUMNS: &str =
-    "id, key, name, owner_id, contract_signed_at, go_live_at, churned_at, last_touch_at, created_at";
+/// The last touch is derived from the touchpoint log, so logging one is a single insert.
+const CLIENT_COLUMNS: &str = "id, key, name, owner_id, contract_signed_at, go_live_at, churned_at, \
+    (SELECT MAX(tp.at) FROM touchpoints tp WHERE tp.client_id = clients.id) AS last_touch_at, created_at";
 
 fn client(row: &AnyRow) -> anyhow::Result<Client> {
     Ok(Client {
@@ -220,14 +221,13 @@ pub async fn add_client(
 /// Saves a client's lifecycle dates and owner.
 pub async fn update_client(conn: &mut Conn, c: &Client) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE clients SET name = $1, owner_id = $2, contract_signed_at = $3, go_live_at = $4, churned_at = $5, last_touch_at = $6 WHERE id = $7",
+        "UPDATE clients SET name = $1, owner_id = $2, contract_signed_at = $3, go_live_at = $4, churned_at = $5 WHERE id = $6",
     )
     .bind(&c.name)
     .bind(c.owner_id)
     .bind(c.contract_signed_at)
     .bind(c.go_live_at)
     .bind(c.churned_at)
-    .bind(c.last_touch_at)
     .bind(c.id)
     .execute(conn)
     .await?;
@@ -317,7 +317,7 @@ pub async fn upsert_contact(conn: &mut Conn, adapter: &str, c: &Contact, now: i6
     Ok(())
 }
 
-/// Logs a message between the team and a client, and the client's last touch.
+/// Logs a message between the team and a client.
 pub async fn add_touchpoint(
     conn: &mut Conn,
     client_id: i64,
@@ -336,13 +336,6 @@ pub async fn add_touchpoint(
     .bind(channel)
     .bind(speaker)
     .bind(i64::from(from_client))
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "UPDATE clients SET last_touch_at = $1 WHERE id = $2 AND (last_touch_at IS NULL OR last_touch_at < $1)",
-    )
-    .bind(at)
-    .bind(client_id)
     .execute(conn)
     .await?;
     Ok(())

@@ -258,17 +258,25 @@ pub async fn by_message(
     row.as_ref().map(task).transpose()
 }
 
-/// The newest auto-captured open task in a channel whose last client message is at or after
-/// `since`: a client message now joins it instead of opening another.
-pub async fn groupable(conn: &mut Conn, adapter: &str, channel: &str, since: i64) -> anyhow::Result<Option<Task>> {
+/// The newest auto-captured open task in a channel whose last client message lies within
+/// `window` seconds of `at` (either side: platforms may deliver out of order): a client message
+/// at `at` joins it instead of opening another.
+pub async fn groupable(
+    conn: &mut Conn,
+    adapter: &str,
+    channel: &str,
+    at: i64,
+    window: i64,
+) -> anyhow::Result<Option<Task>> {
     let sql = format!(
         "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.adapter = $1 AND t.channel = $2 AND t.source = 'auto' \
-         AND t.status = 'open' AND t.last_client_message_at >= $3 ORDER BY t.id DESC LIMIT 1"
+         AND t.status = 'open' AND t.last_client_message_at BETWEEN $3 AND $4 ORDER BY t.id DESC LIMIT 1"
     );
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(adapter)
         .bind(channel)
-        .bind(since)
+        .bind(at - window)
+        .bind(at + window)
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(task).transpose()
@@ -309,8 +317,13 @@ pub async fn list(conn: &mut Conn, f: &Filter) -> anyhow::Result<Vec<TaskView>> 
         format!("${n}")
     };
     if !f.statuses.is_empty() {
-        let marks: Vec<String> = f.statuses.iter().map(|_| next()).collect();
-        sql.push_str(&format!(" AND t.status IN ({})", marks.join(", ")));
+        // Literal words (from the enum, never from input), so the partial indexes on active
+        // tasks apply: a bound parameter would hide the match from SQLite's planner.
+        let mut statuses = f.statuses.clone();
+        statuses.sort();
+        statuses.dedup();
+        let words: Vec<String> = statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        sql.push_str(&format!(" AND t.status IN ({})", words.join(", ")));
     }
     if f.client_id.is_some() {
         sql.push_str(&format!(" AND t.client_id = {}", next()));
@@ -326,9 +339,6 @@ pub async fn list(conn: &mut Conn, f: &Filter) -> anyhow::Result<Vec<TaskView>> 
         sql.push_str(&format!(" LIMIT {}", next()));
     }
     let mut query = sqlx::query(AssertSqlSafe(sql));
-    for s in &f.statuses {
-        query = query.bind(s.as_str());
-    }
     if let Some(c) = f.client_id {
         query = query.bind(c);
     }
