@@ -24,8 +24,17 @@ use crate::store::tasks::{self, Filter, TaskView};
 use crate::store::{redact_url, Store};
 
 #[derive(Debug, Parser)]
-#[command(name = "keel", version, about = "Client-service coordination bot for Slack and Matrix", long_about = None)]
+#[command(
+    name = "keel",
+    version,
+    about = "Client-service coordination bot for Slack and Matrix",
+    long_about = None,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
+    /// Without a command, keel chats: `keel --as lea` is `keel chat --as lea`.
+    #[command(flatten)]
+    chat: ChatArgs,
     /// Database URL: sqlite://FILE (created on first use) or postgres://…
     #[arg(long, global = true, env = "KEEL_DATABASE_URL")]
     db: Option<String>,
@@ -59,7 +68,7 @@ enum Command {
     Config(ConfigCommand),
 }
 
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args)]
 struct ChatArgs {
     /// Speak as this person
     #[arg(long = "as", value_name = "NAME")]
@@ -190,7 +199,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Failure> {
         None => Arc::new(SystemClock),
     };
     match cli.command {
-        None => chat(ChatArgs::default(), &config, clock).await,
+        None => chat(cli.chat, &config, clock).await,
         Some(Command::Chat(args)) => chat(args, &config, clock).await,
         Some(Command::Tasks(TasksCommand::List {
             status,

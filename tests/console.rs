@@ -242,6 +242,22 @@ fn an_unreachable_database_is_an_environment_error() {
 }
 
 #[test]
+fn keel_alone_is_the_direct_chat() {
+    let db = TestDb::sqlite();
+    let out = keel(
+        &["--db", &db.url, "--as", "lea", "--now", NOW],
+        "help\ntrack call Acme by friday\n",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("[@lea] keel: Commands"), "{stdout}");
+    assert!(
+        stdout.contains("[@lea] keel: #1 opened: \"call Acme by friday\""),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn missing_records_and_bad_values_exit_1() {
     let db = TestDb::sqlite();
     let out = keel(&["tasks", "list", "--db", &db.url, "--client", "nobody"], "");
