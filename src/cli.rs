@@ -460,16 +460,7 @@ async fn clients_list(store: &Store, format: Format) -> Result<(), Failure> {
             Some(id) => people::member_by_id(&mut conn, id).await?.map(|m| m.name),
             None => None,
         };
-        let open = tasks::list(
-            &mut conn,
-            &Filter {
-                statuses: vec![Status::Open, Status::InProgress, Status::Waiting],
-                client_id: Some(c.id),
-                ..Filter::default()
-            },
-        )
-        .await?
-        .len();
+        let open = tasks::active_for_client(&mut conn, c.id).await?;
         rows.push(json!({
             "key": c.key,
             "name": c.name,

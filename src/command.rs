@@ -431,7 +431,12 @@ impl<'a> Args<'a> {
 
     fn who(&mut self) -> Result<String, String> {
         let token = self.next().ok_or_else(|| "who? name them like @lea".to_string())?;
-        person(&token).ok_or_else(|| format!("\"{token}\" is not a person (name them like @lea)"))
+        person(&token).ok_or_else(|| {
+            format!(
+                "\"{}\" is not a person (name them like @lea)",
+                crate::domain::truncate(&token, 40)
+            )
+        })
     }
 
     fn client(&mut self) -> Result<ClientKey, String> {

@@ -13,7 +13,7 @@ use keel::service::ingest::Ingest;
 use keel::service::{Handled, Keel, Settings};
 use keel::store::Store;
 use keel_chat::{Adapter, Conversation, Inbound, InboundKind, Outbound, SendError, Sent, Speaker};
-use support::TestDb;
+use support::{runtime, TestDb};
 use tokio::sync::Notify;
 
 /// A platform that records what keel sent.
@@ -148,14 +148,6 @@ fn client(name: &str) -> Speaker {
         client_hint: None,
         tz: Some("America/New_York".into()),
     }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 async fn with_acme(bot: &Bot) {

@@ -5,15 +5,7 @@ mod support;
 use keel::store::{outbox, people, tasks, Backend, Store};
 use keel_chat::Outbound;
 use serde_json::json;
-use support::TestDb;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
+use support::{runtime, TestDb};
 
 async fn open(db: &TestDb) -> Store {
     Store::open(&db.url).await.expect("store opens")

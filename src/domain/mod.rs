@@ -20,7 +20,7 @@ impl TaskId {
         let digits = text.trim().strip_prefix('#').unwrap_or(text.trim());
         match digits.parse::<i64>() {
             Ok(n) if n > 0 && !digits.starts_with('+') => Ok(TaskId(n)),
-            _ => Err(DomainError::TaskId(text.trim().to_string())),
+            _ => Err(DomainError::TaskId(truncate(text.trim(), 40))),
         }
     }
 }
@@ -71,7 +71,7 @@ macro_rules! word_enum {
             fn from_str(text: &str) -> Result<Self, DomainError> {
                 match text.trim().to_lowercase().as_str() {
                     $($word $(| $alias)* => Ok($name::$variant),)+
-                    _ => Err(DomainError::$err(text.trim().to_string())),
+                    _ => Err(DomainError::$err(truncate(text.trim(), 40))),
                 }
             }
         }

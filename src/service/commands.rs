@@ -439,16 +439,7 @@ async fn client_list(turn: &mut Turn<'_>) -> Outcome {
 }
 
 async fn client_line(turn: &mut Turn<'_>, c: &Client) -> Outcome<String> {
-    let open = tasks::list(
-        turn.conn,
-        &Filter {
-            statuses: vec![Status::Open, Status::InProgress, Status::Waiting],
-            client_id: Some(c.id),
-            ..Filter::default()
-        },
-    )
-    .await?
-    .len();
+    let open = tasks::active_for_client(turn.conn, c.id).await?;
     let owner = match c.owner_id {
         Some(id) => people::member_by_id(turn.conn, id)
             .await?

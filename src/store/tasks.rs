@@ -355,6 +355,16 @@ pub async fn list(conn: &mut Conn, f: &Filter) -> anyhow::Result<Vec<TaskView>> 
     rows.iter().map(view).collect()
 }
 
+/// How many open, in-progress or waiting tasks a client has.
+pub async fn active_for_client(conn: &mut Conn, client_id: i64) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tasks WHERE client_id = $1 AND status IN ('open', 'in-progress', 'waiting')",
+    )
+    .bind(client_id)
+    .fetch_one(conn)
+    .await?)
+}
+
 /// One entry of a task's timeline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskEvent {

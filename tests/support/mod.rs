@@ -111,6 +111,15 @@ fn psql(sql: &str) {
     }
 }
 
+/// A small multi-threaded runtime for tests that drive the core directly.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// Runs `keel` with these arguments and stdin, returning its output.
 pub fn keel(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_keel"))
