@@ -74,6 +74,13 @@ on_both_backends!(inbound_events_are_seen_once, |backend| {
         assert!(tasks::first_sighting(&mut conn, "matrix", "Ev1", 2)
             .await
             .expect("other adapter"));
+        let batch = [("slack", "Ev2"), ("slack", "Ev1"), ("slack", "Ev2"), ("slack", "Ev3")];
+        let fresh = tasks::first_sightings(&mut conn, &batch, 3).await.expect("batch");
+        assert_eq!(
+            fresh,
+            vec![true, false, false, true],
+            "seen before and repeated in the batch are not fresh"
+        );
     });
 });
 

@@ -139,10 +139,8 @@ impl Keel {
 
     /// Handles one event in its own transaction.
     pub async fn handle(&self, inbound: &Inbound) -> anyhow::Result<Handled> {
-        let mut tx = self.store.begin().await?;
-        let handled = self.handle_in(&mut tx, inbound).await?;
-        tx.commit().await?;
-        Ok(handled)
+        let mut results = self.in_one_transaction(std::slice::from_ref(inbound)).await?;
+        Ok(results.pop().unwrap_or(Handled::Duplicate))
     }
 
     /// Handles several events in one transaction, so one commit makes them all durable (group
@@ -151,7 +149,7 @@ impl Keel {
     /// others down.
     pub async fn handle_batch(&self, batch: &[Inbound]) -> Vec<anyhow::Result<Handled>> {
         if batch.len() > 1 {
-            match self.try_batch(batch).await {
+            match self.in_one_transaction(batch).await {
                 Ok(results) => return results.into_iter().map(Ok).collect(),
                 Err(e) => {
                     tracing::warn!(events = batch.len(), error = %format!("{e:#}"), "a batch failed; handling its events one by one");
@@ -169,21 +167,33 @@ impl Keel {
         results
     }
 
-    async fn try_batch(&self, batch: &[Inbound]) -> anyhow::Result<Vec<Handled>> {
+    /// Dedupes the whole batch with one statement, handles the new events, and queues all their
+    /// replies with one statement before the commit.
+    async fn in_one_transaction(&self, batch: &[Inbound]) -> anyhow::Result<Vec<Handled>> {
+        let now = self.clock.now().timestamp();
         let mut tx = self.store.begin().await?;
+        let ids: Vec<(&str, &str)> = batch
+            .iter()
+            .map(|e| (e.adapter.as_str(), e.event_id.as_str()))
+            .collect();
+        let fresh = tasks::first_sightings(&mut tx, &ids, now).await?;
         let mut results = Vec::with_capacity(batch.len());
-        for inbound in batch {
-            results.push(self.handle_in(&mut tx, inbound).await?);
+        let mut out = Vec::new();
+        for (inbound, fresh) in batch.iter().zip(fresh) {
+            if fresh {
+                out.extend(self.handle_in(&mut tx, inbound, now).await?);
+                results.push(Handled::Processed);
+            } else {
+                results.push(Handled::Duplicate);
+            }
         }
+        outbox::enqueue_all(&mut tx, &out, now).await?;
         tx.commit().await?;
         Ok(results)
     }
 
-    async fn handle_in(&self, conn: &mut Conn, inbound: &Inbound) -> anyhow::Result<Handled> {
-        let now = self.clock.now().timestamp();
-        if !tasks::first_sighting(conn, &inbound.adapter, &inbound.event_id, now).await? {
-            return Ok(Handled::Duplicate);
-        }
+    /// Handles one event seen for the first time; returns the replies to queue.
+    async fn handle_in(&self, conn: &mut Conn, inbound: &Inbound, now: i64) -> anyhow::Result<Vec<(String, Outbound)>> {
         let channel_client = people::client_by_channel(conn, &inbound.adapter, &inbound.conversation.id).await?;
         let who = self.identify(conn, inbound, channel_client.as_ref(), now).await?;
         let out = if addresses_keel(inbound) {
@@ -228,10 +238,7 @@ impl Keel {
                 Err(Fail::Internal(e)) => return Err(e),
             }
         };
-        for (adapter, outbound) in &out {
-            outbox::enqueue(conn, adapter, outbound, now).await?;
-        }
-        Ok(Handled::Processed)
+        Ok(out)
     }
 
     /// Finds or registers the speaker: a team member, or a contact of a client.

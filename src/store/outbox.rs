@@ -28,6 +28,30 @@ pub async fn enqueue(conn: &mut Conn, adapter: &str, outbound: &Outbound, now: i
     Ok(())
 }
 
+/// Queues many outbound messages with one statement per 200 rows, in order (a batch's replies).
+pub async fn enqueue_all(conn: &mut Conn, rows: &[(String, Outbound)], now: i64) -> anyhow::Result<()> {
+    for chunk in rows.chunks(200) {
+        let mut sql = String::from("INSERT INTO outbox (adapter, target, body, created_at, next_attempt_at) VALUES ");
+        for i in 0..chunk.len() {
+            let n = i * 4;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, ${}, ${}, ${}, 0)", n + 1, n + 2, n + 3, n + 4));
+        }
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (adapter, outbound) in chunk {
+            query = query
+                .bind(adapter.clone())
+                .bind(outbound.target().to_string())
+                .bind(serde_json::to_string(outbound)?)
+                .bind(now);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// How long a claim holds before another dispatcher may take the row over (seconds).
 pub const CLAIM_SECONDS: i64 = 60;
 

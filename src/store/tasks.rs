@@ -115,6 +115,37 @@ pub async fn first_sighting(conn: &mut Conn, adapter: &str, event_id: &str, now:
     Ok(inserted == 1)
 }
 
+/// Marks a batch of inbound events as seen with one statement per 200 events; returns, for each
+/// event in order, whether this is its first sighting (a repeat within the batch is not).
+pub async fn first_sightings(conn: &mut Conn, events: &[(&str, &str)], now: i64) -> anyhow::Result<Vec<bool>> {
+    let mut fresh = std::collections::HashSet::new();
+    for chunk in events.chunks(200) {
+        let mut sql = String::from("INSERT INTO inbound_events (adapter, event_id, received_at) VALUES ");
+        for i in 0..chunk.len() {
+            let n = i * 3;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, ${}, ${})", n + 1, n + 2, n + 3));
+        }
+        sql.push_str(" ON CONFLICT DO NOTHING RETURNING adapter, event_id");
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (adapter, event_id) in chunk {
+            query = query.bind(adapter.to_string()).bind(event_id.to_string()).bind(now);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            fresh.insert((
+                row.try_get::<String, _>("adapter")?,
+                row.try_get::<String, _>("event_id")?,
+            ));
+        }
+    }
+    Ok(events
+        .iter()
+        .map(|(adapter, event_id)| fresh.remove(&(adapter.to_string(), event_id.to_string())))
+        .collect())
+}
+
 /// Takes the next short task id; ids are never reused, even across replicas.
 pub async fn next_task_id(conn: &mut Conn) -> anyhow::Result<i64> {
     sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'task' RETURNING value")
