@@ -125,7 +125,7 @@ CREATE TABLE outbox (
     target TEXT NOT NULL,
     body TEXT NOT NULL,
     created_at BIGINT NOT NULL,
-    next_attempt_at BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL DEFAULT 0,
     attempts BIGINT NOT NULL DEFAULT 0,
     claimed_until BIGINT,
     sent_at BIGINT,

@@ -125,7 +125,7 @@ CREATE TABLE outbox (
     target TEXT NOT NULL,
     body TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    next_attempt_at INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
     attempts INTEGER NOT NULL DEFAULT 0,
     claimed_until INTEGER,
     sent_at INTEGER,

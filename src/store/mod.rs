@@ -210,6 +210,18 @@ pub fn one_line(error: &dyn std::fmt::Display) -> String {
     error.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// `($1, $2, $3), ($4, $5, $6)`: placeholders for a multi-row `VALUES` of `rows` rows of
+/// `columns` columns, bound in row order.
+pub(crate) fn values_placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let marks: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Reads an optional column that is stored as 0/1.
 pub(crate) fn flag(value: i64) -> bool {
     value != 0

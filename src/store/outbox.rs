@@ -31,14 +31,11 @@ pub async fn enqueue(conn: &mut Conn, adapter: &str, outbound: &Outbound, now: i
 /// Queues many outbound messages with one statement per 200 rows, in order (a batch's replies).
 pub async fn enqueue_all(conn: &mut Conn, rows: &[(String, Outbound)], now: i64) -> anyhow::Result<()> {
     for chunk in rows.chunks(200) {
-        let mut sql = String::from("INSERT INTO outbox (adapter, target, body, created_at, next_attempt_at) VALUES ");
-        for i in 0..chunk.len() {
-            let n = i * 4;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("(${}, ${}, ${}, ${}, 0)", n + 1, n + 2, n + 3, n + 4));
-        }
+        // next_attempt_at defaults to 0: due at once.
+        let sql = format!(
+            "INSERT INTO outbox (adapter, target, body, created_at) VALUES {}",
+            super::values_placeholders(chunk.len(), 4)
+        );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (adapter, outbound) in chunk {
             query = query

@@ -120,15 +120,11 @@ pub async fn first_sighting(conn: &mut Conn, adapter: &str, event_id: &str, now:
 pub async fn first_sightings(conn: &mut Conn, events: &[(&str, &str)], now: i64) -> anyhow::Result<Vec<bool>> {
     let mut fresh = std::collections::HashSet::new();
     for chunk in events.chunks(200) {
-        let mut sql = String::from("INSERT INTO inbound_events (adapter, event_id, received_at) VALUES ");
-        for i in 0..chunk.len() {
-            let n = i * 3;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("(${}, ${}, ${})", n + 1, n + 2, n + 3));
-        }
-        sql.push_str(" ON CONFLICT DO NOTHING RETURNING adapter, event_id");
+        let sql = format!(
+            "INSERT INTO inbound_events (adapter, event_id, received_at) VALUES {} \
+             ON CONFLICT DO NOTHING RETURNING adapter, event_id",
+            super::values_placeholders(chunk.len(), 3)
+        );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (adapter, event_id) in chunk {
             query = query.bind(adapter.to_string()).bind(event_id.to_string()).bind(now);
