@@ -377,3 +377,104 @@ on_both_backends!(a_frustrated_client_raises_priority, |backend| {
         assert!(said[0].contains("client sounds frustrated"), "{said:?}");
     });
 });
+
+on_both_backends!(one_batch_mixes_capture_threads_and_commands, |backend| {
+    let db = TestDb::new(backend);
+    runtime().block_on(async {
+        let bot = Bot::start(&db, 3).await;
+        with_acme(&bot).await;
+        let message = |who: &Speaker, channel: &str, thread: Option<&str>, minutes: i64, text: &str| {
+            let to_keel = text.starts_with("@keel ");
+            let text = text.trim_start_matches("@keel ").to_string();
+            bot.event(who, channel, thread, minutes, InboundKind::Message { text, to_keel })
+        };
+        let first = message(&client("bob"), "acme", None, 0, "The export is broken");
+        let joined = message(&client("bob"), "acme", None, 1, "and the invoices are empty too");
+        let other = message(&client("carl"), "acme", None, 10, "Please add Dana as a user");
+        let answer = message(&team("sam"), "acme", Some(&first.message_id), 12, "On it");
+        let mistake = message(&team("lea"), "general", None, 13, "@keel due #99 tomorrow");
+        let show = message(&team("lea"), "general", None, 14, "@keel show #1");
+        let later = message(&client("bob"), "acme", None, 20, "One more thing: the logo is wrong");
+        let batch = vec![first, joined, other.clone(), answer, mistake, show, later, other];
+        let results: Vec<Handled> = bot
+            .keel
+            .handle_batch(&batch)
+            .await
+            .into_iter()
+            .map(|r| r.expect("handled"))
+            .collect();
+        assert_eq!(results[..7], [Handled::Processed; 7]);
+        assert_eq!(
+            results[7],
+            Handled::Duplicate,
+            "a repeat within the batch is a duplicate"
+        );
+
+        assert_eq!(bot.scalar("SELECT COUNT(*) FROM tasks").await, 3);
+        assert_eq!(bot.scalar("SELECT value FROM counters WHERE name = 'task'").await, 3);
+        assert_eq!(
+            bot.scalar("SELECT COUNT(*) FROM task_messages WHERE task_id = 1").await,
+            2
+        );
+        assert_eq!(bot.scalar("SELECT COUNT(*) FROM touchpoints").await, 5);
+        let one = bot.task(1).await;
+        assert_eq!(one.first_response_at, Some((t0() + Duration::minutes(12)).timestamp()));
+        assert_eq!(
+            one.last_client_message_at,
+            Some((t0() + Duration::minutes(1)).timestamp())
+        );
+        assert!(bot.task(2).await.first_response_at.is_none());
+        let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM task_events WHERE task_id = 1 ORDER BY id")
+            .fetch_all(bot.store.pool())
+            .await
+            .expect("events");
+        assert_eq!(kinds, ["created", "message_joined", "first_response"]);
+
+        let said = bot.replies().await;
+        assert_eq!(said.len(), 5, "{said:?}");
+        assert!(said[0].starts_with("↳ #1 opened"), "{said:?}");
+        assert!(said[1].starts_with("↳ #2 opened"), "{said:?}");
+        assert!(said[2].contains("#99 does not exist"), "{said:?}");
+        assert!(said[3].contains("#1") && said[3].contains("first response"), "{said:?}");
+        assert!(said[4].starts_with("↳ #3 opened"), "{said:?}");
+    });
+});
+
+on_both_backends!(a_batch_joins_stored_tasks_and_sees_its_own_changes, |backend| {
+    let db = TestDb::new(backend);
+    runtime().block_on(async {
+        let bot = Bot::start(&db, 3).await;
+        with_acme(&bot).await;
+        bot.say(&client("bob"), "acme", None, 0, "The export is broken").await;
+        let message = |minutes: i64, text: &str| {
+            bot.event(
+                &client("bob"),
+                "acme",
+                None,
+                minutes,
+                InboundKind::Message {
+                    text: text.into(),
+                    to_keel: false,
+                },
+            )
+        };
+        // 2 minutes after the stored task's message, then 2 minutes after that one: both join
+        // #1 only if the batch sees that the first of them moved #1's last client message.
+        let batch = vec![
+            message(2, "and the invoices are empty"),
+            message(4, "and the totals are wrong"),
+        ];
+        for r in bot.keel.handle_batch(&batch).await {
+            assert_eq!(r.expect("handled"), Handled::Processed);
+        }
+        assert_eq!(bot.scalar("SELECT COUNT(*) FROM tasks").await, 1);
+        assert_eq!(
+            bot.scalar("SELECT COUNT(*) FROM task_messages WHERE task_id = 1").await,
+            3
+        );
+        assert_eq!(
+            bot.task(1).await.last_client_message_at,
+            Some((t0() + Duration::minutes(4)).timestamp())
+        );
+    });
+});

@@ -295,3 +295,48 @@ on_both_backends!(people_and_clients_round_trip, |backend| {
         assert_eq!(people::touchpoint_count(&mut conn, acme.id).await.expect("count"), 2);
     });
 });
+
+on_both_backends!(a_database_at_version_1_keeps_its_rows_through_later_migrations, |backend| {
+    runtime().block_on(async {
+        let db = TestDb::new(backend);
+        let first = if backend == "sqlite" {
+            include_str!("../migrations/sqlite/0001_foundation.sql")
+        } else {
+            include_str!("../migrations/postgres/0001_foundation.sql")
+        };
+        let store = Store::connect(&db.url).await.expect("connect");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL); \
+             {first} \
+             INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0);"
+        )))
+        .execute(store.pool())
+        .await
+        .expect("version 1");
+        let mut conn = store.pool().acquire().await.expect("conn");
+        tasks::insert(&mut conn, &sample_task(7), "lea", &json!({})).await.expect("task");
+        tasks::link_messages(
+            &mut conn,
+            &[tasks::Link {
+                adapter: "slack".into(),
+                channel: "C1".into(),
+                message_id: "1.2".into(),
+                task_id: 7,
+            }],
+        )
+        .await
+        .expect("link");
+        assert!(tasks::first_sighting(&mut conn, "slack", "Ev1", 1).await.expect("seen"));
+        drop(conn);
+        store.close().await;
+
+        let store = open(&db).await;
+        let mut conn = store.pool().acquire().await.expect("conn");
+        let linked = tasks::by_message(&mut conn, "slack", "C1", "1.2").await.expect("read");
+        assert_eq!(linked.map(|t| t.id), Some(7), "the message link survived");
+        assert!(
+            !tasks::first_sighting(&mut conn, "slack", "Ev1", 2).await.expect("seen"),
+            "the event is still known: a redelivery stays a duplicate"
+        );
+    });
+});

@@ -10,6 +10,9 @@
 //! question mark after non-greeting content, more than 12 words or more than
 //! 4 KiB of text all make the message *not* noise.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
 /// What a short message amounts to when it asks for nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Noise {
@@ -30,6 +33,15 @@ pub enum Noise {
 /// Greeting > Emoji. Empty or whitespace-only input is `None`.
 pub fn classify(text: &str) -> Option<Noise> {
     if text.len() > MAX_BYTES {
+        return None;
+    }
+    // A piece of text that starts with a word character starts a word of its own, so this counts
+    // no more words than the tokenizer would: a long request is let go without tokenizing it.
+    let words_at_least = text
+        .split_whitespace()
+        .filter(|piece| piece.chars().next().is_some_and(is_word_char))
+        .count();
+    if words_at_least > MAX_WORDS {
         return None;
     }
     let tokens = tokenize(text)?;
@@ -1057,8 +1069,20 @@ fn vocab_words() -> impl Iterator<Item = &'static str> {
         .chain(NEGATIONS.iter().copied())
 }
 
+/// Every vocabulary word, for constant-time lookups.
+static KNOWN: LazyLock<HashSet<&'static str>> = LazyLock::new(|| vocab_words().collect());
+
+/// Each vocabulary word's skeleton, mapped to the first word (in vocabulary order) that has it.
+static SKELETONS: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
+    let mut map = HashMap::new();
+    for w in vocab_words() {
+        map.entry(skeleton(w)).or_insert(w);
+    }
+    map
+});
+
 fn is_known(word: &str) -> bool {
-    vocab_words().any(|w| w == word)
+    KNOWN.contains(word)
 }
 
 /// The word with every run of a repeated character reduced to one.
@@ -1083,7 +1107,7 @@ fn canonical(word: &str) -> String {
     if skel.len() == word.len() {
         return word.to_string();
     }
-    vocab_words().find(|w| skeleton(w) == skel).unwrap_or(word).to_string()
+    SKELETONS.get(&skel).copied().unwrap_or(word).to_string()
 }
 
 // ---------------------------------------------------------------------------
@@ -1101,26 +1125,30 @@ enum Unit<'a> {
     Question,
 }
 
-/// Number of leading `words` that spell `phrase`, or 0.
-fn phrase_len(phrase: &str, words: &[&str]) -> usize {
-    let mut n = 0;
-    for part in phrase.split(' ') {
-        if words.get(n) != Some(&part) {
-            return 0;
-        }
-        n += 1;
-    }
-    n
-}
+/// Every vocabulary phrase split into words, by first word, in vocabulary order.
+type PhraseIndex = HashMap<&'static str, Vec<(Cat, Vec<&'static str>)>>;
 
-fn longest_phrase(words: &[&str]) -> Option<(Cat, usize)> {
-    let mut best: Option<(Cat, usize)> = None;
+static PHRASES: LazyLock<PhraseIndex> = LazyLock::new(|| {
+    let mut index: PhraseIndex = HashMap::new();
     for &(cat, list) in VOCAB {
         for phrase in list {
-            let n = phrase_len(phrase, words);
-            if n > 0 && best.is_none_or(|(_, b)| n > b) {
-                best = Some((cat, n));
+            let parts: Vec<&'static str> = phrase.split(' ').collect();
+            if let Some(first) = parts.first() {
+                index.entry(*first).or_default().push((cat, parts));
             }
+        }
+    }
+    index
+});
+
+/// The longest phrase the leading `words` spell (the first in vocabulary order among equals), and
+/// its length in words.
+fn longest_phrase(words: &[&str]) -> Option<(Cat, usize)> {
+    let mut best: Option<(Cat, usize)> = None;
+    for (cat, parts) in PHRASES.get(words.first()?)? {
+        let n = parts.len();
+        if words.get(..n) == Some(parts.as_slice()) && best.is_none_or(|(_, b)| n > b) {
+            best = Some((*cat, n));
         }
     }
     best

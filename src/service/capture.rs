@@ -11,8 +11,9 @@ use super::format::{describe_new_task, quoted};
 use super::{status_change, user, Outcome, Turn, Who};
 use crate::capture::{self, noise, understand, FRUSTRATED};
 use crate::domain::{Priority, Source, Status};
+use crate::store::people::Touchpoint;
 use crate::store::people::{self, Client};
-use crate::store::tasks::{self, Task};
+use crate::store::tasks::{self, Link, NewEvent, Task};
 
 /// A request about to become a task.
 pub(super) struct Request<'a> {
@@ -33,23 +34,14 @@ pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
     let inbound = turn.inbound;
     let at = turn.at().timestamp();
     let thread_task = match &inbound.thread {
-        Some(root) => tasks::by_message(turn.conn, &inbound.adapter, &inbound.conversation.id, root).await?,
+        Some(root) => tasks::by_message(turn.db().await?, &inbound.adapter, &inbound.conversation.id, root).await?,
         None => None,
     };
     match turn.who.clone() {
         Who::Client { client, .. } => {
             let client = turn.channel_client.clone().or(client);
             if let Some(c) = &client {
-                people::add_touchpoint(
-                    turn.conn,
-                    c.id,
-                    at,
-                    &inbound.adapter,
-                    &inbound.conversation.id,
-                    &inbound.speaker.name,
-                    true,
-                )
-                .await?;
+                touchpoint(turn, c.id, &inbound.speaker.name, true);
             }
             if let Some(task) = thread_task {
                 return client_follow_up(turn, task, text).await;
@@ -59,9 +51,7 @@ pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
             }
             let window = turn.keel.settings.group_window_secs;
             if window > 0 {
-                if let Some(task) =
-                    tasks::groupable(turn.conn, &inbound.adapter, &inbound.conversation.id, at, window).await?
-                {
+                if let Some(task) = groupable(turn, at, window).await? {
                     return join(turn, task, text).await;
                 }
             }
@@ -78,16 +68,7 @@ pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
         }
         Who::Team(member) => {
             if let Some(c) = turn.channel_client.clone() {
-                people::add_touchpoint(
-                    turn.conn,
-                    c.id,
-                    at,
-                    &inbound.adapter,
-                    &inbound.conversation.id,
-                    &member.name,
-                    false,
-                )
-                .await?;
+                touchpoint(turn, c.id, &member.name, false);
             }
             match thread_task {
                 Some(task) => team_follow_up(turn, task).await,
@@ -95,7 +76,7 @@ pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
                     // A team member speaking at the top of a client channel has answered every
                     // request there still waiting for an answer.
                     let waiting =
-                        tasks::awaiting_response(turn.conn, &inbound.adapter, &inbound.conversation.id).await?;
+                        tasks::awaiting_response(turn.db().await?, &inbound.adapter, &inbound.conversation.id).await?;
                     for task in waiting {
                         team_follow_up(turn, task).await?;
                     }
@@ -117,7 +98,7 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
     let mut unknown_people = Vec::new();
     let mut owner = None;
     for name in &understood.mentions {
-        match people::member_by_reference(turn.conn, &inbound.adapter, name).await? {
+        match people::member_by_reference(turn.peek(), &inbound.adapter, name).await? {
             Some(m) if owner.is_none() => owner = Some(m),
             Some(_) => {}
             None => unknown_people.push(name.clone()),
@@ -126,7 +107,7 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
     let mut client = turn.channel_client.clone();
     if client.is_none() {
         for word in &understood.for_words {
-            if let Some(c) = people::client_by_key(turn.conn, word).await? {
+            if let Some(c) = people::client_by_key(turn.peek(), word).await? {
                 client = Some(c);
                 break;
             }
@@ -135,7 +116,7 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
     let client = client.or(request.speaker_client.clone());
     if owner.is_none() && request.source == Source::Auto {
         if let Some(owner_id) = client.as_ref().and_then(|c| c.owner_id) {
-            owner = people::member_by_id(turn.conn, owner_id).await?;
+            owner = people::member_by_id(turn.peek(), owner_id).await?;
         }
     }
     let frustrated = request.requester_is_client && understood.sentiment <= FRUSTRATED;
@@ -144,7 +125,7 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
         priority = priority.max(Priority::High);
     }
     let at = turn.at().timestamp();
-    let id = tasks::next_task_id(turn.conn).await?;
+    let id = turn.next_task_id().await?;
     let thread = request.thread.clone();
     let task = Task {
         id,
@@ -183,17 +164,11 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
         "sentiment": understood.sentiment,
         "frustrated": frustrated,
     });
-    tasks::insert(turn.conn, &task, turn.who.name(), &data).await?;
-    tasks::link_message(
-        turn.conn,
-        &inbound.adapter,
-        &inbound.conversation.id,
-        request.message_id,
-        id,
-    )
-    .await?;
+    let created = NewEvent::new(id, at, "created", turn.who.name(), data);
+    turn.writes().insert_task(task.clone(), created);
+    link(turn, request.message_id, id);
     if let Some(root) = &thread {
-        tasks::link_message(turn.conn, &inbound.adapter, &inbound.conversation.id, root, id).await?;
+        link(turn, root, id);
     }
     let tz = turn.speaker_tz();
     let mut text = describe_new_task(
@@ -279,14 +254,7 @@ async fn join(turn: &mut Turn<'_>, mut task: Task, text: &str) -> Outcome {
     if task.due_at.is_none() {
         task.due_at = understood.due.map(|d| d.at.timestamp());
     }
-    tasks::link_message(
-        turn.conn,
-        &inbound.adapter,
-        &inbound.conversation.id,
-        &inbound.message_id,
-        task.id,
-    )
-    .await?;
+    link(turn, &inbound.message_id, task.id);
     turn.record(
         &task,
         "message_joined",
@@ -304,7 +272,7 @@ pub(super) async fn reaction(turn: &mut Turn<'_>, emoji: &str, message_id: &str)
         } => (message_text.clone(), author.clone()),
         _ => (None, None),
     };
-    let existing = tasks::by_message(turn.conn, &inbound.adapter, &inbound.conversation.id, message_id).await?;
+    let existing = tasks::by_message(turn.db().await?, &inbound.adapter, &inbound.conversation.id, message_id).await?;
     match emoji_name(emoji) {
         "ticket" => {
             if existing.is_some() {
@@ -353,11 +321,12 @@ fn emoji_name(emoji: &str) -> &'static str {
 /// An edit: the task's title follows its message while nobody has changed the title.
 pub(super) async fn edit(turn: &mut Turn<'_>, message_id: &str, text: &str) -> Outcome {
     let inbound = turn.inbound;
-    let Some(mut task) = tasks::by_message(turn.conn, &inbound.adapter, &inbound.conversation.id, message_id).await?
+    let Some(mut task) =
+        tasks::by_message(turn.db().await?, &inbound.adapter, &inbound.conversation.id, message_id).await?
     else {
         return Ok(());
     };
-    let events = tasks::events(turn.conn, task.id).await?;
+    let events = tasks::events(turn.db().await?, task.id).await?;
     let captured_here = events
         .first()
         .and_then(|e| e.data.get("text"))
@@ -372,6 +341,54 @@ pub(super) async fn edit(turn: &mut Turn<'_>, message_id: &str, text: &str) -> O
     }
     let from = std::mem::replace(&mut task.title, title.clone());
     turn.record(&task, "edited", json!({ "from": from, "to": title })).await
+}
+
+/// The task a client message at `at` joins: the newest open auto-captured task in the channel
+/// whose last client message lies within `window` seconds (either side: platforms may deliver out
+/// of order). Tasks queued in this batch are newer than any in the database, so they come first.
+async fn groupable(turn: &mut Turn<'_>, at: i64, window: i64) -> Outcome<Option<Task>> {
+    let inbound = turn.inbound;
+    let joinable = |t: &&Task| {
+        t.adapter == inbound.adapter
+            && t.channel == inbound.conversation.id
+            && t.source == Source::Auto
+            && t.status == Status::Open
+            && t.last_client_message_at.is_some_and(|last| (last - at).abs() <= window)
+    };
+    if let Some(queued) = turn.writes().newest_queued(|t| joinable(&t)) {
+        return Ok(Some(queued.clone()));
+    }
+    if let Some(stored) = turn
+        .batch
+        .groupable(&inbound.adapter, &inbound.conversation.id, at, window)
+    {
+        return Ok(stored.iter().rev().find(joinable).cloned());
+    }
+    Ok(tasks::groupable(turn.peek(), &inbound.adapter, &inbound.conversation.id, at, window).await?)
+}
+
+/// Queues a touchpoint for the event's conversation.
+fn touchpoint(turn: &mut Turn<'_>, client_id: i64, speaker: &str, from_client: bool) {
+    let inbound = turn.inbound;
+    turn.writes().touchpoint(Touchpoint {
+        client_id,
+        at: inbound.at.timestamp(),
+        adapter: inbound.adapter.clone(),
+        channel: inbound.conversation.id.clone(),
+        speaker: speaker.to_string(),
+        from_client,
+    });
+}
+
+/// Queues the link from a message in the event's conversation to a task.
+fn link(turn: &mut Turn<'_>, message_id: &str, task_id: i64) {
+    let inbound = turn.inbound;
+    turn.writes().link(Link {
+        adapter: inbound.adapter.clone(),
+        channel: inbound.conversation.id.clone(),
+        message_id: message_id.to_string(),
+        task_id,
+    });
 }
 
 /// `#12`.

@@ -134,7 +134,7 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
             let mut me = speaker_member(turn)?;
             let until = parse_due(&until, &turn.due_context()).map_err(|e| super::Fail::User(e.to_string()))?;
             me.away_until = Some(until.timestamp());
-            people::update_member(turn.conn, &me).await?;
+            people::update_member(turn.db().await?, &me).await?;
             turn.reply(format!(
                 "away until {}: no nudges or standups until then",
                 format_time(until.timestamp(), turn.speaker_tz())
@@ -144,21 +144,21 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
         Command::Back => {
             let mut me = speaker_member(turn)?;
             me.away_until = None;
-            people::update_member(turn.conn, &me).await?;
+            people::update_member(turn.db().await?, &me).await?;
             turn.reply("welcome back");
             Ok(())
         }
         Command::Tz { tz } => {
             let mut me = speaker_member(turn)?;
             me.tz = Some(tz.name().to_string());
-            people::update_member(turn.conn, &me).await?;
+            people::update_member(turn.db().await?, &me).await?;
             turn.reply(format!("your time zone is {}", tz.name()));
             Ok(())
         }
         Command::Hours { hours } => {
             let mut me = speaker_member(turn)?;
             me.hours = hours;
-            people::update_member(turn.conn, &me).await?;
+            people::update_member(turn.db().await?, &me).await?;
             turn.reply(format!("your working hours are {hours}"));
             Ok(())
         }
@@ -186,7 +186,7 @@ async fn track(turn: &mut Turn<'_>, text: &str, slash: bool) -> Outcome {
 
 /// The task with this id, or the one-line answer that it does not exist.
 async fn existing(turn: &mut Turn<'_>, id: TaskId) -> Outcome<Task> {
-    match tasks::by_id(turn.conn, id.0).await? {
+    match tasks::by_id(turn.db().await?, id.0).await? {
         Some(v) => Ok(v.task),
         None => user(format!("{id} does not exist")),
     }
@@ -200,7 +200,8 @@ fn speaker_member(turn: &Turn<'_>) -> Outcome<Member> {
 }
 
 async fn member_named(turn: &mut Turn<'_>, who: &str) -> Outcome<Member> {
-    match people::member_by_reference(turn.conn, &turn.inbound.adapter, who).await? {
+    let inbound = turn.inbound;
+    match people::member_by_reference(turn.peek(), &inbound.adapter, who).await? {
         Some(m) => Ok(m),
         None => user(format!(
             "I don't know @{}: people join the team when they first write where keel is",
@@ -210,7 +211,7 @@ async fn member_named(turn: &mut Turn<'_>, who: &str) -> Outcome<Member> {
 }
 
 async fn client_named(turn: &mut Turn<'_>, key: &str) -> Outcome<Client> {
-    match people::client_by_key(turn.conn, key).await? {
+    match people::client_by_key(turn.db().await?, key).await? {
         Some(c) => Ok(c),
         None => user(format!("there is no client \"{key}\" (see \"client list\")")),
     }
@@ -252,7 +253,7 @@ async fn list(turn: &mut Turn<'_>, scope: ListScope, client: Option<String>, own
             }
         }
     }
-    let found = tasks::list(turn.conn, &filter).await?;
+    let found = tasks::list(turn.db().await?, &filter).await?;
     if found.is_empty() {
         turn.reply("no tasks match");
         return Ok(());
@@ -274,10 +275,10 @@ async fn list(turn: &mut Turn<'_>, scope: ListScope, client: Option<String>, own
 }
 
 async fn show(turn: &mut Turn<'_>, id: TaskId) -> Outcome {
-    let Some(view) = tasks::by_id(turn.conn, id.0).await? else {
+    let Some(view) = tasks::by_id(turn.db().await?, id.0).await? else {
         return user(format!("{id} does not exist"));
     };
-    let events = tasks::events(turn.conn, id.0).await?;
+    let events = tasks::events(turn.db().await?, id.0).await?;
     turn.reply(card(&view, &events, turn.speaker_tz()));
     Ok(())
 }
@@ -358,16 +359,18 @@ async fn escalate(turn: &mut Turn<'_>, id: TaskId, why: Option<String>) -> Outco
     task.escalated_at = Some(at);
     task.last_activity_at = at;
     turn.record(&task, "escalated", json!({ "text": why })).await?;
-    let mut notify: Vec<Member> = people::members(turn.conn)
+    let mut notify: Vec<Member> = people::members(turn.db().await?)
         .await?
         .into_iter()
         .filter(|m| m.role.is_lead())
         .collect();
     if let Some(owner_id) = match task.client_id {
-        Some(cid) => people::client_by_id(turn.conn, cid).await?.and_then(|c| c.owner_id),
+        Some(cid) => people::client_by_id(turn.db().await?, cid)
+            .await?
+            .and_then(|c| c.owner_id),
         None => None,
     } {
-        if let Some(owner) = people::member_by_id(turn.conn, owner_id).await? {
+        if let Some(owner) = people::member_by_id(turn.db().await?, owner_id).await? {
             notify.insert(0, owner);
         }
     }
@@ -403,12 +406,12 @@ async fn client_add(turn: &mut Turn<'_>, key: &str, name: &str, channels: &[Stri
         None => None,
     };
     let now = turn.at().timestamp();
-    let Some(client) = people::add_client(turn.conn, key, name, owner.as_ref().map(|m| m.id), now).await? else {
+    let Some(client) = people::add_client(turn.db().await?, key, name, owner.as_ref().map(|m| m.id), now).await? else {
         return user(format!("client {key} exists already (see \"client show {key}\")"));
     };
     let adapter = turn.inbound.adapter.clone();
     for channel in channels {
-        if let Some(other) = people::link_channel(turn.conn, &adapter, channel, client.id).await? {
+        if let Some(other) = people::link_channel(turn.db().await?, &adapter, channel, client.id).await? {
             return user(format!("#{channel} belongs to client {other} already"));
         }
     }
@@ -425,7 +428,7 @@ async fn client_add(turn: &mut Turn<'_>, key: &str, name: &str, channels: &[Stri
 }
 
 async fn client_list(turn: &mut Turn<'_>) -> Outcome {
-    let clients = people::clients(turn.conn).await?;
+    let clients = people::clients(turn.db().await?).await?;
     if clients.is_empty() {
         turn.reply("no clients yet (add one with: client add <key> \"<name>\" #channel)");
         return Ok(());
@@ -439,9 +442,9 @@ async fn client_list(turn: &mut Turn<'_>) -> Outcome {
 }
 
 async fn client_line(turn: &mut Turn<'_>, c: &Client) -> Outcome<String> {
-    let open = tasks::active_for_client(turn.conn, c.id).await?;
+    let open = tasks::active_for_client(turn.db().await?, c.id).await?;
     let owner = match c.owner_id {
-        Some(id) => people::member_by_id(turn.conn, id)
+        Some(id) => people::member_by_id(turn.db().await?, id)
             .await?
             .map(|m| format!("@{}", m.name)),
         None => None,
@@ -467,7 +470,7 @@ async fn client_show(turn: &mut Turn<'_>, key: &str) -> Outcome {
     let c = client_named(turn, key).await?;
     let mut lines = vec![client_line(turn, &c).await?];
     let tz = turn.speaker_tz();
-    let channels = people::client_channels(turn.conn, c.id).await?;
+    let channels = people::client_channels(turn.db().await?, c.id).await?;
     if !channels.is_empty() {
         let names: Vec<String> = channels.iter().map(|(a, ch)| format!("#{ch} ({a})")).collect();
         lines.push(format!("channels {}", names.join(", ")));
@@ -485,7 +488,7 @@ async fn client_show(turn: &mut Turn<'_>, key: &str) -> Outcome {
     if !known.is_empty() {
         lines.push(known.join(" · "));
     }
-    let touches = people::touchpoint_count(turn.conn, c.id).await?;
+    let touches = people::touchpoint_count(turn.db().await?, c.id).await?;
     lines.push(format!("{touches} touchpoints"));
     turn.reply(lines.join("\n"));
     Ok(())
@@ -516,7 +519,7 @@ async fn client_stage(turn: &mut Turn<'_>, key: &str, stage: Lifecycle, date: Op
             "churned"
         }
     };
-    people::update_client(turn.conn, &c).await?;
+    people::update_client(turn.db().await?, &c).await?;
     turn.reply(format!("client {key} {label} {}", format_time(at, turn.speaker_tz())));
     Ok(())
 }
@@ -524,7 +527,7 @@ async fn client_stage(turn: &mut Turn<'_>, key: &str, stage: Lifecycle, date: Op
 async fn set_role(turn: &mut Turn<'_>, who: &str, role: Role) -> Outcome {
     let mut member = member_named(turn, who).await?;
     if member.role == Role::Admin && role != Role::Admin {
-        let admins = people::members(turn.conn)
+        let admins = people::members(turn.db().await?)
             .await?
             .iter()
             .filter(|m| m.role == Role::Admin)
@@ -537,7 +540,7 @@ async fn set_role(turn: &mut Turn<'_>, who: &str, role: Role) -> Outcome {
         }
     }
     member.role = role;
-    people::update_member(turn.conn, &member).await?;
+    people::update_member(turn.db().await?, &member).await?;
     turn.reply(format!("@{} is {role} now", member.name));
     Ok(())
 }

@@ -50,7 +50,7 @@ impl Dispatcher {
         for (name, adapter) in &self.adapters {
             loop {
                 let now = self.clock.now().timestamp();
-                let mut conn = self.store.pool().acquire().await?;
+                let mut conn = self.store.writer().acquire().await?;
                 let claimed = outbox::claim(&mut conn, self.store.backend(), name, now, ROUND).await?;
                 drop(conn);
                 if claimed.is_empty() {
@@ -60,20 +60,23 @@ impl Dispatcher {
                 let mut blocked: HashSet<String> = HashSet::new();
                 let mut progressed = false;
                 for pending in claimed {
-                    let mut conn = self.store.pool().acquire().await?;
                     if blocked.contains(&pending.target) {
+                        let mut conn = self.store.writer().acquire().await?;
                         outbox::release(&mut conn, pending.id).await?;
                         continue;
                     }
-                    match adapter.send(&pending.outbound).await {
+                    // No connection is held while the platform answers: the writer needs it.
+                    let sent = adapter.send(&pending.outbound).await;
+                    let now = self.clock.now().timestamp();
+                    let mut conn = self.store.writer().acquire().await?;
+                    match sent {
                         Ok(_) => {
-                            outbox::mark_sent(&mut conn, pending.id, self.clock.now().timestamp()).await?;
+                            outbox::mark_sent(&mut conn, pending.id, now).await?;
                             total.sent += 1;
                             progressed = true;
                         }
                         Err(e) => {
                             blocked.insert(pending.target.clone());
-                            let now = self.clock.now().timestamp();
                             let give_up = matches!(e, SendError::Rejected(_)) || pending.attempts + 1 >= MAX_ATTEMPTS;
                             if give_up {
                                 tracing::error!(adapter = %name, outbox_id = pending.id, error = %e, "giving up on a message");

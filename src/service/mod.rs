@@ -4,6 +4,7 @@
 //! redelivery changes nothing) and queues its replies in the outbox. Several events may share one
 //! transaction (group commit).
 
+mod batch;
 mod capture;
 mod commands;
 pub mod dispatch;
@@ -23,7 +24,10 @@ use crate::config::Config;
 use crate::domain::due::DueContext;
 use crate::domain::{parse_tz, WorkingHours};
 use crate::store::people::{self, Client, Member};
+use crate::store::tasks::NewEvent;
+use crate::store::writes::Writes;
 use crate::store::{outbox, tasks, Conn, Store};
+use batch::Batch;
 
 pub use format::format_time;
 
@@ -98,7 +102,8 @@ impl Who {
 
 /// One event being handled: the transaction, the event, and what it has produced so far.
 pub(crate) struct Turn<'a> {
-    pub conn: &'a mut Conn,
+    conn: &'a mut Conn,
+    batch: &'a mut Batch,
     pub keel: &'a Keel,
     pub inbound: &'a Inbound,
     pub who: Who,
@@ -169,82 +174,91 @@ impl Keel {
 
     /// Dedupes the whole batch with one statement, handles the new events, and queues all their
     /// replies with one statement before the commit.
-    async fn in_one_transaction(&self, batch: &[Inbound]) -> anyhow::Result<Vec<Handled>> {
+    async fn in_one_transaction(&self, events: &[Inbound]) -> anyhow::Result<Vec<Handled>> {
         let now = self.clock.now().timestamp();
         let mut tx = self.store.begin().await?;
-        let ids: Vec<(&str, &str)> = batch
+        let ids: Vec<(&str, &str)> = events
             .iter()
             .map(|e| (e.adapter.as_str(), e.event_id.as_str()))
             .collect();
         let fresh = tasks::first_sightings(&mut tx, &ids, now).await?;
-        let mut results = Vec::with_capacity(batch.len());
-        let mut out = Vec::new();
-        for (inbound, fresh) in batch.iter().zip(fresh) {
-            if fresh {
-                out.extend(self.handle_in(&mut tx, inbound, now).await?);
-                results.push(Handled::Processed);
-            } else {
-                results.push(Handled::Duplicate);
-            }
+        let mut batch = Batch::default();
+        let new_events: Vec<&Inbound> = events.iter().zip(&fresh).filter(|(_, f)| **f).map(|(e, _)| e).collect();
+        if new_events.len() > 1 {
+            batch
+                .prefetch(&mut tx, &new_events, self.settings.group_window_secs)
+                .await?;
         }
+        let mut out = Vec::new();
+        for inbound in new_events {
+            out.extend(self.handle_in(&mut tx, &mut batch, inbound, now).await?);
+        }
+        batch.writes.flush(&mut tx).await?;
         outbox::enqueue_all(&mut tx, &out, now).await?;
         tx.commit().await?;
-        Ok(results)
+        Ok(fresh
+            .into_iter()
+            .map(|f| if f { Handled::Processed } else { Handled::Duplicate })
+            .collect())
     }
 
     /// Handles one event seen for the first time; returns the replies to queue.
-    async fn handle_in(&self, conn: &mut Conn, inbound: &Inbound, now: i64) -> anyhow::Result<Vec<(String, Outbound)>> {
-        let channel_client = people::client_by_channel(conn, &inbound.adapter, &inbound.conversation.id).await?;
-        let who = self.identify(conn, inbound, channel_client.as_ref(), now).await?;
-        let out = if addresses_keel(inbound) {
+    async fn handle_in(
+        &self,
+        conn: &mut Conn,
+        batch: &mut Batch,
+        inbound: &Inbound,
+        now: i64,
+    ) -> anyhow::Result<Vec<(String, Outbound)>> {
+        let channel_client = batch
+            .channel_client(conn, &inbound.adapter, &inbound.conversation.id)
+            .await?;
+        let who = self
+            .identify(conn, batch, inbound, channel_client.as_ref(), now)
+            .await?;
+        if addresses_keel(inbound) {
             // A command runs in a savepoint of its own, so a mistake rolls back whatever it
-            // touched while the dedupe record and the answer stay.
+            // touched while the dedupe record and the answer stay. Rows queued by earlier
+            // events are written first: a rollback must not take them along.
+            batch.writes.flush(conn).await?;
             let mut inner = conn.begin().await?;
-            let mut turn = Turn {
-                conn: &mut inner,
-                keel: self,
-                inbound,
-                who,
-                channel_client,
-                out: Vec::new(),
+            let (result, out) = {
+                let mut turn = Turn::new(&mut inner, batch, self, inbound, who, channel_client);
+                let result = route(&mut turn).await;
+                (result, turn.out)
             };
-            let result = route(&mut turn).await;
-            let out = std::mem::take(&mut turn.out);
-            match result {
+            let out = match result {
                 Ok(()) => {
+                    batch.writes.flush(&mut inner).await?;
                     inner.commit().await?;
                     out
                 }
                 Err(Fail::User(message)) => {
+                    batch.writes.discard();
                     inner.rollback().await?;
                     vec![error_reply(inbound, &message)]
                 }
                 Err(Fail::Internal(e)) => return Err(e),
-            }
+            };
+            batch.forget();
+            Ok(out)
         } else {
             // Conversation, reactions and edits only fail with a user error before they
             // write anything (see `capture.rs`), so they need no savepoint.
-            let mut turn = Turn {
-                conn: &mut *conn,
-                keel: self,
-                inbound,
-                who,
-                channel_client,
-                out: Vec::new(),
-            };
+            let mut turn = Turn::new(conn, batch, self, inbound, who, channel_client);
             match route(&mut turn).await {
-                Ok(()) => turn.out,
-                Err(Fail::User(message)) => vec![error_reply(inbound, &message)],
-                Err(Fail::Internal(e)) => return Err(e),
+                Ok(()) => Ok(turn.out),
+                Err(Fail::User(message)) => Ok(vec![error_reply(inbound, &message)]),
+                Err(Fail::Internal(e)) => Err(e),
             }
-        };
-        Ok(out)
+        }
     }
 
     /// Finds or registers the speaker: a team member, or a contact of a client.
     async fn identify(
         &self,
         conn: &mut Conn,
+        batch: &mut Batch,
         inbound: &Inbound,
         channel_client: Option<&Client>,
         now: i64,
@@ -271,7 +285,7 @@ impl Keel {
             Some(key) => people::client_by_key(conn, key).await?,
             None => None,
         };
-        let known = people::contact(conn, &inbound.adapter, &speaker.id).await?;
+        let known = batch.contact(conn, &inbound.adapter, &speaker.id).await?;
         let client = match (hinted, channel_client, &known) {
             (Some(c), _, _) => Some(c),
             (None, Some(c), _) => Some(c.clone()),
@@ -290,6 +304,7 @@ impl Keel {
                     tz: speaker.tz.clone(),
                 };
                 people::upsert_contact(conn, &inbound.adapter, &contact, now).await?;
+                batch.contact_saved(&inbound.adapter, &contact);
             }
         }
         let tz = speaker.tz.clone().or_else(|| known.and_then(|k| k.tz));
@@ -314,7 +329,49 @@ async fn route(turn: &mut Turn<'_>) -> Outcome {
     }
 }
 
-impl Turn<'_> {
+impl<'a> Turn<'a> {
+    fn new(
+        conn: &'a mut Conn,
+        batch: &'a mut Batch,
+        keel: &'a Keel,
+        inbound: &'a Inbound,
+        who: Who,
+        channel_client: Option<Client>,
+    ) -> Turn<'a> {
+        Turn {
+            conn,
+            batch,
+            keel,
+            inbound,
+            who,
+            channel_client,
+            out: Vec::new(),
+        }
+    }
+
+    /// The database, with every queued row written first: any read sees what this
+    /// transaction has done so far.
+    pub async fn db(&mut self) -> anyhow::Result<&mut Conn> {
+        self.batch.writes.flush(self.conn).await?;
+        Ok(&mut *self.conn)
+    }
+
+    /// The database without flushing the queue, for reads that consult the queue themselves or
+    /// touch only tables it never holds (members, clients, contacts).
+    pub fn peek(&mut self) -> &mut Conn {
+        self.conn
+    }
+
+    /// Rows to write before the next read or the commit.
+    pub fn writes(&mut self) -> &mut Writes {
+        &mut self.batch.writes
+    }
+
+    /// The next short task id.
+    pub async fn next_task_id(&mut self) -> anyhow::Result<i64> {
+        self.batch.writes.next_task_id(self.conn).await
+    }
+
     /// The speaker's time zone: their own setting, the platform's, or the team's.
     pub fn speaker_tz(&self) -> Tz {
         let own = match &self.who {
@@ -370,8 +427,15 @@ impl Turn<'_> {
 
     /// Writes a task's new state with the event that caused it.
     pub async fn record(&mut self, task: &tasks::Task, kind: &str, data: serde_json::Value) -> Outcome {
-        let actor = self.who.name().to_string();
-        tasks::record(self.conn, task, self.at().timestamp(), kind, &actor, &data).await?;
+        let event = NewEvent::new(task.id, self.at().timestamp(), kind, self.who.name(), data);
+        match self.batch.writes.queued_task_mut(task.id) {
+            Some(queued) => *queued = task.clone(),
+            None => {
+                tasks::update(self.db().await?, task).await?;
+                self.batch.task_updated(task);
+            }
+        }
+        self.batch.writes.event(event);
         Ok(())
     }
 }

@@ -6,6 +6,7 @@
 pub mod outbox;
 pub mod people;
 pub mod tasks;
+pub mod writes;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -42,8 +43,23 @@ pub enum OpenError {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// The connections writes go through (one, on SQLite).
+    writer: AnyPool,
     backend: Backend,
 }
+
+/// Settings for every SQLite connection: write-ahead log, flushed at checkpoints (a crash loses
+/// no committed transaction, a power cut at most the last ones), a 64 MiB page cache, and a log
+/// of up to 10,000 pages (40 MiB) between checkpoints, so a busy writer pays for fewer of them.
+const SQLITE_PRAGMAS: &[&str] = &[
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA busy_timeout = 10000",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA cache_size = -65536",
+    "PRAGMA temp_store = MEMORY",
+    "PRAGMA wal_autocheckpoint = 10000",
+];
 
 struct Migration {
     version: i64,
@@ -51,11 +67,18 @@ struct Migration {
     postgres: &'static str,
 }
 
-static MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sqlite: include_str!("../../migrations/sqlite/0001_foundation.sql"),
-    postgres: include_str!("../../migrations/postgres/0001_foundation.sql"),
-}];
+static MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sqlite: include_str!("../../migrations/sqlite/0001_foundation.sql"),
+        postgres: include_str!("../../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        sqlite: include_str!("../../migrations/sqlite/0002_capture_indexes.sql"),
+        postgres: include_str!("../../migrations/postgres/0002_capture_indexes.sql"),
+    },
+];
 
 /// A URL safe to show: the password removed.
 pub fn redact_url(url: &str) -> String {
@@ -103,32 +126,40 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(&url_to_open).map_err(|e| unreachable(one_line(&e)))?;
         let memory = url.contains(":memory:");
-        let pool = AnyPoolOptions::new()
-            .max_connections(match (backend, memory) {
-                (Backend::Sqlite, true) => 1,
-                (Backend::Sqlite, false) => 4,
-                (Backend::Postgres, _) => 10,
-            })
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        for pragma in [
-                            "PRAGMA journal_mode = WAL",
-                            "PRAGMA synchronous = NORMAL",
-                            "PRAGMA busy_timeout = 10000",
-                            "PRAGMA foreign_keys = ON",
-                        ] {
-                            conn.execute(pragma).await?;
+        let open = |connections: u32| {
+            AnyPoolOptions::new()
+                .max_connections(connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .after_connect(move |conn, _meta| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            for pragma in SQLITE_PRAGMAS {
+                                conn.execute(*pragma).await?;
+                            }
                         }
-                    }
-                    Ok(())
+                        Ok(())
+                    })
                 })
-            })
-            .connect_with(options)
-            .await
-            .map_err(|e| unreachable(one_line(&e)))?;
-        Ok(Store { pool, backend })
+                .connect_with(options.clone())
+        };
+        let (pool, writer) = match (backend, memory) {
+            (Backend::Sqlite, true) => {
+                let pool = open(1).await.map_err(|e| unreachable(one_line(&e)))?;
+                (pool.clone(), pool)
+            }
+            // SQLite takes one writer at a time anyway. Keeping every write on one connection
+            // keeps its page cache warm: a connection drops its whole cache whenever another
+            // one has written.
+            (Backend::Sqlite, false) => (
+                open(4).await.map_err(|e| unreachable(one_line(&e)))?,
+                open(1).await.map_err(|e| unreachable(one_line(&e)))?,
+            ),
+            (Backend::Postgres, _) => {
+                let pool = open(10).await.map_err(|e| unreachable(one_line(&e)))?;
+                (pool.clone(), pool)
+            }
+        };
+        Ok(Store { pool, writer, backend })
     }
 
     pub fn backend(&self) -> Backend {
@@ -138,6 +169,12 @@ impl Store {
     /// The pool, for reads outside a transaction.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool to write through outside a transaction (its one connection, on SQLite). Hold a
+    /// connection from it only while writing: every other writer waits for it.
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     /// Applies every migration not yet applied; returns how many ran.
@@ -189,8 +226,8 @@ impl Store {
     /// wait for each other instead of failing on a stale snapshot.
     pub async fn begin(&self) -> anyhow::Result<Tx> {
         let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.writer.begin().await,
         };
         tx.context("starting a transaction")
     }
@@ -201,6 +238,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }
@@ -210,16 +248,41 @@ pub fn one_line(error: &dyn std::fmt::Display) -> String {
     error.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// `($1, $2, $3), ($4, $5, $6)`: placeholders for a multi-row `VALUES` of `rows` rows of
-/// `columns` columns, bound in row order.
-pub(crate) fn values_placeholders(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let marks: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
-            format!("({})", marks.join(", "))
+/// The SQL type of a column read from JSON rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Json {
+    Int,
+    Real,
+    Text,
+}
+
+/// `SELECT … FROM …` over the rows of a JSON array bound as `$1`, each row an array holding the
+/// given columns in order; the rows come out in array order. Many rows then take one parameter
+/// and the same SQL text whatever their number, so the statement is prepared once and kept.
+pub(crate) fn json_rows(conn: &Conn, columns: &[Json]) -> String {
+    let postgres = conn.backend_name() == "PostgreSQL";
+    let select: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| match (postgres, kind) {
+            (false, _) => format!("j.value ->> {i}"),
+            (true, Json::Text) => format!("j.e ->> {i}"),
+            (true, Json::Int) => format!("(j.e ->> {i})::BIGINT"),
+            (true, Json::Real) => format!("(j.e ->> {i})::DOUBLE PRECISION"),
         })
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    // `WHERE true` keeps SQLite from reading a following `ON CONFLICT` as a join constraint.
+    if postgres {
+        format!(
+            "SELECT {} FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(e, n) WHERE true ORDER BY j.n",
+            select.join(", ")
+        )
+    } else {
+        format!(
+            "SELECT {} FROM jsonb_each($1) AS j WHERE true ORDER BY j.key",
+            select.join(", ")
+        )
+    }
 }
 
 /// Reads an optional column that is stored as 0/1.

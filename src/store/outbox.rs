@@ -4,7 +4,7 @@
 use keel_chat::Outbound;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{Backend, Conn};
+use super::{Backend, Conn, Json};
 
 /// An outbox row claimed for delivery.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,24 +28,29 @@ pub async fn enqueue(conn: &mut Conn, adapter: &str, outbound: &Outbound, now: i
     Ok(())
 }
 
-/// Queues many outbound messages with one statement per 200 rows, in order (a batch's replies).
+/// Queues many outbound messages with one statement, in order (a batch's replies).
 pub async fn enqueue_all(conn: &mut Conn, rows: &[(String, Outbound)], now: i64) -> anyhow::Result<()> {
-    for chunk in rows.chunks(200) {
-        // next_attempt_at defaults to 0: due at once.
-        let sql = format!(
-            "INSERT INTO outbox (adapter, target, body, created_at) VALUES {}",
-            super::values_placeholders(chunk.len(), 4)
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (adapter, outbound) in chunk {
-            query = query
-                .bind(adapter.clone())
-                .bind(outbound.target().to_string())
-                .bind(serde_json::to_string(outbound)?)
-                .bind(now);
-        }
-        query.execute(&mut *conn).await?;
+    if rows.is_empty() {
+        return Ok(());
     }
+    let mut json_rows = Vec::with_capacity(rows.len());
+    for (adapter, outbound) in rows {
+        json_rows.push(serde_json::json!([
+            adapter,
+            outbound.target(),
+            serde_json::to_string(outbound)?,
+            now
+        ]));
+    }
+    // next_attempt_at defaults to 0: due at once.
+    let sql = format!(
+        "INSERT INTO outbox (adapter, target, body, created_at) {}",
+        super::json_rows(conn, &[Json::Text, Json::Text, Json::Text, Json::Int])
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(serde_json::Value::Array(json_rows).to_string())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

@@ -4,7 +4,9 @@ use anyhow::Context;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::Conn;
+use serde_json::{json, Value};
+
+use super::{json_rows, Conn, Json};
 use crate::domain::{Role, WorkingHours};
 
 /// A team member as stored.
@@ -188,6 +190,31 @@ pub async fn client_by_channel(conn: &mut Conn, adapter: &str, channel: &str) ->
     row.as_ref().map(client).transpose()
 }
 
+/// The clients of several channels at once, keyed by `(adapter, channel)`; channels shared with
+/// no client are left out.
+pub async fn clients_by_channels(
+    conn: &mut Conn,
+    channels: &[(String, String)],
+) -> anyhow::Result<Vec<((String, String), Client)>> {
+    if channels.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<Value> = channels.iter().map(|(a, c)| json!([a, c])).collect();
+    let sql = format!(
+        "SELECT cc.adapter AS cc_adapter, cc.channel AS cc_channel, {CLIENT_COLUMNS} \
+         FROM client_channels cc JOIN clients ON clients.id = cc.client_id \
+         WHERE (cc.adapter, cc.channel) IN ({})",
+        json_rows(conn, &[Json::Text, Json::Text])
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(Value::Array(keys).to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|row| Ok(((row.try_get("cc_adapter")?, row.try_get("cc_channel")?), client(row)?)))
+        .collect()
+}
+
 pub async fn clients(conn: &mut Conn) -> anyhow::Result<Vec<Client>> {
     let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY key");
     let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(conn).await?;
@@ -282,6 +309,15 @@ pub struct Contact {
     pub tz: Option<String>,
 }
 
+fn contact_row(r: &AnyRow) -> anyhow::Result<Contact> {
+    Ok(Contact {
+        platform_id: r.try_get("platform_id")?,
+        name: r.try_get("name")?,
+        client_id: r.try_get("client_id")?,
+        tz: r.try_get("tz")?,
+    })
+}
+
 pub async fn contact(conn: &mut Conn, adapter: &str, platform_id: &str) -> anyhow::Result<Option<Contact>> {
     let row =
         sqlx::query("SELECT platform_id, name, client_id, tz FROM contacts WHERE adapter = $1 AND platform_id = $2")
@@ -289,15 +325,26 @@ pub async fn contact(conn: &mut Conn, adapter: &str, platform_id: &str) -> anyho
             .bind(platform_id)
             .fetch_optional(conn)
             .await?;
-    row.map(|r| {
-        Ok(Contact {
-            platform_id: r.try_get("platform_id")?,
-            name: r.try_get("name")?,
-            client_id: r.try_get("client_id")?,
-            tz: r.try_get("tz")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(contact_row).transpose()
+}
+
+/// Several contacts at once, keyed by `(adapter, platform id)`; unknown people are left out.
+pub async fn contacts(conn: &mut Conn, people: &[(String, String)]) -> anyhow::Result<Vec<(String, Contact)>> {
+    if people.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<Value> = people.iter().map(|(a, id)| json!([a, id])).collect();
+    let sql = format!(
+        "SELECT adapter, platform_id, name, client_id, tz FROM contacts WHERE (adapter, platform_id) IN ({})",
+        json_rows(conn, &[Json::Text, Json::Text])
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(Value::Array(keys).to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("adapter")?, contact_row(row)?)))
+        .collect()
 }
 
 /// Records (or moves) a client contact.
@@ -317,7 +364,51 @@ pub async fn upsert_contact(conn: &mut Conn, adapter: &str, c: &Contact, now: i6
     Ok(())
 }
 
-/// Logs a message between the team and a client.
+/// A message between the team and a client, for the client's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Touchpoint {
+    pub client_id: i64,
+    pub at: i64,
+    pub adapter: String,
+    pub channel: String,
+    pub speaker: String,
+    pub from_client: bool,
+}
+
+/// Logs touchpoints with one statement.
+pub async fn add_touchpoints(conn: &mut Conn, touches: &[Touchpoint]) -> anyhow::Result<()> {
+    if touches.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<Value> = touches
+        .iter()
+        .map(|t| {
+            json!([
+                t.client_id,
+                t.at,
+                t.adapter,
+                t.channel,
+                t.speaker,
+                i64::from(t.from_client)
+            ])
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO touchpoints (client_id, at, adapter, channel, speaker, from_client) {}",
+        json_rows(
+            conn,
+            &[Json::Int, Json::Int, Json::Text, Json::Text, Json::Text, Json::Int]
+        )
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(Value::Array(rows).to_string())
+        .execute(&mut *conn)
+        .await
+        .context("logging touchpoints")?;
+    Ok(())
+}
+
+/// Logs one message between the team and a client.
 pub async fn add_touchpoint(
     conn: &mut Conn,
     client_id: i64,
@@ -327,18 +418,15 @@ pub async fn add_touchpoint(
     speaker: &str,
     from_client: bool,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO touchpoints (client_id, at, adapter, channel, speaker, from_client) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(client_id)
-    .bind(at)
-    .bind(adapter)
-    .bind(channel)
-    .bind(speaker)
-    .bind(i64::from(from_client))
-    .execute(conn)
-    .await?;
-    Ok(())
+    let touch = Touchpoint {
+        client_id,
+        at,
+        adapter: adapter.to_string(),
+        channel: channel.to_string(),
+        speaker: speaker.to_string(),
+        from_client,
+    };
+    add_touchpoints(conn, &[touch]).await
 }
 
 /// Counts a client's touchpoints (for the client card).

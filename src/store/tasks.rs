@@ -1,11 +1,11 @@
 //! Tasks (the projection), their append-only event log, and inbound deduplication.
 
 use anyhow::Context;
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{flag, Conn};
+use super::{flag, json_rows, Conn, Json};
 use crate::domain::{Priority, Source, Status};
 
 /// A task as stored: the current state of its event log.
@@ -115,26 +115,28 @@ pub async fn first_sighting(conn: &mut Conn, adapter: &str, event_id: &str, now:
     Ok(inserted == 1)
 }
 
-/// Marks a batch of inbound events as seen with one statement per 200 events; returns, for each
-/// event in order, whether this is its first sighting (a repeat within the batch is not).
+/// Marks a batch of inbound events as seen with one statement; returns, for each event in
+/// order, whether this is its first sighting (a repeat within the batch is not).
 pub async fn first_sightings(conn: &mut Conn, events: &[(&str, &str)], now: i64) -> anyhow::Result<Vec<bool>> {
+    let rows: Vec<Value> = events
+        .iter()
+        .map(|(adapter, event_id)| json!([adapter, event_id, now]))
+        .collect();
+    let sql = format!(
+        "INSERT INTO inbound_events (adapter, event_id, received_at) {} \
+         ON CONFLICT DO NOTHING RETURNING adapter, event_id",
+        json_rows(conn, &[Json::Text, Json::Text, Json::Int])
+    );
     let mut fresh = std::collections::HashSet::new();
-    for chunk in events.chunks(200) {
-        let sql = format!(
-            "INSERT INTO inbound_events (adapter, event_id, received_at) VALUES {} \
-             ON CONFLICT DO NOTHING RETURNING adapter, event_id",
-            super::values_placeholders(chunk.len(), 3)
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (adapter, event_id) in chunk {
-            query = query.bind(adapter.to_string()).bind(event_id.to_string()).bind(now);
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            fresh.insert((
-                row.try_get::<String, _>("adapter")?,
-                row.try_get::<String, _>("event_id")?,
-            ));
-        }
+    for row in sqlx::query(AssertSqlSafe(sql))
+        .bind(Value::Array(rows).to_string())
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        fresh.insert((
+            row.try_get::<String, _>("adapter")?,
+            row.try_get::<String, _>("event_id")?,
+        ));
     }
     Ok(events
         .iter()
@@ -150,47 +152,136 @@ pub async fn next_task_id(conn: &mut Conn) -> anyhow::Result<i64> {
         .context("taking the next task id")
 }
 
-/// Inserts a new task and its `created` event.
-pub async fn insert(conn: &mut Conn, t: &Task, actor: &str, data: &Value) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO tasks (id, title, client_id, adapter, channel, channel_name, thread, link, requester_id, requester_name, \
-         requester_is_client, owner_id, status, priority, source, sentiment, frustrated, created_at, due_at, \
-         first_response_at, resolved_at, last_activity_at, last_client_message_at, snoozed_until, escalated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
-    )
-    .bind(t.id)
-    .bind(&t.title)
-    .bind(t.client_id)
-    .bind(&t.adapter)
-    .bind(&t.channel)
-    .bind(&t.channel_name)
-    .bind(&t.thread)
-    .bind(&t.link)
-    .bind(&t.requester_id)
-    .bind(&t.requester_name)
-    .bind(i64::from(t.requester_is_client))
-    .bind(t.owner_id)
-    .bind(t.status.as_str())
-    .bind(t.priority.as_str())
-    .bind(t.source.as_str())
-    .bind(t.sentiment)
-    .bind(i64::from(t.frustrated))
-    .bind(t.created_at)
-    .bind(t.due_at)
-    .bind(t.first_response_at)
-    .bind(t.resolved_at)
-    .bind(t.last_activity_at)
-    .bind(t.last_client_message_at)
-    .bind(t.snoozed_until)
-    .bind(t.escalated_at)
-    .execute(&mut *conn)
-    .await
-    .context("inserting a task")?;
-    append_event(conn, t.id, t.created_at, "created", actor, data).await
+/// A task event about to be appended to the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub task_id: i64,
+    pub at: i64,
+    pub kind: String,
+    pub actor: String,
+    pub data: Value,
 }
 
-/// Writes a task's new state and the event that led to it; call inside one transaction.
-pub async fn record(conn: &mut Conn, t: &Task, at: i64, kind: &str, actor: &str, data: &Value) -> anyhow::Result<()> {
+/// A message that belongs to a task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    pub adapter: String,
+    pub channel: String,
+    pub message_id: String,
+    pub task_id: i64,
+}
+
+/// Inserts new tasks (without their events) with one statement.
+pub async fn insert_tasks(conn: &mut Conn, new: &[Task]) -> anyhow::Result<()> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<Value> = new
+        .iter()
+        .map(|t| {
+            json!([
+                t.id,
+                t.title,
+                t.client_id,
+                t.adapter,
+                t.channel,
+                t.channel_name,
+                t.thread,
+                t.link,
+                t.requester_id,
+                t.requester_name,
+                i64::from(t.requester_is_client),
+                t.owner_id,
+                t.status.as_str(),
+                t.priority.as_str(),
+                t.source.as_str(),
+                t.sentiment,
+                i64::from(t.frustrated),
+                t.created_at,
+                t.due_at,
+                t.first_response_at,
+                t.resolved_at,
+                t.last_activity_at,
+                t.last_client_message_at,
+                t.snoozed_until,
+                t.escalated_at,
+            ])
+        })
+        .collect();
+    use Json::{Int, Real, Text};
+    let columns = [
+        Int, Text, Int, Text, Text, Text, Text, Text, Text, Text, Int, Int, Text, Text, Text, Real, Int, Int, Int, Int,
+        Int, Int, Int, Int, Int,
+    ];
+    let sql = format!(
+        "INSERT INTO tasks (id, title, client_id, adapter, channel, channel_name, thread, link, requester_id, \
+         requester_name, requester_is_client, owner_id, status, priority, source, sentiment, frustrated, created_at, \
+         due_at, first_response_at, resolved_at, last_activity_at, last_client_message_at, snoozed_until, \
+         escalated_at) {}",
+        json_rows(conn, &columns)
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(Value::Array(rows).to_string())
+        .execute(&mut *conn)
+        .await
+        .context("inserting tasks")?;
+    Ok(())
+}
+
+/// Appends events to the task log, in order, with one statement.
+pub async fn append_events(conn: &mut Conn, new: &[NewEvent]) -> anyhow::Result<()> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<Value> = new
+        .iter()
+        .map(|e| json!([e.task_id, e.at, e.kind, e.actor, e.data.to_string()]))
+        .collect();
+    let sql = format!(
+        "INSERT INTO task_events (task_id, at, kind, actor, data) {}",
+        json_rows(conn, &[Json::Int, Json::Int, Json::Text, Json::Text, Json::Text])
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(Value::Array(rows).to_string())
+        .execute(&mut *conn)
+        .await
+        .context("appending task events")?;
+    Ok(())
+}
+
+/// Remembers which task each message belongs to; a message that already has a task keeps it.
+pub async fn link_messages(conn: &mut Conn, links: &[Link]) -> anyhow::Result<()> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<Value> = links
+        .iter()
+        .map(|l| json!([l.adapter, l.channel, l.message_id, l.task_id]))
+        .collect();
+    let sql = format!(
+        "INSERT INTO task_messages (adapter, channel, message_id, task_id) {} ON CONFLICT DO NOTHING",
+        json_rows(conn, &[Json::Text, Json::Text, Json::Text, Json::Int])
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(Value::Array(rows).to_string())
+        .execute(&mut *conn)
+        .await
+        .context("linking messages to tasks")?;
+    Ok(())
+}
+
+/// Inserts a new task and its `created` event.
+pub async fn insert(conn: &mut Conn, t: &Task, actor: &str, data: &Value) -> anyhow::Result<()> {
+    insert_tasks(conn, std::slice::from_ref(t)).await?;
+    append_events(
+        conn,
+        &[NewEvent::new(t.id, t.created_at, "created", actor, data.clone())],
+    )
+    .await
+}
+
+/// Writes a task's new state (the projection only; its event goes to the log separately).
+pub async fn update(conn: &mut Conn, t: &Task) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE tasks SET title = $1, client_id = $2, owner_id = $3, status = $4, priority = $5, sentiment = $6, \
          frustrated = $7, due_at = $8, first_response_at = $9, resolved_at = $10, last_activity_at = $11, \
@@ -215,54 +306,31 @@ pub async fn record(conn: &mut Conn, t: &Task, at: i64, kind: &str, actor: &str,
     .execute(&mut *conn)
     .await
     .context("updating a task")?;
-    append_event(conn, t.id, at, kind, actor, data).await
+    Ok(())
 }
 
-async fn append_event(
-    conn: &mut Conn,
-    task_id: i64,
-    at: i64,
-    kind: &str,
-    actor: &str,
-    data: &Value,
-) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO task_events (task_id, at, kind, actor, data) VALUES ($1, $2, $3, $4, $5)")
-        .bind(task_id)
-        .bind(at)
-        .bind(kind)
-        .bind(actor)
-        .bind(data.to_string())
-        .execute(conn)
-        .await
-        .context("appending a task event")?;
-    Ok(())
+/// Writes a task's new state and the event that led to it; call inside one transaction.
+pub async fn record(conn: &mut Conn, t: &Task, at: i64, kind: &str, actor: &str, data: &Value) -> anyhow::Result<()> {
+    update(conn, t).await?;
+    append_events(conn, &[NewEvent::new(t.id, at, kind, actor, data.clone())]).await
+}
+
+impl NewEvent {
+    pub fn new(task_id: i64, at: i64, kind: &str, actor: &str, data: Value) -> NewEvent {
+        NewEvent {
+            task_id,
+            at,
+            kind: kind.to_string(),
+            actor: actor.to_string(),
+            data,
+        }
+    }
 }
 
 pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<TaskView>> {
     let sql = format!("SELECT {TASK_COLUMNS}, c.key AS client_key, m.name AS owner_name {VIEW_FROM} WHERE t.id = $1");
     let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(view).transpose()
-}
-
-/// Remembers that a message belongs to a task; false when the message already has a task.
-pub async fn link_message(
-    conn: &mut Conn,
-    adapter: &str,
-    channel: &str,
-    message_id: &str,
-    task_id: i64,
-) -> anyhow::Result<bool> {
-    let inserted = sqlx::query(
-        "INSERT INTO task_messages (adapter, channel, message_id, task_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-    )
-    .bind(adapter)
-    .bind(channel)
-    .bind(message_id)
-    .bind(task_id)
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
 }
 
 /// The task a message (or a thread's root message) belongs to.
@@ -307,6 +375,32 @@ pub async fn groupable(
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(task).transpose()
+}
+
+/// The open auto-captured tasks in these channels whose last client message lies between
+/// `from` and `to`, oldest first: what a batch of client messages may join.
+pub async fn groupable_in(
+    conn: &mut Conn,
+    channels: &[(String, String)],
+    from: i64,
+    to: i64,
+) -> anyhow::Result<Vec<Task>> {
+    if channels.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<Value> = channels.iter().map(|(a, c)| json!([a, c])).collect();
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.source = 'auto' AND t.status = 'open' \
+         AND t.last_client_message_at BETWEEN $2 AND $3 AND (t.adapter, t.channel) IN ({}) ORDER BY t.id",
+        json_rows(conn, &[Json::Text, Json::Text])
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(Value::Array(keys).to_string())
+        .bind(from)
+        .bind(to)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(task).collect()
 }
 
 /// Active tasks in a channel still waiting for the team's first response.

@@ -1,0 +1,158 @@
+//! What one transaction of several events shares: the rows it has queued, and the clients and
+//! contacts it has already looked up.
+//!
+//! The lookups stay valid while only conversation flows through the batch (capture never changes
+//! a client, a channel link or a contact except through `contact_saved`); a command may change
+//! any of them, so the batch forgets them after every command.
+
+use std::collections::HashMap;
+
+use keel_chat::Inbound;
+
+use crate::store::people::{self, Client, Contact};
+use crate::store::tasks::{self, Task};
+use crate::store::writes::Writes;
+use crate::store::Conn;
+
+type Key = (String, String);
+
+#[derive(Default)]
+pub(crate) struct Batch {
+    pub writes: Writes,
+    channel_clients: HashMap<Key, Option<Client>>,
+    contacts: HashMap<Key, Option<Contact>>,
+    /// Tasks that client messages may join, per channel, and the span of last-client-message
+    /// times they were looked up for.
+    groupable: HashMap<Key, Vec<Task>>,
+    groupable_span: Option<(i64, i64)>,
+}
+
+impl Batch {
+    /// Looks up, with one query each, the clients of every channel and every outside speaker of
+    /// these events, and the tasks their top-level messages may join (`window` as in grouping).
+    pub async fn prefetch(&mut self, conn: &mut Conn, events: &[&Inbound], window: i64) -> anyhow::Result<()> {
+        let mut channels: Vec<Key> = events
+            .iter()
+            .map(|e| (e.adapter.clone(), e.conversation.id.clone()))
+            .collect();
+        channels.sort();
+        channels.dedup();
+        let mut speakers: Vec<Key> = events
+            .iter()
+            .filter(|e| e.speaker.external)
+            .map(|e| (e.adapter.clone(), e.speaker.id.clone()))
+            .collect();
+        speakers.sort();
+        speakers.dedup();
+        for key in &channels {
+            self.channel_clients.insert(key.clone(), None);
+        }
+        for (key, client) in people::clients_by_channels(conn, &channels).await? {
+            self.channel_clients.insert(key, Some(client));
+        }
+        for key in &speakers {
+            self.contacts.insert(key.clone(), None);
+        }
+        for (adapter, contact) in people::contacts(conn, &speakers).await? {
+            self.contacts
+                .insert((adapter, contact.platform_id.clone()), Some(contact));
+        }
+        let requests: Vec<&&Inbound> = events
+            .iter()
+            .filter(|e| e.speaker.external && e.thread.is_none())
+            .collect();
+        if window > 0 && !requests.is_empty() {
+            let mut request_channels: Vec<Key> = requests
+                .iter()
+                .map(|e| (e.adapter.clone(), e.conversation.id.clone()))
+                .collect();
+            request_channels.sort();
+            request_channels.dedup();
+            let times = requests.iter().map(|e| e.at.timestamp());
+            let span = (
+                times.clone().min().unwrap_or_default() - window,
+                times.max().unwrap_or_default() + window,
+            );
+            for key in &request_channels {
+                self.groupable.insert(key.clone(), Vec::new());
+            }
+            for task in tasks::groupable_in(conn, &request_channels, span.0, span.1).await? {
+                self.groupable
+                    .entry((task.adapter.clone(), task.channel.clone()))
+                    .or_default()
+                    .push(task);
+            }
+            self.groupable_span = Some(span);
+        }
+        Ok(())
+    }
+
+    /// The stored tasks a client message at `at` in this channel may join (oldest first), when
+    /// they were looked up for this batch; `None` means ask the database.
+    pub fn groupable(&self, adapter: &str, channel: &str, at: i64, window: i64) -> Option<&[Task]> {
+        let (from, to) = self.groupable_span?;
+        if at - window < from || at + window > to {
+            return None;
+        }
+        self.groupable
+            .get(&(adapter.to_string(), channel.to_string()))
+            .map(Vec::as_slice)
+    }
+
+    /// A stored task changed: the copy looked up for grouping follows.
+    pub fn task_updated(&mut self, task: &Task) {
+        if let Some(candidates) = self.groupable.get_mut(&(task.adapter.clone(), task.channel.clone())) {
+            for c in candidates.iter_mut().filter(|c| c.id == task.id) {
+                *c = task.clone();
+            }
+        }
+    }
+
+    /// The client whose shared channel this is.
+    pub async fn channel_client(
+        &mut self,
+        conn: &mut Conn,
+        adapter: &str,
+        channel: &str,
+    ) -> anyhow::Result<Option<Client>> {
+        let key = (adapter.to_string(), channel.to_string());
+        if let Some(known) = self.channel_clients.get(&key) {
+            return Ok(known.clone());
+        }
+        let found = people::client_by_channel(conn, adapter, channel).await?;
+        self.channel_clients.insert(key, found.clone());
+        Ok(found)
+    }
+
+    /// The client contact with this platform id.
+    pub async fn contact(
+        &mut self,
+        conn: &mut Conn,
+        adapter: &str,
+        platform_id: &str,
+    ) -> anyhow::Result<Option<Contact>> {
+        let key = (adapter.to_string(), platform_id.to_string());
+        if let Some(known) = self.contacts.get(&key) {
+            return Ok(known.clone());
+        }
+        let found = people::contact(conn, adapter, platform_id).await?;
+        self.contacts.insert(key, found.clone());
+        Ok(found)
+    }
+
+    /// A contact was just written.
+    pub fn contact_saved(&mut self, adapter: &str, contact: &Contact) {
+        self.contacts.insert(
+            (adapter.to_string(), contact.platform_id.clone()),
+            Some(contact.clone()),
+        );
+    }
+
+    /// Forgets every lookup: a command may have changed clients, channels, contacts or tasks.
+    pub fn forget(&mut self) {
+        self.channel_clients.clear();
+        self.contacts.clear();
+        self.groupable.clear();
+        self.groupable_span = None;
+    }
+}

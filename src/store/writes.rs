@@ -1,0 +1,103 @@
+//! Writes held back within a transaction and then made with one multi-row statement per table.
+//!
+//! Capturing a client message writes a task, its `created` event, the message link and a
+//! touchpoint; issued one by one that is four statements per message, and on SQLite each
+//! statement costs a hand-off to the connection's worker thread. A batch of events queues those
+//! rows here and writes them together. The owner flushes before anything reads the tables
+//! involved (see `service::Turn::db`) and before the commit, so nobody ever sees the database
+//! without them.
+
+use super::people::{self, Touchpoint};
+use super::tasks::{self, Link, NewEvent, Task};
+use super::Conn;
+
+/// Rows waiting to be written, in the order they were queued.
+#[derive(Debug, Default)]
+pub struct Writes {
+    tasks: Vec<Task>,
+    events: Vec<NewEvent>,
+    links: Vec<Link>,
+    touchpoints: Vec<Touchpoint>,
+    /// Task ids handed out: the counter's value in the database, and the last id given.
+    ids: Option<(i64, i64)>,
+}
+
+impl Writes {
+    /// True when nothing waits to be written.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+            && self.events.is_empty()
+            && self.links.is_empty()
+            && self.touchpoints.is_empty()
+            && self.ids.is_none_or(|(stored, last)| stored == last)
+    }
+
+    /// The next short task id. The first call in a transaction takes it from the counter (which
+    /// also locks the counter row until the commit); later ones count on in memory, and the
+    /// flush writes the last one back.
+    pub async fn next_task_id(&mut self, conn: &mut Conn) -> anyhow::Result<i64> {
+        let id = match self.ids {
+            Some((stored, last)) => {
+                self.ids = Some((stored, last + 1));
+                last + 1
+            }
+            None => {
+                let id = tasks::next_task_id(conn).await?;
+                self.ids = Some((id, id));
+                id
+            }
+        };
+        Ok(id)
+    }
+
+    /// Queues a new task with its `created` event.
+    pub fn insert_task(&mut self, task: Task, created: NewEvent) {
+        self.tasks.push(task);
+        self.events.push(created);
+    }
+
+    /// A task queued in this buffer and not yet written.
+    pub fn queued_task_mut(&mut self, id: i64) -> Option<&mut Task> {
+        self.tasks.iter_mut().find(|t| t.id == id)
+    }
+
+    /// The newest queued task that matches.
+    pub fn newest_queued(&self, matches: impl Fn(&Task) -> bool) -> Option<&Task> {
+        self.tasks.iter().rev().find(|t| matches(t))
+    }
+
+    pub fn event(&mut self, event: NewEvent) {
+        self.events.push(event);
+    }
+
+    pub fn link(&mut self, link: Link) {
+        self.links.push(link);
+    }
+
+    pub fn touchpoint(&mut self, touch: Touchpoint) {
+        self.touchpoints.push(touch);
+    }
+
+    /// Drops everything queued (the transaction or savepoint it belonged to was rolled back).
+    pub fn discard(&mut self) {
+        *self = Writes::default();
+    }
+
+    /// Writes everything queued: at most one statement per table per 100 rows.
+    pub async fn flush(&mut self, conn: &mut Conn) -> anyhow::Result<()> {
+        if let Some((stored, last)) = self.ids {
+            if last > stored {
+                sqlx::query("UPDATE counters SET value = $1 WHERE name = 'task' AND value < $1")
+                    .bind(last)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+        tasks::insert_tasks(conn, &self.tasks).await?;
+        tasks::link_messages(conn, &self.links).await?;
+        tasks::append_events(conn, &self.events).await?;
+        people::add_touchpoints(conn, &self.touchpoints).await?;
+        self.discard();
+        Ok(())
+    }
+}
