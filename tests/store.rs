@@ -296,7 +296,7 @@ on_both_backends!(people_and_clients_round_trip, |backend| {
     });
 });
 
-on_both_backends!(a_database_at_version_1_keeps_its_rows_through_later_migrations, |backend| {
+on_both_backends!(version_1_rows_survive_later_migrations, |backend| {
     runtime().block_on(async {
         let db = TestDb::new(backend);
         let first = if backend == "sqlite" {
@@ -314,7 +314,9 @@ on_both_backends!(a_database_at_version_1_keeps_its_rows_through_later_migration
         .await
         .expect("version 1");
         let mut conn = store.pool().acquire().await.expect("conn");
-        tasks::insert(&mut conn, &sample_task(7), "lea", &json!({})).await.expect("task");
+        tasks::insert(&mut conn, &sample_task(7), "lea", &json!({}))
+            .await
+            .expect("task");
         tasks::link_messages(
             &mut conn,
             &[tasks::Link {
