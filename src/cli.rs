@@ -18,9 +18,10 @@ use crate::config::Config;
 use crate::domain::Status;
 use crate::service::dispatch::Dispatcher;
 use crate::service::ingest::Ingest;
+use crate::service::scheduler::Scheduler;
 use crate::service::{Keel, Settings};
-use crate::store::people;
 use crate::store::tasks::{self, Filter, TaskView};
+use crate::store::{outbox, people};
 use crate::store::{redact_url, Store};
 
 #[derive(Debug, Parser)]
@@ -61,6 +62,11 @@ enum Command {
     /// Export data for spreadsheets and BI tools
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Run every scheduled job due now (or at --now) once, print what was posted, exit
+    Tick {
+        #[arg(long, value_enum, default_value_t = TickFormat::Text)]
+        format: TickFormat,
+    },
     /// Apply pending database migrations
     Migrate,
     /// Configuration
@@ -119,6 +125,12 @@ enum ExportCommand {
 enum ConfigCommand {
     /// Report every missing or invalid setting
     Check,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TickFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -220,6 +232,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Failure> {
             let store = open(&config).await?;
             export_events(&store).await
         }
+        Some(Command::Tick { format }) => tick(&config, clock, format).await,
         Some(Command::Migrate) => {
             let store = Store::connect(&config.database_url)
                 .await
@@ -297,6 +310,66 @@ async fn chat(args: ChatArgs, config: &Config, clock: Arc<dyn Clock>) -> Result<
     after.0.round().await?;
     store.close().await;
     Ok(())
+}
+
+/// `keel tick`: runs the due jobs, then prints (delivers) what they queued for the console.
+async fn tick(config: &Config, clock: Arc<dyn Clock>, format: TickFormat) -> Result<(), Failure> {
+    if let Some(first) = config.problems().first() {
+        return Err(environment(format!(
+            "invalid configuration: {first} (see keel config check)"
+        )));
+    }
+    let store = open(config).await?;
+    let keel = Keel::new(store.clone(), clock.clone(), Settings::from_config(config));
+    let now = clock.now();
+    Scheduler::new(keel).run_due(now).await?;
+    let console = keel_console::ConsoleOutput::stdout();
+    let mut conn = store.writer().acquire().await.map_err(anyhow::Error::from)?;
+    loop {
+        let due = outbox::claim(&mut conn, store.backend(), "console", now.timestamp(), 500).await?;
+        if due.is_empty() {
+            break;
+        }
+        for pending in due {
+            match format {
+                TickFormat::Text => {
+                    keel_chat::Adapter::send(&console, &pending.outbound)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                }
+                TickFormat::Json => println!("{}", posted_json(&pending.kind, &pending.outbound)),
+            }
+            outbox::mark_sent(&mut conn, pending.id, now.timestamp(), None).await?;
+        }
+    }
+    drop(conn);
+    store.close().await;
+    Ok(())
+}
+
+/// One posted message as `keel tick --format json` prints it.
+fn posted_json(kind: &str, outbound: &keel_chat::Outbound) -> Value {
+    use keel_chat::Outbound;
+    let (channel, to, thread, text) = match outbound {
+        Outbound::Message {
+            conversation,
+            thread,
+            text,
+        } => (Some(conversation.clone()), None, thread.clone(), text.clone()),
+        Outbound::Direct { user, text } => (None, Some(user.clone()), None, text.clone()),
+        Outbound::Ephemeral {
+            conversation,
+            user,
+            text,
+        } => (Some(conversation.clone()), Some(user.clone()), None, text.clone()),
+        Outbound::Reaction {
+            conversation, emoji, ..
+        } => (Some(conversation.clone()), None, None, emoji.clone()),
+        Outbound::Image {
+            conversation, caption, ..
+        } => (Some(conversation.clone()), None, None, caption.clone()),
+    };
+    json!({ "kind": kind, "channel": channel, "to": to, "thread": thread, "text": text })
 }
 
 fn rfc3339(at: Option<i64>) -> Value {

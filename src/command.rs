@@ -103,6 +103,24 @@ pub enum Command {
         who: String,
         role: Role,
     },
+    StandupSet {
+        cron: String,
+        questions: Vec<String>,
+        channel: Option<String>,
+    },
+    StandupNow,
+    StandupSkip {
+        date: String,
+    },
+    StandupOff,
+    HolidayAdd {
+        date: String,
+        name: String,
+    },
+    HolidayList,
+    HolidayRemove {
+        date: String,
+    },
 }
 
 /// Who may run a command.
@@ -355,6 +373,72 @@ pub static SPECS: &[Spec] = &[
         does: "set roles",
         allowed: Allowed::Admins,
         parse: parse_role,
+    },
+    Spec {
+        name: "standup set",
+        usage: "standup set \"<cron>\" [questions \"q1\" \"q2\" …] [in #channel]",
+        about: "run the team's standup on a cron schedule, read in each member's own time zone",
+        does: "set up standups",
+        allowed: Allowed::Leads,
+        parse: parse_standup_set,
+    },
+    Spec {
+        name: "standup now",
+        usage: "standup now",
+        about: "ask everyone the standup questions now",
+        does: "start standups",
+        allowed: Allowed::Leads,
+        parse: |a| a.finish(Command::StandupNow),
+    },
+    Spec {
+        name: "standup skip",
+        usage: "standup skip <date>",
+        about: "no standup that day",
+        does: "skip standups",
+        allowed: Allowed::Leads,
+        parse: |a| {
+            let date = a.rest().ok_or_else(|| "which day?".to_string())?;
+            Ok(Command::StandupSkip { date })
+        },
+    },
+    Spec {
+        name: "standup off",
+        usage: "standup off",
+        about: "stop the standup",
+        does: "stop standups",
+        allowed: Allowed::Leads,
+        parse: |a| a.finish(Command::StandupOff),
+    },
+    Spec {
+        name: "holiday add",
+        usage: "holiday add <YYYY-MM-DD> [name]",
+        about: "a team holiday: no standups, nudges or SLA clock that day",
+        does: "add holidays",
+        allowed: Allowed::Leads,
+        parse: |a| {
+            let date = a.next().ok_or_else(|| "which day?".to_string())?;
+            let name = a.rest().unwrap_or_default();
+            Ok(Command::HolidayAdd { date, name })
+        },
+    },
+    Spec {
+        name: "holiday list",
+        usage: "holiday list",
+        about: "the team's holidays",
+        does: "list holidays",
+        allowed: Allowed::Team,
+        parse: |a| a.finish(Command::HolidayList),
+    },
+    Spec {
+        name: "holiday remove",
+        usage: "holiday remove <YYYY-MM-DD>",
+        about: "remove a team holiday",
+        does: "remove holidays",
+        allowed: Allowed::Leads,
+        parse: |a| {
+            let date = a.next().ok_or_else(|| "which day?".to_string())?;
+            a.finish(Command::HolidayRemove { date })
+        },
     },
 ];
 
@@ -689,6 +773,51 @@ fn parse_hours(a: &mut Args) -> Result<Command, String> {
     let text = a.rest().ok_or_else(|| "which hours?".to_string())?;
     let hours = WorkingHours::parse(&text).map_err(|e| e.to_string())?;
     Ok(Command::Hours { hours })
+}
+
+fn parse_standup_set(a: &mut Args) -> Result<Command, String> {
+    let cron = a
+        .next()
+        .ok_or_else(|| "when? give a cron schedule such as \"0 9 * * 1-5\"".to_string())?;
+    crate::domain::schedule::Schedule::parse(&cron).map_err(|e| e.to_string())?;
+    let mut questions = Vec::new();
+    let mut channel = None;
+    while let Some(word) = a.next() {
+        if word.eq_ignore_ascii_case("questions") {
+            while let Some(q) = a.peek(0).map(str::to_string) {
+                if q.eq_ignore_ascii_case("in") {
+                    break;
+                }
+                a.next();
+                let q = q.trim().to_string();
+                if q.is_empty() || q.chars().count() > 200 || q.chars().any(char::is_control) {
+                    return Err("each question must be 1 to 200 printable characters".into());
+                }
+                questions.push(q);
+            }
+            if questions.is_empty() {
+                return Err("which questions? quote each one".into());
+            }
+        } else if word.eq_ignore_ascii_case("in") {
+            let target = a.next().ok_or_else(|| "in which channel?".to_string())?;
+            channel = Some(channel_ref(&target).ok_or_else(|| {
+                format!(
+                    "\"{}\" is not a channel (name it like #standup)",
+                    crate::domain::truncate(&target, 40)
+                )
+            })?);
+        } else {
+            return Err(format!("I don't know \"{}\" here", crate::domain::truncate(&word, 40)));
+        }
+    }
+    if questions.len() > 10 {
+        return Err("at most 10 questions".into());
+    }
+    Ok(Command::StandupSet {
+        cron,
+        questions,
+        channel,
+    })
 }
 
 fn parse_role(a: &mut Args) -> Result<Command, String> {

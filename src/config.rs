@@ -28,6 +28,8 @@ pub struct TeamConfig {
     pub timezone: String,
     /// The team's business hours, `09:00-17:00`.
     pub hours: String,
+    /// Team holidays, `YYYY-MM-DD` in the team's time zone (more with `holiday add`).
+    pub holidays: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,6 +72,7 @@ impl Default for TeamConfig {
         TeamConfig {
             timezone: "UTC".into(),
             hours: "09:00-17:00".into(),
+            holidays: Vec::new(),
         }
     }
 }
@@ -134,6 +137,14 @@ impl Config {
         if let Err(e) = WorkingHours::parse(&self.team.hours) {
             problems.push(format!("team.hours: {e}"));
         }
+        for day in &self.team.holidays {
+            if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
+                problems.push(format!(
+                    "team.holidays: \"{}\" is not a date like 2026-12-25",
+                    crate::domain::truncate(day, 40)
+                ));
+            }
+        }
         if !(0..=1440).contains(&self.capture.group_minutes) {
             problems.push("capture.group_minutes: must be between 0 and 1440".into());
         }
@@ -163,5 +174,14 @@ impl Config {
 
     pub fn team_hours(&self) -> WorkingHours {
         WorkingHours::parse(&self.team.hours).unwrap_or_default()
+    }
+
+    /// The configured team holidays that are valid dates.
+    pub fn team_holidays(&self) -> std::collections::BTreeSet<chrono::NaiveDate> {
+        self.team
+            .holidays
+            .iter()
+            .filter_map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .collect()
     }
 }

@@ -193,7 +193,9 @@ on_both_backends!(outbox_rows_are_claimed_once_and_retried_in_order, |backend| {
             .await
             .expect("claim");
         assert!(again.is_empty(), "claimed rows are not handed out twice");
-        outbox::mark_sent(&mut conn, claimed[0].id, 1000).await.expect("sent");
+        outbox::mark_sent(&mut conn, claimed[0].id, 1000, None)
+            .await
+            .expect("sent");
         outbox::mark_retry(&mut conn, claimed[1].id, 1030, "ratelimited")
             .await
             .expect("retry");

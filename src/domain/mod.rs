@@ -2,6 +2,7 @@
 
 pub mod due;
 pub mod hours;
+pub mod schedule;
 
 use std::fmt;
 use std::str::FromStr;

@@ -152,6 +152,8 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
             let mut me = speaker_member(turn)?;
             me.tz = Some(tz.name().to_string());
             people::update_member(turn.db().await?, &me).await?;
+            // The next standup prompt follows the new zone (the scheduler makes it again).
+            super::standup::member_moved(turn.db().await?, &me).await?;
             turn.reply(format!("your time zone is {}", tz.name()));
             Ok(())
         }
@@ -163,6 +165,17 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
             Ok(())
         }
         Command::Role { who, role } => set_role(turn, &who, role).await,
+        Command::StandupSet {
+            cron,
+            questions,
+            channel,
+        } => super::schedule_commands::standup_set(turn, &cron, questions, channel).await,
+        Command::StandupNow => super::schedule_commands::standup_now(turn).await,
+        Command::StandupSkip { date } => super::schedule_commands::standup_skip(turn, &date).await,
+        Command::StandupOff => super::schedule_commands::standup_off(turn).await,
+        Command::HolidayAdd { date, name } => super::schedule_commands::holiday_add(turn, &date, &name).await,
+        Command::HolidayList => super::schedule_commands::holiday_list(turn).await,
+        Command::HolidayRemove { date } => super::schedule_commands::holiday_remove(turn, &date).await,
     }
 }
 

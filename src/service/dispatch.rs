@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use keel_chat::{Adapter, SendError};
+use keel_chat::{Adapter, Outbound, SendError};
 use tokio::sync::Notify;
 
 use crate::clock::{Clock, SystemClock};
@@ -65,13 +65,14 @@ impl Dispatcher {
                         outbox::release(&mut conn, pending.id).await?;
                         continue;
                     }
+                    let outbound = self.resolve_thread(pending.outbound).await?;
                     // No connection is held while the platform answers: the writer needs it.
-                    let sent = adapter.send(&pending.outbound).await;
+                    let sent = adapter.send(&outbound).await;
                     let now = self.clock.now().timestamp();
                     let mut conn = self.store.writer().acquire().await?;
                     match sent {
-                        Ok(_) => {
-                            outbox::mark_sent(&mut conn, pending.id, now).await?;
+                        Ok(sent) => {
+                            outbox::mark_sent(&mut conn, pending.id, now, sent.message_id.as_deref()).await?;
                             total.sent += 1;
                             progressed = true;
                         }
@@ -100,6 +101,30 @@ impl Dispatcher {
             }
         }
         Ok(total)
+    }
+
+    /// A message threaded under one of keel's own (`outbox:<id>`) gets that message's platform id
+    /// as its thread; without one (the platform gave none) it goes out unthreaded.
+    async fn resolve_thread(&self, outbound: Outbound) -> anyhow::Result<Outbound> {
+        match outbound {
+            Outbound::Message {
+                conversation,
+                thread: Some(thread),
+                text,
+            } if thread.starts_with("outbox:") => {
+                let parent = thread.trim_start_matches("outbox:").parse::<i64>().ok();
+                let thread = match parent {
+                    Some(id) => outbox::sent_id(&mut *self.store.pool().acquire().await?, id).await?,
+                    None => None,
+                };
+                Ok(Outbound::Message {
+                    conversation,
+                    thread,
+                    text,
+                })
+            }
+            other => Ok(other),
+        }
     }
 
     /// Delivers until stopped: after every commit (`wake`) and at least every second (retries,

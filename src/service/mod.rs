@@ -10,6 +10,9 @@ mod commands;
 pub mod dispatch;
 mod format;
 pub mod ingest;
+mod schedule_commands;
+pub mod scheduler;
+mod standup;
 
 use std::sync::Arc;
 
@@ -23,6 +26,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::due::DueContext;
 use crate::domain::{parse_tz, WorkingHours};
+use crate::store::outbox::Queued;
 use crate::store::people::{self, Client, Member};
 use crate::store::tasks::NewEvent;
 use crate::store::writes::Writes;
@@ -38,6 +42,8 @@ pub struct Settings {
     pub team_hours: WorkingHours,
     /// Client messages at most this many seconds apart in a channel join one task; 0 = off.
     pub group_window_secs: i64,
+    /// Team holidays from the configuration (`holiday add` ones live in the database).
+    pub holidays: std::collections::BTreeSet<chrono::NaiveDate>,
 }
 
 impl Settings {
@@ -46,6 +52,7 @@ impl Settings {
             team_tz: config.team_tz(),
             team_hours: config.team_hours(),
             group_window_secs: config.capture.group_minutes * 60,
+            holidays: config.team_holidays(),
         }
     }
 }
@@ -109,7 +116,7 @@ pub(crate) struct Turn<'a> {
     pub who: Who,
     /// The channel's client, when the channel is shared with one.
     pub channel_client: Option<Client>,
-    pub out: Vec<(String, Outbound)>,
+    pub out: Vec<Queued>,
 }
 
 /// The outcome of one handler: done, a user mistake, or a bug/outage.
@@ -194,7 +201,7 @@ impl Keel {
             out.extend(self.handle_in(&mut tx, &mut batch, inbound, now).await?);
         }
         batch.writes.flush(&mut tx).await?;
-        outbox::enqueue_all(&mut tx, &out, now).await?;
+        outbox::enqueue_queued(&mut tx, &out, now).await?;
         tx.commit().await?;
         Ok(fresh
             .into_iter()
@@ -209,7 +216,7 @@ impl Keel {
         batch: &mut Batch,
         inbound: &Inbound,
         now: i64,
-    ) -> anyhow::Result<Vec<(String, Outbound)>> {
+    ) -> anyhow::Result<Vec<Queued>> {
         let channel_client = batch
             .channel_client(conn, &inbound.adapter, &inbound.conversation.id)
             .await?;
@@ -321,7 +328,18 @@ async fn route(turn: &mut Turn<'_>) -> Outcome {
     let inbound = turn.inbound;
     match &inbound.kind {
         InboundKind::Command { text } => commands::run(turn, text, true).await,
-        InboundKind::Message { text, .. } if addresses_keel(inbound) => commands::run(turn, text, false).await,
+        InboundKind::Message { text, .. } if addresses_keel(inbound) => {
+            if let Some(member) = turn.who.member().cloned().filter(|_| inbound.conversation.direct) {
+                let now = turn.at();
+                if let Some(run) = standup::open_run(turn.db().await?, &member, now).await? {
+                    // While a standup waits for answers, a direct message is the next answer
+                    // (`/keel …` still runs commands).
+                    let mut ctx = turn.ctx().await?;
+                    return Ok(standup::answer(&mut ctx, &member, run, text).await?);
+                }
+            }
+            commands::run(turn, text, false).await
+        }
         InboundKind::Message { text, .. } => capture::conversation(turn, text).await,
         InboundKind::Reaction { emoji, message_id, .. } => capture::reaction(turn, emoji, message_id).await,
         InboundKind::Edit { message_id, text } => capture::edit(turn, message_id, text).await,
@@ -354,6 +372,18 @@ impl<'a> Turn<'a> {
     pub async fn db(&mut self) -> anyhow::Result<&mut Conn> {
         self.batch.writes.flush(self.conn).await?;
         Ok(&mut *self.conn)
+    }
+
+    /// The transaction, the core and the replies, for code shared with scheduled jobs (queued
+    /// rows are written first).
+    pub async fn ctx(&mut self) -> anyhow::Result<scheduler::Ctx<'_>> {
+        self.batch.writes.flush(self.conn).await?;
+        Ok(scheduler::Ctx {
+            conn: &mut *self.conn,
+            keel: self.keel,
+            now: self.inbound.at,
+            out: &mut self.out,
+        })
     }
 
     /// The database without flushing the queue, for reads that consult the queue themselves or
@@ -413,7 +443,7 @@ impl<'a> Turn<'a> {
             thread,
             text: text.into(),
         };
-        self.out.push((self.inbound.adapter.clone(), outbound));
+        self.send("reply", &self.inbound.adapter.clone(), outbound);
     }
 
     /// A private message to a team member, on their own adapter.
@@ -422,7 +452,16 @@ impl<'a> Turn<'a> {
             user: member.platform_id.clone(),
             text: text.into(),
         };
-        self.out.push((member.adapter.clone(), outbound));
+        self.send("reply", &member.adapter, outbound);
+    }
+
+    /// Queues a message of a given kind (`reply`, `standup_prompt`, …) on an adapter.
+    pub fn send(&mut self, kind: &str, adapter: &str, outbound: Outbound) {
+        self.out.push(Queued {
+            adapter: adapter.to_string(),
+            kind: kind.to_string(),
+            outbound,
+        });
     }
 
     /// Writes a task's new state with the event that caused it.
@@ -459,7 +498,7 @@ pub(crate) fn reply_thread(inbound: &Inbound) -> Option<String> {
 }
 
 /// The answer to a mistake: private for slash commands, in the thread otherwise.
-fn error_reply(inbound: &Inbound, text: &str) -> (String, Outbound) {
+fn error_reply(inbound: &Inbound, text: &str) -> Queued {
     let outbound = match inbound.kind {
         InboundKind::Command { .. } => Outbound::Ephemeral {
             conversation: inbound.conversation.id.clone(),
@@ -472,7 +511,11 @@ fn error_reply(inbound: &Inbound, text: &str) -> (String, Outbound) {
             text: text.to_string(),
         },
     };
-    (inbound.adapter.clone(), outbound)
+    Queued {
+        adapter: inbound.adapter.clone(),
+        kind: "reply".into(),
+        outbound,
+    }
 }
 
 /// The event data for a status change.

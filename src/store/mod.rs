@@ -3,8 +3,10 @@
 //! Both backends go through sqlx's `Any` driver, so every query is written once; the schema lives
 //! in per-backend migrations. Times are stored as unix seconds.
 
+pub mod jobs;
 pub mod outbox;
 pub mod people;
+pub mod standups;
 pub mod tasks;
 pub mod writes;
 
@@ -77,6 +79,11 @@ static MIGRATIONS: &[Migration] = &[
         version: 2,
         sqlite: include_str!("../../migrations/sqlite/0002_capture_indexes.sql"),
         postgres: include_str!("../../migrations/postgres/0002_capture_indexes.sql"),
+    },
+    Migration {
+        version: 3,
+        sqlite: include_str!("../../migrations/sqlite/0003_scheduler.sql"),
+        postgres: include_str!("../../migrations/postgres/0003_scheduler.sql"),
     },
 ];
 

@@ -10,33 +10,71 @@ use super::{Backend, Conn, Json};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
     pub id: i64,
+    pub kind: String,
     pub target: String,
     pub attempts: i64,
     pub outbound: Outbound,
 }
 
-/// Queues an outbound message for an adapter; it is due at once (`next_attempt_at` 0).
-pub async fn enqueue(conn: &mut Conn, adapter: &str, outbound: &Outbound, now: i64) -> anyhow::Result<()> {
-    let body = serde_json::to_string(outbound)?;
-    sqlx::query("INSERT INTO outbox (adapter, target, body, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, 0)")
-        .bind(adapter)
-        .bind(outbound.target())
-        .bind(body)
-        .bind(now)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// A message to queue: the adapter that sends it, what kind of message it is (`reply`,
+/// `standup_prompt`, `nudge`, …), and the message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queued {
+    pub adapter: String,
+    pub kind: String,
+    pub outbound: Outbound,
 }
 
-/// Queues many outbound messages with one statement, in order (a batch's replies).
-pub async fn enqueue_all(conn: &mut Conn, rows: &[(String, Outbound)], now: i64) -> anyhow::Result<()> {
+/// What a message in a thread names as the thread when the thread's first message is keel's own
+/// and still in the outbox: `outbox:<id>`. The dispatcher swaps in the platform's id once that
+/// message is out (or sends without a thread when the platform gave none).
+pub fn thread_under(outbox_id: i64) -> String {
+    format!("outbox:{outbox_id}")
+}
+
+/// Queues one outbound message for an adapter (a reply); it is due at once.
+pub async fn enqueue(conn: &mut Conn, adapter: &str, outbound: &Outbound, now: i64) -> anyhow::Result<()> {
+    enqueue_one(conn, adapter, "reply", outbound, now).await.map(|_| ())
+}
+
+/// Queues one message and returns its outbox id (for messages that thread under it).
+pub async fn enqueue_one(
+    conn: &mut Conn,
+    adapter: &str,
+    kind: &str,
+    outbound: &Outbound,
+    now: i64,
+) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO outbox (adapter, kind, target, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(adapter)
+    .bind(kind)
+    .bind(outbound.target())
+    .bind(serde_json::to_string(outbound)?)
+    .bind(now)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Queues messages of any kind with one statement, in order.
+pub async fn enqueue_queued(conn: &mut Conn, rows: &[Queued], now: i64) -> anyhow::Result<()> {
+    let rows: Vec<(&str, &str, &Outbound)> = rows
+        .iter()
+        .map(|q| (q.adapter.as_str(), q.kind.as_str(), &q.outbound))
+        .collect();
+    enqueue_rows(conn, &rows, now).await
+}
+
+async fn enqueue_rows(conn: &mut Conn, rows: &[(&str, &str, &Outbound)], now: i64) -> anyhow::Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
     let mut json_rows = Vec::with_capacity(rows.len());
-    for (adapter, outbound) in rows {
+    for (adapter, kind, outbound) in rows {
         json_rows.push(serde_json::json!([
             adapter,
+            kind,
             outbound.target(),
             serde_json::to_string(outbound)?,
             now
@@ -44,14 +82,23 @@ pub async fn enqueue_all(conn: &mut Conn, rows: &[(String, Outbound)], now: i64)
     }
     // next_attempt_at defaults to 0: due at once.
     let sql = format!(
-        "INSERT INTO outbox (adapter, target, body, created_at) {}",
-        super::json_rows(conn, &[Json::Text, Json::Text, Json::Text, Json::Int])
+        "INSERT INTO outbox (adapter, kind, target, body, created_at) {}",
+        super::json_rows(conn, &[Json::Text, Json::Text, Json::Text, Json::Text, Json::Int])
     );
     sqlx::query(AssertSqlSafe(sql))
         .bind(serde_json::Value::Array(json_rows).to_string())
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// The platform id of a message keel sent from the outbox, once it is out.
+pub async fn sent_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT sent_id FROM outbox WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .flatten())
 }
 
 /// How long a claim holds before another dispatcher may take the row over (seconds).
@@ -73,7 +120,7 @@ pub async fn claim(
     let sql = format!(
         "UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id FROM outbox WHERE adapter = $2 AND sent_at IS NULL \
          AND failed_at IS NULL AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3) \
-         ORDER BY id LIMIT $4 {lock}) RETURNING id, target, attempts, body"
+         ORDER BY id LIMIT $4 {lock}) RETURNING id, kind, target, attempts, body"
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(now + CLAIM_SECONDS)
@@ -87,6 +134,7 @@ pub async fn claim(
         let body: String = row.try_get("body")?;
         pending.push(Pending {
             id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
             target: row.try_get("target")?,
             attempts: row.try_get("attempts")?,
             outbound: serde_json::from_str(&body)?,
@@ -96,12 +144,16 @@ pub async fn claim(
     Ok(pending)
 }
 
-pub async fn mark_sent(conn: &mut Conn, id: i64, now: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE outbox SET sent_at = $1, claimed_until = NULL, attempts = attempts + 1 WHERE id = $2")
-        .bind(now)
-        .bind(id)
-        .execute(conn)
-        .await?;
+/// Records a delivery and the platform's id for the message, when it gave one.
+pub async fn mark_sent(conn: &mut Conn, id: i64, now: i64, sent_id: Option<&str>) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET sent_at = $1, sent_id = $2, claimed_until = NULL, attempts = attempts + 1 WHERE id = $3",
+    )
+    .bind(now)
+    .bind(sent_id)
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

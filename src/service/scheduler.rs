@@ -1,0 +1,179 @@
+//! The scheduler: jobs stored with their next run, run in batches, each batch one transaction.
+//!
+//! A job's effects (its messages in the outbox, its records) and its next run are written in the
+//! same transaction, so a job runs once per due time however often keel restarts. On PostgreSQL
+//! each batch locks the jobs it took (`FOR UPDATE SKIP LOCKED`), so replicas never run the same
+//! job twice. A job that was due while keel was down runs once, for its latest due time: a job
+//! computes its next run from now, never from the time it missed.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use tokio::sync::Notify;
+
+use super::{standup, Keel};
+use crate::store::jobs::{self, Job};
+use crate::store::outbox::{self, Queued};
+use crate::store::Conn;
+
+/// How many due jobs one transaction takes.
+const BATCH: i64 = 200;
+
+/// How long a job that failed waits before it is tried again (seconds).
+const RETRY_AFTER: i64 = 300;
+
+/// What a job or a command works with: the transaction, the core, the time, and the messages
+/// it queues.
+pub(crate) struct Ctx<'a> {
+    pub conn: &'a mut Conn,
+    pub keel: &'a Keel,
+    pub now: DateTime<Utc>,
+    pub out: &'a mut Vec<Queued>,
+}
+
+impl Ctx<'_> {
+    /// Queues a message of a kind on an adapter.
+    pub fn send(&mut self, kind: &str, adapter: &str, outbound: keel_chat::Outbound) {
+        self.out.push(Queued {
+            adapter: adapter.to_string(),
+            kind: kind.to_string(),
+            outbound,
+        });
+    }
+}
+
+/// When a job runs next.
+pub(crate) enum Next {
+    At(DateTime<Utc>),
+    /// The job is finished: delete it.
+    Done,
+}
+
+/// Runs due jobs.
+#[derive(Clone)]
+pub struct Scheduler {
+    keel: Keel,
+}
+
+impl Scheduler {
+    pub fn new(keel: Keel) -> Scheduler {
+        Scheduler { keel }
+    }
+
+    /// Runs every job due at `now` once; returns how many jobs ran.
+    pub async fn run_due(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
+        self.reconcile(now).await?;
+        let mut total = 0;
+        loop {
+            let ran = match self.run_batch(now, BATCH).await {
+                Ok(ran) => ran,
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "a batch of jobs failed; running them one by one");
+                    self.run_singly(now).await?
+                }
+            };
+            total += ran;
+            if ran < BATCH as usize {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Creates the jobs that should exist and do not (a standup prompt for a member who joined).
+    pub async fn reconcile(&self, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let mut tx = self.keel.store.begin().await?;
+        standup::reconcile(&mut tx, &self.keel, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn run_batch(&self, now: DateTime<Utc>, limit: i64) -> anyhow::Result<usize> {
+        let mut tx = self.keel.store.begin().await?;
+        let due = jobs::claim_due(&mut tx, self.keel.store.backend(), now.timestamp(), limit).await?;
+        let mut out = Vec::new();
+        for job in &due {
+            let mut ctx = Ctx {
+                conn: &mut tx,
+                keel: &self.keel,
+                now,
+                out: &mut out,
+            };
+            let next = run_job(&mut ctx, job).await?;
+            match next {
+                Next::Done => jobs::delete(&mut tx, &job.key).await?,
+                Next::At(at) => {
+                    // Never again within this run, whatever the job computed.
+                    let at = at.timestamp().max(now.timestamp() + 1);
+                    jobs::ran(&mut tx, &job.key, now.timestamp(), at).await?;
+                }
+            }
+        }
+        outbox::enqueue_queued(&mut tx, &out, now.timestamp()).await?;
+        tx.commit().await?;
+        Ok(due.len())
+    }
+
+    /// Runs due jobs one per transaction; a job that fails is logged and tried again later.
+    async fn run_singly(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
+        let mut ran = 0;
+        loop {
+            match self.run_batch(now, 1).await {
+                Ok(0) => return Ok(ran),
+                Ok(_) => ran += 1,
+                Err(e) => {
+                    let mut tx = self.keel.store.begin().await?;
+                    let due = jobs::claim_due(&mut tx, self.keel.store.backend(), now.timestamp(), 1).await?;
+                    for job in due {
+                        tracing::error!(job = %job.key, error = %format!("{e:#}"), "a job failed; it will be tried again");
+                        jobs::ran(&mut tx, &job.key, now.timestamp(), now.timestamp() + RETRY_AFTER).await?;
+                    }
+                    tx.commit().await?;
+                    ran += 1;
+                }
+            }
+        }
+    }
+
+    /// When the earliest job is due.
+    pub async fn next_due(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let mut conn = self.keel.store.pool().acquire().await?;
+        let next = jobs::next_due(&mut conn).await?;
+        Ok(next.and_then(|t| Utc.timestamp_opt(t, 0).single()))
+    }
+
+    /// Runs jobs as they fall due until stopped: sleeps until the earliest job (at most a
+    /// minute, so jobs added by another process are seen), or until `changed` is notified.
+    pub async fn run(self, committed: Arc<Notify>, changed: Arc<Notify>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            let now = self.keel.clock.now();
+            match self.run_due(now).await {
+                Ok(ran) if ran > 0 => committed.notify_one(),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "running due jobs failed; will retry"),
+            }
+            let wait = match self.next_due().await {
+                Ok(Some(at)) => (at - self.keel.clock.now()).to_std().unwrap_or_default(),
+                _ => std::time::Duration::from_secs(60),
+            }
+            .min(std::time::Duration::from_secs(60));
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = changed.notified() => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+/// Runs one job; returns when it runs next.
+async fn run_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<Next> {
+    match job.kind.as_str() {
+        standup::PROMPT_JOB => standup::prompt_job(ctx, job).await,
+        standup::REMINDER_JOB => standup::reminder_job(ctx, job).await,
+        standup::SUMMARY_JOB => standup::summary_job(ctx, job).await,
+        other => {
+            tracing::warn!(job = %job.key, kind = other, "unknown job kind; deleting it");
+            Ok(Next::Done)
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Scheduled jobs, notices already sent, and team holidays.
+
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{json_rows, Backend, Conn, Json};
+
+/// A scheduled job as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub key: String,
+    pub kind: String,
+    pub next_run_at: i64,
+    pub data: Value,
+    pub last_run_at: Option<i64>,
+}
+
+fn job(row: &AnyRow) -> anyhow::Result<Job> {
+    let data: String = row.try_get("data")?;
+    Ok(Job {
+        key: row.try_get("key")?,
+        kind: row.try_get("kind")?,
+        next_run_at: row.try_get("next_run_at")?,
+        data: serde_json::from_str(&data).unwrap_or(Value::Null),
+        last_run_at: row.try_get("last_run_at")?,
+    })
+}
+
+/// Creates the job, or moves an existing one with this key to `next_run_at`.
+pub async fn upsert(conn: &mut Conn, key: &str, kind: &str, next_run_at: i64, data: &Value) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO jobs (key, kind, next_run_at, data) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, next_run_at = excluded.next_run_at, data = excluded.data",
+    )
+    .bind(key)
+    .bind(kind)
+    .bind(next_run_at)
+    .bind(data.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Creates the job unless one with this key exists; true when it was created.
+pub async fn ensure(conn: &mut Conn, key: &str, kind: &str, next_run_at: i64, data: &Value) -> anyhow::Result<bool> {
+    let created = sqlx::query(
+        "INSERT INTO jobs (key, kind, next_run_at, data) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(kind)
+    .bind(next_run_at)
+    .bind(data.to_string())
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(created == 1)
+}
+
+/// Creates jobs with one statement; a job that exists keeps the later of its time and the new one.
+pub async fn schedule_many(conn: &mut Conn, rows: &[(String, String, i64)]) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let json: Vec<Value> = rows
+        .iter()
+        .map(|(key, kind, at)| serde_json::json!([key, kind, at]))
+        .collect();
+    let sql = format!(
+        "INSERT INTO jobs (key, kind, next_run_at) {} ON CONFLICT (key) DO UPDATE SET next_run_at = \
+         CASE WHEN excluded.next_run_at > jobs.next_run_at THEN excluded.next_run_at ELSE jobs.next_run_at END",
+        json_rows(conn, &[Json::Text, Json::Text, Json::Int])
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(Value::Array(json).to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The jobs whose key starts with `prefix`, as `(key, next_run_at)`.
+pub async fn prefixed(conn: &mut Conn, prefix: &str) -> anyhow::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query("SELECT key, next_run_at FROM jobs WHERE key LIKE $1 ESCAPE '\\'")
+        .bind(like_prefix(prefix))
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("key")?, r.try_get("next_run_at")?)))
+        .collect()
+}
+
+/// A LIKE pattern matching what starts with `prefix`.
+fn like_prefix(prefix: &str) -> String {
+    prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_") + "%"
+}
+
+pub async fn get(conn: &mut Conn, key: &str) -> anyhow::Result<Option<Job>> {
+    let row = sqlx::query("SELECT key, kind, next_run_at, data, last_run_at FROM jobs WHERE key = $1")
+        .bind(key)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(job).transpose()
+}
+
+/// Takes up to `limit` jobs due at `now`, earliest first, for this transaction. On PostgreSQL the
+/// rows stay locked until the commit and jobs another scheduler holds are skipped, so each due
+/// job runs once however many schedulers share the database; SQLite has one writer anyway.
+pub async fn claim_due(conn: &mut Conn, backend: Backend, now: i64, limit: i64) -> anyhow::Result<Vec<Job>> {
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "SELECT key, kind, next_run_at, data, last_run_at FROM jobs WHERE next_run_at <= $1 \
+         ORDER BY next_run_at, key LIMIT $2{lock}"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(job).collect()
+}
+
+/// Records a run and sets the next one.
+pub async fn ran(conn: &mut Conn, key: &str, at: i64, next_run_at: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE jobs SET last_run_at = $1, next_run_at = $2 WHERE key = $3")
+        .bind(at)
+        .bind(next_run_at)
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(conn: &mut Conn, key: &str) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM jobs WHERE key = $1")
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes every job whose key starts with `prefix`.
+pub async fn delete_prefixed(conn: &mut Conn, prefix: &str) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM jobs WHERE key LIKE $1 ESCAPE '\\'")
+        .bind(like_prefix(prefix))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// When the earliest job is due (an index lookup, whatever the number of jobs).
+pub async fn next_due(conn: &mut Conn) -> anyhow::Result<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT MIN(next_run_at) FROM jobs")
+        .fetch_one(conn)
+        .await?)
+}
+
+/// Records that a notice went out; false when one with this key already had.
+pub async fn first_notice(conn: &mut Conn, key: &str, kind: &str, now: i64) -> anyhow::Result<bool> {
+    let inserted = sqlx::query("INSERT INTO notices (key, kind, sent_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(key)
+        .bind(kind)
+        .bind(now)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Adds a team holiday (`YYYY-MM-DD` in the team's time zone); false when it was there already.
+pub async fn add_holiday(conn: &mut Conn, day: &str, name: &str) -> anyhow::Result<bool> {
+    let inserted = sqlx::query("INSERT INTO holidays (day, name) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(day)
+        .bind(name)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Removes a team holiday; false when there was none that day.
+pub async fn remove_holiday(conn: &mut Conn, day: &str) -> anyhow::Result<bool> {
+    let removed = sqlx::query("DELETE FROM holidays WHERE day = $1")
+        .bind(day)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(removed == 1)
+}
+
+/// Every stored holiday, `(day, name)`, in date order.
+pub async fn holidays(conn: &mut Conn) -> anyhow::Result<Vec<(String, String)>> {
+    let rows = sqlx::query("SELECT day, name FROM holidays ORDER BY day")
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("day")?, r.try_get("name")?)))
+        .collect()
+}

@@ -1,0 +1,284 @@
+//! Scheduled work driven as a user would: `keel chat` to set things up, `keel tick --now …` to let
+//! time pass, on SQLite and PostgreSQL. Expected instants are worked out by hand in the comments.
+
+mod support;
+
+use serde_json::Value;
+use support::{chat, keel, TestDb};
+
+/// `keel tick --now T --format json`, parsed: one value per posted message.
+fn tick(db: &TestDb, now: &str) -> Vec<Value> {
+    let out = keel(&["tick", "--db", &db.url, "--now", now, "--format", "json"], "");
+    assert!(
+        out.status.success(),
+        "keel tick failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+/// Who got a standup prompt in these messages.
+fn prompted(posted: &[Value]) -> Vec<String> {
+    posted
+        .iter()
+        .filter(|m| m["kind"] == "standup_prompt")
+        .map(|m| m["to"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// A team in three zones with a daily 09:00 standup, set up on 2026-03-01.
+fn three_zone_team(db: &TestDb, cron: &str) {
+    chat(db, "2026-03-01T00:00:00Z", &["--as", "lea"], "tz America/New_York\n");
+    chat(db, "2026-03-01T00:00:00Z", &["--as", "ben"], "tz Europe/Berlin\n");
+    chat(db, "2026-03-01T00:00:00Z", &["--as", "kim"], "tz Asia/Kolkata\n");
+    let said = chat(
+        db,
+        "2026-03-01T00:00:00Z",
+        &["--as", "lea", "--channel", "general"],
+        &format!("@keel standup set \"{cron}\" in #standup\n"),
+    );
+    assert!(said.contains("standup set"), "{said}");
+}
+
+/// Ticks one minute before and at each expected prompt: nobody early, exactly the one member on time.
+fn expect_prompts(db: &TestDb, expected: &[(&str, &str, &str)]) {
+    for (before, at, who) in expected {
+        let early = prompted(&tick(db, before));
+        assert!(
+            !early.contains(&who.to_string()),
+            "{who} prompted early, at {before}: {early:?}"
+        );
+        let on_time = prompted(&tick(db, at));
+        assert_eq!(on_time, vec![who.to_string()], "at {at}");
+    }
+}
+
+on_both_backends!(prompts_follow_each_members_clock_across_dst, |backend| {
+    let db = TestDb::new(backend);
+    three_zone_team(&db, "0 9 * * *");
+    // Catch up to the window quietly: the last 09:00 of each zone is more than 4 h old.
+    assert!(prompted(&tick(&db, "2026-03-07T00:00:00Z")).is_empty());
+    // New York springs forward on Sun 8 Mar (EST −5 → EDT −4); Berlin (CET +1) and Kolkata (+5:30)
+    // do not move that week.
+    expect_prompts(
+        &db,
+        &[
+            ("2026-03-07T03:29:00Z", "2026-03-07T03:30:00Z", "kim"), // 09:00 IST
+            ("2026-03-07T07:59:00Z", "2026-03-07T08:00:00Z", "ben"), // 09:00 CET
+            ("2026-03-07T13:59:00Z", "2026-03-07T14:00:00Z", "lea"), // 09:00 EST
+            ("2026-03-08T03:29:00Z", "2026-03-08T03:30:00Z", "kim"),
+            ("2026-03-08T07:59:00Z", "2026-03-08T08:00:00Z", "ben"),
+            ("2026-03-08T12:59:00Z", "2026-03-08T13:00:00Z", "lea"), // 09:00 EDT
+            ("2026-03-09T12:59:00Z", "2026-03-09T13:00:00Z", "lea"),
+        ],
+    );
+    // Berlin springs forward on Sun 29 Mar (CET +1 → CEST +2).
+    assert!(prompted(&tick(&db, "2026-03-28T00:00:00Z")).is_empty());
+    expect_prompts(
+        &db,
+        &[
+            ("2026-03-28T07:59:00Z", "2026-03-28T08:00:00Z", "ben"), // 09:00 CET
+            ("2026-03-29T06:59:00Z", "2026-03-29T07:00:00Z", "ben"), // 09:00 CEST
+            ("2026-03-30T06:59:00Z", "2026-03-30T07:00:00Z", "ben"),
+        ],
+    );
+    // Berlin falls back on Sun 25 Oct, New York on Sun 1 Nov.
+    assert!(prompted(&tick(&db, "2026-10-24T00:00:00Z")).is_empty());
+    expect_prompts(
+        &db,
+        &[
+            ("2026-10-24T06:59:00Z", "2026-10-24T07:00:00Z", "ben"), // 09:00 CEST
+            ("2026-10-25T07:59:00Z", "2026-10-25T08:00:00Z", "ben"), // 09:00 CET
+            ("2026-10-31T12:59:00Z", "2026-10-31T13:00:00Z", "lea"), // 09:00 EDT
+            ("2026-11-01T13:59:00Z", "2026-11-01T14:00:00Z", "lea"), // 09:00 EST
+            ("2026-11-02T03:29:00Z", "2026-11-02T03:30:00Z", "kim"), // Kolkata never moves
+        ],
+    );
+});
+
+on_both_backends!(a_time_that_does_not_exist_or_happens_twice_fires_once, |backend| {
+    let db = TestDb::new(backend);
+    chat(&db, "2026-03-01T00:00:00Z", &["--as", "lea"], "tz America/New_York\n");
+    chat(
+        &db,
+        "2026-03-01T00:00:00Z",
+        &["--as", "lea", "--channel", "general"],
+        "@keel standup set \"30 2 * * *\" in #standup\n",
+    );
+    assert!(prompted(&tick(&db, "2026-03-07T00:00:00Z")).is_empty());
+    // 02:30 does not exist on Sun 8 Mar in New York (02:00 EST → 03:00 EDT): it runs at 03:00 EDT.
+    expect_prompts(
+        &db,
+        &[
+            ("2026-03-07T07:29:00Z", "2026-03-07T07:30:00Z", "lea"), // 02:30 EST
+            ("2026-03-08T06:59:00Z", "2026-03-08T07:00:00Z", "lea"), // 03:00 EDT
+            ("2026-03-09T06:29:00Z", "2026-03-09T06:30:00Z", "lea"), // 02:30 EDT
+        ],
+    );
+    let said = chat(
+        &db,
+        "2026-10-30T00:00:00Z",
+        &["--as", "lea", "--channel", "general"],
+        "@keel standup set \"30 1 * * *\" in #standup\n",
+    );
+    assert!(said.contains("standup set"), "{said}");
+    assert!(prompted(&tick(&db, "2026-10-31T00:00:00Z")).is_empty());
+    // 01:30 happens twice on Sun 1 Nov (01:30 EDT = 05:30Z, then 01:30 EST = 06:30Z): once only.
+    expect_prompts(&db, &[("2026-11-01T05:29:00Z", "2026-11-01T05:30:00Z", "lea")]);
+    assert!(
+        prompted(&tick(&db, "2026-11-01T06:30:00Z")).is_empty(),
+        "01:30 EST is not a second run"
+    );
+    expect_prompts(&db, &[("2026-11-02T06:29:00Z", "2026-11-02T06:30:00Z", "lea")]);
+    // 01:30 EST
+});
+
+on_both_backends!(holidays_away_days_and_skips_prompt_nobody, |backend| {
+    let db = TestDb::new(backend);
+    // Mon 23 Nov 2026, team and members in UTC.
+    chat(&db, "2026-11-22T12:00:00Z", &["--as", "lea"], "back\n");
+    chat(&db, "2026-11-22T12:00:00Z", &["--as", "sam"], "back\n");
+    let said = chat(
+        &db,
+        "2026-11-22T12:00:00Z",
+        &["--as", "lea", "--channel", "general"],
+        "@keel standup set \"0 9 * * 1-5\" in #standup\n@keel holiday add 2026-11-26 Thanksgiving\n\
+         @keel standup skip 2026-11-27\n@keel holiday list\n",
+    );
+    assert!(said.contains("holiday on Thu 26 Nov 2026 (Thanksgiving)"), "{said}");
+    assert!(said.contains("no standup on Fri 27 Nov 2026"), "{said}");
+    assert!(said.contains("2026-11-26 Thanksgiving"), "{said}");
+    chat(&db, "2026-11-22T12:00:00Z", &["--as", "sam"], "away until 2026-11-24\n");
+    let mut both = prompted(&tick(&db, "2026-11-23T09:00:00Z"));
+    both.sort();
+    assert_eq!(both, ["lea"], "sam is away on Monday");
+    let tuesday = tick(&db, "2026-11-24T09:00:00Z");
+    assert_eq!(prompted(&tuesday), ["lea"], "and Tuesday");
+    // Monday's summary (due 4 h after its prompt) lists sam as away.
+    let summary: Vec<&Value> = tuesday.iter().filter(|m| m["kind"] == "standup_summary").collect();
+    assert_eq!(summary.len(), 1, "{tuesday:?}");
+    assert_eq!(
+        summary[0]["text"],
+        "Standup Mon 23 Nov: 0 of 1 answered · no answer: @lea · away: @sam"
+    );
+    let mut wednesday = prompted(&tick(&db, "2026-11-25T09:00:00Z"));
+    wednesday.sort();
+    assert_eq!(wednesday, ["lea", "sam"]);
+    assert!(prompted(&tick(&db, "2026-11-26T09:00:00Z")).is_empty(), "a holiday");
+    assert!(prompted(&tick(&db, "2026-11-27T09:00:00Z")).is_empty(), "a skipped day");
+    let mut monday = prompted(&tick(&db, "2026-11-30T09:00:00Z"));
+    monday.sort();
+    assert_eq!(monday, ["lea", "sam"]);
+});
+
+on_both_backends!(a_restart_or_a_repeat_sends_no_second_prompt, |backend| {
+    let db = TestDb::new(backend);
+    chat(
+        &db,
+        "2026-11-22T12:00:00Z",
+        &["--as", "lea", "--channel", "general"],
+        "@keel standup set \"0 9 * * 1-5\" in #standup\n",
+    );
+    assert_eq!(prompted(&tick(&db, "2026-11-23T09:00:00Z")), ["lea"]);
+    // keel restarts at 09:30 and 10:15 in the middle of the standup window.
+    assert!(prompted(&tick(&db, "2026-11-23T09:30:00Z")).is_empty());
+    let at_1015 = tick(&db, "2026-11-23T10:15:00Z");
+    assert!(prompted(&at_1015).is_empty());
+    assert_eq!(
+        at_1015.iter().filter(|m| m["kind"] == "standup_reminder").count(),
+        1,
+        "one reminder an hour after the prompt: {at_1015:?}"
+    );
+    let said = chat(
+        &db,
+        "2026-11-23T10:20:00Z",
+        &["--as", "lea", "--channel", "general"],
+        "@keel standup now\n",
+    );
+    assert!(said.contains("everyone has had today's standup already"), "{said}");
+    assert!(tick(&db, "2026-11-23T10:30:00Z").is_empty());
+});
+
+on_both_backends!(answers_reminder_and_summary, |backend| {
+    let db = TestDb::new(backend);
+    chat(
+        &db,
+        "2026-11-22T12:00:00Z",
+        &["--as", "lea", "--channel", "general"],
+        "@keel standup set \"0 9 * * 1-5\" questions \"Done?\" \"Next?\" in #standup\n",
+    );
+    chat(&db, "2026-11-22T12:00:00Z", &["--as", "sam"], "back\n");
+    let mut first = prompted(&tick(&db, "2026-11-23T09:00:00Z"));
+    first.sort();
+    assert_eq!(first, ["lea", "sam"]);
+    let said = chat(
+        &db,
+        "2026-11-23T09:05:00Z",
+        &["--as", "lea"],
+        "shipped the export\ninvoices\n",
+    );
+    assert!(said.contains("2/2: Next?"), "{said}");
+    assert!(said.contains("Thanks, that's your standup for Mon 23 Nov."), "{said}");
+    assert!(!said.contains("Standup Mon 23 Nov"), "sam has not answered yet: {said}");
+    // An hour after the prompt, sam (who has not answered) gets one reminder; lea none.
+    let at_10 = tick(&db, "2026-11-23T10:00:00Z");
+    let reminded: Vec<&Value> = at_10.iter().filter(|m| m["kind"] == "standup_reminder").collect();
+    assert_eq!(reminded.len(), 1, "{at_10:?}");
+    assert_eq!(reminded[0]["to"], "sam");
+    // 4 h after the prompt the summary goes to #standup: one message, the answers in its thread.
+    let at_13 = tick(&db, "2026-11-23T13:00:00Z");
+    let summary: Vec<&Value> = at_13.iter().filter(|m| m["kind"] == "standup_summary").collect();
+    assert_eq!(summary.len(), 2, "{at_13:?}");
+    assert_eq!(summary[0]["channel"], "standup");
+    assert_eq!(summary[0]["thread"], Value::Null);
+    assert_eq!(
+        summary[0]["text"],
+        "Standup Mon 23 Nov: 1 of 2 answered · no answer: @sam"
+    );
+    assert!(
+        summary[1]["thread"].as_str().is_some_and(|t| !t.is_empty()),
+        "{at_13:?}"
+    );
+    assert_eq!(summary[1]["text"], "@lea: Done? shipped the export / Next? invoices");
+    assert!(
+        tick(&db, "2026-11-23T18:00:00Z").is_empty(),
+        "the summary goes out once"
+    );
+});
+
+on_both_backends!(a_three_day_outage_catches_up_once, |backend| {
+    let db = TestDb::new(backend);
+    chat(
+        &db,
+        "2026-11-22T12:00:00Z",
+        &["--as", "lea", "--channel", "general"],
+        "@keel standup set \"0 9 * * 1-5\" in #standup\n",
+    );
+    chat(&db, "2026-11-22T12:00:00Z", &["--as", "sam"], "back\n");
+    assert_eq!(prompted(&tick(&db, "2026-11-23T09:00:00Z")).len(), 2);
+    // Down from Monday 09:01 to Thursday 10:00: Tuesday's and Wednesday's prompts were missed.
+    let back = tick(&db, "2026-11-26T10:00:00Z");
+    let mut now = prompted(&back);
+    now.sort();
+    assert_eq!(now, ["lea", "sam"], "one prompt each, for today: {back:?}");
+    // Monday's summary (due 13:00 Monday) went out once, with the catch-up.
+    assert_eq!(
+        back.iter()
+            .filter(|m| m["kind"] == "standup_summary" && m["thread"].is_null())
+            .count(),
+        1,
+        "{back:?}"
+    );
+    assert!(prompted(&tick(&db, "2026-11-26T10:01:00Z")).is_empty());
+});
+
+#[test]
+fn tick_rejects_a_bad_time_with_one_line() {
+    let out = keel(&["tick", "--db", "sqlite::memory:", "--now", "yesterday-ish"], "");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
