@@ -282,3 +282,78 @@ fn tick_rejects_a_bad_time_with_one_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+on_both_backends!(two_schedulers_send_each_prompt_once, |backend| {
+    use std::sync::Arc;
+
+    use chrono::{TimeZone, Utc};
+    use keel::clock::FixedClock;
+    use keel::service::scheduler::Scheduler;
+    use keel::service::{Keel, Settings};
+    use keel::store::Store;
+
+    let db = TestDb::new(backend);
+    support::runtime().block_on(async {
+        let store = Store::open(&db.url).await.expect("store");
+        // 1,000 members (and lea, the admin) on the console adapter, all in UTC.
+        sqlx::raw_sql(sqlx::AssertSqlSafe(
+            "INSERT INTO members (adapter, platform_id, name, role, created_at) \
+             VALUES ('console', 'lea', 'lea', 'admin', 0)"
+                .to_string(),
+        ))
+        .execute(store.pool())
+        .await
+        .expect("admin");
+        for chunk in 0..10 {
+            let values: Vec<String> = (0..100)
+                .map(|i| format!("('console', 'm{0}', 'm{0}', 'member', 0)", chunk * 100 + i))
+                .collect();
+            let sql = format!(
+                "INSERT INTO members (adapter, platform_id, name, role, created_at) VALUES {}",
+                values.join(", ")
+            );
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(store.pool())
+                .await
+                .expect("members");
+        }
+        store.close().await;
+    });
+    let said = chat(
+        &db,
+        "2026-11-22T12:00:00Z",
+        &["--as", "lea", "--channel", "general"],
+        "@keel standup set \"0 9 * * 1-5\" in #standup\n",
+    );
+    assert!(said.contains("standup set"), "{said}");
+    support::runtime().block_on(async {
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().expect("time");
+        let mut runs = Vec::new();
+        let mut stores = Vec::new();
+        for _ in 0..2 {
+            // Two replicas: each its own connections.
+            let store = Store::open(&db.url).await.expect("store");
+            let keel = Keel::new(store.clone(), Arc::new(FixedClock(at)), Settings::default());
+            stores.push(store);
+            runs.push(tokio::spawn(async move { Scheduler::new(keel).run_due(at).await }));
+        }
+        let mut ran = 0;
+        for r in runs {
+            ran += r.await.expect("join").expect("run");
+        }
+        assert_eq!(ran, 1001, "every due job ran once across both schedulers");
+        let pool = stores[0].pool();
+        let prompts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'standup_prompt'")
+            .fetch_one(pool)
+            .await
+            .expect("count");
+        let people: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT target) FROM outbox WHERE kind = 'standup_prompt'")
+            .fetch_one(pool)
+            .await
+            .expect("count");
+        assert_eq!((prompts, people), (1001, 1001));
+        for store in stores {
+            store.close().await;
+        }
+    });
+});

@@ -2,6 +2,7 @@
 //! measured in the same run on the same machine, so ratios compare like with like.
 //!
 //! `keel-bench capture --backend sqlite|postgres --messages N`
+//! `keel-bench scheduler --backend sqlite|postgres --members N`
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -53,6 +54,20 @@ enum Bench {
         )]
         postgres: String,
     },
+    /// Time to enqueue N due standup prompts (members in 50 time zones), and the scheduler's idle
+    /// wake-up with 10,000 / 100,000 / 1,000,000 scheduled jobs none of which is due.
+    Scheduler {
+        #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+        backend: Backend,
+        #[arg(long, default_value_t = 10_000)]
+        members: usize,
+        #[arg(
+            long,
+            env = "KEEL_TEST_POSTGRES",
+            default_value = "postgres://postgres@127.0.0.1:5432/test"
+        )]
+        postgres: String,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,6 +102,11 @@ fn main() -> anyhow::Result<()> {
                 senders,
                 postgres,
             } => capture(backend, messages, tasks, replies, senders, &postgres).await,
+            Bench::Scheduler {
+                backend,
+                members,
+                postgres,
+            } => scheduler(backend, members, &postgres).await,
         }
     })
 }
@@ -356,4 +376,169 @@ async fn capture(
     store.close().await;
     db.cleanup().await;
     Ok(())
+}
+
+/// Fifty IANA zones, spread around the world (and across both hemispheres' DST rules).
+const ZONES: [&str; 50] = [
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "Europe/Madrid",
+    "Europe/Rome",
+    "Europe/Warsaw",
+    "Europe/Athens",
+    "Europe/Helsinki",
+    "Europe/Moscow",
+    "Europe/Istanbul",
+    "Europe/Lisbon",
+    "Europe/Dublin",
+    "Africa/Cairo",
+    "Africa/Lagos",
+    "Africa/Nairobi",
+    "Africa/Johannesburg",
+    "Asia/Dubai",
+    "Asia/Karachi",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Asia/Dhaka",
+    "Asia/Bangkok",
+    "Asia/Jakarta",
+    "Asia/Singapore",
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Manila",
+    "Asia/Seoul",
+    "Asia/Tokyo",
+    "Australia/Perth",
+    "Australia/Adelaide",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "Pacific/Honolulu",
+    "America/Anchorage",
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Chicago",
+    "America/Mexico_City",
+    "America/New_York",
+    "America/Toronto",
+    "America/Bogota",
+    "America/Lima",
+    "America/Caracas",
+    "America/Santiago",
+    "America/Sao_Paulo",
+    "America/Argentina/Buenos_Aires",
+    "Atlantic/Azores",
+];
+
+async fn scheduler(backend: Backend, members: usize, postgres: &str) -> anyhow::Result<()> {
+    use keel::clock::FixedClock;
+    use keel::service::scheduler::Scheduler;
+
+    let db = bench_db(backend, postgres).await?;
+    let store = Store::open(&db.url).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let now = Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).single().context("time")?;
+    let keel = Keel::new(store.clone(), Arc::new(FixedClock(now)), Settings::default());
+
+    // The admin, then the members in 50 time zones.
+    sqlx::query("INSERT INTO members (adapter, platform_id, name, role, created_at) VALUES ('bench', 'lead', 'lead', 'admin', 0)")
+        .execute(store.pool())
+        .await?;
+    for chunk in (0..members).collect::<Vec<_>>().chunks(500) {
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|i| format!("('bench', 'm{i}', 'm{i}', 'member', '{}', 0)", ZONES[i % ZONES.len()]))
+            .collect();
+        let sql = format!(
+            "INSERT INTO members (adapter, platform_id, name, role, tz, created_at) VALUES {}",
+            rows.join(", ")
+        );
+        sqlx::raw_sql(AssertSqlSafe(sql)).execute(store.pool()).await?;
+    }
+    // The lead sets the standup through the normal command path; it schedules every member.
+    let mut set = command(0, "standup set \"0 9 * * *\" in #standup".into());
+    set.at = now;
+    keel.handle(&set).await?;
+    // Make every prompt due now.
+    let made = sqlx::query("UPDATE jobs SET next_run_at = $1 WHERE kind = 'standup'")
+        .bind(now.timestamp())
+        .execute(store.pool())
+        .await?
+        .rows_affected();
+    anyhow::ensure!(
+        made as usize == members + 1,
+        "expected {} prompt jobs, found {made}",
+        members + 1
+    );
+
+    let scheduler = Scheduler::new(keel);
+    let started = Instant::now();
+    let ran = scheduler.run_due(now).await?;
+    let enqueue_s = started.elapsed().as_secs_f64();
+    let prompts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'standup_prompt'")
+        .fetch_one(store.pool())
+        .await?;
+    anyhow::ensure!(
+        ran == members + 1 && prompts as usize == members + 1,
+        "ran {ran} jobs, {prompts} prompts"
+    );
+
+    let mut idle = Vec::new();
+    for target in [10_000i64, 100_000, 1_000_000] {
+        let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs")
+            .fetch_one(store.pool())
+            .await?;
+        if target > have {
+            add_idle_jobs(&store, backend, have, target - have, now.timestamp()).await?;
+        }
+        idle.push(idle_wake_ms(&scheduler, now).await?);
+    }
+    let line = json!({
+        "backend": match backend { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" },
+        "due_jobs": ran,
+        "enqueue_s": (enqueue_s * 1000.0).round() / 1000.0,
+        "idle_wake_ms_10k": idle[0],
+        "idle_wake_ms_100k": idle[1],
+        "idle_wake_ms_1m": idle[2],
+        "idle_ratio_1m_10k": ((idle[2] / idle[0].max(0.001)) * 100.0).round() / 100.0,
+    });
+    println!("{line}");
+    store.close().await;
+    db.cleanup().await;
+    Ok(())
+}
+
+/// Adds `count` jobs due in the far future (a year and more from `now`).
+async fn add_idle_jobs(store: &Store, backend: Backend, from: i64, count: i64, now: i64) -> anyhow::Result<()> {
+    let far = now + 365 * 86_400;
+    let sql = match backend {
+        Backend::Sqlite => format!(
+            "WITH RECURSIVE n(i) AS (SELECT {from} UNION ALL SELECT i + 1 FROM n WHERE i < {last}) \
+             INSERT INTO jobs (key, kind, next_run_at, data) SELECT 'idle:' || i, 'idle', {far} + i, '{{}}' FROM n",
+            last = from + count - 1
+        ),
+        Backend::Postgres => format!(
+            "INSERT INTO jobs (key, kind, next_run_at, data) \
+             SELECT 'idle:' || i, 'idle', {far} + i, '{{}}' FROM generate_series({from}, {last}) AS i",
+            last = from + count - 1
+        ),
+    };
+    sqlx::raw_sql(AssertSqlSafe(sql)).execute(store.pool()).await?;
+    Ok(())
+}
+
+/// The median time, over 200 wake-ups, of what the scheduler loop does when nothing is due: run
+/// the due jobs (none) and find when the next one is.
+async fn idle_wake_ms(scheduler: &keel::service::scheduler::Scheduler, now: DateTime<Utc>) -> anyhow::Result<f64> {
+    let mut times = Vec::with_capacity(200);
+    for _ in 0..200 {
+        let started = Instant::now();
+        let ran = scheduler.run_due(now).await?;
+        let next = scheduler.next_due().await?;
+        times.push(started.elapsed());
+        anyhow::ensure!(ran == 0 && next.is_some_and(|t| t > now), "a job was due");
+    }
+    times.sort();
+    Ok((times[times.len() / 2].as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0)
 }

@@ -152,8 +152,9 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
             let mut me = speaker_member(turn)?;
             me.tz = Some(tz.name().to_string());
             people::update_member(turn.db().await?, &me).await?;
-            // The next standup prompt follows the new zone (the scheduler makes it again).
-            super::standup::member_moved(turn.db().await?, &me).await?;
+            // The next standup prompt follows the new zone.
+            let (now, keel) = (turn.at().timestamp(), turn.keel);
+            super::standup::schedule_member(turn.db().await?, keel, &me, now).await?;
             turn.reply(format!("your time zone is {}", tz.name()));
             Ok(())
         }

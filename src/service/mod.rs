@@ -275,7 +275,7 @@ impl Keel {
             let member = match people::member_by_platform_id(conn, &inbound.adapter, &speaker.id).await? {
                 Some(m) => m,
                 None => {
-                    people::add_member(
+                    let member = people::add_member(
                         conn,
                         &inbound.adapter,
                         &speaker.id,
@@ -283,7 +283,9 @@ impl Keel {
                         speaker.tz.as_deref(),
                         now,
                     )
-                    .await?
+                    .await?;
+                    standup::schedule_member(conn, self, &member, member.created_at).await?;
+                    member
                 }
             };
             return Ok(Who::Team(member));
@@ -378,12 +380,12 @@ impl<'a> Turn<'a> {
     /// rows are written first).
     pub async fn ctx(&mut self) -> anyhow::Result<scheduler::Ctx<'_>> {
         self.batch.writes.flush(self.conn).await?;
-        Ok(scheduler::Ctx {
-            conn: &mut *self.conn,
-            keel: self.keel,
-            now: self.inbound.at,
-            out: &mut self.out,
-        })
+        Ok(scheduler::Ctx::new(
+            &mut *self.conn,
+            self.keel,
+            self.inbound.at,
+            &mut self.out,
+        ))
     }
 
     /// The database without flushing the queue, for reads that consult the queue themselves or

@@ -6,6 +6,7 @@
 //! job twice. A job that was due while keel was down runs once, for its latest due time: a job
 //! computes its next run from now, never from the time it missed.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -14,6 +15,7 @@ use tokio::sync::Notify;
 use super::{standup, Keel};
 use crate::store::jobs::{self, Job};
 use crate::store::outbox::{self, Queued};
+use crate::store::standups::Standup;
 use crate::store::Conn;
 
 /// How many due jobs one transaction takes.
@@ -29,9 +31,29 @@ pub(crate) struct Ctx<'a> {
     pub keel: &'a Keel,
     pub now: DateTime<Utc>,
     pub out: &'a mut Vec<Queued>,
+    /// Lookups that hold for one transaction: standups, holidays, skipped days.
+    pub seen: Seen,
 }
 
-impl Ctx<'_> {
+/// What a transaction has looked up already (standups do not change while jobs run).
+#[derive(Default)]
+pub(crate) struct Seen {
+    pub standups: HashMap<i64, Option<Standup>>,
+    pub holidays: Option<HashSet<String>>,
+    pub skips: HashMap<(i64, String), bool>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(conn: &'a mut Conn, keel: &'a Keel, now: DateTime<Utc>, out: &'a mut Vec<Queued>) -> Ctx<'a> {
+        Ctx {
+            conn,
+            keel,
+            now,
+            out,
+            seen: Seen::default(),
+        }
+    }
+
     /// Queues a message of a kind on an adapter.
     pub fn send(&mut self, kind: &str, adapter: &str, outbound: keel_chat::Outbound) {
         self.out.push(Queued {
@@ -62,7 +84,6 @@ impl Scheduler {
 
     /// Runs every job due at `now` once; returns how many jobs ran.
     pub async fn run_due(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
-        self.reconcile(now).await?;
         let mut total = 0;
         loop {
             let ran = match self.run_batch(now, BATCH).await {
@@ -79,35 +100,22 @@ impl Scheduler {
         }
     }
 
-    /// Creates the jobs that should exist and do not (a standup prompt for a member who joined).
-    pub async fn reconcile(&self, now: DateTime<Utc>) -> anyhow::Result<()> {
-        let mut tx = self.keel.store.begin().await?;
-        standup::reconcile(&mut tx, &self.keel, now).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     async fn run_batch(&self, now: DateTime<Utc>, limit: i64) -> anyhow::Result<usize> {
         let mut tx = self.keel.store.begin().await?;
         let due = jobs::claim_due(&mut tx, self.keel.store.backend(), now.timestamp(), limit).await?;
         let mut out = Vec::new();
+        let mut ctx = Ctx::new(&mut tx, &self.keel, now, &mut out);
         for job in &due {
-            let mut ctx = Ctx {
-                conn: &mut tx,
-                keel: &self.keel,
-                now,
-                out: &mut out,
-            };
-            let next = run_job(&mut ctx, job).await?;
-            match next {
-                Next::Done => jobs::delete(&mut tx, &job.key).await?,
+            match run_job(&mut ctx, job).await? {
+                Next::Done => jobs::delete(ctx.conn, &job.key).await?,
                 Next::At(at) => {
                     // Never again within this run, whatever the job computed.
                     let at = at.timestamp().max(now.timestamp() + 1);
-                    jobs::ran(&mut tx, &job.key, now.timestamp(), at).await?;
+                    jobs::ran(ctx.conn, &job.key, now.timestamp(), at).await?;
                 }
             }
         }
+        drop(ctx);
         outbox::enqueue_queued(&mut tx, &out, now.timestamp()).await?;
         tx.commit().await?;
         Ok(due.len())

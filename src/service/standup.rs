@@ -71,11 +71,34 @@ fn at(seconds: i64) -> DateTime<Utc> {
 }
 
 /// True when the day is a team holiday (stored or configured).
-async fn is_holiday(conn: &mut Conn, keel: &Keel, day: &str) -> anyhow::Result<bool> {
-    if NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok_and(|d| keel.settings.holidays.contains(&d)) {
+async fn is_holiday(ctx: &mut Ctx<'_>, day: &str) -> anyhow::Result<bool> {
+    if NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok_and(|d| ctx.keel.settings.holidays.contains(&d)) {
         return Ok(true);
     }
-    Ok(jobs::holidays(conn).await?.iter().any(|(d, _)| d == day))
+    if ctx.seen.holidays.is_none() {
+        let days = jobs::holidays(ctx.conn).await?.into_iter().map(|(d, _)| d).collect();
+        ctx.seen.holidays = Some(days);
+    }
+    Ok(ctx.seen.holidays.as_ref().is_some_and(|days| days.contains(day)))
+}
+
+async fn is_skipped(ctx: &mut Ctx<'_>, standup_id: i64, day: &str) -> anyhow::Result<bool> {
+    let key = (standup_id, day.to_string());
+    if let Some(skipped) = ctx.seen.skips.get(&key) {
+        return Ok(*skipped);
+    }
+    let skipped = standups::is_skipped(ctx.conn, standup_id, day).await?;
+    ctx.seen.skips.insert(key, skipped);
+    Ok(skipped)
+}
+
+async fn standup_by_id(ctx: &mut Ctx<'_>, id: i64) -> anyhow::Result<Option<Standup>> {
+    if let Some(known) = ctx.seen.standups.get(&id) {
+        return Ok(known.clone());
+    }
+    let found = standups::by_id(ctx.conn, id).await?;
+    ctx.seen.standups.insert(id, found.clone());
+    Ok(found)
 }
 
 /// Creates a prompt job for every member of the active standup who has none.
@@ -107,10 +130,18 @@ pub(crate) async fn reconcile(conn: &mut Conn, keel: &Keel, now: DateTime<Utc>) 
     jobs::schedule_many(conn, &new).await
 }
 
-/// A member's time zone changed: their prompt job is made again from the new zone.
-pub(crate) async fn member_moved(conn: &mut Conn, member: &Member) -> anyhow::Result<()> {
-    if let Some(active) = standups::active(conn).await? {
-        jobs::delete(conn, &prompt_key(active.id, member.id)).await?;
+/// Schedules a member's next prompt from `since` (when they joined, or now when their time zone
+/// changed), when a standup is active.
+pub(crate) async fn schedule_member(conn: &mut Conn, keel: &Keel, member: &Member, since: i64) -> anyhow::Result<()> {
+    let Some(standup) = standups::active(conn).await? else {
+        return Ok(());
+    };
+    let Ok(schedule) = Schedule::parse(&standup.cron) else {
+        return Ok(());
+    };
+    if let Some(next) = schedule.next_after(member_tz(keel, member), at(since.max(standup.created_at))) {
+        let key = prompt_key(standup.id, member.id);
+        jobs::upsert(conn, &key, PROMPT_JOB, next.timestamp(), &serde_json::json!({})).await?;
     }
     Ok(())
 }
@@ -142,7 +173,7 @@ pub(crate) async fn prompt_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<N
     let (Some(Ok(standup_id)), Some(Ok(member_id))) = (parts.next(), parts.next()) else {
         return Ok(Next::Done);
     };
-    let Some(standup) = standups::by_id(ctx.conn, standup_id).await?.filter(|s| s.active) else {
+    let Some(standup) = standup_by_id(ctx, standup_id).await?.filter(|s| s.active) else {
         return Ok(Next::Done);
     };
     let Some(member) = people::member_by_id(ctx.conn, member_id).await? else {
@@ -188,37 +219,30 @@ pub(crate) async fn prompt(
     when: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
     let day = local_day(member_tz(ctx.keel, member), when);
-    if standups::is_skipped(ctx.conn, standup.id, &day).await? {
+    if is_skipped(ctx, standup.id, &day).await? {
         return Ok(false);
     }
-    let away =
-        member.away_until.is_some_and(|until| when.timestamp() < until) || is_holiday(ctx.conn, ctx.keel, &day).await?;
+    let away = member.away_until.is_some_and(|until| when.timestamp() < until) || is_holiday(ctx, &day).await?;
     let status = if away { RunStatus::Away } else { RunStatus::Prompted };
     let now = ctx.now.timestamp();
     let Some(run_id) = standups::start_run(ctx.conn, standup.id, member.id, &day, status, now).await? else {
         return Ok(false);
     };
-    jobs::schedule_many(
-        ctx.conn,
-        &[(summary_key(standup.id, &day), SUMMARY_JOB.to_string(), now + WINDOW)],
-    )
-    .await?;
+    let summary = (summary_key(standup.id, &day), SUMMARY_JOB.to_string(), now + WINDOW);
     if away {
+        jobs::schedule_many(ctx.conn, &[summary]).await?;
         return Ok(false);
     }
     let total = standup.questions.len();
     let first = standup.questions.first().cloned().unwrap_or_default();
     let text = format!("Standup for {} · 1/{total}: {first} (reply here)", day_label(&day));
     ctx.send("standup_prompt", &member.adapter, direct(member, text));
-    jobs::schedule_many(
-        ctx.conn,
-        &[(
-            format!("{REMINDER_JOB}:{run_id}"),
-            REMINDER_JOB.to_string(),
-            now + REMINDER_AFTER,
-        )],
-    )
-    .await?;
+    let reminder = (
+        format!("{REMINDER_JOB}:{run_id}"),
+        REMINDER_JOB.to_string(),
+        now + REMINDER_AFTER,
+    );
+    jobs::schedule_many(ctx.conn, &[summary, reminder]).await?;
     Ok(true)
 }
 
