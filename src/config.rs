@@ -17,6 +17,8 @@ pub struct Config {
     pub database_url: String,
     pub team: TeamConfig,
     pub capture: CaptureConfig,
+    pub schedules: SchedulesConfig,
+    pub sla: SlaConfig,
     pub http: HttpConfig,
     pub log: LogConfig,
 }
@@ -37,6 +39,90 @@ pub struct TeamConfig {
 pub struct CaptureConfig {
     /// Client messages this many minutes apart in one channel join the same task; 0 turns it off.
     pub group_minutes: i64,
+}
+
+/// When keel nudges, warns and escalates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SchedulesConfig {
+    /// Business days without activity on an open task before its owner is nudged, and between
+    /// nudges.
+    pub nudge_after_days: i64,
+    /// Nudges without activity after which the task is escalated (client owner and leads).
+    pub escalate_after_nudges: i64,
+    /// The share of an SLA target at which the owner is warned (the breach is at 1.0).
+    pub sla_warning_at: f64,
+    /// Days without a touchpoint after which a client counts as silent.
+    pub silent_client_days: i64,
+    /// Active tasks above which an owner is overloaded.
+    pub overload_tasks: i64,
+}
+
+/// SLA targets in business hours, per priority.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SlaConfig {
+    pub first_response_hours: PriorityHours,
+    pub resolution_hours: PriorityHours,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct PriorityHours {
+    pub urgent: f64,
+    pub high: f64,
+    pub normal: f64,
+    pub low: f64,
+}
+
+impl PriorityHours {
+    /// The target for a priority, in seconds.
+    pub fn seconds(&self, priority: crate::domain::Priority) -> i64 {
+        use crate::domain::Priority;
+        let hours = match priority {
+            Priority::Urgent => self.urgent,
+            Priority::High => self.high,
+            Priority::Normal => self.normal,
+            Priority::Low => self.low,
+        };
+        (hours * 3600.0).round() as i64
+    }
+
+    fn valid(&self) -> bool {
+        [self.urgent, self.high, self.normal, self.low]
+            .iter()
+            .all(|h| h.is_finite() && *h > 0.0 && *h <= 10_000.0)
+    }
+}
+
+impl Default for SchedulesConfig {
+    fn default() -> Self {
+        SchedulesConfig {
+            nudge_after_days: 2,
+            escalate_after_nudges: 2,
+            sla_warning_at: 0.75,
+            silent_client_days: 14,
+            overload_tasks: 30,
+        }
+    }
+}
+
+impl Default for SlaConfig {
+    fn default() -> Self {
+        SlaConfig {
+            first_response_hours: PriorityHours {
+                urgent: 1.0,
+                high: 4.0,
+                normal: 8.0,
+                low: 24.0,
+            },
+            resolution_hours: PriorityHours {
+                urgent: 4.0,
+                high: 24.0,
+                normal: 48.0,
+                low: 120.0,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,6 +147,8 @@ impl Default for Config {
             database_url: "sqlite://keel.db".into(),
             team: TeamConfig::default(),
             capture: CaptureConfig::default(),
+            schedules: SchedulesConfig::default(),
+            sla: SlaConfig::default(),
             http: HttpConfig::default(),
             log: LogConfig::default(),
         }
@@ -144,6 +232,25 @@ impl Config {
                     crate::domain::truncate(day, 40)
                 ));
             }
+        }
+        let s = &self.schedules;
+        if !(1..=60).contains(&s.nudge_after_days) {
+            problems.push("schedules.nudge_after_days: must be between 1 and 60".into());
+        }
+        if !(0..=10).contains(&s.escalate_after_nudges) {
+            problems.push("schedules.escalate_after_nudges: must be between 0 and 10".into());
+        }
+        if !(s.sla_warning_at > 0.0 && s.sla_warning_at < 1.0) {
+            problems.push("schedules.sla_warning_at: must be between 0 and 1 (e.g. 0.75)".into());
+        }
+        if !(1..=365).contains(&s.silent_client_days) {
+            problems.push("schedules.silent_client_days: must be between 1 and 365".into());
+        }
+        if s.overload_tasks < 1 {
+            problems.push("schedules.overload_tasks: must be at least 1".into());
+        }
+        if !self.sla.first_response_hours.valid() || !self.sla.resolution_hours.valid() {
+            problems.push("sla: every target must be a number of hours above 0".into());
         }
         if !(0..=1440).contains(&self.capture.group_minutes) {
             problems.push("capture.group_minutes: must be between 0 and 1440".into());

@@ -341,7 +341,8 @@ on_both_backends!(two_schedulers_send_each_prompt_once, |backend| {
         for r in runs {
             ran += r.await.expect("join").expect("run");
         }
-        assert_eq!(ran, 1001, "every due job ran once across both schedulers");
+        // 1,001 prompts and the sweep.
+        assert_eq!(ran, 1002, "every due job ran once across both schedulers");
         let pool = stores[0].pool();
         let prompts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'standup_prompt'")
             .fetch_one(pool)
@@ -356,4 +357,154 @@ on_both_backends!(two_schedulers_send_each_prompt_once, |backend| {
             store.close().await;
         }
     });
+});
+
+/// The kinds and recipients in these messages, as `kind→to`.
+fn notices(posted: &[Value]) -> Vec<String> {
+    posted
+        .iter()
+        .filter(|m| m["kind"] != "standup_prompt")
+        .map(|m| {
+            format!(
+                "{}→{}",
+                m["kind"].as_str().unwrap_or(""),
+                m["to"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+on_both_backends!(nudges_sla_and_escalations_arrive_in_business_hours_once, |backend| {
+    let db = TestDb::new(backend);
+    // Team in UTC, 09:00–17:00 Mon–Fri. lea (admin) and sam; acme is a client without an owner.
+    chat(&db, "2026-11-20T12:00:00Z", &["--as", "lea"], "back\n");
+    chat(&db, "2026-11-20T12:00:00Z", &["--as", "sam"], "back\n");
+    chat(
+        &db,
+        "2026-11-20T12:00:00Z",
+        &["--as", "lea", "--channel", "general"],
+        "@keel client add acme \"Acme Corp\" #acme\n",
+    );
+    assert!(notices(&tick(&db, "2026-11-23T08:00:00Z")).is_empty());
+    // Mon 23 Nov 10:00: bob asks (normal priority: first response 8 h, resolution 48 h);
+    // lea gives it to sam at once (the last activity).
+    chat(
+        &db,
+        "2026-11-23T10:00:00Z",
+        &["--as", "bob", "--client", "acme", "--channel", "acme"],
+        "The invoice export is broken\n",
+    );
+    chat(
+        &db,
+        "2026-11-23T10:00:00Z",
+        &["--as", "lea", "--channel", "general"],
+        "@keel assign #1 @sam\n",
+    );
+    // First response: 75 % of 8 business hours = 6 h → Mon 16:00.
+    assert!(notices(&tick(&db, "2026-11-23T15:55:00Z")).is_empty());
+    assert_eq!(notices(&tick(&db, "2026-11-23T16:00:00Z")), ["sla_warning→sam"]);
+    // Breach at 8 business hours: Mon 10–17 (7 h) + Tue 09–10 (1 h) → Tue 10:00; the owner hears,
+    // and the escalation goes to the leads. Nothing in the night between.
+    assert!(notices(&tick(&db, "2026-11-23T23:00:00Z")).is_empty());
+    assert!(notices(&tick(&db, "2026-11-24T09:55:00Z")).is_empty());
+    assert_eq!(
+        notices(&tick(&db, "2026-11-24T10:00:00Z")),
+        ["sla_breach→sam", "escalation→lea"]
+    );
+    // Stalled: 2 business days of sam's (16 h) after Mon 10:00 → Wed 10:00, again Fri 10:00.
+    assert!(notices(&tick(&db, "2026-11-25T09:55:00Z")).is_empty());
+    assert_eq!(notices(&tick(&db, "2026-11-25T10:00:00Z")), ["nudge→sam"]);
+    assert!(notices(&tick(&db, "2026-11-25T16:00:00Z")).is_empty(), "no repeat");
+    // Resolution: 75 % of 48 business hours = 36 h → Fri 14:00; the second nudge at Fri 10:00.
+    assert_eq!(notices(&tick(&db, "2026-11-27T10:00:00Z")), ["nudge→sam"]);
+    assert_eq!(notices(&tick(&db, "2026-11-27T14:00:00Z")), ["sla_warning→sam"]);
+    // After 2 nudges, at 6 business days (48 h: Tue 1 Dec 10:00) the stalled task is escalated;
+    // the resolution target (48 h) is breached at the same moment, with its own escalation.
+    assert!(notices(&tick(&db, "2026-11-30T10:00:00Z")).is_empty());
+    assert_eq!(
+        notices(&tick(&db, "2026-12-01T10:00:00Z")),
+        ["escalation→lea", "sla_breach→sam", "escalation→lea"]
+    );
+    assert!(notices(&tick(&db, "2026-12-02T10:00:00Z")).is_empty());
+    // The log shows the nudges and the escalations (they count in the escalation rate).
+    let kinds: Vec<String> = support::events(&db)
+        .iter()
+        .filter(|e| e["task"] == 1 || e["task_id"] == 1)
+        .map(|e| e["kind"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "nudged").count(), 2, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| *k == "escalated").count(), 3, "{kinds:?}");
+});
+
+on_both_backends!(a_weekend_request_is_warned_about_on_monday_morning, |backend| {
+    let db = TestDb::new(backend);
+    chat(&db, "2026-11-20T12:00:00Z", &["--as", "lea"], "back\n");
+    chat(
+        &db,
+        "2026-11-20T12:00:00Z",
+        &["--as", "lea", "--channel", "general"],
+        "@keel client add acme \"Acme Corp\" #acme\n",
+    );
+    // Fri 27 Nov 16:30, urgent (first response 1 h): 30 min on Friday, the rest on Monday.
+    chat(
+        &db,
+        "2026-11-27T16:30:00Z",
+        &["--as", "carol", "--client", "acme", "--channel", "acme"],
+        "urgent: checkout fails for every customer\n",
+    );
+    assert!(notices(&tick(&db, "2026-11-28T12:00:00Z")).is_empty(), "Saturday");
+    assert!(notices(&tick(&db, "2026-11-30T09:14:00Z")).is_empty());
+    // 75 % of 1 h = 45 min: 30 on Friday + 15 on Monday → Mon 09:15; nobody owns it: the leads.
+    assert_eq!(notices(&tick(&db, "2026-11-30T09:15:00Z")), ["sla_warning→lea"]);
+    assert_eq!(
+        notices(&tick(&db, "2026-11-30T09:30:00Z")),
+        ["sla_breach→lea", "escalation→lea"]
+    );
+});
+
+on_both_backends!(silent_clients_and_overloaded_owners_are_flagged_once, |backend| {
+    let db = TestDb::new(backend);
+    let config = std::env::temp_dir().join(format!("keel-overload-{}-{backend}.toml", std::process::id()));
+    std::fs::write(&config, "[schedules]\noverload_tasks = 2\n").expect("config");
+    let config = config.to_string_lossy().to_string();
+    let with = |db: &TestDb, now: &str, who: &[&str], lines: &str| {
+        let mut args = vec!["chat", "--db", &db.url, "--config", &config, "--now", now];
+        args.extend_from_slice(who);
+        let out = keel(&args, lines);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let tick_with = |db: &TestDb, now: &str| {
+        let out = keel(
+            &[
+                "tick", "--db", &db.url, "--config", &config, "--now", now, "--format", "json",
+            ],
+            "",
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let posted: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect();
+        notices(&posted)
+            .into_iter()
+            .filter(|n| n.starts_with("overload") || n.starts_with("silent_client"))
+            .collect::<Vec<_>>()
+    };
+    with(&db, "2026-11-02T10:00:00Z", &["--as", "lea"], "back\n");
+    with(&db, "2026-11-02T10:00:00Z", &["--as", "sam"], "back\n");
+    with(
+        &db,
+        "2026-11-02T10:00:00Z",
+        &["--as", "lea", "--channel", "general"],
+        "@keel client add acme \"Acme Corp\" #acme owner @sam\n\
+         @keel track renew the certificate @sam\n@keel track update the docs @sam\n@keel track call the bank @sam\n",
+    );
+    // Three active tasks for sam, more than 2: sam and the leads hear, once that week.
+    assert_eq!(tick_with(&db, "2026-11-02T10:15:00Z"), ["overload→sam", "overload→lea"]);
+    assert!(tick_with(&db, "2026-11-03T10:15:00Z").is_empty());
+    // Acme has had no touchpoint since it was added on Mon 2 Nov: on Mon 16 Nov its owner hears.
+    // Two weeks later, still overloaded: once in the new week.
+    assert_eq!(tick_with(&db, "2026-11-16T09:45:00Z"), ["overload→sam", "overload→lea"]);
+    assert_eq!(tick_with(&db, "2026-11-16T10:00:00Z"), ["silent_client→sam"]);
+    assert!(tick_with(&db, "2026-11-17T10:00:00Z").is_empty());
 });

@@ -1,5 +1,6 @@
 //! keel's domain types: pure values that parse from text once and cannot hold invalid states.
 
+pub mod calendar;
 pub mod due;
 pub mod hours;
 pub mod schedule;

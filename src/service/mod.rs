@@ -13,6 +13,7 @@ pub mod ingest;
 mod schedule_commands;
 pub mod scheduler;
 mod standup;
+mod sweep;
 
 use std::sync::Arc;
 
@@ -44,6 +45,8 @@ pub struct Settings {
     pub group_window_secs: i64,
     /// Team holidays from the configuration (`holiday add` ones live in the database).
     pub holidays: std::collections::BTreeSet<chrono::NaiveDate>,
+    pub schedules: crate::config::SchedulesConfig,
+    pub sla: crate::config::SlaConfig,
 }
 
 impl Settings {
@@ -53,6 +56,8 @@ impl Settings {
             team_hours: config.team_hours(),
             group_window_secs: config.capture.group_minutes * 60,
             holidays: config.team_holidays(),
+            schedules: config.schedules.clone(),
+            sla: config.sla.clone(),
         }
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 use tokio::sync::Notify;
 
-use super::{standup, Keel};
+use super::{standup, sweep, Keel};
 use crate::store::jobs::{self, Job};
 use crate::store::outbox::{self, Queued};
 use crate::store::standups::Standup;
@@ -179,6 +179,7 @@ async fn run_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<Next> {
         standup::PROMPT_JOB => standup::prompt_job(ctx, job).await,
         standup::REMINDER_JOB => standup::reminder_job(ctx, job).await,
         standup::SUMMARY_JOB => standup::summary_job(ctx, job).await,
+        sweep::SWEEP_JOB => sweep::sweep_job(ctx, job).await,
         other => {
             tracing::warn!(job = %job.key, kind = other, "unknown job kind; deleting it");
             Ok(Next::Done)

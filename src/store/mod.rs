@@ -85,6 +85,11 @@ static MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0003_scheduler.sql"),
         postgres: include_str!("../../migrations/postgres/0003_scheduler.sql"),
     },
+    Migration {
+        version: 4,
+        sqlite: include_str!("../../migrations/sqlite/0004_sweep.sql"),
+        postgres: include_str!("../../migrations/postgres/0004_sweep.sql"),
+    },
 ];
 
 /// A URL safe to show: the password removed.

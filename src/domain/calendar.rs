@@ -1,0 +1,255 @@
+//! Business-hours arithmetic: working days and hours in a time zone, minus holidays and away days.
+//!
+//! Day boundaries are local to the calendar's zone. A working period's start or end that falls in
+//! a daylight-saving gap moves to the first instant after the gap; one that happens twice takes
+//! the earlier instant, so a working day across a change is an hour longer or shorter in real
+//! time. Every loop goes day by day and stops after ten years, so no input can make it spin.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use super::WorkingHours;
+
+/// How far any search looks ahead (days).
+const HORIZON_DAYS: i64 = 3660;
+
+/// A person's (or the team's) working time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calendar {
+    pub tz: Tz,
+    pub hours: WorkingHours,
+    /// Working weekdays, Monday first.
+    pub workdays: [bool; 7],
+    /// Dates in `tz` nobody works.
+    pub holidays: BTreeSet<NaiveDate>,
+    /// Inclusive date ranges in `tz` when this person is away.
+    pub away: Vec<(NaiveDate, NaiveDate)>,
+}
+
+impl Calendar {
+    /// Monday to Friday, no holidays, never away.
+    pub fn new(tz: Tz, hours: WorkingHours) -> Calendar {
+        Calendar {
+            tz,
+            hours,
+            workdays: [true, true, true, true, true, false, false],
+            holidays: BTreeSet::new(),
+            away: Vec::new(),
+        }
+    }
+
+    /// The local date of an instant.
+    pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.tz).date_naive()
+    }
+
+    /// A working weekday that is neither a holiday nor an away day.
+    pub fn is_working_day(&self, date: NaiveDate) -> bool {
+        let weekday = date.weekday().num_days_from_monday() as usize;
+        self.workdays.get(weekday).copied().unwrap_or(false)
+            && !self.holidays.contains(&date)
+            && !self.away.iter().any(|(from, to)| *from <= date && date <= *to)
+    }
+
+    /// True inside working hours on a working day.
+    pub fn is_business_time(&self, at: DateTime<Utc>) -> bool {
+        self.period(self.local_date(at))
+            .is_some_and(|(start, end)| start <= at && at < end)
+    }
+
+    /// `at` when it is business time, else the start of the next working period.
+    pub fn next_business_moment(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.periods_from(at).next().map(|(start, _)| start.max(at))
+    }
+
+    /// Business seconds in `[from, to)`; 0 when `to` is not after `from`.
+    pub fn business_seconds_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+        if to <= from {
+            return 0;
+        }
+        let mut total = 0;
+        for (start, end) in self.periods_from(from) {
+            if start >= to {
+                break;
+            }
+            total += (end.min(to) - start.max(from)).num_seconds().max(0);
+        }
+        total
+    }
+
+    /// The instant at which `seconds` business seconds have passed since `from`.
+    pub fn add_business_seconds(&self, from: DateTime<Utc>, seconds: i64) -> Option<DateTime<Utc>> {
+        let mut left = seconds.max(0);
+        for (start, end) in self.periods_from(from) {
+            let start = start.max(from);
+            let available = (end - start).num_seconds();
+            if left <= available {
+                return Some(start + Duration::seconds(left));
+            }
+            left -= available;
+        }
+        None
+    }
+
+    /// Working periods that end after `at`, in order, within the horizon.
+    fn periods_from(&self, at: DateTime<Utc>) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
+        let first = self.local_date(at);
+        (0..HORIZON_DAYS)
+            .filter_map(move |n| first.checked_add_signed(Duration::days(n)))
+            .filter_map(|day| self.period(day))
+            .filter(move |(_, end)| *end > at)
+    }
+
+    /// The working period of a day, as instants.
+    fn period(&self, day: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        if !self.is_working_day(day) {
+            return None;
+        }
+        let start = self.instant(day.and_time(self.hours.start))?;
+        let end = self.instant(day.and_time(self.hours.end))?;
+        (end > start).then_some((start, end))
+    }
+
+    /// A local time as an instant: the earlier of two, or the first instant after a gap.
+    fn instant(&self, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+        for minutes in 0..=180 {
+            let candidate = local + Duration::minutes(minutes);
+            match self.tz.from_local_datetime(&candidate) {
+                LocalResult::Single(t) => return Some(t.with_timezone(&Utc)),
+                LocalResult::Ambiguous(earlier, _) => return Some(earlier.with_timezone(&Utc)),
+                LocalResult::None => continue,
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).expect("time").with_timezone(&Utc)
+    }
+
+    fn nine_to_five(tz: Tz) -> Calendar {
+        Calendar::new(tz, WorkingHours::default())
+    }
+
+    #[test]
+    fn friday_afternoon_plus_two_hours_is_monday_morning() {
+        // Berlin in November is UTC+1: Fri 27 Nov 16:00 CET = 15:00Z; one hour left on Friday,
+        // one more from Monday 09:00 CET → Mon 30 Nov 10:00 CET = 09:00Z.
+        let cal = nine_to_five(chrono_tz::Europe::Berlin);
+        let at = cal.add_business_seconds(utc("2026-11-27T15:00:00Z"), 2 * 3600);
+        assert_eq!(at, Some(utc("2026-11-30T09:00:00Z")));
+        assert_eq!(
+            cal.business_seconds_between(utc("2026-11-27T15:00:00Z"), utc("2026-11-30T09:00:00Z")),
+            2 * 3600
+        );
+    }
+
+    #[test]
+    fn holidays_and_away_days_are_skipped() {
+        let mut cal = nine_to_five(chrono_tz::UTC);
+        cal.holidays
+            .insert(NaiveDate::from_ymd_opt(2026, 12, 25).expect("date"));
+        // Thu 24 Dec 16:00 + 2 h: 1 h on Thursday, Friday is a holiday → Mon 28 Dec 10:00.
+        assert_eq!(
+            cal.add_business_seconds(utc("2026-12-24T16:00:00Z"), 7200),
+            Some(utc("2026-12-28T10:00:00Z"))
+        );
+        cal.away.push((
+            NaiveDate::from_ymd_opt(2026, 12, 28).expect("date"),
+            NaiveDate::from_ymd_opt(2026, 12, 29).expect("date"),
+        ));
+        // Away Mon–Tue: the second hour lands on Wed 30 Dec 10:00.
+        assert_eq!(
+            cal.add_business_seconds(utc("2026-12-24T16:00:00Z"), 7200),
+            Some(utc("2026-12-30T10:00:00Z"))
+        );
+        assert!(!cal.is_business_time(utc("2026-12-29T12:00:00Z")));
+        assert_eq!(
+            cal.next_business_moment(utc("2026-12-24T18:00:00Z")),
+            Some(utc("2026-12-30T09:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn a_weekend_counts_nothing() {
+        let cal = nine_to_five(chrono_tz::UTC);
+        // Fri 17:00 → Mon 09:00: nothing; Fri 16:00 → Mon 10:00: 2 h.
+        assert_eq!(
+            cal.business_seconds_between(utc("2026-11-27T17:00:00Z"), utc("2026-11-30T09:00:00Z")),
+            0
+        );
+        assert_eq!(
+            cal.business_seconds_between(utc("2026-11-27T16:00:00Z"), utc("2026-11-30T10:00:00Z")),
+            7200
+        );
+    }
+
+    #[test]
+    fn a_working_day_across_a_dst_change_is_shorter_or_longer() {
+        // Hours 00:30–04:30 every day in New York: on Sun 8 Mar 2026 the clock jumps 02:00→03:00,
+        // so that day has 3 real hours; on Sun 1 Nov 01:00–02:00 happens twice: 5 real hours.
+        let mut cal = Calendar::new(
+            chrono_tz::America::New_York,
+            WorkingHours::parse("00:30-04:30").expect("hours"),
+        );
+        cal.workdays = [true; 7];
+        let day = |from: &str, to: &str| cal.business_seconds_between(utc(from), utc(to));
+        assert_eq!(day("2026-03-08T00:00:00Z", "2026-03-09T00:00:00Z"), 3 * 3600);
+        assert_eq!(day("2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"), 5 * 3600);
+        // Berlin 09:00–17:00 across 29 Mar: 08:00Z–16:00Z on Friday, 07:00Z–15:00Z on Monday.
+        let berlin = nine_to_five(chrono_tz::Europe::Berlin);
+        assert!(berlin.is_business_time(utc("2026-03-27T08:00:00Z")));
+        assert!(!berlin.is_business_time(utc("2026-03-30T06:59:00Z")));
+        assert!(berlin.is_business_time(utc("2026-03-30T07:00:00Z")));
+        assert_eq!(
+            berlin.business_seconds_between(utc("2026-03-27T15:00:00Z"), utc("2026-03-30T08:00:00Z")),
+            2 * 3600
+        );
+    }
+
+    #[test]
+    fn kolkata_half_hour_offset() {
+        // 09:00 IST = 03:30Z.
+        let cal = nine_to_five(chrono_tz::Asia::Kolkata);
+        assert!(!cal.is_business_time(utc("2026-11-24T03:29:00Z")));
+        assert!(cal.is_business_time(utc("2026-11-24T03:30:00Z")));
+        assert_eq!(
+            cal.next_business_moment(utc("2026-11-24T00:00:00Z")),
+            Some(utc("2026-11-24T03:30:00Z"))
+        );
+    }
+
+    #[test]
+    fn adding_and_counting_agree() {
+        let cal = nine_to_five(chrono_tz::America::New_York);
+        for (start, seconds) in [
+            ("2026-03-06T20:00:00Z", 3600),
+            ("2026-03-06T15:00:00Z", 40 * 3600),
+            ("2026-10-30T12:00:00Z", 17 * 3600 + 60),
+            ("2026-12-31T23:00:00Z", 1),
+        ] {
+            let from = utc(start);
+            let to = cal.add_business_seconds(from, seconds).expect("reachable");
+            assert_eq!(cal.business_seconds_between(from, to), seconds, "from {start}");
+        }
+    }
+
+    #[test]
+    fn no_working_day_at_all_gives_up_quickly() {
+        let mut cal = nine_to_five(chrono_tz::UTC);
+        cal.workdays = [false; 7];
+        assert_eq!(cal.add_business_seconds(utc("2026-01-01T00:00:00Z"), 1), None);
+        assert_eq!(cal.next_business_moment(utc("2026-01-01T00:00:00Z")), None);
+        assert_eq!(
+            cal.business_seconds_between(utc("2026-01-01T00:00:00Z"), utc("2030-01-01T00:00:00Z")),
+            0
+        );
+    }
+}

@@ -1,0 +1,418 @@
+//! The sweep: every 15 minutes, the scheduled warnings about work — stalled-task nudges and
+//! their escalation, SLA warnings and breaches, silent clients, overloaded owners.
+//!
+//! Each notice has a key naming what it is about (`nudge:12:<last activity>:1`,
+//! `sla_breach:first_response:12:lea`, …) written with it in the notices table, so none repeats
+//! for the same thing. A notice to a person waits for that person's business hours (their time
+//! zone and working hours, the team's holidays, not while away): it goes out at the first sweep
+//! inside them.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use keel_chat::Outbound;
+use serde_json::json;
+
+use super::capture::{channel_label, task_ref};
+use super::format::quoted;
+use super::scheduler::{Ctx, Next};
+use super::standup::member_tz;
+use crate::domain::calendar::Calendar;
+use crate::domain::Status;
+use crate::store::jobs::{self, Job};
+use crate::store::people::{self, Client, Member};
+use crate::store::tasks::{self, Filter, NewEvent, Task, TaskView};
+
+pub(crate) const SWEEP_JOB: &str = "sweep";
+
+/// How often the sweep runs (seconds); runs fall on the quarter hours.
+const EVERY: i64 = 15 * 60;
+
+/// The people and calendars one sweep works with.
+struct Team {
+    members: HashMap<i64, Member>,
+    leads: Vec<Member>,
+    /// Each member's calendar: their zone and hours, the team's holidays, their away days.
+    calendars: HashMap<i64, Calendar>,
+    team: Calendar,
+}
+
+impl Team {
+    /// True when a message to this member may go out now.
+    fn reachable(&self, now: DateTime<Utc>, m: &Member) -> bool {
+        let away = m.away_until.is_some_and(|u| now.timestamp() < u);
+        !away && self.calendars.get(&m.id).is_some_and(|c| c.is_business_time(now))
+    }
+}
+
+fn member_calendar(ctx: &Ctx<'_>, m: &Member, holidays: &BTreeSet<NaiveDate>) -> Calendar {
+    let mut cal = Calendar::new(member_tz(ctx.keel, m), m.hours);
+    cal.holidays = holidays.clone();
+    if let Some(until) = m.away_until.and_then(|u| Utc.timestamp_opt(u, 0).single()) {
+        let from = cal.local_date(ctx.now);
+        let to = cal.local_date(until);
+        if to >= from {
+            cal.away.push((from, to));
+        }
+    }
+    cal
+}
+
+/// The sweep job: runs every check, then waits for the next quarter hour.
+pub(crate) async fn sweep_job(ctx: &mut Ctx<'_>, _job: &Job) -> anyhow::Result<Next> {
+    let team = load_team(ctx).await?;
+    let active = tasks::list(
+        ctx.conn,
+        &Filter {
+            statuses: vec![Status::Open, Status::InProgress, Status::Waiting],
+            ..Filter::default()
+        },
+    )
+    .await?;
+    let clients: HashMap<i64, Client> = people::clients(ctx.conn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    for view in &active {
+        stalled(ctx, &team, &clients, view).await?;
+        sla(ctx, &team, &clients, view).await?;
+    }
+    silent_clients(ctx, &team, &clients).await?;
+    overloaded(ctx, &team, &active).await?;
+    let next = (ctx.now.timestamp() / EVERY + 1) * EVERY;
+    Ok(Next::At(
+        Utc.timestamp_opt(next, 0)
+            .single()
+            .unwrap_or(ctx.now + Duration::seconds(EVERY)),
+    ))
+}
+
+async fn load_team(ctx: &mut Ctx<'_>) -> anyhow::Result<Team> {
+    let mut holidays = ctx.keel.settings.holidays.clone();
+    for (day, _) in jobs::holidays(ctx.conn).await? {
+        if let Ok(d) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
+            holidays.insert(d);
+        }
+    }
+    let members: HashMap<i64, Member> = people::members(ctx.conn)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    let mut leads: Vec<Member> = members.values().filter(|m| m.role.is_lead()).cloned().collect();
+    leads.sort_by_key(|m| m.id);
+    let calendars = members
+        .values()
+        .map(|m| (m.id, member_calendar(ctx, m, &holidays)))
+        .collect();
+    let mut team = Calendar::new(ctx.keel.settings.team_tz, ctx.keel.settings.team_hours);
+    team.holidays = holidays;
+    Ok(Team {
+        members,
+        leads,
+        calendars,
+        team,
+    })
+}
+
+/// Sends a notice to a member once per key, when they can be reached now; true when sent.
+async fn notify(
+    ctx: &mut Ctx<'_>,
+    team: &Team,
+    kind: &str,
+    key: &str,
+    to: &Member,
+    text: &str,
+) -> anyhow::Result<bool> {
+    if !team.reachable(ctx.now, to) {
+        return Ok(false);
+    }
+    let key = format!("{key}:{}", to.id);
+    if !jobs::first_notice(ctx.conn, &key, kind, ctx.now.timestamp()).await? {
+        return Ok(false);
+    }
+    let outbound = Outbound::Direct {
+        user: to.platform_id.clone(),
+        text: text.to_string(),
+    };
+    ctx.send(kind, &to.adapter, outbound);
+    Ok(true)
+}
+
+/// The client's owner first, then the leads, each once.
+fn escalation_recipients(team: &Team, clients: &HashMap<i64, Client>, task: &Task) -> Vec<Member> {
+    let mut to: Vec<Member> = Vec::new();
+    let owner = task
+        .client_id
+        .and_then(|c| clients.get(&c))
+        .and_then(|c| c.owner_id)
+        .and_then(|id| team.members.get(&id));
+    to.extend(owner.cloned());
+    for lead in &team.leads {
+        if !to.iter().any(|m| m.id == lead.id) {
+            to.push(lead.clone());
+        }
+    }
+    to
+}
+
+fn about(task: &Task) -> String {
+    format!("{} ({})", quoted(&task.title), channel_label(task))
+}
+
+/// Appends an event to a task's log without changing the task (a nudge, an automatic
+/// escalation's notice).
+async fn log_event(ctx: &mut Ctx<'_>, task: &Task, kind: &str, data: serde_json::Value) -> anyhow::Result<()> {
+    let event = NewEvent::new(task.id, ctx.now.timestamp(), kind, "keel", data);
+    tasks::append_events(ctx.conn, &[event]).await
+}
+
+/// Stalled work: a nudge to the owner every `nudge_after_days` business days without activity,
+/// then, after `escalate_after_nudges` nudges, one escalation.
+async fn stalled(
+    ctx: &mut Ctx<'_>,
+    team: &Team,
+    clients: &HashMap<i64, Client>,
+    view: &TaskView,
+) -> anyhow::Result<()> {
+    let task = &view.task;
+    let now = ctx.now.timestamp();
+    if !matches!(task.status, Status::Open | Status::InProgress) || task.snoozed_until.is_some_and(|s| s > now) {
+        return Ok(());
+    }
+    let Some(owner) = task.owner_id.and_then(|id| team.members.get(&id)) else {
+        return Ok(());
+    };
+    let Some(cal) = team.calendars.get(&owner.id) else {
+        return Ok(());
+    };
+    let since = Utc.timestamp_opt(task.last_activity_at, 0).single().unwrap_or(ctx.now);
+    let idle = cal.business_seconds_between(since, ctx.now);
+    let (start, end) = owner.hours.to_minutes();
+    let period = ctx.keel.settings.schedules.nudge_after_days * (end - start) * 60;
+    let periods = if period > 0 { idle / period } else { 0 };
+    if periods == 0 {
+        return Ok(());
+    }
+    let limit = ctx.keel.settings.schedules.escalate_after_nudges;
+    if periods <= limit {
+        let days = periods * ctx.keel.settings.schedules.nudge_after_days;
+        let text = format!(
+            "{} has had no activity for {days} business days: {}. Update it, or snooze #{} <date>.",
+            task_ref(task),
+            about(task),
+            task.id
+        );
+        let key = format!("nudge:{}:{}:{periods}", task.id, task.last_activity_at);
+        if notify(ctx, team, "nudge", &key, owner, &text).await? {
+            log_event(ctx, task, "nudged", json!({ "count": periods, "owner": owner.name })).await?;
+        }
+        return Ok(());
+    }
+    let text = format!(
+        "{} is stalled: no activity after {limit} nudges to @{} — {}",
+        task_ref(task),
+        owner.name,
+        about(task)
+    );
+    escalate(ctx, team, clients, task, "stalled", &text).await
+}
+
+/// Sends an escalation to the client's owner and the leads (each once, in their hours) and
+/// records it on the task the first time.
+async fn escalate(
+    ctx: &mut Ctx<'_>,
+    team: &Team,
+    clients: &HashMap<i64, Client>,
+    task: &Task,
+    why: &str,
+    text: &str,
+) -> anyhow::Result<()> {
+    let key = format!("escalation:{why}:{}:{}", task.id, task.last_activity_at);
+    let mut sent = false;
+    for to in escalation_recipients(team, clients, task) {
+        sent |= notify(ctx, team, "escalation", &key, &to, text).await?;
+    }
+    if sent && jobs::first_notice(ctx.conn, &key, "escalation", ctx.now.timestamp()).await? {
+        let mut escalated = task.clone();
+        escalated.escalated_at = escalated.escalated_at.or(Some(ctx.now.timestamp()));
+        tasks::update(ctx.conn, &escalated).await?;
+        log_event(ctx, task, "escalated", json!({ "text": why, "by": "keel" })).await?;
+    }
+    Ok(())
+}
+
+/// SLA warnings at `sla_warning_at` of a target and breach notices at 100 %, for the first
+/// response and the resolution, counted in the team's business hours; the resolution clock
+/// leaves out the time the task spent waiting on the client.
+async fn sla(ctx: &mut Ctx<'_>, team: &Team, clients: &HashMap<i64, Client>, view: &TaskView) -> anyhow::Result<()> {
+    let task = &view.task;
+    if !task.requester_is_client {
+        return Ok(());
+    }
+    let created = Utc.timestamp_opt(task.created_at, 0).single().unwrap_or(ctx.now);
+    let elapsed = team.team.business_seconds_between(created, ctx.now);
+    let settings = &ctx.keel.settings;
+    let warn_at = settings.schedules.sla_warning_at;
+    if task.first_response_at.is_none() {
+        let target = settings.sla.first_response_hours.seconds(task.priority);
+        sla_step(ctx, team, clients, task, "first_response", elapsed, target, warn_at).await?;
+    }
+    if task.status != Status::Waiting {
+        let target = settings.sla.resolution_hours.seconds(task.priority);
+        if elapsed as f64 >= warn_at * target as f64 {
+            let paused = waiting_seconds(ctx, team, task).await?;
+            sla_step(
+                ctx,
+                team,
+                clients,
+                task,
+                "resolution",
+                elapsed - paused,
+                target,
+                warn_at,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn sla_step(
+    ctx: &mut Ctx<'_>,
+    team: &Team,
+    clients: &HashMap<i64, Client>,
+    task: &Task,
+    clock: &str,
+    elapsed: i64,
+    target: i64,
+    warn_at: f64,
+) -> anyhow::Result<()> {
+    if target <= 0 || (elapsed as f64) < warn_at * target as f64 {
+        return Ok(());
+    }
+    let label = clock.replace('_', " ");
+    let hours = |s: i64| format!("{:.1}", s as f64 / 3600.0).trim_end_matches(".0").to_string();
+    let owner = task.owner_id.and_then(|id| team.members.get(&id)).cloned();
+    let to: Vec<Member> = match owner {
+        Some(o) => vec![o],
+        None => team.leads.clone(),
+    };
+    if elapsed < target {
+        let text = format!(
+            "{} {label} SLA: {} of {} business hours used ({} priority) — {}",
+            task_ref(task),
+            hours(elapsed),
+            hours(target),
+            task.priority,
+            about(task)
+        );
+        let key = format!("sla_warning:{clock}:{}", task.id);
+        for m in &to {
+            notify(ctx, team, "sla_warning", &key, m, &text).await?;
+        }
+        return Ok(());
+    }
+    let text = format!(
+        "{} {label} SLA breached: {} business hours, target {} ({} priority) — {}",
+        task_ref(task),
+        hours(elapsed),
+        hours(target),
+        task.priority,
+        about(task)
+    );
+    let key = format!("sla_breach:{clock}:{}", task.id);
+    for m in &to {
+        notify(ctx, team, "sla_breach", &key, m, &text).await?;
+    }
+    escalate(ctx, team, clients, task, &format!("sla_{clock}"), &text).await
+}
+
+/// Business seconds the task spent in `waiting`, from its status events.
+async fn waiting_seconds(ctx: &mut Ctx<'_>, team: &Team, task: &Task) -> anyhow::Result<i64> {
+    let mut total = 0;
+    let mut since: Option<DateTime<Utc>> = None;
+    for e in tasks::events(ctx.conn, task.id).await? {
+        if e.kind != "status" {
+            continue;
+        }
+        let at = Utc.timestamp_opt(e.at, 0).single().unwrap_or(ctx.now);
+        if e.data.get("to").and_then(|v| v.as_str()) == Some("waiting") {
+            since.get_or_insert(at);
+        } else if let Some(start) = since.take() {
+            total += team.team.business_seconds_between(start, at);
+        }
+    }
+    if let Some(start) = since {
+        total += team.team.business_seconds_between(start, ctx.now);
+    }
+    Ok(total)
+}
+
+/// Clients with no touchpoint for `silent_client_days`: their owner (or the leads) hear once per
+/// silence.
+async fn silent_clients(ctx: &mut Ctx<'_>, team: &Team, clients: &HashMap<i64, Client>) -> anyhow::Result<()> {
+    let days = ctx.keel.settings.schedules.silent_client_days;
+    let mut ids: Vec<&i64> = clients.keys().collect();
+    ids.sort();
+    for id in ids {
+        let Some(c) = clients.get(id) else { continue };
+        if c.churned_at.is_some() {
+            continue;
+        }
+        let last = c.last_touch_at.unwrap_or(c.created_at);
+        if ctx.now.timestamp() - last < days * 86_400 {
+            continue;
+        }
+        let since = Utc
+            .timestamp_opt(last, 0)
+            .single()
+            .map(|t| t.format("%a %-d %b").to_string())
+            .unwrap_or_default();
+        let text = format!(
+            "{} has been silent for {days}+ days (last touch {since}): time to check in",
+            c.name
+        );
+        let to: Vec<Member> = match c.owner_id.and_then(|o| team.members.get(&o)) {
+            Some(owner) => vec![owner.clone()],
+            None => team.leads.clone(),
+        };
+        let key = format!("silent_client:{}:{last}", c.id);
+        for m in &to {
+            notify(ctx, team, "silent_client", &key, m, &text).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Owners with more than `overload_tasks` active tasks: they and the leads hear once a week.
+async fn overloaded(ctx: &mut Ctx<'_>, team: &Team, active: &[TaskView]) -> anyhow::Result<()> {
+    let limit = ctx.keel.settings.schedules.overload_tasks;
+    let mut load: HashMap<i64, i64> = HashMap::new();
+    for v in active {
+        if let Some(o) = v.task.owner_id {
+            *load.entry(o).or_default() += 1;
+        }
+    }
+    let mut heavy: Vec<(i64, i64)> = load.into_iter().filter(|(_, n)| *n > limit).collect();
+    heavy.sort();
+    let week = ctx.now.format("%G-W%V").to_string();
+    for (owner_id, n) in heavy {
+        let Some(owner) = team.members.get(&owner_id).cloned() else {
+            continue;
+        };
+        let text = format!(
+            "@{} has {n} active tasks (more than {limit}): time to rebalance",
+            owner.name
+        );
+        let key = format!("overload:{owner_id}:{week}");
+        let mut to = vec![owner.clone()];
+        to.extend(team.leads.iter().filter(|l| l.id != owner.id).cloned());
+        for m in &to {
+            notify(ctx, team, "overload", &key, m, &text).await?;
+        }
+    }
+    Ok(())
+}
