@@ -6,7 +6,7 @@
 //! job twice. A job that was due while keel was down runs once, for its latest due time: a job
 //! computes its next run from now, never from the time it missed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use super::{standup, sweep, Keel};
 use crate::store::jobs::{self, Job};
 use crate::store::outbox::{self, Queued};
+use crate::store::people::Member;
 use crate::store::standups::Standup;
 use crate::store::Conn;
 
@@ -31,8 +32,11 @@ pub(crate) struct Ctx<'a> {
     pub keel: &'a Keel,
     pub now: DateTime<Utc>,
     pub out: &'a mut Vec<Queued>,
-    /// Lookups that hold for one transaction: standups, holidays, skipped days.
+    /// Lookups that hold for one transaction: standups, holidays, skipped days, members.
     pub seen: Seen,
+    /// Jobs to create when the batch ends (key → kind, time; the later time wins), or `None` to
+    /// create them at once.
+    deferred: Option<BTreeMap<String, (String, i64)>>,
 }
 
 /// What a transaction has looked up already (standups do not change while jobs run).
@@ -41,6 +45,7 @@ pub(crate) struct Seen {
     pub standups: HashMap<i64, Option<Standup>>,
     pub holidays: Option<HashSet<String>>,
     pub skips: HashMap<(i64, String), bool>,
+    pub members: HashMap<i64, Member>,
 }
 
 impl<'a> Ctx<'a> {
@@ -51,6 +56,21 @@ impl<'a> Ctx<'a> {
             now,
             out,
             seen: Seen::default(),
+            deferred: None,
+        }
+    }
+
+    /// Creates jobs (an existing one keeps the later time): at once, or when the batch ends.
+    pub async fn schedule(&mut self, rows: Vec<(String, String, i64)>) -> anyhow::Result<()> {
+        match &mut self.deferred {
+            Some(later) => {
+                for (key, kind, at) in rows {
+                    let entry = later.entry(key).or_insert((kind, at));
+                    entry.1 = entry.1.max(at);
+                }
+                Ok(())
+            }
+            None => jobs::schedule_many(self.conn, &rows).await,
         }
     }
 
@@ -105,17 +125,27 @@ impl Scheduler {
         let due = jobs::claim_due(&mut tx, self.keel.store.backend(), now.timestamp(), limit).await?;
         let mut out = Vec::new();
         let mut ctx = Ctx::new(&mut tx, &self.keel, now, &mut out);
+        ctx.deferred = Some(BTreeMap::new());
+        standup::prefetch(&mut ctx, &due).await?;
+        let (mut again, mut done) = (Vec::new(), Vec::new());
         for job in &due {
             match run_job(&mut ctx, job).await? {
-                Next::Done => jobs::delete(ctx.conn, &job.key).await?,
-                Next::At(at) => {
-                    // Never again within this run, whatever the job computed.
-                    let at = at.timestamp().max(now.timestamp() + 1);
-                    jobs::ran(ctx.conn, &job.key, now.timestamp(), at).await?;
-                }
+                Next::Done => done.push(job.key.clone()),
+                // Never again within this run, whatever the job computed.
+                Next::At(at) => again.push((job.key.clone(), at.timestamp().max(now.timestamp() + 1))),
             }
         }
+        let later: Vec<(String, String, i64)> = ctx
+            .deferred
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(key, (kind, at))| (key, kind, at))
+            .collect();
         drop(ctx);
+        jobs::ran_many(&mut tx, now.timestamp(), &again).await?;
+        jobs::delete_many(&mut tx, &done).await?;
+        jobs::schedule_many(&mut tx, &later).await?;
         outbox::enqueue_queued(&mut tx, &out, now.timestamp()).await?;
         tx.commit().await?;
         Ok(due.len())

@@ -166,6 +166,19 @@ pub(crate) async fn set(
     Ok(standup)
 }
 
+/// Looks up, with one query, the members the due prompt jobs are for.
+pub(crate) async fn prefetch(ctx: &mut Ctx<'_>, due: &[Job]) -> anyhow::Result<()> {
+    let ids: Vec<i64> = due
+        .iter()
+        .filter(|j| j.kind == PROMPT_JOB)
+        .filter_map(|j| j.key.rsplit(':').next().and_then(|id| id.parse().ok()))
+        .collect();
+    for m in people::members_by_ids(ctx.conn, &ids).await? {
+        ctx.seen.members.insert(m.id, m);
+    }
+    Ok(())
+}
+
 /// A prompt job: prompts the member for the schedule's latest due time (once, however long keel
 /// was down), unless that time is older than the answer window; then waits for the next one.
 pub(crate) async fn prompt_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<Next> {
@@ -176,7 +189,11 @@ pub(crate) async fn prompt_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<N
     let Some(standup) = standup_by_id(ctx, standup_id).await?.filter(|s| s.active) else {
         return Ok(Next::Done);
     };
-    let Some(member) = people::member_by_id(ctx.conn, member_id).await? else {
+    let member = match ctx.seen.members.get(&member_id) {
+        Some(m) => Some(m.clone()),
+        None => people::member_by_id(ctx.conn, member_id).await?,
+    };
+    let Some(member) = member else {
         return Ok(Next::Done);
     };
     let Ok(schedule) = Schedule::parse(&standup.cron) else {
@@ -230,7 +247,7 @@ pub(crate) async fn prompt(
     };
     let summary = (summary_key(standup.id, &day), SUMMARY_JOB.to_string(), now + WINDOW);
     if away {
-        jobs::schedule_many(ctx.conn, &[summary]).await?;
+        ctx.schedule(vec![summary]).await?;
         return Ok(false);
     }
     let total = standup.questions.len();
@@ -242,7 +259,7 @@ pub(crate) async fn prompt(
         REMINDER_JOB.to_string(),
         now + REMINDER_AFTER,
     );
-    jobs::schedule_many(ctx.conn, &[summary, reminder]).await?;
+    ctx.schedule(vec![summary, reminder]).await?;
     Ok(true)
 }
 

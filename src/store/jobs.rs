@@ -133,6 +133,41 @@ pub async fn ran(conn: &mut Conn, key: &str, at: i64, next_run_at: i64) -> anyho
     Ok(())
 }
 
+/// Records runs with one statement: each job's next run, all run at `at`.
+pub async fn ran_many(conn: &mut Conn, at: i64, next: &[(String, i64)]) -> anyhow::Result<()> {
+    if next.is_empty() {
+        return Ok(());
+    }
+    let json: Vec<Value> = next.iter().map(|(key, n)| serde_json::json!([key, n])).collect();
+    let sql = format!(
+        "UPDATE jobs SET last_run_at = $2, next_run_at = r.c1 FROM ({}) AS r WHERE jobs.key = r.c0",
+        json_rows(conn, &[Json::Text, Json::Int])
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(Value::Array(json).to_string())
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes finished jobs with one statement.
+pub async fn delete_many(conn: &mut Conn, keys: &[String]) -> anyhow::Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let json: Vec<Value> = keys.iter().map(|key| serde_json::json!([key])).collect();
+    let sql = format!(
+        "DELETE FROM jobs WHERE key IN (SELECT c0 FROM ({}) AS r)",
+        json_rows(conn, &[Json::Text])
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(Value::Array(json).to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn delete(conn: &mut Conn, key: &str) -> anyhow::Result<()> {
     sqlx::query("DELETE FROM jobs WHERE key = $1")
         .bind(key)

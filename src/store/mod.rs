@@ -269,7 +269,7 @@ pub(crate) enum Json {
 }
 
 /// `SELECT … FROM …` over the rows of a JSON array bound as `$1`, each row an array holding the
-/// given columns in order; the rows come out in array order. Many rows then take one parameter
+/// given columns in order (named `c0`, `c1`, …); the rows come out in array order. Many rows then take one parameter
 /// and the same SQL text whatever their number, so the statement is prepared once and kept.
 pub(crate) fn json_rows(conn: &Conn, columns: &[Json]) -> String {
     let postgres = conn.backend_name() == "PostgreSQL";
@@ -277,10 +277,10 @@ pub(crate) fn json_rows(conn: &Conn, columns: &[Json]) -> String {
         .iter()
         .enumerate()
         .map(|(i, kind)| match (postgres, kind) {
-            (false, _) => format!("j.value ->> {i}"),
-            (true, Json::Text) => format!("j.e ->> {i}"),
-            (true, Json::Int) => format!("(j.e ->> {i})::BIGINT"),
-            (true, Json::Real) => format!("(j.e ->> {i})::DOUBLE PRECISION"),
+            (false, _) => format!("j.value ->> {i} AS c{i}"),
+            (true, Json::Text) => format!("j.e ->> {i} AS c{i}"),
+            (true, Json::Int) => format!("(j.e ->> {i})::BIGINT AS c{i}"),
+            (true, Json::Real) => format!("(j.e ->> {i})::DOUBLE PRECISION AS c{i}"),
         })
         .collect();
     // `WHERE true` keeps SQLite from reading a following `ON CONFLICT` as a join constraint.

@@ -79,6 +79,23 @@ pub async fn member_by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<Mem
     row.as_ref().map(member).transpose()
 }
 
+/// The members with these ids (one query).
+pub async fn members_by_ids(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<Member>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let json: Vec<Value> = ids.iter().map(|id| json!([id])).collect();
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS} FROM members WHERE id IN (SELECT c0 FROM ({}) AS r)",
+        json_rows(conn, &[Json::Int])
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(Value::Array(json).to_string())
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(member).collect()
+}
+
 /// Every member, oldest first.
 pub async fn members(conn: &mut Conn) -> anyhow::Result<Vec<Member>> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM members ORDER BY id");
