@@ -121,6 +121,20 @@ pub enum Command {
     HolidayRemove {
         date: String,
     },
+    Meet {
+        people: Vec<String>,
+        minutes: i64,
+        when: MeetWhen,
+    },
+}
+
+/// Where `meet` looks for slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeetWhen {
+    /// The next 14 days.
+    Soon,
+    ThisWeek,
+    NextWeek,
 }
 
 /// Who may run a command.
@@ -408,6 +422,14 @@ pub static SPECS: &[Spec] = &[
         does: "stop standups",
         allowed: Allowed::Leads,
         parse: |a| a.finish(Command::StandupOff),
+    },
+    Spec {
+        name: "meet",
+        usage: "meet @a @b [@c …] 30m [this week|next week]",
+        about: "the three earliest slots inside everyone's working hours, in each person's time zone",
+        does: "find meeting slots",
+        allowed: Allowed::Team,
+        parse: parse_meet,
     },
     Spec {
         name: "holiday add",
@@ -818,6 +840,45 @@ fn parse_standup_set(a: &mut Args) -> Result<Command, String> {
         questions,
         channel,
     })
+}
+
+fn parse_meet(a: &mut Args) -> Result<Command, String> {
+    let mut people = Vec::new();
+    let mut minutes = None;
+    let mut when = MeetWhen::Soon;
+    while let Some(word) = a.next() {
+        let lower = word.to_lowercase();
+        if let Some(p) = person(&word) {
+            people.push(p);
+        } else if let Some(m) = meeting_minutes(&lower) {
+            minutes = Some(m);
+        } else if lower == "this" || lower == "next" {
+            match a.next().map(|w| w.to_lowercase()).as_deref() {
+                Some("week") if lower == "this" => when = MeetWhen::ThisWeek,
+                Some("week") => when = MeetWhen::NextWeek,
+                _ => return Err("say \"this week\" or \"next week\"".into()),
+            }
+        } else {
+            return Err(format!("I don't know \"{}\" here", crate::domain::truncate(&word, 40)));
+        }
+    }
+    if people.is_empty() {
+        return Err("with whom? name them like @lea".into());
+    }
+    let minutes = minutes.ok_or_else(|| "how long? say 30m or 1h".to_string())?;
+    Ok(Command::Meet { people, minutes, when })
+}
+
+/// `30m`, `45min`, `1h`, `1h30m`, `90m` → minutes (5 to 480).
+fn meeting_minutes(text: &str) -> Option<i64> {
+    let (hours, rest) = match text.split_once('h') {
+        Some((h, rest)) => (h.parse::<i64>().ok()?, rest),
+        None => (0, text),
+    };
+    let rest = rest.trim_end_matches("min").trim_end_matches('m');
+    let mins = if rest.is_empty() { 0 } else { rest.parse::<i64>().ok()? };
+    let total = hours * 60 + mins;
+    (5..=480).contains(&total).then_some(total)
 }
 
 fn parse_role(a: &mut Args) -> Result<Command, String> {

@@ -508,3 +508,27 @@ on_both_backends!(silent_clients_and_overloaded_owners_are_flagged_once, |backen
     assert_eq!(tick_with(&db, "2026-11-16T10:00:00Z"), ["silent_client→sam"]);
     assert!(tick_with(&db, "2026-11-17T10:00:00Z").is_empty());
 });
+
+on_both_backends!(meet_finds_the_earliest_shared_hours_in_each_zone, |backend| {
+    let db = TestDb::new(backend);
+    chat(&db, "2026-11-23T12:00:00Z", &["--as", "lea"], "tz America/New_York\n");
+    chat(&db, "2026-11-23T12:00:00Z", &["--as", "ben"], "tz Europe/Berlin\n");
+    chat(&db, "2026-11-23T12:00:00Z", &["--as", "ben"], "away until 2026-11-24\n");
+    // Mon 23 Nov 12:00Z. New York 09–17 EST = 14–22Z, Berlin 09–17 CET = 08–16Z: 14:00–16:00Z
+    // each working day; ben is away Monday and Tuesday, so Wednesday 09:00 EST = 15:00 CET.
+    let said = chat(
+        &db,
+        "2026-11-23T12:00:00Z",
+        &["--as", "lea"],
+        "meet @ben 30m\nmeet @ben 3h\nmeet @nobody 30m\n",
+    );
+    assert!(
+        said.contains(
+            "30 min with @lea, @ben: 1) Wed 25 Nov 2026 09:00 EST (lea Wed 09:00 EST · ben Wed 15:00 CET); \
+             2) Wed 25 Nov 2026 09:30 EST"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("no 180-minute slot where @lea, @ben all work"), "{said}");
+    assert!(said.contains("I don't know @nobody"), "{said}");
+});

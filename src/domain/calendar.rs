@@ -93,6 +93,15 @@ impl Calendar {
         None
     }
 
+    /// The working periods that overlap `[from, to)`, clipped to it, in order.
+    pub fn periods_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        self.periods_from(from)
+            .take_while(|(start, _)| *start < to)
+            .map(|(start, end)| (start.max(from), end.min(to)))
+            .filter(|(start, end)| start < end)
+            .collect()
+    }
+
     /// Working periods that end after `at`, in order, within the horizon.
     fn periods_from(&self, at: DateTime<Utc>) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
         let first = self.local_date(at);

@@ -4,6 +4,7 @@ pub mod calendar;
 pub mod due;
 pub mod hours;
 pub mod schedule;
+pub mod slots;
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,12 +1,16 @@
 //! The commands that set up scheduled work: `standup …` and `holiday …`.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
 use super::format::format_time;
 use super::standup::{self, member_tz};
+use super::sweep::{member_calendar, team_holidays};
 use super::{user, Outcome, Turn};
+use crate::command::MeetWhen;
 use crate::domain::due::{parse_due, DueContext};
 use crate::domain::schedule::Schedule;
+use crate::domain::slots::{earliest_slots, Person};
+use crate::store::people::{self, Member};
 use crate::store::{jobs, standups};
 
 /// `standup set "<cron>" [questions …] [in #channel]`.
@@ -169,4 +173,99 @@ fn team_day(turn: &Turn<'_>, text: &str) -> Outcome<NaiveDate> {
     context.tz = turn.keel.settings.team_tz;
     let at = parse_due(text, &context).map_err(|e| super::Fail::User(e.to_string()))?;
     Ok(at.with_timezone(&context.tz).date_naive())
+}
+
+/// `meet @a @b 30m [this week|next week]`: the speaker and the people named, the three earliest
+/// slots inside everyone's working hours, outside away days, holidays and standups.
+pub(super) async fn meet(turn: &mut Turn<'_>, names: &[String], minutes: i64, when: MeetWhen) -> Outcome {
+    let adapter = turn.inbound.adapter.clone();
+    let mut people: Vec<Member> = turn.who.member().cloned().into_iter().collect();
+    for name in names {
+        match people::member_by_reference(turn.db().await?, &adapter, name).await? {
+            Some(m) if people.iter().any(|p| p.id == m.id) => {}
+            Some(m) => people.push(m),
+            None => return user(format!("I don't know @{}", crate::domain::truncate(name, 40))),
+        }
+    }
+    let now = turn.at();
+    let tz = turn.speaker_tz();
+    let local_today = now.with_timezone(&tz).date_naive();
+    let monday = local_today - Duration::days(i64::from(local_today.weekday().num_days_from_monday()));
+    let start_of = |day: NaiveDate| {
+        day.and_hms_opt(0, 0, 0)
+            .and_then(|t| tz.from_local_datetime(&t).earliest())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let (from, to) = match when {
+        MeetWhen::Soon => (Some(now), Some(now + Duration::days(14))),
+        MeetWhen::ThisWeek => (Some(now), start_of(monday + Duration::days(7))),
+        MeetWhen::NextWeek => (
+            start_of(monday + Duration::days(7)).map(|t| t.max(now)),
+            start_of(monday + Duration::days(14)),
+        ),
+    };
+    let (Some(from), Some(to)) = (from, to) else {
+        return user("I cannot work out that week in your time zone");
+    };
+    let keel = turn.keel;
+    let conn = turn.db().await?;
+    let holidays = team_holidays(conn, keel).await?;
+    let standup = standups::active(conn).await?;
+    let availability: Vec<Person> = people
+        .iter()
+        .map(|m| Person {
+            calendar: member_calendar(keel, now, m, &holidays),
+            busy: standup_times(keel, standup.as_ref(), m, from, to),
+        })
+        .collect();
+    let slots = earliest_slots(&availability, Duration::minutes(minutes), from, to, 3);
+    let who: Vec<String> = people.iter().map(|m| format!("@{}", m.name)).collect();
+    if slots.is_empty() {
+        turn.reply(format!(
+            "no {minutes}-minute slot where {} all work before {}: try next week or a shorter meeting",
+            who.join(", "),
+            format_time(to.timestamp(), tz)
+        ));
+        return Ok(());
+    }
+    let lines: Vec<String> = slots
+        .iter()
+        .enumerate()
+        .map(|(i, at)| {
+            let each: Vec<String> = people
+                .iter()
+                .map(|m| {
+                    let local = at.with_timezone(&member_tz(keel, m));
+                    format!("{} {}", m.name, local.format("%a %H:%M %Z"))
+                })
+                .collect();
+            format!("{}) {} ({})", i + 1, format_time(at.timestamp(), tz), each.join(" · "))
+        })
+        .collect();
+    turn.reply(format!("{minutes} min with {}: {}", who.join(", "), lines.join("; ")));
+    Ok(())
+}
+
+/// A member's standup prompts in `[from, to)`, each kept free for 15 minutes.
+fn standup_times(
+    keel: &crate::service::Keel,
+    standup: Option<&standups::Standup>,
+    member: &Member,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let Some(schedule) = standup.and_then(|s| Schedule::parse(&s.cron).ok()) else {
+        return Vec::new();
+    };
+    let tz = member_tz(keel, member);
+    let mut busy = Vec::new();
+    let mut cursor = from - Duration::minutes(15);
+    while let Some(next) = schedule.next_after(tz, cursor) {
+        if next >= to || busy.len() > 400 {
+            break;
+        }
+        busy.push((next, next + Duration::minutes(15)));
+        cursor = next;
+    }
+    busy
 }

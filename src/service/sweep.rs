@@ -17,6 +17,7 @@ use super::capture::{channel_label, task_ref};
 use super::format::quoted;
 use super::scheduler::{Ctx, Next};
 use super::standup::member_tz;
+use super::Keel;
 use crate::domain::calendar::Calendar;
 use crate::domain::Status;
 use crate::store::jobs::{self, Job};
@@ -45,11 +46,12 @@ impl Team {
     }
 }
 
-fn member_calendar(ctx: &Ctx<'_>, m: &Member, holidays: &BTreeSet<NaiveDate>) -> Calendar {
-    let mut cal = Calendar::new(member_tz(ctx.keel, m), m.hours);
+/// A member's calendar: their zone and hours, the team's holidays, their away days from `now`.
+pub(crate) fn member_calendar(keel: &Keel, now: DateTime<Utc>, m: &Member, holidays: &BTreeSet<NaiveDate>) -> Calendar {
+    let mut cal = Calendar::new(member_tz(keel, m), m.hours);
     cal.holidays = holidays.clone();
     if let Some(until) = m.away_until.and_then(|u| Utc.timestamp_opt(u, 0).single()) {
-        let from = cal.local_date(ctx.now);
+        let from = cal.local_date(now);
         let to = cal.local_date(until);
         if to >= from {
             cal.away.push((from, to));
@@ -88,13 +90,19 @@ pub(crate) async fn sweep_job(ctx: &mut Ctx<'_>, _job: &Job) -> anyhow::Result<N
     ))
 }
 
-async fn load_team(ctx: &mut Ctx<'_>) -> anyhow::Result<Team> {
-    let mut holidays = ctx.keel.settings.holidays.clone();
-    for (day, _) in jobs::holidays(ctx.conn).await? {
+/// The team's holidays: configured and added with `holiday add`.
+pub(crate) async fn team_holidays(conn: &mut crate::store::Conn, keel: &Keel) -> anyhow::Result<BTreeSet<NaiveDate>> {
+    let mut holidays = keel.settings.holidays.clone();
+    for (day, _) in jobs::holidays(conn).await? {
         if let Ok(d) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
             holidays.insert(d);
         }
     }
+    Ok(holidays)
+}
+
+async fn load_team(ctx: &mut Ctx<'_>) -> anyhow::Result<Team> {
+    let holidays = team_holidays(ctx.conn, ctx.keel).await?;
     let members: HashMap<i64, Member> = people::members(ctx.conn)
         .await?
         .into_iter()
@@ -104,7 +112,7 @@ async fn load_team(ctx: &mut Ctx<'_>) -> anyhow::Result<Team> {
     leads.sort_by_key(|m| m.id);
     let calendars = members
         .values()
-        .map(|m| (m.id, member_calendar(ctx, m, &holidays)))
+        .map(|m| (m.id, member_calendar(ctx.keel, ctx.now, m, &holidays)))
         .collect();
     let mut team = Calendar::new(ctx.keel.settings.team_tz, ctx.keel.settings.team_hours);
     team.holidays = holidays;
