@@ -211,8 +211,8 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Failure> {
         None => Arc::new(SystemClock),
     };
     match cli.command {
-        None => chat(cli.chat, &config, clock).await,
-        Some(Command::Chat(args)) => chat(args, &config, clock).await,
+        None => chat(cli.chat, &config, clock, cli.now.is_none()).await,
+        Some(Command::Chat(args)) => chat(args, &config, clock, cli.now.is_none()).await,
         Some(Command::Tasks(TasksCommand::List {
             status,
             client,
@@ -272,7 +272,7 @@ impl keel_console::AfterEvent for DeliverNow {
     }
 }
 
-async fn chat(args: ChatArgs, config: &Config, clock: Arc<dyn Clock>) -> Result<(), Failure> {
+async fn chat(args: ChatArgs, config: &Config, clock: Arc<dyn Clock>, no_fixed_clock: bool) -> Result<(), Failure> {
     let problems = config.problems();
     if let Some(first) = problems.first() {
         return Err(environment(format!(
@@ -282,7 +282,7 @@ async fn chat(args: ChatArgs, config: &Config, clock: Arc<dyn Clock>) -> Result<
     let store = open(config).await?;
     let keel = Keel::new(store.clone(), clock.clone(), Settings::from_config(config));
     let committed = Arc::new(Notify::new());
-    let (ingest, writer) = Ingest::start(keel, committed);
+    let (ingest, writer) = Ingest::start(keel.clone(), committed);
     let output: Arc<dyn keel_chat::Adapter> = Arc::new(keel_console::ConsoleOutput::stdout());
     let dispatcher = Dispatcher::new(store.clone(), vec![output]);
     let speaker = args
@@ -303,7 +303,31 @@ async fn chat(args: ChatArgs, config: &Config, clock: Arc<dyn Clock>) -> Result<
     let console_clock = clock.clone();
     let console = keel_console::Console::new(session, run_id, Arc::new(move || console_clock.now()));
     let after = Arc::new(DeliverNow(dispatcher.clone()));
+    // At a terminal on the real clock, scheduled work (standups, nudges) happens while you chat;
+    // piped input and a fixed clock leave it to `keel tick`, so runs are repeatable.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin()) && no_fixed_clock;
+    let scheduler = interactive.then(|| {
+        let scheduler = Scheduler::new(keel.clone());
+        let wake = Arc::new(Notify::new());
+        let delivered = dispatcher.clone();
+        let woken = wake.clone();
+        tokio::spawn(async move {
+            let deliver = tokio::spawn(async move {
+                loop {
+                    woken.notified().await;
+                    let _ = delivered.round().await;
+                }
+            });
+            scheduler.run(wake, Arc::new(Notify::new()), stopped).await;
+            deliver.abort();
+        })
+    });
     keel_console::run(console, Arc::new(ingest), after.clone()).await?;
+    let _ = stop.send(true);
+    if let Some(handle) = scheduler {
+        let _ = handle.await;
+    }
     writer
         .await
         .map_err(|e| environment(format!("the writer stopped: {e}")))?;

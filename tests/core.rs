@@ -478,3 +478,61 @@ on_both_backends!(a_batch_joins_stored_tasks_and_sees_its_own_changes, |backend|
         );
     });
 });
+
+/// A platform that answers the first send with `ratelimited` + Retry-After, and records the keys.
+#[derive(Default)]
+struct Flaky {
+    keys: Mutex<Vec<String>>,
+    sent: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Adapter for Flaky {
+    fn name(&self) -> &str {
+        "test"
+    }
+
+    async fn send(&self, _outbound: &Outbound) -> Result<Sent, SendError> {
+        Err(SendError::Rejected("send_keyed is what the dispatcher calls".into()))
+    }
+
+    async fn send_keyed(&self, key: &str, outbound: &Outbound) -> Result<Sent, SendError> {
+        let first = {
+            let mut keys = self.keys.lock().expect("lock");
+            keys.push(key.to_string());
+            keys.len() == 1
+        };
+        if first {
+            return Err(SendError::RetryAfter(std::time::Duration::from_secs(1)));
+        }
+        if let Outbound::Message { text, .. } = outbound {
+            self.sent.lock().expect("lock").push(text.clone());
+        }
+        Ok(Sent::default())
+    }
+}
+
+on_both_backends!(a_retried_message_keeps_its_key_and_its_place, |backend| {
+    let db = TestDb::new(backend);
+    runtime().block_on(async {
+        let bot = Bot::start(&db, 3).await;
+        let flaky = Arc::new(Flaky::default());
+        let dispatcher = Dispatcher::new(bot.store.clone(), vec![flaky.clone() as Arc<dyn Adapter>]);
+        bot.say(&team("lea"), "general", None, 0, "@keel help").await;
+        bot.say(&team("lea"), "general", None, 1, "@keel list").await;
+        dispatcher.round().await.expect("round");
+        assert!(
+            flaky.sent.lock().expect("lock").is_empty(),
+            "rate-limited, and the second waits"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        dispatcher.round().await.expect("round");
+        let keys = flaky.keys.lock().expect("lock").clone();
+        assert_eq!(keys.len(), 3, "{keys:?}");
+        assert_eq!(keys[0], keys[1], "a retry sends the same key");
+        assert_ne!(keys[1], keys[2]);
+        let sent = flaky.sent.lock().expect("lock").clone();
+        assert_eq!(sent.len(), 2, "each message once, in order: {sent:?}");
+        assert!(sent[0].contains("help") || sent[0].contains("track"), "{sent:?}");
+    });
+});

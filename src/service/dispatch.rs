@@ -67,7 +67,7 @@ impl Dispatcher {
                     }
                     let outbound = self.resolve_thread(pending.outbound).await?;
                     // No connection is held while the platform answers: the writer needs it.
-                    let sent = adapter.send(&outbound).await;
+                    let sent = adapter.send_keyed(&format!("keel-{}", pending.id), &outbound).await;
                     let now = self.clock.now().timestamp();
                     let mut conn = self.store.writer().acquire().await?;
                     match sent {

@@ -171,6 +171,15 @@ pub trait Adapter: Send + Sync {
     fn name(&self) -> &str;
     /// Deliver one outbound message or action.
     async fn send(&self, outbound: &Outbound) -> Result<Sent, SendError>;
+
+    /// Deliver with the message's stable key (`keel-<outbox id>`), the same on every retry. A
+    /// platform that deduplicates sends (Matrix transaction ids) or lets a sender find its own
+    /// earlier message (Slack message metadata) uses it so that a crash between sending and
+    /// recording the send does not post the message twice. By default the key is not used.
+    async fn send_keyed(&self, key: &str, outbound: &Outbound) -> Result<Sent, SendError> {
+        let _ = key;
+        self.send(outbound).await
+    }
 }
 
 /// Where an adapter hands inbound events to the core.
