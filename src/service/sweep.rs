@@ -308,32 +308,29 @@ async fn sla_step(
         Some(o) => vec![o],
         None => team.leads.clone(),
     };
-    if elapsed < target {
-        let text = format!(
-            "{} {label} SLA: {} of {} business hours used ({} priority) — {}",
-            task_ref(task),
-            hours(elapsed),
-            hours(target),
-            task.priority,
-            about(task)
-        );
-        let key = format!("sla_warning:{clock}:{}", task.id);
-        for m in &to {
-            notify(ctx, team, "sla_warning", &key, m, &text).await?;
-        }
-        return Ok(());
-    }
+    let (kind, what) = if elapsed < target {
+        (
+            "sla_warning",
+            format!("{} of {} business hours used", hours(elapsed), hours(target)),
+        )
+    } else {
+        (
+            "sla_breach",
+            format!("breached: {} business hours, target {}", hours(elapsed), hours(target)),
+        )
+    };
     let text = format!(
-        "{} {label} SLA breached: {} business hours, target {} ({} priority) — {}",
+        "{} {label} SLA {what} ({} priority) — {}",
         task_ref(task),
-        hours(elapsed),
-        hours(target),
         task.priority,
         about(task)
     );
-    let key = format!("sla_breach:{clock}:{}", task.id);
+    let key = format!("{kind}:{clock}:{}", task.id);
     for m in &to {
-        notify(ctx, team, "sla_breach", &key, m, &text).await?;
+        notify(ctx, team, kind, &key, m, &text).await?;
+    }
+    if kind == "sla_warning" {
+        return Ok(());
     }
     escalate(ctx, team, clients, task, &format!("sla_{clock}"), &text).await
 }

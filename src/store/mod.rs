@@ -69,27 +69,22 @@ struct Migration {
     postgres: &'static str,
 }
 
+/// One migration: its version and the file name shared by both backends' folders.
+macro_rules! migration {
+    ($version:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            sqlite: include_str!(concat!("../../migrations/sqlite/", $file)),
+            postgres: include_str!(concat!("../../migrations/postgres/", $file)),
+        }
+    };
+}
+
 static MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        sqlite: include_str!("../../migrations/sqlite/0001_foundation.sql"),
-        postgres: include_str!("../../migrations/postgres/0001_foundation.sql"),
-    },
-    Migration {
-        version: 2,
-        sqlite: include_str!("../../migrations/sqlite/0002_capture_indexes.sql"),
-        postgres: include_str!("../../migrations/postgres/0002_capture_indexes.sql"),
-    },
-    Migration {
-        version: 3,
-        sqlite: include_str!("../../migrations/sqlite/0003_scheduler.sql"),
-        postgres: include_str!("../../migrations/postgres/0003_scheduler.sql"),
-    },
-    Migration {
-        version: 4,
-        sqlite: include_str!("../../migrations/sqlite/0004_sweep.sql"),
-        postgres: include_str!("../../migrations/postgres/0004_sweep.sql"),
-    },
+    migration!(1, "0001_foundation.sql"),
+    migration!(2, "0002_capture_indexes.sql"),
+    migration!(3, "0003_scheduler.sql"),
+    migration!(4, "0004_sweep.sql"),
 ];
 
 /// A URL safe to show: the password removed.
@@ -295,6 +290,14 @@ pub(crate) fn json_rows(conn: &Conn, columns: &[Json]) -> String {
             select.join(", ")
         )
     }
+}
+
+/// A query whose `$1` is the rows for [`json_rows`], as one JSON array.
+pub(crate) fn with_rows(
+    sql: String,
+    rows: Vec<serde_json::Value>,
+) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(serde_json::Value::Array(rows).to_string())
 }
 
 /// Reads an optional column that is stored as 0/1.
