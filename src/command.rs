@@ -750,7 +750,8 @@ pub fn channel_ref(token: &str) -> Option<String> {
     if let Some(inner) = token.strip_prefix("<#").and_then(|t| t.strip_suffix('>')) {
         return inner.split('|').next().filter(|s| !s.is_empty()).map(str::to_string);
     }
-    if token.starts_with('!') && token.contains(':') {
+    // Matrix room ids: `!opaque:server`, or from room version 12 on just `!opaque`.
+    if token.len() > 1 && token.len() <= 255 && token.starts_with('!') && !token.chars().any(char::is_whitespace) {
         return Some(token.to_string());
     }
     if token.starts_with('#') && token.contains(':') {

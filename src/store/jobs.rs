@@ -71,7 +71,7 @@ pub async fn schedule_many(conn: &mut Conn, rows: &[(String, String, i64)]) -> a
          CASE WHEN excluded.next_run_at > jobs.next_run_at THEN excluded.next_run_at ELSE jobs.next_run_at END",
         json_rows(conn, &[Json::Text, Json::Text, Json::Int])
     );
-    super::with_rows(sql, json).execute(conn).await?;
+    super::with_rows(conn, sql, json).execute(conn).await?;
     Ok(())
 }
 
@@ -140,7 +140,7 @@ pub async fn ran_many(conn: &mut Conn, at: i64, next: &[(String, i64)]) -> anyho
         "UPDATE jobs SET last_run_at = $2, next_run_at = r.c1 FROM ({}) AS r WHERE jobs.key = r.c0",
         json_rows(conn, &[Json::Text, Json::Int])
     );
-    super::with_rows(sql, json).bind(at).execute(conn).await?;
+    super::with_rows(conn, sql, json).bind(at).execute(conn).await?;
     Ok(())
 }
 
@@ -154,7 +154,7 @@ pub async fn delete_many(conn: &mut Conn, keys: &[String]) -> anyhow::Result<()>
         "DELETE FROM jobs WHERE key IN (SELECT c0 FROM ({}) AS r)",
         json_rows(conn, &[Json::Text])
     );
-    super::with_rows(sql, json).execute(conn).await?;
+    super::with_rows(conn, sql, json).execute(conn).await?;
     Ok(())
 }
 

@@ -263,41 +263,63 @@ pub(crate) enum Json {
     Text,
 }
 
-/// `SELECT … FROM …` over the rows of a JSON array bound as `$1`, each row an array holding the
-/// given columns in order (named `c0`, `c1`, …); the rows come out in array order. Many rows then take one parameter
-/// and the same SQL text whatever their number, so the statement is prepared once and kept.
+fn is_postgres(conn: &Conn) -> bool {
+    conn.backend_name() == "PostgreSQL"
+}
+
+/// `SELECT … FROM …` over rows bound as `$1` (see [`with_rows`]), with the given columns in
+/// order (named `c0`, `c1`, …); the rows come out in their order. Many rows then take one
+/// parameter and the same SQL text whatever their number, so the statement is prepared once.
+///
+/// PostgreSQL reads an array of row arrays. SQLite reads one flat array of values, row after
+/// row, and puts each row back together with `GROUP BY key / columns`: `json_each` hands out
+/// scalars without parsing anything twice (the `jsonb_each` of SQLite 3.51 would read row
+/// arrays as cheaply, but the SQLite that matrix-sdk's rusqlite links is 3.50).
 pub(crate) fn json_rows(conn: &Conn, columns: &[Json]) -> String {
-    let postgres = conn.backend_name() == "PostgreSQL";
+    let n = columns.len().max(1);
     let select: Vec<String> = columns
         .iter()
         .enumerate()
-        .map(|(i, kind)| match (postgres, kind) {
-            (false, _) => format!("j.value ->> {i} AS c{i}"),
+        .map(|(i, kind)| match (is_postgres(conn), kind) {
+            (false, _) => format!("max(CASE WHEN j.key % {n} = {i} THEN j.value END) AS c{i}"),
             (true, Json::Text) => format!("j.e ->> {i} AS c{i}"),
             (true, Json::Int) => format!("(j.e ->> {i})::BIGINT AS c{i}"),
             (true, Json::Real) => format!("(j.e ->> {i})::DOUBLE PRECISION AS c{i}"),
         })
         .collect();
     // `WHERE true` keeps SQLite from reading a following `ON CONFLICT` as a join constraint.
-    if postgres {
+    if is_postgres(conn) {
         format!(
             "SELECT {} FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(e, n) WHERE true ORDER BY j.n",
             select.join(", ")
         )
     } else {
         format!(
-            "SELECT {} FROM jsonb_each($1) AS j WHERE true ORDER BY j.key",
+            "SELECT {} FROM json_each($1) AS j WHERE true GROUP BY j.key / {n} ORDER BY j.key / {n}",
             select.join(", ")
         )
     }
 }
 
-/// A query whose `$1` is the rows for [`json_rows`], as one JSON array.
+/// A query whose `$1` is `rows` (each a JSON array of one row's columns) for [`json_rows`].
 pub(crate) fn with_rows(
+    conn: &Conn,
     sql: String,
     rows: Vec<serde_json::Value>,
 ) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
-    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(serde_json::Value::Array(rows).to_string())
+    let param = if is_postgres(conn) {
+        serde_json::Value::Array(rows)
+    } else {
+        let flat = rows
+            .into_iter()
+            .flat_map(|row| match row {
+                serde_json::Value::Array(values) => values,
+                other => vec![other],
+            })
+            .collect();
+        serde_json::Value::Array(flat)
+    };
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(param.to_string())
 }
 
 /// Reads an optional column that is stored as 0/1.

@@ -85,7 +85,7 @@ async fn enqueue_rows(conn: &mut Conn, rows: &[(&str, &str, &Outbound)], now: i6
         "INSERT INTO outbox (adapter, kind, target, body, created_at) {}",
         super::json_rows(conn, &[Json::Text, Json::Text, Json::Text, Json::Text, Json::Int])
     );
-    super::with_rows(sql, json_rows).execute(&mut *conn).await?;
+    super::with_rows(conn, sql, json_rows).execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -89,7 +89,7 @@ pub async fn members_by_ids(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<
         "SELECT {MEMBER_COLUMNS} FROM members WHERE id IN (SELECT c0 FROM ({}) AS r)",
         json_rows(conn, &[Json::Int])
     );
-    let rows = super::with_rows(sql, json).fetch_all(conn).await?;
+    let rows = super::with_rows(conn, sql, json).fetch_all(conn).await?;
     rows.iter().map(member).collect()
 }
 
@@ -220,7 +220,7 @@ pub async fn clients_by_channels(
          WHERE (cc.adapter, cc.channel) IN ({})",
         json_rows(conn, &[Json::Text, Json::Text])
     );
-    let rows = super::with_rows(sql, keys).fetch_all(&mut *conn).await?;
+    let rows = super::with_rows(conn, sql, keys).fetch_all(&mut *conn).await?;
     rows.iter()
         .map(|row| Ok(((row.try_get("cc_adapter")?, row.try_get("cc_channel")?), client(row)?)))
         .collect()
@@ -349,7 +349,7 @@ pub async fn contacts(conn: &mut Conn, people: &[(String, String)]) -> anyhow::R
         "SELECT adapter, platform_id, name, client_id, tz FROM contacts WHERE (adapter, platform_id) IN ({})",
         json_rows(conn, &[Json::Text, Json::Text])
     );
-    let rows = super::with_rows(sql, keys).fetch_all(&mut *conn).await?;
+    let rows = super::with_rows(conn, sql, keys).fetch_all(&mut *conn).await?;
     rows.iter()
         .map(|row| Ok((row.try_get("adapter")?, contact_row(row)?)))
         .collect()
@@ -408,7 +408,7 @@ pub async fn add_touchpoints(conn: &mut Conn, touches: &[Touchpoint]) -> anyhow:
             &[Json::Int, Json::Int, Json::Text, Json::Text, Json::Text, Json::Int]
         )
     );
-    super::with_rows(sql, rows)
+    super::with_rows(conn, sql, rows)
         .execute(&mut *conn)
         .await
         .context("logging touchpoints")?;

@@ -128,7 +128,7 @@ pub async fn first_sightings(conn: &mut Conn, events: &[(&str, &str)], now: i64)
         json_rows(conn, &[Json::Text, Json::Text, Json::Int])
     );
     let mut fresh = std::collections::HashSet::new();
-    for row in super::with_rows(sql, rows).fetch_all(&mut *conn).await? {
+    for row in super::with_rows(conn, sql, rows).fetch_all(&mut *conn).await? {
         fresh.insert((
             row.try_get::<String, _>("adapter")?,
             row.try_get::<String, _>("event_id")?,
@@ -216,7 +216,7 @@ pub async fn insert_tasks(conn: &mut Conn, new: &[Task]) -> anyhow::Result<()> {
          escalated_at) {}",
         json_rows(conn, &columns)
     );
-    super::with_rows(sql, rows)
+    super::with_rows(conn, sql, rows)
         .execute(&mut *conn)
         .await
         .context("inserting tasks")?;
@@ -236,7 +236,7 @@ pub async fn append_events(conn: &mut Conn, new: &[NewEvent]) -> anyhow::Result<
         "INSERT INTO task_events (task_id, at, kind, actor, data) {}",
         json_rows(conn, &[Json::Int, Json::Int, Json::Text, Json::Text, Json::Text])
     );
-    super::with_rows(sql, rows)
+    super::with_rows(conn, sql, rows)
         .execute(&mut *conn)
         .await
         .context("appending task events")?;
@@ -256,7 +256,7 @@ pub async fn link_messages(conn: &mut Conn, links: &[Link]) -> anyhow::Result<()
         "INSERT INTO task_messages (adapter, channel, message_id, task_id) {} ON CONFLICT DO NOTHING",
         json_rows(conn, &[Json::Text, Json::Text, Json::Text, Json::Int])
     );
-    super::with_rows(sql, rows)
+    super::with_rows(conn, sql, rows)
         .execute(&mut *conn)
         .await
         .context("linking messages to tasks")?;
@@ -387,7 +387,11 @@ pub async fn groupable_in(
          AND t.last_client_message_at BETWEEN $2 AND $3 AND (t.adapter, t.channel) IN ({}) ORDER BY t.id",
         json_rows(conn, &[Json::Text, Json::Text])
     );
-    let rows = super::with_rows(sql, keys).bind(from).bind(to).fetch_all(conn).await?;
+    let rows = super::with_rows(conn, sql, keys)
+        .bind(from)
+        .bind(to)
+        .fetch_all(conn)
+        .await?;
     rows.iter().map(task).collect()
 }
 
