@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::WorkingHours;
@@ -40,9 +40,9 @@ impl Calendar {
         }
     }
 
-    /// The local date of an instant.
+    /// The local date of an instant (the UTC date at the very ends of chrono's range).
     pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
-        at.with_timezone(&self.tz).date_naive()
+        self.local(at.naive_utc()).unwrap_or(at.naive_utc()).date()
     }
 
     /// A working weekday that is neither a holiday nor an away day.
@@ -79,7 +79,9 @@ impl Calendar {
         total
     }
 
-    /// The instant at which `seconds` business seconds have passed since `from`.
+    /// The instant at which `seconds` business seconds have passed since `from`; 0 (or less) gives
+    /// [`Calendar::next_business_moment`]. Exactly using up a period gives that period's end, not
+    /// the next start. `None` when the time does not fit in the horizon.
     pub fn add_business_seconds(&self, from: DateTime<Utc>, seconds: i64) -> Option<DateTime<Utc>> {
         let mut left = seconds.max(0);
         for (start, end) in self.periods_from(from) {
@@ -123,15 +125,32 @@ impl Calendar {
 
     /// A local time as an instant: the earlier of two, or the first instant after a gap.
     fn instant(&self, local: NaiveDateTime) -> Option<DateTime<Utc>> {
-        for minutes in 0..=180 {
-            let candidate = local + Duration::minutes(minutes);
-            match self.tz.from_local_datetime(&candidate) {
-                LocalResult::Single(t) => return Some(t.with_timezone(&Utc)),
-                LocalResult::Ambiguous(earlier, _) => return Some(earlier.with_timezone(&Utc)),
-                LocalResult::None => continue,
+        match self.tz.from_local_datetime(&local) {
+            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t.with_timezone(&Utc)),
+            LocalResult::None => self.gap_end(local),
+        }
+    }
+
+    /// The first whole second whose local time is at or after `local`, found by halving the two
+    /// days around it (18 steps): for a time skipped by a gap, the instant the gap ends.
+    fn gap_end(&self, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+        let reads = |secs: i64| self.local(DateTime::from_timestamp(secs, 0)?.naive_utc());
+        let guess = local.and_utc().timestamp();
+        let (mut before, mut after) = (guess - 86_400, guess + 86_400);
+        while after - before > 1 {
+            let mid = before + (after - before) / 2;
+            if reads(mid)? < local {
+                before = mid;
+            } else {
+                after = mid;
             }
         }
-        None
+        DateTime::from_timestamp(after, 0)
+    }
+
+    /// A UTC wall time read in the calendar's zone; `None` past the ends of chrono's range.
+    fn local(&self, utc: NaiveDateTime) -> Option<NaiveDateTime> {
+        utc.checked_add_offset(self.tz.offset_from_utc_datetime(&utc).fix())
     }
 }
 
@@ -221,6 +240,71 @@ mod tests {
             berlin.business_seconds_between(utc("2026-03-27T15:00:00Z"), utc("2026-03-30T08:00:00Z")),
             2 * 3600
         );
+    }
+
+    #[test]
+    fn berlin_days_across_both_changes() {
+        // Hours 01:00–04:00 every day. Sun 29 Mar 2026: 02:00 CET jumps to 03:00 CEST, so
+        // 01:00 CET (00:00Z) – 04:00 CEST (02:00Z) is 2 real hours. Sun 25 Oct: 03:00 CEST falls
+        // back to 02:00 CET, so 01:00 CEST (23:00Z on the 24th) – 04:00 CET (03:00Z) is 4 hours.
+        let mut cal = Calendar::new(
+            chrono_tz::Europe::Berlin,
+            WorkingHours::parse("01:00-04:00").expect("hours"),
+        );
+        cal.workdays = [true; 7];
+        let day = |from: &str, to: &str| cal.business_seconds_between(utc(from), utc(to));
+        assert_eq!(day("2026-03-28T12:00:00Z", "2026-03-29T12:00:00Z"), 2 * 3600);
+        assert_eq!(day("2026-10-24T12:00:00Z", "2026-10-25T12:00:00Z"), 4 * 3600);
+        assert_eq!(day("2026-10-25T12:00:00Z", "2026-10-26T12:00:00Z"), 3 * 3600);
+        // Berlin 09:00–17:00 across 25 Oct: Fri 23 Oct 16:00 CEST = 14:00Z, one hour left;
+        // Mon 26 Oct 09:00 CET = 08:00Z, so one more hour ends at 09:00Z.
+        let team = nine_to_five(chrono_tz::Europe::Berlin);
+        assert_eq!(
+            team.add_business_seconds(utc("2026-10-23T14:00:00Z"), 2 * 3600),
+            Some(utc("2026-10-26T09:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn a_start_in_a_gap_is_the_gap_end_and_a_repeated_one_the_first() {
+        // New York, 8 Mar 2026: 02:00 EST (07:00Z) jumps to 03:00 EDT, so 02:30:15 does not exist
+        // and the day starts at the jump, 07:00:00Z. 1 Nov: 01:30 happens at 05:30Z (EDT) and
+        // 06:30Z (EST); the earlier counts.
+        let at = |h, m, s| chrono::NaiveTime::from_hms_opt(h, m, s).expect("time");
+        let mut cal = Calendar::new(
+            chrono_tz::America::New_York,
+            WorkingHours {
+                start: at(2, 30, 15),
+                end: at(5, 0, 0),
+            },
+        );
+        cal.workdays = [true; 7];
+        assert_eq!(
+            cal.next_business_moment(utc("2026-03-08T00:00:00Z")),
+            Some(utc("2026-03-08T07:00:00Z"))
+        );
+        cal.hours.start = at(1, 30, 0);
+        assert_eq!(
+            cal.next_business_moment(utc("2026-11-01T00:00:00Z")),
+            Some(utc("2026-11-01T05:30:00Z"))
+        );
+    }
+
+    #[test]
+    fn extreme_instants_do_not_panic() {
+        let cal = nine_to_five(chrono_tz::Asia::Tokyo);
+        let (min, max) = (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+        for at in [min, max] {
+            let _ = (
+                cal.local_date(at),
+                cal.is_business_time(at),
+                cal.next_business_moment(at),
+            );
+            let _ = cal.add_business_seconds(at, i64::MAX);
+        }
+        // Counting stops at the horizon: at most 3,660 days of 8 hours.
+        assert!(cal.business_seconds_between(min, max) <= 3660 * 8 * 3600);
+        assert_eq!(cal.add_business_seconds(utc("2026-01-01T00:00:00Z"), i64::MAX), None);
     }
 
     #[test]

@@ -271,17 +271,16 @@ fn is_postgres(conn: &Conn) -> bool {
 /// order (named `c0`, `c1`, …); the rows come out in their order. Many rows then take one
 /// parameter and the same SQL text whatever their number, so the statement is prepared once.
 ///
-/// PostgreSQL reads an array of row arrays. SQLite reads one flat array of values, row after
-/// row, and puts each row back together with `GROUP BY key / columns`: `json_each` hands out
-/// scalars without parsing anything twice (the `jsonb_each` of SQLite 3.51 would read row
-/// arrays as cheaply, but the SQLite that matrix-sdk's rusqlite links is 3.50).
+/// Both backends read an array of row arrays. SQLite takes each row's text from `json_each` and
+/// its columns with `->>`, which reuses the row's parse (SQLite keeps recent parses); the
+/// `jsonb_each` of SQLite 3.51 would be cheaper still, but the SQLite that matrix-sdk's rusqlite
+/// links is 3.50.
 pub(crate) fn json_rows(conn: &Conn, columns: &[Json]) -> String {
-    let n = columns.len().max(1);
     let select: Vec<String> = columns
         .iter()
         .enumerate()
         .map(|(i, kind)| match (is_postgres(conn), kind) {
-            (false, _) => format!("max(CASE WHEN j.key % {n} = {i} THEN j.value END) AS c{i}"),
+            (false, _) => format!("j.value ->> {i} AS c{i}"),
             (true, Json::Text) => format!("j.e ->> {i} AS c{i}"),
             (true, Json::Int) => format!("(j.e ->> {i})::BIGINT AS c{i}"),
             (true, Json::Real) => format!("(j.e ->> {i})::DOUBLE PRECISION AS c{i}"),
@@ -295,31 +294,21 @@ pub(crate) fn json_rows(conn: &Conn, columns: &[Json]) -> String {
         )
     } else {
         format!(
-            "SELECT {} FROM json_each($1) AS j WHERE true GROUP BY j.key / {n} ORDER BY j.key / {n}",
+            "SELECT {} FROM json_each($1) AS j WHERE true ORDER BY j.key",
             select.join(", ")
         )
     }
 }
 
-/// A query whose `$1` is `rows` (each a JSON array of one row's columns) for [`json_rows`].
+/// A query whose `$1` is `rows` (each a JSON array of one row's columns) for [`json_rows`]; the
+/// connection is taken so that the shape can follow the backend should it ever need to.
 pub(crate) fn with_rows(
     conn: &Conn,
     sql: String,
     rows: Vec<serde_json::Value>,
 ) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
-    let param = if is_postgres(conn) {
-        serde_json::Value::Array(rows)
-    } else {
-        let flat = rows
-            .into_iter()
-            .flat_map(|row| match row {
-                serde_json::Value::Array(values) => values,
-                other => vec![other],
-            })
-            .collect();
-        serde_json::Value::Array(flat)
-    };
-    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(param.to_string())
+    let _ = conn;
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(serde_json::Value::Array(rows).to_string())
 }
 
 /// Reads an optional column that is stored as 0/1.
