@@ -108,25 +108,13 @@ impl Matrix {
         self.client
             .add_event_handler(move |ev: OriginalSyncRoomMessageEvent, room: Room| {
                 let (me, sink) = (me.clone(), messages.clone());
-                async move {
-                    if let Some(inbound) = me.message(ev, &room).await {
-                        if let Err(e) = sink.deliver(inbound).await {
-                            tracing::error!(error = %format!("{e:#}"), "keel could not take a Matrix message");
-                        }
-                    }
-                }
+                async move { forward(sink, me.message(ev, &room).await).await }
             });
         let (me, reactions) = (self.clone(), sink);
         self.client
             .add_event_handler(move |ev: OriginalSyncReactionEvent, room: Room| {
                 let (me, sink) = (me.clone(), reactions.clone());
-                async move {
-                    if let Some(inbound) = me.reaction(ev, &room).await {
-                        if let Err(e) = sink.deliver(inbound).await {
-                            tracing::error!(error = %format!("{e:#}"), "keel could not take a Matrix reaction");
-                        }
-                    }
-                }
+                async move { forward(sink, me.reaction(ev, &room).await).await }
             });
         let client = self.client.clone();
         Ok(tokio::spawn(async move {
@@ -376,6 +364,16 @@ impl Matrix {
         Ok(Sent {
             message_id: Some(sent.response.event_id.to_string()),
         })
+    }
+}
+
+/// Hands an event to keel; a failure is logged (the event is not acknowledged to anyone, and the
+/// next sync does not bring it again, so it must be loud).
+async fn forward(sink: Arc<dyn InboundSink>, inbound: Option<Inbound>) {
+    if let Some(inbound) = inbound {
+        if let Err(e) = sink.deliver(inbound).await {
+            tracing::error!(error = %format!("{e:#}"), "keel could not take a Matrix event");
+        }
     }
 }
 
