@@ -62,6 +62,9 @@ enum Command {
     /// Export data for spreadsheets and BI tools
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Run keel as a service: the configured chat adapters, the outbox and the scheduler, until
+    /// stopped (Ctrl-C or SIGTERM)
+    Run,
     /// Run every scheduled job due now (or at --now) once, print what was posted, exit
     Tick {
         #[arg(long, value_enum, default_value_t = TickFormat::Text)]
@@ -233,6 +236,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Failure> {
             export_events(&store).await
         }
         Some(Command::Tick { format }) => tick(&config, clock, format).await,
+        Some(Command::Run) => serve(&config, clock).await,
         Some(Command::Migrate) => {
             let store = Store::connect(&config.database_url)
                 .await
@@ -334,6 +338,108 @@ async fn chat(args: ChatArgs, config: &Config, clock: Arc<dyn Clock>, no_fixed_c
     after.0.round().await?;
     store.close().await;
     Ok(())
+}
+
+/// `keel run`: connects the configured adapters and runs until Ctrl-C or SIGTERM, then stops
+/// taking events, lets the writer commit what it holds and closes the database.
+async fn serve(config: &Config, clock: Arc<dyn Clock>) -> Result<(), Failure> {
+    let problems = config.problems();
+    if let Some(first) = problems.first() {
+        return Err(environment(format!(
+            "invalid configuration: {first} (see keel config check)"
+        )));
+    }
+    let store = open(config).await?;
+    let keel = Keel::new(store.clone(), clock, Settings::from_config(config));
+    let committed = Arc::new(Notify::new());
+    let (ingest, writer) = Ingest::start(keel.clone(), committed.clone());
+    let ingest = Arc::new(ingest);
+    let mut adapters: Vec<Arc<dyn keel_chat::Adapter>> = Vec::new();
+    let mut listeners = Vec::new();
+    if let Some(settings) = &config.matrix {
+        let (matrix, sync) = connect_matrix(settings, ingest.clone()).await?;
+        adapters.push(Arc::new(matrix));
+        listeners.push(sync);
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let dispatcher = tokio::spawn(Dispatcher::new(store.clone(), adapters).run(committed.clone(), stopped.clone()));
+    let scheduler = tokio::spawn(Scheduler::new(keel).run(committed, Arc::new(Notify::new()), stopped));
+    tracing::info!(adapters = listeners.len(), "keel is running");
+    eprintln!("keel is running (Ctrl-C stops it)");
+    shutdown_signal().await;
+    tracing::info!("stopping");
+    for listener in &listeners {
+        listener.abort();
+    }
+    let _ = stop.send(true);
+    let _ = dispatcher.await;
+    let _ = scheduler.await;
+    drop(ingest);
+    let _ = writer.await;
+    store.close().await;
+    Ok(())
+}
+
+/// Logs in to Matrix (or restores the saved session) and starts syncing. A homeserver that is
+/// not up yet is tried again for two minutes (keel and Synapse often start together); a refused
+/// login stops keel at once.
+async fn connect_matrix(
+    settings: &crate::config::MatrixSettings,
+    sink: Arc<dyn keel_chat::InboundSink>,
+) -> Result<(keel_matrix::Matrix, tokio::task::JoinHandle<()>), Failure> {
+    let config = keel_matrix::MatrixConfig {
+        homeserver: settings.homeserver.clone(),
+        user: settings.user.clone(),
+        password: settings.password.clone(),
+        access_token: settings.access_token.clone(),
+        store_path: settings.store_dir(),
+        team: settings.team.clone(),
+        allow_invites_from: settings.inviters(),
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut wait = std::time::Duration::from_millis(500);
+    loop {
+        let attempt = async {
+            let matrix = keel_matrix::Matrix::connect(config.clone()).await?;
+            let sync = matrix.start(sink.clone()).await?;
+            anyhow::Ok((matrix, sync))
+        };
+        match attempt.await {
+            Ok(connected) => return Ok(connected),
+            Err(e) => {
+                let message = crate::store::one_line(&format!("{e:#}"));
+                let refused = keel_matrix::is_refused(&e);
+                if refused || tokio::time::Instant::now() + wait > deadline {
+                    return Err(environment(format!("cannot connect to Matrix: {message}")));
+                }
+                tracing::warn!(error = %message, retry_in_ms = wait.as_millis() as u64, "cannot reach the Matrix homeserver yet");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// `keel tick`: runs the due jobs, then prints (delivers) what they queued for the console.

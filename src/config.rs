@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use chrono_tz::Tz;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{parse_tz, WorkingHours};
@@ -21,6 +22,81 @@ pub struct Config {
     pub sla: SlaConfig,
     pub http: HttpConfig,
     pub log: LogConfig,
+    /// `[matrix]`: keel's Matrix account; without it keel does not connect to Matrix.
+    pub matrix: Option<MatrixSettings>,
+}
+
+/// keel's Matrix account. The password or access token comes from the environment
+/// (`KEEL_MATRIX__PASSWORD`, `KEEL_MATRIX__ACCESS_TOKEN`) and is never logged or printed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MatrixSettings {
+    /// The homeserver's client URL, `https://matrix.example.org`.
+    pub homeserver: String,
+    /// keel's account: `@keel:example.org` or its localpart.
+    pub user: String,
+    #[serde(skip_serializing)]
+    pub password: Option<SecretString>,
+    #[serde(skip_serializing)]
+    pub access_token: Option<SecretString>,
+    /// Where keel keeps its Matrix session, sync token and encryption keys (a directory).
+    pub store_path: String,
+    /// The team: Matrix ids (`@lea:example.org`) or whole servers (`example.org`). Everyone
+    /// else who writes is a client user.
+    pub team: Vec<String>,
+    /// Who may invite keel into rooms (ids or servers); empty means the team.
+    pub allow_invites_from: Vec<String>,
+}
+
+impl MatrixSettings {
+    /// The directory of the saved session (default `keel-matrix`).
+    pub fn store_dir(&self) -> PathBuf {
+        if self.store_path.trim().is_empty() {
+            PathBuf::from("keel-matrix")
+        } else {
+            PathBuf::from(&self.store_path)
+        }
+    }
+
+    /// Who may invite keel: the list, or the team when it is empty.
+    pub fn inviters(&self) -> Vec<String> {
+        if self.allow_invites_from.is_empty() {
+            self.team.clone()
+        } else {
+            self.allow_invites_from.clone()
+        }
+    }
+
+    fn problems(&self, out: &mut Vec<String>) {
+        match url::Url::parse(&self.homeserver) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => out.push(format!(
+                "matrix.homeserver: \"{}\" is not a URL like https://matrix.example.org",
+                crate::domain::truncate(&self.homeserver, 60)
+            )),
+        }
+        if self.user.trim().is_empty() {
+            out.push("matrix.user: missing (keel's account, e.g. @keel:example.org)".into());
+        }
+        if self.password.is_none() && self.access_token.is_none() {
+            out.push("matrix.password: missing (set KEEL_MATRIX__PASSWORD or KEEL_MATRIX__ACCESS_TOKEN)".into());
+        }
+        let id_or_server = |e: &String| {
+            let e = e.trim();
+            !e.is_empty() && !e.contains(char::is_whitespace) && (!e.starts_with('@') || e.contains(':'))
+        };
+        if self.team.is_empty() {
+            out.push("matrix.team: missing (the team's Matrix ids or servers; everyone else is a client)".into());
+        }
+        for (key, list) in [("team", &self.team), ("allow_invites_from", &self.allow_invites_from)] {
+            for entry in list.iter().filter(|e| !id_or_server(e)) {
+                out.push(format!(
+                    "matrix.{key}: \"{}\" is not a Matrix id like @lea:example.org or a server",
+                    crate::domain::truncate(entry, 60)
+                ));
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,6 +227,7 @@ impl Default for Config {
             sla: SlaConfig::default(),
             http: HttpConfig::default(),
             log: LogConfig::default(),
+            matrix: None,
         }
     }
 }
@@ -263,6 +340,9 @@ impl Config {
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             problems.push(format!("log.format: \"{}\" is not text or json", self.log.format));
+        }
+        if let Some(matrix) = &self.matrix {
+            matrix.problems(&mut problems);
         }
         let url = self.database_url.as_str();
         if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {

@@ -1,27 +1,55 @@
-//! The Matrix adapter against a real Synapse started by `scripts/synapse`: people write with
-//! their own matrix-sdk clients, keel answers through its adapter and the core.
+//! The Matrix adapter against a real Synapse started by `scripts/synapse`: keel runs as a user
+//! runs it (`keel run` with a config file, the password in the environment), and people write
+//! with their own matrix-sdk clients.
+//!
+//! The tests take turns (one Synapse and one keel at a time): the machines have two cores.
 
 #![recursion_limit = "256"]
 
 mod support;
 
+use std::collections::HashMap;
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Arc;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use keel::service::dispatch::Dispatcher;
-use keel::service::ingest::Ingest;
-use keel::service::{Keel, Settings};
-use keel::store::Store;
-use keel_chat::Adapter;
+use keel_chat::{Adapter, Outbound};
 use keel_matrix::{Matrix, MatrixConfig};
 use matrix_sdk::config::SyncSettings;
+use matrix_sdk::room::MessagesOptions;
 use matrix_sdk::ruma::api::client::room::create_room::v3::Request as CreateRoom;
-use matrix_sdk::ruma::events::room::message::{OriginalSyncRoomMessageEvent, Relation, RoomMessageEventContent};
-use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, UserId};
-use matrix_sdk::Client;
-use tokio::sync::{mpsc, Notify};
+use matrix_sdk::ruma::events::reaction::ReactionEventContent;
+use matrix_sdk::ruma::events::relation::{Annotation, Thread};
+use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
+use matrix_sdk::ruma::events::room::message::{
+    MessageType, OriginalSyncRoomMessageEvent, Relation, RoomMessageEventContent,
+};
+use matrix_sdk::ruma::events::{
+    AnySyncMessageLikeEvent, AnySyncTimelineEvent, InitialStateEvent, SyncMessageLikeEvent,
+};
+use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, UserId};
+use matrix_sdk::{Client, RoomMemberships, RoomState};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+const PASSWORD: &str = "secret-password";
+const WAIT: Duration = Duration::from_secs(60);
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/synapse")
+}
+
+fn id(user: &str) -> OwnedUserId {
+    UserId::parse(format!("@{user}:localhost")).expect("user id")
+}
 
 /// A throwaway homeserver, stopped when dropped.
 struct Synapse {
@@ -29,35 +57,46 @@ struct Synapse {
     url: String,
 }
 
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/synapse")
-}
-
 impl Synapse {
     fn start() -> Synapse {
         let dir = tempfile::tempdir().expect("dir");
+        let url = Synapse::run(dir.path(), "start");
+        Synapse { dir, url }
+    }
+
+    fn run(dir: &Path, verb: &str) -> String {
         let out = Command::new(script())
-            .arg("start")
-            .arg(dir.path())
+            .arg(verb)
+            .arg(dir)
             .output()
             .expect("scripts/synapse runs");
         assert!(
             out.status.success(),
-            "Synapse did not start: {}",
+            "scripts/synapse {verb} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        Synapse { dir, url }
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
-    fn register(&self, user: &str) {
+    fn users(&self, names: &[&str]) {
         let out = Command::new(script())
-            .args(["register"])
+            .arg("users")
             .arg(self.dir.path())
-            .args([user, "secret-password"])
+            .arg(PASSWORD)
+            .args(names)
             .output()
             .expect("register");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn stop(&self) {
+        Synapse::run(self.dir.path(), "stop");
+    }
+
+    /// Starts the stopped server again, on the same port.
+    fn start_again(&self) {
+        let url = Synapse::run(self.dir.path(), "start");
+        assert_eq!(url, self.url, "the same address as before");
     }
 }
 
@@ -67,17 +106,115 @@ impl Drop for Synapse {
     }
 }
 
+/// `keel run` with a config file, as a team runs it.
+struct Keel {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Keel {
+    fn new(synapse: &Synapse, db: &support::TestDb, group_minutes: i64) -> Keel {
+        let dir = tempfile::tempdir().expect("dir");
+        let config = dir.path().join("keel.toml");
+        let store = dir.path().join("matrix");
+        std::fs::write(
+            &config,
+            format!(
+                "database_url = \"{db}\"\n\
+                 [capture]\ngroup_minutes = {group_minutes}\n\
+                 [log]\nlevel = \"warn,keel=info,keel_matrix=info\"\n\
+                 [matrix]\nhomeserver = \"{url}\"\nuser = \"keel\"\nstore_path = \"{store}\"\n\
+                 team = [\"@lea:localhost\", \"@max:localhost\"]\n\
+                 allow_invites_from = [\"@lea:localhost\"]\n",
+                db = db.url,
+                url = synapse.url,
+                store = store.display(),
+            ),
+        )
+        .expect("config");
+        let log = dir.path().join("keel.log");
+        Keel {
+            dir,
+            config,
+            log,
+            child: None,
+        }
+    }
+
+    /// Starts `keel run` and waits until it listens.
+    fn start(&mut self) {
+        let before = self.log_text().matches("keel is running").count();
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log");
+        let child = Command::new(env!("CARGO_BIN_EXE_keel"))
+            .arg("run")
+            .arg("--config")
+            .arg(&self.config)
+            .env("KEEL_MATRIX__PASSWORD", PASSWORD)
+            .env_remove("KEEL_DATABASE_URL")
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("keel starts");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + WAIT;
+        while self.log_text().matches("keel is running").count() == before {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("keel run exited with {status}: {}", self.log_text());
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "keel did not start: {}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `kill -9`: no chance to finish anything.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Keel {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// A person's own Matrix client; every message it sees arrives on `seen`.
 struct Person {
     client: Client,
     seen: mpsc::UnboundedReceiver<OriginalSyncRoomMessageEvent>,
+    sync: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Person {
+    fn drop(&mut self) {
+        self.sync.abort();
+    }
 }
 
 async fn person(url: &str, user: &str) -> Person {
     let client = Client::builder().homeserver_url(url).build().await.expect("client");
     client
         .matrix_auth()
-        .login_username(user, "secret-password")
+        .login_username(user, PASSWORD)
         .send()
         .await
         .expect("login");
@@ -90,30 +227,30 @@ async fn person(url: &str, user: &str) -> Person {
         }
     });
     let syncing = client.clone();
-    tokio::spawn(async move {
-        let _ = syncing
-            .sync(SyncSettings::default().timeout(Duration::from_millis(500)))
-            .await;
+    // Like any client, it reconnects when the homeserver goes away.
+    let sync = tokio::spawn(async move {
+        loop {
+            let _ = syncing
+                .sync(SyncSettings::default().timeout(Duration::from_millis(500)))
+                .await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
     });
-    Person { client, seen }
+    Person { client, seen, sync }
 }
 
 impl Person {
-    /// Waits for a message from `sender` (up to 20 s).
-    async fn next_from(&mut self, sender: &UserId) -> OriginalSyncRoomMessageEvent {
-        self.next_where(|ev| ev.sender == sender).await
-    }
-
-    /// Waits for a message that matches (up to 20 s).
+    /// Waits for a message that matches.
     async fn next_where(
         &mut self,
+        what: &str,
         matches: impl Fn(&OriginalSyncRoomMessageEvent) -> bool,
     ) -> OriginalSyncRoomMessageEvent {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let ev = tokio::time::timeout_at(deadline, self.seen.recv())
                 .await
-                .expect("a message in time")
+                .unwrap_or_else(|_| panic!("no {what} within {WAIT:?}"))
                 .expect("the client is syncing");
             if matches(&ev) {
                 return ev;
@@ -121,137 +258,669 @@ impl Person {
         }
     }
 
-    async fn say(&self, room: &OwnedRoomId, text: &str) -> OwnedEventId {
+    /// keel's next message in the room.
+    async fn next_from_keel(&mut self) -> OriginalSyncRoomMessageEvent {
+        let keel = id("keel");
+        self.next_where("message from keel", |ev| ev.sender == keel).await
+    }
+
+    /// keel's answer in the thread of `asked`.
+    async fn answer_to(&mut self, asked: &OwnedEventId) -> OriginalSyncRoomMessageEvent {
+        let keel = id("keel");
+        self.next_where("keel's answer in the thread", |ev| {
+            ev.sender == keel && thread_root(ev).as_ref() == Some(asked)
+        })
+        .await
+    }
+
+    /// keel's messages in a room as the homeserver holds them (the room's whole history, read
+    /// back page by page: a client's sync may skip events when many arrive at once).
+    async fn keel_history(&self, room_id: &OwnedRoomId) -> Vec<OriginalSyncRoomMessageEvent> {
+        let room = self.client.get_room(room_id).expect("in the room");
+        let keel = id("keel");
+        let mut out = Vec::new();
+        let mut from: Option<String> = None;
+        loop {
+            let mut options = MessagesOptions::backward().from(from.as_deref());
+            options.limit = 500u32.into();
+            let page = room.messages(options).await.expect("history");
+            for ev in &page.chunk {
+                if let Ok(AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
+                    SyncMessageLikeEvent::Original(m),
+                ))) = ev.raw().deserialize()
+                {
+                    if m.sender == keel {
+                        out.push(m);
+                    }
+                }
+            }
+            match page.end {
+                Some(end) if !page.chunk.is_empty() => from = Some(end),
+                _ => break,
+            }
+        }
+        out.reverse();
+        out
+    }
+
+    /// Waits until keel has answered every request in `asked` (in the history of `rooms`), and
+    /// returns all of keel's messages there.
+    async fn wait_answers(&self, rooms: &[OwnedRoomId], asked: &[OwnedEventId]) -> Vec<OriginalSyncRoomMessageEvent> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+        loop {
+            let mut all = Vec::new();
+            for room in rooms {
+                all.extend(self.keel_history(room).await);
+            }
+            let roots: std::collections::HashSet<OwnedEventId> = all.iter().filter_map(thread_root).collect();
+            let missing = asked.iter().filter(|a| !roots.contains(*a)).count();
+            if missing == 0 {
+                return all;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{missing} requests never answered"
+            );
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// Every message keel posts within `quiet` of the last one.
+    async fn keel_messages_until_quiet(&mut self, quiet: Duration) -> Vec<OriginalSyncRoomMessageEvent> {
+        let keel = id("keel");
+        let mut out = Vec::new();
+        while let Ok(Some(ev)) = tokio::time::timeout(quiet, self.seen.recv()).await {
+            if ev.sender == keel {
+                out.push(ev);
+            }
+        }
+        out
+    }
+
+    async fn send(&self, room: &OwnedRoomId, content: RoomMessageEventContent) -> OwnedEventId {
         let room = self.client.get_room(room).expect("in the room");
-        room.send(RoomMessageEventContent::text_plain(text))
+        room.send(content).await.expect("sent").response.event_id
+    }
+
+    async fn say(&self, room: &OwnedRoomId, text: &str) -> OwnedEventId {
+        self.send(room, RoomMessageEventContent::text_plain(text)).await
+    }
+
+    async fn react(&self, room: &OwnedRoomId, target: &OwnedEventId, key: &str) {
+        let room = self.client.get_room(room).expect("in the room");
+        room.send(ReactionEventContent::new(Annotation::new(target.clone(), key.into())))
             .await
-            .expect("sent")
-            .response
-            .event_id
+            .expect("reacted");
+    }
+
+    /// Creates a room and invites people.
+    async fn create_room(&self, name: &str, invite: &[&str], encrypted: bool) -> OwnedRoomId {
+        let mut request = CreateRoom::new();
+        request.invite = invite.iter().map(|u| id(u)).collect();
+        request.name = Some(name.into());
+        if encrypted {
+            let encryption =
+                InitialStateEvent::with_empty_state_key(RoomEncryptionEventContent::with_recommended_defaults());
+            request.initial_state = vec![encryption.to_raw_any()];
+        }
+        let room = self.client.create_room(request).await.expect("room");
+        room.room_id().to_owned()
+    }
+
+    /// Accepts the invite to a room (waits for it to arrive).
+    async fn accept(&self, room_id: &OwnedRoomId) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(room) = self.client.get_room(room_id) {
+                if room.state() == RoomState::Joined || room.join().await.is_ok() {
+                    return;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never saw the invite to {room_id}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Waits until `user` has joined the room (as this person's client sees it).
+    async fn wait_joined(&self, room_id: &OwnedRoomId, user: &str) {
+        let user = id(user);
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(room) = self.client.get_room(room_id) {
+                let joined = room.members(RoomMemberships::JOIN).await.expect("members");
+                if joined.iter().any(|m| m.user_id() == user) {
+                    return;
+                }
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{user} never joined {room_id}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 }
 
 /// A message in the thread under `root`.
 fn in_thread(root: &OwnedEventId, text: &str) -> RoomMessageEventContent {
     let mut content = RoomMessageEventContent::text_plain(text);
-    content.relates_to = Some(Relation::Thread(matrix_sdk::ruma::events::relation::Thread::plain(
-        root.clone(),
-        root.clone(),
-    )));
+    content.relates_to = Some(Relation::Thread(Thread::plain(root.clone(), root.clone())));
     content
+}
+
+fn thread_root(ev: &OriginalSyncRoomMessageEvent) -> Option<OwnedEventId> {
+    match &ev.content.relates_to {
+        Some(Relation::Thread(t)) => Some(t.event_id.clone()),
+        _ => None,
+    }
+}
+
+/// One Synapse with keel, two team members (lea may invite keel, max may not) and a client
+/// user (bob); keel is running.
+struct World {
+    synapse: Synapse,
+    db: support::TestDb,
+    keel: Keel,
+    lea: Person,
+    max: Person,
+    bob: Person,
+}
+
+async fn world(backend: &str, group_minutes: i64) -> World {
+    let synapse = Synapse::start();
+    synapse.users(&["keel", "lea", "max", "bob"]);
+    let db = support::TestDb::new(backend);
+    let mut keel = Keel::new(&synapse, &db, group_minutes);
+    keel.start();
+    let lea = person(&synapse.url, "lea").await;
+    let max = person(&synapse.url, "max").await;
+    let bob = person(&synapse.url, "bob").await;
+    World {
+        synapse,
+        db,
+        keel,
+        lea,
+        max,
+        bob,
+    }
+}
+
+impl World {
+    /// A room lea opens for a client, with keel and bob in it, registered as the client's room.
+    async fn client_room(&mut self, key: &str, encrypted: bool) -> OwnedRoomId {
+        let room = self.lea.create_room(key, &["keel", "bob", "max"], encrypted).await;
+        self.bob.accept(&room).await;
+        self.max.accept(&room).await;
+        self.lea.wait_joined(&room, "keel").await;
+        self.lea.wait_joined(&room, "bob").await;
+        self.lea.wait_joined(&room, "max").await;
+        self.lea
+            .say(&room, &format!("!keel client add {key} \"{key} Corp\" {room}"))
+            .await;
+        let added = self.lea.next_from_keel().await;
+        assert!(
+            added.content.body().contains(&format!("client {key} added")),
+            "{}",
+            added.content.body()
+        );
+        room
+    }
+
+    fn tasks(&self) -> Vec<Value> {
+        support::tasks_json(&self.db)
+    }
+
+    /// Waits until the task list satisfies `done`.
+    async fn wait_tasks(&self, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let tasks = self.tasks();
+            if done(&tasks) {
+                return tasks;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{what}: {} tasks: {tasks:?}\n{}",
+                tasks.len(),
+                self.keel.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
 }
 
 #[test]
 fn a_client_request_in_a_room_becomes_a_task_answered_in_its_thread() {
+    let _turn = one_at_a_time();
     support::runtime().block_on(async {
-        let synapse = Synapse::start();
-        for user in ["keel", "lea", "bob"] {
-            synapse.register(user);
-        }
-        let db = support::TestDb::new("sqlite");
-        let store = Store::open(&db.url).await.expect("store");
-        let keel_core = Keel::new(store.clone(), Arc::new(keel::clock::SystemClock), Settings::default());
-        let committed = Arc::new(Notify::new());
-        let (ingest, _writer) = Ingest::start(keel_core, committed.clone());
-        let state = tempfile::tempdir().expect("state");
-        let matrix = Matrix::connect(MatrixConfig {
-            homeserver: synapse.url.clone(),
-            user: "keel".into(),
-            password: "secret-password".into(),
-            store_path: state.path().to_path_buf(),
-            team: vec!["@lea:localhost".into()],
-            allow_invites_from: vec!["@lea:localhost".into()],
-        })
-        .await
-        .expect("keel logs in");
-        let _sync = matrix.start(Arc::new(ingest)).await.expect("keel syncs");
-        let dispatcher = Dispatcher::new(store.clone(), vec![Arc::new(matrix.clone()) as Arc<dyn Adapter>]);
-        let delivering = dispatcher.clone();
-        tokio::spawn(async move {
-            loop {
-                let _ = delivering.round().await;
-                tokio::select! {
-                    _ = committed.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-                }
-            }
-        });
+        let mut w = world("sqlite", 3).await;
+        let room = w.client_room("acme", false).await;
 
-        let mut lea = person(&synapse.url, "lea").await;
-        let mut bob = person(&synapse.url, "bob").await;
-        let keel_id = UserId::parse("@keel:localhost").expect("id");
-        let bob_id = UserId::parse("@bob:localhost").expect("id");
-        let mut request = CreateRoom::new();
-        request.invite = vec![keel_id.clone(), bob_id.clone()];
-        request.name = Some("acme".into());
-        let room = lea.client.create_room(request).await.expect("room");
-        let room_id = room.room_id().to_owned();
-        // Bob accepts; keel joins by itself (lea may invite it).
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(invited) = bob.client.get_room(&room_id) {
-                if invited.join().await.is_ok() {
-                    break;
-                }
-            }
-            assert!(tokio::time::Instant::now() < deadline, "bob never saw the invite");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        loop {
-            let joined = room.members(matrix_sdk::RoomMemberships::JOIN).await.expect("members");
-            if joined.iter().any(|m| m.user_id() == keel_id) {
-                break;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "keel never joined");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-
-        lea.say(&room_id, &format!("!keel client add acme \"Acme Corp\" {room_id}"))
-            .await;
-        let added = lea.next_from(&keel_id).await;
-        assert!(added.content.body().contains("acme"), "{}", added.content.body());
-
-        let asked = bob
+        let asked = w
+            .bob
             .say(
-                &room_id,
+                &room,
                 "Hi, the invoice export is broken again, we need it fixed by Friday",
             )
             .await;
-        let answer = bob
-            .next_where(|ev| {
-                ev.sender == keel_id
-                    && matches!(&ev.content.relates_to, Some(Relation::Thread(t)) if t.event_id == asked)
-            })
-            .await;
-        assert!(answer.content.body().starts_with("#1"), "{}", answer.content.body());
-        match &answer.content.relates_to {
-            Some(Relation::Thread(t)) => assert_eq!(t.event_id, asked, "answered in the request's thread"),
-            other => panic!("not in a thread: {other:?}"),
-        }
-        let tasks = support::tasks_json(&db);
+        let answer = w.bob.answer_to(&asked).await;
+        assert!(
+            answer.content.body().starts_with("#1 opened"),
+            "{}",
+            answer.content.body()
+        );
+        let tasks = w.tasks();
         assert_eq!(tasks.len(), 1);
         assert_eq!(tasks[0]["client"], "acme");
         assert_eq!(tasks[0]["requester"], "bob");
         assert_eq!(tasks[0]["source"], "auto");
-        assert_eq!(tasks[0]["first_response_at"], serde_json::Value::Null);
+        assert_eq!(tasks[0]["first_response_at"], Value::Null);
 
         // lea answers in the thread: the first response.
-        lea.client
-            .get_room(&room_id)
-            .expect("room")
-            .send(in_thread(&asked, "Looking into it now"))
-            .await
-            .expect("sent");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        w.lea.send(&room, in_thread(&asked, "Looking into it now")).await;
+        w.wait_tasks("first response recorded", |t| !t[0]["first_response_at"].is_null())
+            .await;
+        let tasks = w.tasks();
+        assert_eq!(tasks.len(), 1, "a team reply is not a new task");
+    });
+}
+
+/// Every command of the foundation, as `!keel …`, with the answer a user sees.
+async fn command_tour(backend: &str, encrypted: bool) {
+    let mut w = world(backend, 3).await;
+    let room = w.client_room("acme", encrypted).await;
+    if encrypted {
+        let state = w.lea.client.get_room(&room).expect("room");
+        assert!(state.latest_encryption_state().await.expect("state").is_encrypted());
+    }
+    let asked = w
+        .bob
+        .say(
+            &room,
+            "Hi, the invoice export is broken again, we need it fixed by Friday",
+        )
+        .await;
+    let opened = w.bob.answer_to(&asked).await;
+    assert!(
+        opened.content.body().starts_with("#1 opened"),
+        "{}",
+        opened.content.body()
+    );
+    w.lea.answer_to(&asked).await;
+    // max speaks first, so keel knows him.
+    let tour: &[(&str, &str, &str)] = &[
+        ("max", "!keel tz Europe/Berlin", "your time zone is Europe/Berlin"),
+        ("lea", "!keel help", "track <text>"),
+        ("lea", "!keel help due", "due #N <date>"),
+        (
+            "lea",
+            "!keel track Renew the SSL certificate for acme by Friday",
+            "#2 opened",
+        ),
+        ("lea", "!keel list", "#2 open \"Renew the SSL certificate"),
+        ("lea", "!keel show #1", "requester bob"),
+        ("lea", "!keel assign #1 @max:localhost", "#1 owner @max"),
+        ("lea", "!keel take #2", "#2 owner @lea"),
+        ("lea", "!keel start #2", "#2 in-progress"),
+        ("lea", "!keel wait #2", "#2 waiting"),
+        ("lea", "!keel due #2 next Monday", "#2 due Mon 30 Nov"),
+        ("lea", "!keel priority #2 urgent", "#2 priority urgent (was normal)"),
+        ("lea", "!keel note #2 asked for the CSR", "#2 note added"),
+        ("lea", "!keel snooze #2 2026-12-24", "#2 snoozed until Thu 24 Dec 2026"),
+        ("lea", "!keel escalate #2 client is blocked", "#2 escalated"),
+        ("lea", "!keel done #2", "#2 done"),
+        ("lea", "!keel reopen #2", "#2 open"),
+        ("lea", "!keel cancel #2 duplicate", "#2 cancelled"),
+        ("lea", "!keel client list", "acme — acme Corp"),
+        ("lea", "!keel client show acme", "channels"),
+        (
+            "lea",
+            "!keel client signed acme 2026-11-02",
+            "client acme signed Mon 2 Nov 2026",
+        ),
+        (
+            "lea",
+            "!keel client live acme 2026-11-20",
+            "client acme live Fri 20 Nov 2026",
+        ),
+        (
+            "lea",
+            "!keel client churned acme 2026-11-21",
+            "client acme churned Sat 21 Nov 2026",
+        ),
+        ("lea", "!keel away until 2027-01-05", "away until Tue 5 Jan 2027"),
+        ("lea", "!keel back", "welcome back"),
+        ("lea", "!keel hours 08:00-16:00", "your working hours are 08:00-16:00"),
+        ("lea", "@keel list open", "#1 open"),
+        ("lea", "keel: show #2", "#2 cancelled"),
+        // Mistakes are answered in one line and change nothing.
+        ("lea", "!keel due #99 tomorrow", "#99 does not exist"),
+        ("lea", "!keel priority #1 sometime", "\"sometime\" is not a priority"),
+        (
+            "bob",
+            "!keel assign #1 @lea:localhost",
+            "only team members can assign tasks",
+        ),
+    ];
+    for (who, said, expected) in tour {
+        let speaker = match *who {
+            "max" => &w.max,
+            "bob" => &w.bob,
+            _ => &w.lea,
+        };
+        speaker.say(&room, said).await;
+        let Ok(answer) = tokio::time::timeout(Duration::from_secs(30), w.lea.next_from_keel()).await else {
+            panic!("no answer to {said:?}: {}", w.keel.log_text());
+        };
+        let body = answer.content.body().to_string();
+        assert!(
+            body.contains(expected),
+            "{said:?} was answered {body:?}, expected {expected:?}"
+        );
+    }
+    let tasks = w.tasks();
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    assert_eq!(tasks[0]["owner"], "max", "bob's assign changed nothing");
+    assert_eq!(tasks[1]["status"], "cancelled");
+    assert_eq!(tasks[1]["priority"], "urgent");
+    // Nothing more arrives: every command was answered once.
+    let extra = w.lea.keel_messages_until_quiet(Duration::from_secs(2)).await;
+    assert!(
+        extra.is_empty(),
+        "unexpected: {:?}",
+        extra.iter().map(|e| e.content.body()).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn every_command_works_in_a_room() {
+    let _turn = one_at_a_time();
+    support::runtime().block_on(command_tour("sqlite", false));
+}
+
+#[test]
+fn every_command_works_in_an_encrypted_room_on_postgres() {
+    let _turn = one_at_a_time();
+    support::runtime().block_on(command_tour("postgres", true));
+}
+
+#[test]
+fn a_ticket_reaction_captures_a_message_once() {
+    let _turn = one_at_a_time();
+    support::runtime().block_on(async {
+        let mut w = world("sqlite", 3).await;
+        // A team room, not a client's: messages are not captured unless someone asks.
+        let room = w.lea.create_room("ops", &["keel", "max"], false).await;
+        w.max.accept(&room).await;
+        w.lea.wait_joined(&room, "keel").await;
+        w.lea.wait_joined(&room, "max").await;
+        let ask = w
+            .max
+            .say(&room, "Can someone renew the SSL certificate for the portal by Friday")
+            .await;
+        w.lea.react(&room, &ask, "🎫").await;
+        let answer = w.lea.next_from_keel().await;
+        assert!(answer.content.body().starts_with("#1"), "{}", answer.content.body());
+        assert_eq!(thread_root(&answer).as_ref(), Some(&ask));
+        // A second 🎫 on the same message, by someone else: still one task, nothing said.
+        w.max.react(&room, &ask, "🎫").await;
+        let extra = w.lea.keel_messages_until_quiet(Duration::from_secs(3)).await;
+        let tasks = w.tasks();
+        assert_eq!(tasks.len(), 1, "{tasks:?}");
+        assert_eq!(tasks[0]["source"], "reaction");
+        assert!(
+            extra.iter().all(|e| !e.content.body().contains("opened")),
+            "{:?}",
+            extra.iter().map(|e| e.content.body()).collect::<Vec<_>>()
+        );
+    });
+}
+
+#[test]
+fn a_team_member_who_is_not_allowed_cannot_invite_keel() {
+    let _turn = one_at_a_time();
+    support::runtime().block_on(async {
+        let w = world("sqlite", 3).await;
+        let room = w.max.create_room("max's room", &["keel"], false).await;
+        // keel declines: its membership becomes "leave", never "join".
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let tasks = support::tasks_json(&db);
-            if !tasks[0]["first_response_at"].is_null() {
+            let r = w.max.client.get_room(&room).expect("room");
+            let member = r.get_member(&id("keel")).await.expect("members");
+            let membership = member.map(|m| m.membership().to_string());
+            assert_ne!(
+                membership.as_deref(),
+                Some("join"),
+                "keel joined a room it was not allowed into"
+            );
+            if membership.as_deref() == Some("leave") {
                 break;
             }
-            assert!(tokio::time::Instant::now() < deadline, "no first response recorded");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "keel neither declined nor joined: {membership:?}"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        drop(lea);
+        assert!(
+            w.keel.log_text().contains("declining an invite"),
+            "{}",
+            w.keel.log_text()
+        );
+        // lea may invite it.
+        let allowed = w.lea.create_room("lea's room", &["keel"], false).await;
+        w.lea.wait_joined(&allowed, "keel").await;
+    });
+}
+
+/// Asserts every request got exactly one answer in its thread.
+fn one_answer_each(answers: &[OriginalSyncRoomMessageEvent], asked: &[OwnedEventId]) {
+    let mut per_root: HashMap<OwnedEventId, usize> = HashMap::new();
+    for a in answers {
+        if let Some(root) = thread_root(a) {
+            *per_root.entry(root).or_default() += 1;
+        }
+    }
+    for ask in asked {
+        assert_eq!(per_root.get(ask).copied().unwrap_or(0), 1, "answers to {ask}");
+    }
+}
+
+#[test]
+fn keel_restarted_mid_conversation_answers_everything_once() {
+    let _turn = one_at_a_time();
+    support::runtime().block_on(async {
+        let mut w = world("sqlite", 0).await;
+        let room = w.client_room("acme", false).await;
+        let mut asked = Vec::new();
+        for n in 1..=3 {
+            asked.push(w.bob.say(&room, &format!("Request {n}: please fix the export")).await);
+        }
+        w.wait_tasks("three tasks", |t| t.len() == 3).await;
+        // Killed without warning, whatever it was doing; bob goes on writing, more than one
+        // sync response carries (100 events per room), so keel must read the gap back.
+        w.keel.kill();
+        for n in 4..=110 {
+            asked.push(w.bob.say(&room, &format!("Request {n}: please fix the export")).await);
+        }
+        w.keel.start();
+        w.wait_tasks("110 tasks after the restart", |t| t.len() >= 110).await;
+        let rooms = [room.clone()];
+        let answers = w.bob.wait_answers(&rooms, &asked).await;
+        one_answer_each(&answers, &asked);
+        assert!(
+            w.keel.log_text().contains("reading back a gap"),
+            "{}",
+            w.keel.log_text()
+        );
+        // A second restart changes nothing: no history is handled again.
+        w.keel.kill();
+        w.keel.start();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let again = w.bob.keel_history(&room).await;
+        assert_eq!(again.len(), answers.len(), "nothing more was said");
+        assert_eq!(w.tasks().len(), 110);
+    });
+}
+
+#[test]
+fn keel_carries_on_after_synapse_restarts() {
+    let _turn = one_at_a_time();
+    support::runtime().block_on(async {
+        let mut w = world("sqlite", 0).await;
+        let room = w.client_room("acme", false).await;
+        let first = w.bob.say(&room, "The export is broken").await;
+        w.bob.answer_to(&first).await;
+        w.synapse.stop();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        w.synapse.start_again();
+        let second = w.bob.say(&room, "And the import too").await;
+        w.bob.answer_to(&second).await;
+        assert_eq!(w.tasks().len(), 2);
+        assert!(
+            w.keel.log_text().contains("Matrix sync stopped; reconnecting"),
+            "keel noticed the outage: {}",
+            w.keel.log_text()
+        );
+    });
+}
+
+#[test]
+fn a_burst_of_500_messages_across_10_rooms_becomes_500_tasks() {
+    let _turn = one_at_a_time();
+    support::runtime().block_on(async {
+        let mut w = world("sqlite", 0).await;
+        let mut rooms = Vec::new();
+        for n in 0..10 {
+            rooms.push(w.client_room(&format!("client{n}"), false).await);
+        }
+        let started = std::time::Instant::now();
+        let mut senders = Vec::new();
+        for (n, room) in rooms.iter().enumerate() {
+            let bob = w.bob.client.get_room(room).expect("room");
+            senders.push(tokio::spawn(async move {
+                // 50 messages per room at a steady pace, 500 in about 8 s, each sent without
+                // waiting for the one before (as 10 rooms of people would).
+                let mut pace = tokio::time::interval(Duration::from_millis(160));
+                let mut sends = Vec::new();
+                for m in 0..50 {
+                    pace.tick().await;
+                    let (bob, text) = (bob.clone(), format!("Request {m} for room {n}: the report is wrong"));
+                    sends.push(tokio::spawn(async move {
+                        bob.send(RoomMessageEventContent::text_plain(text))
+                            .await
+                            .expect("sent")
+                            .response
+                            .event_id
+                    }));
+                }
+                let mut ids = Vec::new();
+                for send in sends {
+                    ids.push(send.await.expect("send"));
+                }
+                ids
+            }));
+        }
+        let mut asked = Vec::new();
+        for s in senders {
+            asked.extend(s.await.expect("sender"));
+        }
+        let took = started.elapsed();
+        assert!(took <= Duration::from_secs(10), "the burst took {took:?}");
+        assert_eq!(asked.len(), 500);
+        let tasks = w.wait_tasks("500 tasks", |t| t.len() >= 500).await;
+        assert_eq!(tasks.len(), 500);
+        let answers = w.bob.wait_answers(&rooms, &asked).await;
+        let asked_set: std::collections::HashSet<_> = asked.iter().collect();
+        let replies = answers
+            .iter()
+            .filter(|a| thread_root(a).is_some_and(|r| asked_set.contains(&r)))
+            .count();
+        assert_eq!(replies, 500, "every reply posted, none twice");
+        one_answer_each(&answers, &asked);
+        one_answer_each(&answers, &asked);
+    });
+}
+
+#[test]
+fn images_are_uploaded_as_m_image() {
+    let _turn = one_at_a_time();
+    support::runtime().block_on(async {
+        let synapse = Synapse::start();
+        synapse.users(&["keel", "lea"]);
+        let state = tempfile::tempdir().expect("state");
+        let matrix = Matrix::connect(MatrixConfig {
+            homeserver: synapse.url.clone(),
+            user: "keel".into(),
+            password: Some(PASSWORD.to_string().into()),
+            access_token: None,
+            store_path: state.path().to_path_buf(),
+            team: vec!["localhost".into()],
+            allow_invites_from: vec!["localhost".into()],
+        })
+        .await
+        .expect("keel logs in");
+        let db = support::TestDb::new("sqlite");
+        let store = keel::store::Store::open(&db.url).await.expect("store");
+        let core = keel::service::Keel::new(
+            store.clone(),
+            Arc::new(keel::clock::SystemClock),
+            keel::service::Settings::default(),
+        );
+        let (ingest, _writer) = keel::service::ingest::Ingest::start(core, Arc::new(tokio::sync::Notify::new()));
+        let _sync = matrix.start(Arc::new(ingest)).await.expect("sync");
+        let mut lea = person(&synapse.url, "lea").await;
+        let room = lea.create_room("reports", &["keel"], false).await;
+        lea.wait_joined(&room, "keel").await;
+        let png = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/one-pixel.png")).expect("png");
+        let sent = matrix
+            .send(&Outbound::Image {
+                conversation: room.to_string(),
+                thread: None,
+                name: "kpi-2026-W48.png".into(),
+                caption: "**Week 48**".into(),
+                png: png.clone(),
+            })
+            .await
+            .expect("uploaded");
+        assert!(sent.message_id.is_some());
+        let image = lea.next_where("keel's image", |ev| ev.sender == id("keel")).await;
+        let MessageType::Image(content) = &image.content.msgtype else {
+            panic!("not an image: {:?}", image.content.msgtype);
+        };
+        assert_eq!(content.filename(), "kpi-2026-W48.png");
+        assert_eq!(content.caption(), Some("**Week 48**"));
+        let info = content.info.as_ref().expect("info");
+        assert_eq!(info.mimetype.as_deref(), Some("image/png"));
+        let downloaded = lea
+            .client
+            .media()
+            .get_file(content, false)
+            .await
+            .expect("download")
+            .expect("content");
+        assert_eq!(downloaded, png);
         store.close().await;
     });
+}
+
+#[test]
+fn a_bad_password_stops_keel_run_with_one_line() {
+    let _turn = one_at_a_time();
+    let synapse = Synapse::start();
+    synapse.users(&["keel"]);
+    let db = support::TestDb::new("sqlite");
+    let keel = Keel::new(&synapse, &db, 3);
+    let out = Command::new(env!("CARGO_BIN_EXE_keel"))
+        .arg("run")
+        .arg("--config")
+        .arg(&keel.config)
+        .env("KEEL_MATRIX__PASSWORD", "wrong")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.starts_with("keel: cannot connect to Matrix:"), "{stderr}");
+    assert!(!stderr.contains("wrong"), "the password is never printed: {stderr}");
 }

@@ -981,7 +981,7 @@ mod tests {
             ctx_in("2026-11-01T05:30:00Z", America::New_York),
             ctx_in("9999-12-31T23:00:00Z", UTC),
         ];
-        let long = "by friday ".repeat(500) + &"9".repeat(5000);
+        let long = "by friday ".repeat(500) + "9".repeat(5000).as_str();
         for ctx in &contexts {
             for text in weird.iter().copied().chain(std::iter::once(long.as_str())) {
                 let _ = parse_due(text, ctx);

@@ -55,14 +55,15 @@ pub async fn member_by_platform_id(
     row.as_ref().map(member).transpose()
 }
 
-/// A member named in a message (`@lea`): by platform id first, then by name (any adapter,
-/// preferring the speaker's), case-insensitively.
+/// A member named in a message (`@lea`, or a Matrix id given without its `@`): by platform id
+/// first, then by name (any adapter, preferring the speaker's), case-insensitively.
 pub async fn member_by_reference(conn: &mut Conn, adapter: &str, reference: &str) -> anyhow::Result<Option<Member>> {
     if let Some(m) = member_by_platform_id(conn, adapter, reference).await? {
         return Ok(Some(m));
     }
     let sql = format!(
         "SELECT {MEMBER_COLUMNS} FROM members WHERE lower(name) = lower($1) OR lower(platform_id) = lower($1) \
+         OR lower(platform_id) = lower('@' || $1) \
          ORDER BY CASE WHEN adapter = $2 THEN 0 ELSE 1 END, id LIMIT 1"
     );
     let row = sqlx::query(AssertSqlSafe(sql))
