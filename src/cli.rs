@@ -744,8 +744,13 @@ async fn config_check(config: &Config) -> Result<(), Failure> {
         .await
         .map_err(|e| environment(e.to_string()))?;
     store.close().await;
+    let matrix = config
+        .matrix
+        .as_ref()
+        .map(|m| format!(", matrix {} on {}", m.user, m.homeserver))
+        .unwrap_or_default();
     println!(
-        "configuration ok: database {}, team time zone {}, business hours {}",
+        "configuration ok: database {}, team time zone {}, business hours {}{matrix}",
         redact_url(&config.database_url),
         config.team.timezone,
         config.team.hours

@@ -333,3 +333,54 @@ fn clients_list_and_migrate_and_config_check() {
         "every problem at once: {stderr}"
     );
 }
+
+/// The shipped example, with its `[matrix]` section turned on, is a valid configuration once the
+/// password is in the environment; without it, `config check` names what is missing.
+#[test]
+fn the_example_config_with_matrix_on_checks_out() {
+    let db = TestDb::sqlite();
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/keel.example.toml"))
+        .expect("example config");
+    // Uncomment the settings of the commented-out [matrix] section.
+    let (before, section) = example.split_at(example.find("# [matrix]").expect("a [matrix] section"));
+    let section = section
+        .lines()
+        .map(|l| match l.strip_prefix("# ") {
+            Some(setting) if setting == "[matrix]" || setting.split_once(" = ").is_some_and(|(k, _)| !k.contains(' ')) => {
+                setting
+            }
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let matrix_on = format!("{before}{section}\n");
+    assert!(matrix_on.contains("\n[matrix]\n"), "{matrix_on}");
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("keel.toml");
+    std::fs::write(&file, &matrix_on).expect("write");
+    let check = |password: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_keel"));
+        cmd.args(["config", "check", "--db", &db.url, "--config"])
+            .arg(&file)
+            .env_remove("KEEL_MATRIX__PASSWORD")
+            .env_remove("KEEL_MATRIX__ACCESS_TOKEN");
+        if let Some(p) = password {
+            cmd.env("KEEL_MATRIX__PASSWORD", p);
+        }
+        cmd.output().expect("runs")
+    };
+    let missing = check(None);
+    assert_eq!(missing.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("matrix.password: missing"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 2, "one problem and the summary: {stderr}");
+    let ok = check(Some("s3cret-passw0rd"));
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(stdout.contains("matrix @keel:example.org on https://matrix.example.org"), "{stdout}");
+    assert!(!stdout.contains("s3cret") && !String::from_utf8_lossy(&ok.stderr).contains("s3cret"));
+    // A wrong entry is named.
+    std::fs::write(&file, matrix_on.replace("team = [\"example.org\"]", "team = [\"@lea\"]")).expect("write");
+    let bad = check(Some("x"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("matrix.team: \"@lea\" is not a Matrix id"));
+}

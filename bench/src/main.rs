@@ -3,6 +3,12 @@
 //!
 //! `keel-bench capture --backend sqlite|postgres --messages N`
 //! `keel-bench scheduler --backend sqlite|postgres --members N`
+//! `keel-bench matrix --messages N`
+
+// matrix-sdk's sync future is deep; proving it `Send` for `tokio::spawn` needs a higher limit.
+#![recursion_limit = "256"]
+
+mod matrix;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -68,6 +74,12 @@ enum Bench {
         )]
         postgres: String,
     },
+    /// Time from a client's message to keel's answer on a real Synapse, against a bare
+    /// matrix-sdk bot that answers every message, on the same homeserver in the same run.
+    Matrix {
+        #[arg(long, default_value_t = 200)]
+        messages: usize,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -107,6 +119,10 @@ fn main() -> anyhow::Result<()> {
                 members,
                 postgres,
             } => scheduler(backend, members, &postgres).await,
+            Bench::Matrix { messages } => {
+                println!("{}", matrix::run(messages).await?);
+                Ok(())
+            }
         }
     })
 }
