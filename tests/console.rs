@@ -346,7 +346,9 @@ fn the_example_config_with_matrix_on_checks_out() {
     let section = section
         .lines()
         .map(|l| match l.strip_prefix("# ") {
-            Some(setting) if setting == "[matrix]" || setting.split_once(" = ").is_some_and(|(k, _)| !k.contains(' ')) => {
+            Some(setting)
+                if setting == "[matrix]" || setting.split_once(" = ").is_some_and(|(k, _)| !k.contains(' ')) =>
+            {
                 setting
             }
             _ => l,
@@ -377,10 +379,17 @@ fn the_example_config_with_matrix_on_checks_out() {
     let ok = check(Some("s3cret-passw0rd"));
     let stdout = String::from_utf8_lossy(&ok.stdout);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    assert!(stdout.contains("matrix @keel:example.org on https://matrix.example.org"), "{stdout}");
+    assert!(
+        stdout.contains("matrix @keel:example.org on https://matrix.example.org"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("s3cret") && !String::from_utf8_lossy(&ok.stderr).contains("s3cret"));
     // A wrong entry is named.
-    std::fs::write(&file, matrix_on.replace("team = [\"example.org\"]", "team = [\"@lea\"]")).expect("write");
+    std::fs::write(
+        &file,
+        matrix_on.replace("team = [\"example.org\"]", "team = [\"@lea\"]"),
+    )
+    .expect("write");
     let bad = check(Some("x"));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("matrix.team: \"@lea\" is not a Matrix id"));
 }

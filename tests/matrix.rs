@@ -459,7 +459,10 @@ impl World {
             .await;
         let added = self.lea.next_from_keel().await;
         assert!(
-            added.content.body().contains(&format!("client {key} added")),
+            added
+                .content
+                .body()
+                .contains(&format!("client {key} added: {key} Corp · channels #{key}")),
             "{}",
             added.content.body()
         );
@@ -572,7 +575,7 @@ async fn command_tour(backend: &str, encrypted: bool) {
         ("lea", "!keel reopen #2", "#2 open"),
         ("lea", "!keel cancel #2 duplicate", "#2 cancelled"),
         ("lea", "!keel client list", "acme — acme Corp"),
-        ("lea", "!keel client show acme", "channels"),
+        ("lea", "!keel client show acme", "channels #acme (matrix)"),
         (
             "lea",
             "!keel client signed acme 2026-11-02",

@@ -133,7 +133,12 @@ async fn joined(client: &Client, room: &OwnedRoomId, who: &OwnedUserId) -> anyho
         if let Some(r) = client.get_room(room) {
             if r.state() == RoomState::Invited {
                 let _ = r.join().await;
-            } else if r.members(RoomMemberships::JOIN).await?.iter().any(|m| m.user_id() == who) {
+            } else if r
+                .members(RoomMemberships::JOIN)
+                .await?
+                .iter()
+                .any(|m| m.user_id() == who)
+            {
                 return Ok(());
             }
         }
@@ -225,7 +230,11 @@ pub async fn run(messages: usize) -> anyhow::Result<serde_json::Value> {
         ] {
             let text = format!("Request {n}: the export to the accounting system fails");
             let sent_at = Instant::now();
-            let sent = room.send(RoomMessageEventContent::text_plain(text)).await?.response.event_id;
+            let sent = room
+                .send(RoomMessageEventContent::text_plain(text))
+                .await?
+                .response
+                .event_id;
             let deadline = tokio::time::Instant::now() + LOST_AFTER;
             let arrived = loop {
                 match tokio::time::timeout_at(deadline, seen.recv()).await {

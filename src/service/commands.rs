@@ -415,6 +415,17 @@ async fn escalate(turn: &mut Turn<'_>, id: TaskId, why: Option<String>) -> Outco
     Ok(())
 }
 
+/// `#name` for a channel: the conversation's readable name when it is the one being spoken in
+/// (a Matrix room id says nothing to people), else the reference as given.
+fn channel_named(turn: &Turn<'_>, channel: &str) -> String {
+    let here = &turn.inbound.conversation;
+    if here.id == channel && !here.name.is_empty() && here.name != here.id {
+        format!("#{}", here.name.trim_start_matches('#'))
+    } else {
+        format!("#{channel}")
+    }
+}
+
 async fn client_add(turn: &mut Turn<'_>, key: &str, name: &str, channels: &[String], owner: Option<String>) -> Outcome {
     let owner = match owner {
         Some(who) => Some(member_named(turn, &who).await?),
@@ -432,7 +443,7 @@ async fn client_add(turn: &mut Turn<'_>, key: &str, name: &str, channels: &[Stri
     }
     let mut answer = format!("client {key} added: {name}");
     if !channels.is_empty() {
-        let names: Vec<String> = channels.iter().map(|c| format!("#{c}")).collect();
+        let names: Vec<String> = channels.iter().map(|c| channel_named(turn, c)).collect();
         answer.push_str(&format!(" · channels {}", names.join(" ")));
     }
     if let Some(m) = &owner {
@@ -487,7 +498,10 @@ async fn client_show(turn: &mut Turn<'_>, key: &str) -> Outcome {
     let tz = turn.speaker_tz();
     let channels = people::client_channels(turn.db().await?, c.id).await?;
     if !channels.is_empty() {
-        let names: Vec<String> = channels.iter().map(|(a, ch)| format!("#{ch} ({a})")).collect();
+        let names: Vec<String> = channels
+            .iter()
+            .map(|(a, ch)| format!("{} ({a})", channel_named(turn, ch)))
+            .collect();
         lines.push(format!("channels {}", names.join(", ")));
     }
     let dates = [
