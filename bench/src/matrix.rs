@@ -87,12 +87,16 @@ async fn login(url: &str, name: &str, store: Option<&Path>) -> anyhow::Result<Cl
     Ok(client)
 }
 
+/// Syncs until the process ends, as a responsive bot does: one long poll after another.
+/// (`Client::sync` waits a second after a sync that came less than a second after the previous
+/// one, which would hide every bot's own latency behind the client's.)
 fn syncing(client: &Client) {
     let client = client.clone();
     tokio::spawn(async move {
         loop {
-            let _ = client.sync(SyncSettings::default()).await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            if client.sync_once(SyncSettings::default()).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
         }
     });
 }
