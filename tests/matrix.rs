@@ -927,3 +927,67 @@ fn a_bad_password_stops_keel_run_with_one_line() {
     assert!(last.starts_with("keel: cannot connect to Matrix:"), "{stderr}");
     assert!(!stderr.contains("wrong"), "the password is never printed: {stderr}");
 }
+
+#[test]
+fn an_edited_request_retitles_its_task_and_standup_prompts_come_as_direct_messages() {
+    let _turn = one_at_a_time();
+    support::runtime().block_on(async {
+        let mut w = world("sqlite", 3).await;
+        let room = w.client_room("acme", false).await;
+        let asked = w.bob.say(&room, "The invoice export is broken").await;
+        w.bob.answer_to(&asked).await;
+        // bob corrects himself: the task still holds his message, so its title follows.
+        let mut edit = RoomMessageEventContent::text_plain("* The invoice export to DATEV is broken");
+        edit = edit.make_replacement(matrix_sdk::ruma::events::room::message::ReplacementMetadata::new(
+            asked.clone(),
+            None,
+        ));
+        w.bob.send(&room, edit).await;
+        w.wait_tasks("the title follows the edit", |t| {
+            t[0]["title"].as_str().is_some_and(|title| title.contains("DATEV"))
+        })
+        .await;
+
+        // Standup prompts are private: keel opens a direct room with each member.
+        w.lea.say(&room, "!keel standup set \"0 9 * * 1-5\"").await;
+        let set = w
+            .lea
+            .next_where("the standup answer", |ev| {
+                ev.sender == id("keel") && ev.content.body().starts_with("standup")
+            })
+            .await;
+        assert!(set.content.body().starts_with("standup set"), "{}", set.content.body());
+        w.lea.say(&room, "!keel standup now").await;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let direct = loop {
+            let invited = w.lea.client.invited_rooms();
+            if let Some(dm) = invited.into_iter().next() {
+                let details = dm.invite_details().await.expect("invite");
+                assert_eq!(details.inviter_id, id("keel"));
+                dm.join().await.expect("lea accepts");
+                break dm.room_id().to_owned();
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no direct room from keel");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let prompt = w
+            .lea
+            .next_where("the standup prompt", |ev| {
+                ev.sender == id("keel") && ev.content.body().contains("What did you do yesterday?")
+            })
+            .await;
+        assert!(prompt.content.body().contains("1/3"), "{}", prompt.content.body());
+        let dm = w.lea.client.get_room(&direct).expect("the direct room");
+        let members = dm.members(RoomMemberships::JOIN).await.expect("members");
+        assert_eq!(members.len(), 2, "only lea and keel");
+        // lea answers there; keel asks the next question in the same room.
+        w.lea.say(&direct, "Fixed the DATEV export").await;
+        let next = w
+            .lea
+            .next_where("the second question", |ev| {
+                ev.sender == id("keel") && ev.content.body().contains("2/3")
+            })
+            .await;
+        assert!(next.content.body().contains("today"), "{}", next.content.body());
+    });
+}
