@@ -469,6 +469,21 @@ impl World {
         room
     }
 
+    /// bob's first request in a client room; keel answers with task #1 in its thread.
+    async fn first_request(&mut self, room: &OwnedRoomId) -> OwnedEventId {
+        let asked = self
+            .bob
+            .say(
+                room,
+                "Hi, the invoice export is broken again, we need it fixed by Friday",
+            )
+            .await;
+        let answer = self.bob.answer_to(&asked).await;
+        let body = answer.content.body();
+        assert!(body.starts_with("#1 opened"), "{body}");
+        asked
+    }
+
     fn tasks(&self) -> Vec<Value> {
         support::tasks_json(&self.db)
     }
@@ -499,19 +514,7 @@ fn a_client_request_in_a_room_becomes_a_task_answered_in_its_thread() {
         let mut w = world("sqlite", 3).await;
         let room = w.client_room("acme", false).await;
 
-        let asked = w
-            .bob
-            .say(
-                &room,
-                "Hi, the invoice export is broken again, we need it fixed by Friday",
-            )
-            .await;
-        let answer = w.bob.answer_to(&asked).await;
-        assert!(
-            answer.content.body().starts_with("#1 opened"),
-            "{}",
-            answer.content.body()
-        );
+        let asked = w.first_request(&room).await;
         let tasks = w.tasks();
         assert_eq!(tasks.len(), 1);
         assert_eq!(tasks[0]["client"], "acme");
@@ -536,19 +539,7 @@ async fn command_tour(backend: &str, encrypted: bool) {
         let state = w.lea.client.get_room(&room).expect("room");
         assert!(state.latest_encryption_state().await.expect("state").is_encrypted());
     }
-    let asked = w
-        .bob
-        .say(
-            &room,
-            "Hi, the invoice export is broken again, we need it fixed by Friday",
-        )
-        .await;
-    let opened = w.bob.answer_to(&asked).await;
-    assert!(
-        opened.content.body().starts_with("#1 opened"),
-        "{}",
-        opened.content.body()
-    );
+    let asked = w.first_request(&room).await;
     w.lea.answer_to(&asked).await;
     // max speaks first, so keel knows him.
     let tour: &[(&str, &str, &str)] = &[
