@@ -89,7 +89,9 @@ impl Dispatcher {
                                     _ => backoff(pending.attempts),
                                 };
                                 tracing::warn!(adapter = %name, outbox_id = pending.id, error = %e, retry_in_s = wait, "message will be retried");
-                                outbox::mark_retry(&mut conn, pending.id, now + wait.max(1), &e.to_string()).await?;
+                                // Rows hold whole seconds: round up, or a 2 s wait could last 1.1 s.
+                                let retry_at = ceil_seconds(self.clock.now() + chrono::Duration::seconds(wait.max(1)));
+                                outbox::mark_retry(&mut conn, pending.id, retry_at, &e.to_string()).await?;
                                 total.retried += 1;
                             }
                         }
@@ -141,6 +143,11 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// The first whole second at or after `at`.
+fn ceil_seconds(at: chrono::DateTime<chrono::Utc>) -> i64 {
+    at.timestamp() + i64::from(at.timestamp_subsec_nanos() > 0)
 }
 
 /// Seconds before attempt `attempts + 1`: 1, 2, 4 … capped at about 4 minutes.

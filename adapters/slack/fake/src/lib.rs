@@ -1,0 +1,348 @@
+//! A fake Slack for keel's tests and benchmarks, on 127.0.0.1: the Web API methods keel calls,
+//! answering with Slack's JSON shapes and conventions (`ok`, `error`, HTTP 429 with
+//! `Retry-After` and `"error":"ratelimited"`), checking the bot token, and recording what was
+//! posted so a test can look at the channel as a person would.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use axum::Router;
+use serde_json::{json, Map, Value};
+
+/// A message as it appears in a channel (or, for an ephemeral one, to one user).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Post {
+    pub channel: String,
+    pub ts: String,
+    pub thread_ts: Option<String>,
+    pub text: String,
+    /// Set for `chat.postEphemeral`: the only user who sees it.
+    pub only_for: Option<String>,
+    /// `metadata.event_payload.key`, keel's outbox key.
+    pub key: Option<String>,
+    pub at: Instant,
+}
+
+#[derive(Default)]
+struct Fake {
+    bot_token: String,
+    channels: HashMap<String, String>,
+    users: HashMap<String, Value>,
+    posts: Vec<Post>,
+    reactions: Vec<(String, String, String)>,
+    files: HashMap<String, (String, Vec<u8>)>,
+    shared_files: Vec<(String, String, Vec<u8>, Option<String>)>,
+    /// Per method: the `Retry-After` seconds of the next answers that are rate limited.
+    limits: HashMap<String, VecDeque<u64>>,
+    calls: Vec<(String, Instant)>,
+    seq: u64,
+    api_url: String,
+}
+
+/// A running fake Slack; stops when dropped.
+pub struct FakeSlack {
+    /// The Web API base, `http://127.0.0.1:PORT/api` (for `with_slack_api_url`).
+    pub api_url: String,
+    state: Arc<Mutex<Fake>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeSlack {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+fn ok(mut body: Value) -> Response {
+    body["ok"] = json!(true);
+    axum::Json(body).into_response()
+}
+
+fn error(code: &str) -> Response {
+    axum::Json(json!({"ok": false, "error": code})).into_response()
+}
+
+impl FakeSlack {
+    /// Starts the fake on a free port; `bot_token` is the only token it accepts.
+    pub async fn start(bot_token: &str) -> std::io::Result<FakeSlack> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let api_url = format!("http://{address}/api");
+        let state = Arc::new(Mutex::new(Fake {
+            bot_token: bot_token.to_string(),
+            seq: 1,
+            api_url: api_url.clone(),
+            ..Fake::default()
+        }));
+        let app = Router::new()
+            .route("/api/{method}", any(web_api))
+            .route("/upload/{file}", post(upload))
+            .with_state(state.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(FakeSlack { api_url, state, server })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Fake) -> T) -> T {
+        f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub fn add_channel(&self, id: &str, name: &str) {
+        self.with(|s| s.channels.insert(id.to_string(), name.to_string()));
+    }
+
+    /// A user as `users.info` returns it.
+    pub fn add_user(&self, id: &str, name: &str, team_id: &str, tz: &str) {
+        let user = json!({"id": id, "name": name, "real_name": name, "team_id": team_id, "tz": tz,
+                          "profile": {"display_name": name, "real_name": name}});
+        self.with(|s| s.users.insert(id.to_string(), user));
+    }
+
+    /// The next `times` calls of `method` are answered 429 with `Retry-After: retry_after_s`.
+    pub fn rate_limit(&self, method: &str, times: usize, retry_after_s: u64) {
+        self.with(|s| {
+            s.limits
+                .entry(method.to_string())
+                .or_default()
+                .extend(std::iter::repeat_n(retry_after_s, times))
+        });
+    }
+
+    pub fn posts(&self) -> Vec<Post> {
+        self.with(|s| s.posts.clone())
+    }
+
+    pub fn reactions(&self) -> Vec<(String, String, String)> {
+        self.with(|s| s.reactions.clone())
+    }
+
+    /// Files shared in channels: (channel, title, bytes, comment).
+    pub fn shared_files(&self) -> Vec<(String, String, Vec<u8>, Option<String>)> {
+        self.with(|s| s.shared_files.clone())
+    }
+
+    /// When each call of `method` arrived (rate-limited ones included).
+    pub fn calls(&self, method: &str) -> Vec<Instant> {
+        self.with(|s| s.calls.iter().filter(|(m, _)| m == method).map(|(_, at)| *at).collect())
+    }
+
+    /// Waits until at least `n` messages were posted (at most `within`), and returns them all.
+    pub async fn wait_posts(&self, n: usize, within: Duration) -> Vec<Post> {
+        let deadline = Instant::now() + within;
+        loop {
+            let posts = self.posts();
+            if posts.len() >= n || Instant::now() >= deadline {
+                return posts;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// A request's parameters, whatever way they came: JSON body, form body or query string.
+fn params(query: Option<String>, headers: &HeaderMap, body: &Bytes) -> Map<String, Value> {
+    let mut out = Map::new();
+    let form = |text: &str, out: &mut Map<String, Value>| {
+        for (k, v) in url::form_urlencoded::parse(text.as_bytes()) {
+            out.insert(k.into_owned(), Value::String(v.into_owned()));
+        }
+    };
+    if let Some(q) = query {
+        form(&q, &mut out);
+    }
+    let json_body = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json_body {
+        if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
+            out.extend(map);
+        }
+    } else if let Ok(text) = std::str::from_utf8(body) {
+        form(text, &mut out);
+    }
+    out
+}
+
+fn text(p: &Map<String, Value>, key: &str) -> Option<String> {
+    match p.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => items.first().and_then(|v| v.as_str()).map(str::to_string),
+        other => Some(other.to_string()),
+    }
+}
+
+async fn web_api(
+    State(state): State<Arc<Mutex<Fake>>>,
+    Path(method): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+    s.calls.push((method.clone(), Instant::now()));
+    if let Some(wait) = s.limits.get_mut(&method).and_then(VecDeque::pop_front) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, wait.to_string())],
+            axum::Json(json!({"ok": false, "error": "ratelimited"})),
+        )
+            .into_response();
+    }
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match bearer {
+        None => return error("not_authed"),
+        Some(token) if token != s.bot_token => return error("invalid_auth"),
+        Some(_) => {}
+    }
+    let p = params(query, &headers, &body);
+    match method.as_str() {
+        "auth.test" => ok(json!({"user_id": "UKEEL", "team_id": "TTEAM", "bot_id": "BKEEL"})),
+        "chat.postMessage" | "chat.postEphemeral" => {
+            let Some(channel) = text(&p, "channel") else {
+                return error("channel_not_found");
+            };
+            if !s.channels.contains_key(&channel) {
+                return error("channel_not_found");
+            }
+            let message = text(&p, "text").unwrap_or_default();
+            if message.is_empty() {
+                return error("no_text");
+            }
+            if message.chars().count() > 40_000 {
+                return error("msg_too_long");
+            }
+            s.seq += 1;
+            let ts = format!("1795600000.{:06}", s.seq);
+            let ephemeral = method == "chat.postEphemeral";
+            let only_for = if ephemeral { text(&p, "user") } else { None };
+            if ephemeral && only_for.as_ref().is_none_or(|u| !s.users.contains_key(u)) {
+                return error("user_not_found");
+            }
+            let key = p
+                .get("metadata")
+                .and_then(|m| m.get("event_payload"))
+                .and_then(|m| m.get("key"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            s.posts.push(Post {
+                channel: channel.clone(),
+                ts: ts.clone(),
+                thread_ts: text(&p, "thread_ts"),
+                text: message.clone(),
+                only_for,
+                key,
+                at: Instant::now(),
+            });
+            if ephemeral {
+                ok(json!({"message_ts": ts}))
+            } else {
+                ok(json!({"channel": channel, "ts": ts, "message": {"ts": ts, "text": message, "user": "UKEEL"}}))
+            }
+        }
+        "reactions.add" => {
+            let (Some(channel), Some(name), Some(ts)) = (text(&p, "channel"), text(&p, "name"), text(&p, "timestamp"))
+            else {
+                return error("invalid_arguments");
+            };
+            if !s.channels.contains_key(&channel) {
+                return error("channel_not_found");
+            }
+            let reaction = (channel, ts, name);
+            if s.reactions.contains(&reaction) {
+                return error("already_reacted");
+            }
+            s.reactions.push(reaction);
+            ok(json!({}))
+        }
+        "conversations.open" => {
+            let Some(user) = text(&p, "users").map(|u| u.split(',').next().unwrap_or_default().to_string()) else {
+                return error("users_list_not_supplied");
+            };
+            if !s.users.contains_key(&user) {
+                return error("user_not_found");
+            }
+            let id = format!("D{user}");
+            s.channels.insert(id.clone(), user.clone());
+            ok(json!({"channel": {"id": id}}))
+        }
+        "users.info" => match text(&p, "user").and_then(|u| s.users.get(&u).cloned()) {
+            Some(user) => ok(json!({"user": user})),
+            None => error("user_not_found"),
+        },
+        "files.getUploadURLExternal" => {
+            let (Some(name), Some(length)) = (text(&p, "filename"), text(&p, "length")) else {
+                return error("invalid_arguments");
+            };
+            if length.parse::<usize>().is_err() {
+                return error("invalid_arguments");
+            }
+            s.seq += 1;
+            let id = format!("F{:06}", s.seq);
+            s.files.insert(id.clone(), (name, Vec::new()));
+            let base = s.api_url.trim_end_matches("/api").to_string();
+            ok(json!({"upload_url": format!("{base}/upload/{id}"), "file_id": id}))
+        }
+        "files.completeUploadExternal" => {
+            let files = match p.get("files") {
+                Some(Value::Array(files)) => files.clone(),
+                Some(Value::String(text)) => serde_json::from_str(text).unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            let channel = text(&p, "channel_id");
+            if let Some(c) = &channel {
+                if !s.channels.contains_key(c) {
+                    return error("channel_not_found");
+                }
+            }
+            let mut done = Vec::new();
+            for file in files {
+                let Some(id) = file.get("id").and_then(Value::as_str) else {
+                    return error("invalid_arguments");
+                };
+                let Some((name, bytes)) = s.files.get(id).cloned() else {
+                    return error("file_not_found");
+                };
+                let title = file.get("title").and_then(Value::as_str).unwrap_or(&name).to_string();
+                if let Some(c) = &channel {
+                    s.shared_files
+                        .push((c.clone(), title.clone(), bytes, text(&p, "initial_comment")));
+                }
+                done.push(json!({"id": id, "title": title, "name": name}));
+            }
+            ok(json!({"files": done}))
+        }
+        _ => error("unknown_method"),
+    }
+}
+
+async fn upload(State(state): State<Arc<Mutex<Fake>>>, Path(file): Path<String>, body: Bytes) -> Response {
+    let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+    match s.files.get_mut(&file) {
+        Some((_, bytes)) => {
+            *bytes = body.to_vec();
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/plain")],
+                format!("OK - {}", bytes.len()),
+            )
+                .into_response()
+        }
+        None => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain")],
+            "not found",
+        )
+            .into_response(),
+    }
+}

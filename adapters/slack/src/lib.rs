@@ -1,0 +1,249 @@
+//! keel's Slack adapter: keel's `Outbound` messages as Slack Web API calls (slack-morphism), and
+//! Slack events as `Inbound` values.
+//!
+//! Sending: `chat.postMessage` in threads, `chat.postEphemeral`, `reactions.add`,
+//! `conversations.open` for direct messages, and the external file upload for images. Slack's
+//! `ratelimited` answers (HTTP 429 with `Retry-After`, or `ok:false`) become
+//! `SendError::RetryAfter`, so the outbox waits as asked; messages to one channel are paced to
+//! one per second, as Slack asks of bots.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use keel_chat::{Adapter, Outbound, SendError, Sent};
+use secrecy::{ExposeSecret, SecretString};
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+/// The adapter's name in events and outbox rows.
+pub const NAME: &str = "slack";
+
+/// Slack's documented pace for posting into one channel.
+const CHANNEL_PACE: Duration = Duration::from_secs(1);
+
+/// How keel reaches Slack.
+#[derive(Debug, Clone)]
+pub struct SlackConfig {
+    /// The bot token, `xoxb-…`.
+    pub bot_token: SecretString,
+    /// The Web API's base URL; `https://slack.com/api` unless a test or a proxy says otherwise.
+    pub api_url: String,
+}
+
+/// A connected Slack bot.
+#[derive(Clone)]
+pub struct Slack {
+    client: Arc<SlackHyperClient>,
+    token: Arc<SlackApiToken>,
+    /// When each channel may next be posted to.
+    paced: Arc<Mutex<HashMap<String, Instant>>>,
+}
+
+impl Slack {
+    pub fn new(config: &SlackConfig) -> anyhow::Result<Slack> {
+        // Two TLS providers are linked (matrix-sdk brings aws-lc-rs, slack-morphism ring): rustls
+        // needs one chosen before any client is built. The first choice in the process stands.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()?
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .build();
+        let connector =
+            SlackClientHyperConnector::with_connector(https).with_slack_api_url(config.api_url.trim_end_matches('/'));
+        let token = SlackApiToken::new(config.bot_token.expose_secret().to_string().into())
+            .with_token_type(SlackApiTokenType::Bot);
+        Ok(Slack {
+            client: Arc::new(SlackClient::new(connector)),
+            token: Arc::new(token),
+            paced: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    /// Waits until `channel` may be posted to again, and books the next slot.
+    async fn pace(&self, channel: &str) {
+        let at = {
+            let mut paced = self.paced.lock().await;
+            let now = Instant::now();
+            let at = paced.get(channel).copied().filter(|t| *t > now).unwrap_or(now);
+            paced.insert(channel.to_string(), at + CHANNEL_PACE);
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+
+    async fn post(
+        &self,
+        key: Option<&str>,
+        channel: &str,
+        thread: Option<&str>,
+        text: &str,
+    ) -> Result<Sent, SendError> {
+        self.pace(channel).await;
+        let mut content = SlackMessageContent::new().with_text(text.to_string());
+        if let Some(key) = key {
+            // The outbox key travels with the message, so a post that went through before a crash
+            // can be recognised.
+            let payload = HashMap::from([("key".to_string(), key.to_string())]);
+            content =
+                content.with_metadata(SlackMessageMetadata::new("keel_outbox".into()).with_event_payload(payload));
+        }
+        let mut request = SlackApiChatPostMessageRequest::new(channel.into(), content);
+        if let Some(ts) = thread {
+            request = request.with_thread_ts(ts.into());
+        }
+        let session = self.client.open_session(&self.token);
+        let posted = session.chat_post_message(&request).await.map_err(failure)?;
+        Ok(Sent {
+            message_id: Some(posted.ts.to_string()),
+        })
+    }
+
+    async fn deliver(&self, key: Option<&str>, outbound: &Outbound) -> Result<Sent, SendError> {
+        let session = self.client.open_session(&self.token);
+        match outbound {
+            Outbound::Message {
+                conversation,
+                thread,
+                text,
+            } => self.post(key, conversation, thread.as_deref(), text).await,
+            Outbound::Direct { user, text } => {
+                let opened = session
+                    .conversations_open(&SlackApiConversationsOpenRequest::new().with_users(vec![user.as_str().into()]))
+                    .await
+                    .map_err(failure)?;
+                self.post(key, opened.channel.id.as_ref(), None, text).await
+            }
+            Outbound::Ephemeral {
+                conversation,
+                user,
+                text,
+            } => {
+                self.pace(conversation).await;
+                let request = SlackApiChatPostEphemeralRequest::new(
+                    conversation.as_str().into(),
+                    user.as_str().into(),
+                    SlackMessageContent::new().with_text(text.clone()),
+                );
+                session.chat_post_ephemeral(&request).await.map_err(failure)?;
+                Ok(Sent { message_id: None })
+            }
+            Outbound::Reaction {
+                conversation,
+                message_id,
+                emoji,
+            } => {
+                let request = SlackApiReactionsAddRequest::new(
+                    conversation.as_str().into(),
+                    emoji_name(emoji).into(),
+                    message_id.as_str().into(),
+                );
+                match session.reactions_add(&request).await {
+                    Ok(_) => Ok(Sent { message_id: None }),
+                    // Already there (a retry after a lost answer): done.
+                    Err(SlackClientError::ApiError(e)) if e.code == "already_reacted" => Ok(Sent { message_id: None }),
+                    Err(e) => Err(failure(e)),
+                }
+            }
+            Outbound::Image {
+                conversation,
+                thread,
+                name,
+                caption,
+                png,
+            } => {
+                let url = session
+                    .get_upload_url_external(&SlackApiFilesGetUploadUrlExternalRequest::new(name.clone(), png.len()))
+                    .await
+                    .map_err(failure)?;
+                session
+                    .files_upload_via_url(&SlackApiFilesUploadViaUrlRequest::new(
+                        url.upload_url,
+                        png.clone(),
+                        "image/png".into(),
+                    ))
+                    .await
+                    .map_err(failure)?;
+                let mut complete =
+                    SlackApiFilesCompleteUploadExternalRequest::new(vec![
+                        SlackApiFilesComplete::new(url.file_id).with_title(name.clone())
+                    ])
+                    .with_channel_id(conversation.as_str().into())
+                    .with_initial_comment(caption.clone());
+                if let Some(ts) = thread {
+                    complete = complete.with_thread_ts(ts.as_str().into());
+                }
+                self.pace(conversation).await;
+                session
+                    .files_complete_upload_external(&complete)
+                    .await
+                    .map_err(failure)?;
+                Ok(Sent { message_id: None })
+            }
+        }
+    }
+}
+
+/// Slack names reactions; keel speaks in emoji.
+pub fn emoji_name(emoji: &str) -> String {
+    match emoji {
+        "🎫" => "ticket",
+        "👀" => "eyes",
+        "✅" => "white_check_mark",
+        "👍" => "+1",
+        "👎" => "-1",
+        "⚠️" | "⚠" => "warning",
+        other => other.trim_matches(':'),
+    }
+    .to_string()
+}
+
+/// A Slack error as keel's send outcome: rate limits wait as asked; answers that will not change
+/// on a retry (no such channel, not in the channel, bad token) are final; the rest back off.
+fn failure(e: SlackClientError) -> SendError {
+    match &e {
+        SlackClientError::RateLimitError(limit) => {
+            SendError::RetryAfter(limit.retry_after.unwrap_or(Duration::from_secs(1)))
+        }
+        SlackClientError::ApiError(api) if api.code == "ratelimited" => SendError::RetryAfter(Duration::from_secs(1)),
+        SlackClientError::ApiError(api)
+            if matches!(
+                api.code.as_str(),
+                "channel_not_found"
+                    | "not_in_channel"
+                    | "is_archived"
+                    | "msg_too_long"
+                    | "invalid_auth"
+                    | "not_authed"
+                    | "account_inactive"
+                    | "user_not_found"
+                    | "invalid_name"
+                    | "no_text"
+            ) =>
+        {
+            SendError::Rejected(api.code.clone())
+        }
+        SlackClientError::HttpError(http) if http.status_code.is_client_error() => SendError::Rejected(e.to_string()),
+        _ => SendError::Transient(e.to_string()),
+    }
+}
+
+#[async_trait]
+impl Adapter for Slack {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    async fn send(&self, outbound: &Outbound) -> Result<Sent, SendError> {
+        self.deliver(None, outbound).await
+    }
+
+    async fn send_keyed(&self, key: &str, outbound: &Outbound) -> Result<Sent, SendError> {
+        self.deliver(Some(key), outbound).await
+    }
+}
