@@ -236,3 +236,230 @@ fn reactions_direct_messages_and_images_use_their_slack_methods() {
         assert_eq!(files[0].3.as_deref(), Some("Week 48"));
     });
 }
+
+const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+const FAST_RETRIES: [Duration; 3] = [
+    Duration::from_millis(200),
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+];
+
+/// keel with the Slack adapter in Events API mode: its endpoints on a free port, the dispatcher
+/// delivering to the fake. Returns the base URL of keel's HTTP server.
+async fn keel_events_mode(db: &support::TestDb, fake: &FakeSlack) -> String {
+    let store = Store::open(&db.url).await.expect("store");
+    let core = Keel::new(store.clone(), Arc::new(keel::clock::SystemClock), Settings::default());
+    let committed = Arc::new(Notify::new());
+    let (ingest, _writer) = Ingest::start(core, committed.clone());
+    let slack = Slack::new(&SlackConfig {
+        bot_token: TOKEN.to_string().into(),
+        api_url: fake.api_url.clone(),
+    })
+    .expect("client");
+    let translator = keel_slack::inbound::Translator::new(slack.clone());
+    let app = keel_slack::events::router(SECRET.to_string().into(), translator, Arc::new(ingest));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dispatcher = Dispatcher::new(store, vec![Arc::new(slack) as Arc<dyn Adapter>]);
+    tokio::spawn(async move {
+        loop {
+            let _ = dispatcher.round().await;
+            tokio::select! {
+                _ = committed.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+        }
+    });
+    url
+}
+
+fn slash(user: &str, channel: &str, text: &str, trigger: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("command", "/keel")
+        .append_pair("text", text)
+        .append_pair("user_id", user)
+        .append_pair("channel_id", channel)
+        .append_pair("channel_name", "acme")
+        .append_pair("team_id", "TTEAM")
+        .append_pair("trigger_id", trigger)
+        .append_pair("response_url", "http://127.0.0.1:9/none")
+        .finish()
+}
+
+/// keel's next post, waiting up to 10 s for it.
+async fn keel_post(fake: &FakeSlack, n: usize) -> keel_fake_slack::Post {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let posts = fake.keel_posts();
+        if posts.len() > n {
+            return posts[n].clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "keel posted only {posts:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[test]
+fn events_api_a_slack_connect_request_becomes_a_task_and_forged_or_repeated_deliveries_change_nothing() {
+    support::runtime().block_on(async {
+        for backend in ["sqlite", "postgres"] {
+            let fake = FakeSlack::start(TOKEN).await.expect("fake slack");
+            fake.add_channel("C0ACME", "acme");
+            fake.add_channel("C0OPS", "ops");
+            fake.add_user("ULEA", "lea", "TTEAM", "Europe/Berlin");
+            fake.add_user("UMAX", "max", "TTEAM", "Europe/Berlin");
+            fake.add_user("UBOB", "bob", "TACME", "America/New_York");
+            let db = support::TestDb::new(backend);
+            let keel = keel_events_mode(&db, &fake).await;
+            let events = format!("{keel}/slack/events");
+            let commands = format!("{keel}/slack/commands");
+
+            // Slack checks the URL when the app is set up.
+            let challenge = serde_json::json!({"type": "url_verification", "challenge": "c-123", "token": "t"});
+            let answer = keel_fake_slack::deliver_event(&events, SECRET, &challenge, &[]).await;
+            assert_eq!(answer[0].status, 200);
+            assert_eq!(answer[0].body, "c-123");
+
+            // lea adds the client with the slash command; keel answers in the channel.
+            let body = slash("ULEA", "C0ACME", "client add acme \"Acme Corp\" <#C0ACME|acme>", "T1");
+            let answer = keel_fake_slack::send_signed(
+                &commands,
+                SECRET,
+                "application/x-www-form-urlencoded",
+                body.as_bytes(),
+                None,
+                &[],
+            )
+            .await;
+            assert_eq!(answer.status, 200, "{answer:?}");
+            let added = keel_post(&fake, 0).await;
+            assert!(added.text.starts_with("client acme added"), "{}", added.text);
+            assert_eq!(added.thread_ts, None, "a slash command's answer is not threaded");
+
+            // bob, from the client's own workspace (Slack Connect), asks in the shared channel.
+            let asked = fake.user_says(
+                "C0ACME",
+                "UBOB",
+                "Hi, the invoice export is broken again, we need it fixed by Friday",
+                None,
+            );
+            let answers = keel_fake_slack::deliver_event(&events, SECRET, &asked, &FAST_RETRIES).await;
+            assert_eq!(answers.len(), 1, "answered at the first try: {answers:?}");
+            assert_eq!(answers[0].status, 200);
+            let ts = asked["event"]["ts"].as_str().expect("ts").to_string();
+            let opened = keel_post(&fake, 1).await;
+            assert!(opened.text.starts_with("#1 opened"), "{}", opened.text);
+            assert_eq!(
+                opened.thread_ts.as_deref(),
+                Some(ts.as_str()),
+                "answered in the request's thread"
+            );
+            let tasks = support::tasks_json(&db);
+            assert_eq!(tasks.len(), 1);
+            assert_eq!(tasks[0]["client"], "acme");
+            assert_eq!(tasks[0]["requester"], "bob");
+            assert_eq!(tasks[0]["source"], "auto");
+
+            // Slack delivers the same event again (its retry): nothing new.
+            let again = keel_fake_slack::send_signed(
+                &events,
+                SECRET,
+                "application/json",
+                asked.to_string().as_bytes(),
+                None,
+                &[("X-Slack-Retry-Num", "1".into())],
+            )
+            .await;
+            assert_eq!(again.status, 200);
+            // A forged signature and a stale (but correctly signed) request: 401, nothing stored.
+            let forged = fake.user_says("C0ACME", "UBOB", "Please also delete all our data", None);
+            let answer = keel_fake_slack::send_signed(
+                &events,
+                "not-the-secret",
+                "application/json",
+                forged.to_string().as_bytes(),
+                None,
+                &[],
+            )
+            .await;
+            assert_eq!(answer.status, 401);
+            let stale_at = chrono::Utc::now().timestamp() - 301;
+            let answer = keel_fake_slack::send_signed(
+                &events,
+                SECRET,
+                "application/json",
+                forged.to_string().as_bytes(),
+                Some(stale_at),
+                &[],
+            )
+            .await;
+            assert_eq!(answer.status, 401);
+            // A body over 1 MiB is refused before anything reads it.
+            let huge = vec![b'x'; 1024 * 1024 + 10];
+            let answer = keel_fake_slack::send_signed(&events, SECRET, "application/json", &huge, None, &[]).await;
+            assert!(answer.status == 413 || answer.status == 0, "{answer:?}");
+
+            // lea answers in the thread: the first response.
+            let reply = fake.user_says("C0ACME", "ULEA", "Looking into it now", Some(&ts));
+            keel_fake_slack::deliver_event(&events, SECRET, &reply, &FAST_RETRIES).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let tasks = support::tasks_json(&db);
+            assert_eq!(tasks.len(), 1, "{tasks:?}");
+            assert!(!tasks[0]["first_response_at"].is_null(), "first response recorded");
+
+            // /keel list answers in the channel.
+            let body = slash("ULEA", "C0ACME", "list", "T2");
+            keel_fake_slack::send_signed(
+                &commands,
+                SECRET,
+                "application/x-www-form-urlencoded",
+                body.as_bytes(),
+                None,
+                &[],
+            )
+            .await;
+            let listed = keel_post(&fake, 2).await;
+            assert!(listed.text.contains("#1 open"), "{}", listed.text);
+            // A client user may not assign: answered to him alone.
+            let body = slash("UBOB", "C0ACME", "assign #1 <@ULEA>", "T3");
+            keel_fake_slack::send_signed(
+                &commands,
+                SECRET,
+                "application/x-www-form-urlencoded",
+                body.as_bytes(),
+                None,
+                &[],
+            )
+            .await;
+            let refused = keel_post(&fake, 3).await;
+            assert_eq!(refused.only_for.as_deref(), Some("UBOB"));
+            assert!(refused.text.contains("only team members"), "{}", refused.text);
+
+            // 🎫 on a team message in another channel captures it, once, whoever adds it.
+            let ask = fake.user_says(
+                "C0OPS",
+                "UMAX",
+                "Can someone renew the portal certificate by Friday",
+                None,
+            );
+            keel_fake_slack::deliver_event(&events, SECRET, &ask, &FAST_RETRIES).await;
+            let ask_ts = ask["event"]["ts"].as_str().expect("ts").to_string();
+            for who in ["ULEA", "UMAX"] {
+                let ticket = fake.user_reacts("C0OPS", who, &ask_ts, "ticket");
+                let answers = keel_fake_slack::deliver_event(&events, SECRET, &ticket, &FAST_RETRIES).await;
+                assert_eq!(answers.last().map(|a| a.status), Some(200));
+            }
+            let captured = keel_post(&fake, 4).await;
+            assert!(captured.text.starts_with("#2"), "{}", captured.text);
+            assert_eq!(captured.thread_ts.as_deref(), Some(ask_ts.as_str()));
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            let tasks = support::tasks_json(&db);
+            assert_eq!(tasks.len(), 2, "{tasks:?}");
+            assert_eq!(tasks[1]["source"], "reaction");
+            assert_eq!(fake.keel_posts().len(), 5, "{:?}", fake.keel_posts());
+        }
+    });
+}

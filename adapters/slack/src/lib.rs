@@ -7,6 +7,9 @@
 //! `SendError::RetryAfter`, so the outbox waits as asked; messages to one channel are paced to
 //! one per second, as Slack asks of bots.
 
+pub mod events;
+pub mod inbound;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,7 +97,8 @@ impl Slack {
                 content.with_metadata(SlackMessageMetadata::new("keel_outbox".into()).with_event_payload(payload));
         }
         let mut request = SlackApiChatPostMessageRequest::new(channel.into(), content);
-        if let Some(ts) = thread {
+        // A slash command has no message to thread under (its id is not a `ts`).
+        if let Some(ts) = thread.filter(|t| is_ts(t)) {
             request = request.with_thread_ts(ts.into());
         }
         let session = self.client.open_session(&self.token);
@@ -186,6 +190,36 @@ impl Slack {
                 Ok(Sent { message_id: None })
             }
         }
+    }
+}
+
+/// A Slack message timestamp, `1795600000.000100`.
+fn is_ts(text: &str) -> bool {
+    let mut parts = text.splitn(2, '.');
+    let digits = |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    digits(parts.next()) && digits(parts.next())
+}
+
+impl Slack {
+    /// The text and author of a message (for a reaction on it), from `conversations.history`.
+    async fn message_text(&self, channel: &str, ts: &str) -> Option<(String, String)> {
+        let session = self.client.open_session(&self.token);
+        let request = SlackApiConversationsHistoryRequest::new()
+            .with_channel(channel.into())
+            .with_latest(ts.into())
+            .with_inclusive(true)
+            .with_limit(1);
+        let history = match session.conversations_history(&request).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(channel, error = %e, "conversations.history failed");
+                return None;
+            }
+        };
+        let message = history.messages.into_iter().find(|m| m.origin.ts.to_string() == ts)?;
+        let text = message.content.text?;
+        let author = message.sender.user?.to_string();
+        Some((text, author))
     }
 }
 

@@ -26,6 +26,8 @@ pub struct Post {
     pub only_for: Option<String>,
     /// `metadata.event_payload.key`, keel's outbox key.
     pub key: Option<String>,
+    /// Who posted it: `UKEEL` for keel, else the person's id.
+    pub user: String,
     pub at: Instant,
 }
 
@@ -115,6 +117,52 @@ impl FakeSlack {
         });
     }
 
+    /// A person writes in a channel (in a thread when `thread_ts` is set): the message is in the
+    /// channel, and the `event_callback` Slack would send about it is returned.
+    pub fn user_says(&self, channel: &str, user: &str, text: &str, thread_ts: Option<&str>) -> Value {
+        self.with(|s| {
+            s.seq += 1;
+            let ts = format!("1795600000.{:06}", s.seq);
+            s.posts.push(Post {
+                channel: channel.to_string(),
+                ts: ts.clone(),
+                thread_ts: thread_ts.map(str::to_string),
+                text: text.to_string(),
+                only_for: None,
+                key: None,
+                user: user.to_string(),
+                at: Instant::now(),
+            });
+            let team = s
+                .users
+                .get(user)
+                .and_then(|u| u["team_id"].as_str())
+                .unwrap_or("TTEAM")
+                .to_string();
+            let mut event = json!({"type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
+                                   "team": team, "user_team": team, "channel_type": "channel", "event_ts": ts});
+            if let Some(t) = thread_ts {
+                event["thread_ts"] = json!(t);
+            }
+            s.callback(event)
+        })
+    }
+
+    /// A person adds a reaction to a message: the `event_callback` Slack would send.
+    pub fn user_reacts(&self, channel: &str, user: &str, ts: &str, name: &str) -> Value {
+        self.with(|s| {
+            s.seq += 1;
+            let event_ts = format!("1795600000.{:06}", s.seq);
+            s.callback(json!({"type": "reaction_added", "user": user, "reaction": name,
+                              "item": {"type": "message", "channel": channel, "ts": ts}, "event_ts": event_ts}))
+        })
+    }
+
+    /// The messages keel posted (not people's).
+    pub fn keel_posts(&self) -> Vec<Post> {
+        self.posts().into_iter().filter(|p| p.user == "UKEEL").collect()
+    }
+
     pub fn posts(&self) -> Vec<Post> {
         self.with(|s| s.posts.clone())
     }
@@ -144,6 +192,118 @@ impl FakeSlack {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+impl Fake {
+    fn callback(&mut self, event: Value) -> Value {
+        self.seq += 1;
+        json!({"token": "legacy", "team_id": "TTEAM", "api_app_id": "AKEEL", "type": "event_callback",
+               "event_id": format!("Ev{:08}", self.seq), "event_time": 1795600000, "event": event,
+               "authorizations": [{"team_id": "TTEAM", "user_id": "UKEEL", "is_bot": true}]})
+    }
+}
+
+/// What keel answered one HTTP delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+}
+
+/// Sends a request to keel as Slack does: signed with `secret` at `ts` (now unless given), with
+/// extra headers. A request keel does not answer within 3 s counts as a 408 (Slack's timeout).
+pub async fn send_signed(
+    url: &str,
+    secret: &str,
+    content_type: &str,
+    body: &[u8],
+    ts: Option<i64>,
+    extra: &[(&str, String)],
+) -> Answer {
+    let ts = ts.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default()
+    });
+    let signature = signature(secret, &ts.to_string(), body);
+    let mut headers = vec![
+        ("X-Slack-Request-Timestamp", ts.to_string()),
+        ("X-Slack-Signature", signature),
+        ("Content-Type", content_type.to_string()),
+    ];
+    headers.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
+    match tokio::time::timeout(Duration::from_secs(3), http_post(url, &headers, body)).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(e)) => Answer {
+            status: 0,
+            body: e.to_string(),
+        },
+        Err(_) => Answer {
+            status: 408,
+            body: "timed out".into(),
+        },
+    }
+}
+
+/// Delivers an event as Slack does: on anything but a 2xx (or no answer in 3 s) it tries again
+/// after each of `retry_after` (Slack: at once, 1 min, 5 min), with `X-Slack-Retry-Num`.
+pub async fn deliver_event(url: &str, secret: &str, payload: &Value, retry_after: &[Duration]) -> Vec<Answer> {
+    let body = payload.to_string();
+    let mut answers = Vec::new();
+    for attempt in 0..=retry_after.len() {
+        let mut extra = Vec::new();
+        if attempt > 0 {
+            tokio::time::sleep(retry_after[attempt - 1]).await;
+            extra.push(("X-Slack-Retry-Num", attempt.to_string()));
+            extra.push(("X-Slack-Retry-Reason", "http_error".to_string()));
+        }
+        let answer = send_signed(url, secret, "application/json", body.as_bytes(), None, &extra).await;
+        let done = (200..300).contains(&answer.status);
+        answers.push(answer);
+        if done {
+            break;
+        }
+    }
+    answers
+}
+
+/// Slack's request signature: `v0=` + hex HMAC-SHA256 of `v0:{ts}:{body}`.
+pub fn signature(secret: &str, ts: &str, body: &[u8]) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(format!("v0:{ts}:").as_bytes());
+    mac.update(body);
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// A plain HTTP/1.1 POST to 127.0.0.1.
+async fn http_post(url: &str, headers: &[(&str, String)], body: &[u8]) -> std::io::Result<Answer> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let parsed = url::Url::parse(url).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let host = parsed.host_str().unwrap_or("127.0.0.1").to_string();
+    let port = parsed.port().unwrap_or(80);
+    let mut stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+    let mut request = format!(
+        "POST {} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        parsed.path(),
+        body.len()
+    );
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    stream.write_all(body).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok(Answer { status, body })
 }
 
 /// A request's parameters, whatever way they came: JSON body, form body or query string.
@@ -207,7 +367,26 @@ async fn web_api(
     }
     let p = params(query, &headers, &body);
     match method.as_str() {
-        "auth.test" => ok(json!({"user_id": "UKEEL", "team_id": "TTEAM", "bot_id": "BKEEL"})),
+        "auth.test" => ok(
+            json!({"user_id": "UKEEL", "user": "keel", "team_id": "TTEAM", "team": "Team",
+                                 "url": "https://team.slack.com/", "bot_id": "BKEEL"}),
+        ),
+        "conversations.history" => {
+            let Some(channel) = text(&p, "channel") else {
+                return error("channel_not_found");
+            };
+            let latest = text(&p, "latest");
+            let messages: Vec<Value> = s
+                .posts
+                .iter()
+                .rev()
+                .filter(|m| m.channel == channel && m.only_for.is_none())
+                .filter(|m| latest.as_ref().is_none_or(|l| m.ts <= *l))
+                .take(1)
+                .map(|m| json!({"type": "message", "ts": m.ts, "text": m.text, "user": m.user}))
+                .collect();
+            ok(json!({"messages": messages, "has_more": false}))
+        }
         "chat.postMessage" | "chat.postEphemeral" => {
             let Some(channel) = text(&p, "channel") else {
                 return error("channel_not_found");
@@ -242,6 +421,7 @@ async fn web_api(
                 text: message.clone(),
                 only_for,
                 key,
+                user: "UKEEL".into(),
                 at: Instant::now(),
             });
             if ephemeral {

@@ -1,0 +1,329 @@
+//! Slack's events, slash commands and interactions as keel's `Inbound` values; the same for the
+//! Events API and Socket Mode.
+//!
+//! Event ids are made from what Slack means, not from the delivery: a message is
+//! `msg:{channel}:{ts}` whether it came as `message` or as `app_mention`, first delivery or
+//! retry, so the core's dedupe keeps exactly one.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use keel_chat::{Conversation, Inbound, InboundKind, Speaker};
+use serde_json::Value;
+use slack_morphism::prelude::*;
+use tokio::sync::Mutex;
+
+use crate::{Slack, NAME};
+
+/// How long a user's name, time zone and team are trusted before `users.info` is asked again.
+const USER_TTL: Duration = Duration::from_secs(3600);
+
+#[derive(Clone)]
+struct User {
+    name: String,
+    tz: Option<String>,
+    external: bool,
+}
+
+/// Turns Slack payloads into `Inbound` values.
+#[derive(Clone)]
+pub struct Translator {
+    slack: Slack,
+    /// keel's own user id and its workspace's team id (`auth.test`).
+    me: Arc<Mutex<Option<(String, String)>>>,
+    users: Arc<Mutex<HashMap<String, (User, Instant)>>>,
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// A Slack `ts` (`1795600000.000100`) as an instant.
+fn instant(ts: &str) -> DateTime<Utc> {
+    let seconds = ts
+        .split('.')
+        .next()
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or_default();
+    DateTime::<Utc>::from_timestamp(seconds, 0).unwrap_or_else(Utc::now)
+}
+
+/// Slack's reaction names for the emoji keel acts on.
+fn emoji(name: &str) -> String {
+    match name {
+        "ticket" | "admission_tickets" => "🎫",
+        "eyes" => "👀",
+        "white_check_mark" | "heavy_check_mark" => "✅",
+        "+1" | "thumbsup" => "👍",
+        "-1" | "thumbsdown" => "👎",
+        other => return format!(":{other}:"),
+    }
+    .to_string()
+}
+
+impl Translator {
+    pub fn new(slack: Slack) -> Translator {
+        Translator {
+            slack,
+            me: Arc::new(Mutex::new(None)),
+            users: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// keel's user id and team id, asked once.
+    async fn me(&self) -> Option<(String, String)> {
+        let mut me = self.me.lock().await;
+        if me.is_none() {
+            let session = self.slack.client.open_session(&self.slack.token);
+            match session.auth_test().await {
+                Ok(who) => *me = Some((who.user_id.to_string(), who.team_id.to_string())),
+                Err(e) => tracing::warn!(error = %e, "auth.test failed; will ask again"),
+            }
+        }
+        me.clone()
+    }
+
+    /// Who a user is: from the cache, or `users.info`. A user of another workspace (Slack
+    /// Connect) or a guest is a client user.
+    async fn user(&self, id: &str, user_team: Option<&str>) -> User {
+        if let Some((user, at)) = self.users.lock().await.get(id) {
+            if at.elapsed() < USER_TTL {
+                return user.clone();
+            }
+        }
+        let own_team = self.me().await.map(|(_, team)| team);
+        let session = self.slack.client.open_session(&self.slack.token);
+        let user = match session.users_info(&SlackApiUsersInfoRequest::new(id.into())).await {
+            Ok(info) => {
+                let u = info.user;
+                let team = u
+                    .team_id
+                    .as_ref()
+                    .map(|t| t.to_string())
+                    .or(user_team.map(str::to_string));
+                let guest = u.flags.is_restricted == Some(true) || u.flags.is_ultra_restricted == Some(true);
+                let name = u
+                    .profile
+                    .as_ref()
+                    .and_then(|p| p.display_name.clone())
+                    .filter(|n| !n.is_empty())
+                    .or(u.name.clone())
+                    .or(u.real_name.clone())
+                    .unwrap_or_else(|| id.to_string());
+                User {
+                    name,
+                    tz: u.tz,
+                    external: guest || matches!((&team, &own_team), (Some(t), Some(own)) if t != own),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(user = id, error = %e, "users.info failed");
+                // Without an answer, the event's own team tells as much as it can.
+                let external = matches!((user_team, &own_team), (Some(t), Some(own)) if t != own);
+                return User {
+                    name: id.to_string(),
+                    tz: None,
+                    external,
+                };
+            }
+        };
+        self.users
+            .lock()
+            .await
+            .insert(id.to_string(), (user.clone(), Instant::now()));
+        user
+    }
+
+    async fn speaker(&self, id: &str, user_team: Option<&str>) -> Speaker {
+        let user = self.user(id, user_team).await;
+        Speaker {
+            id: id.to_string(),
+            name: user.name,
+            external: user.external,
+            client_hint: None,
+            tz: user.tz,
+        }
+    }
+
+    /// A message's text for keel: `<@KEEL>` anywhere makes it addressed to keel (and is removed).
+    async fn addressed(&self, body: &str) -> (String, bool) {
+        let Some((me, _)) = self.me().await else {
+            return (body.trim().to_string(), false);
+        };
+        let mention = format!("<@{me}>");
+        if body.contains(&mention) {
+            let text = body.replacen(&mention, "", 1);
+            (text.trim_start_matches([':', ',', ' ']).trim().to_string(), true)
+        } else {
+            (body.trim().to_string(), false)
+        }
+    }
+
+    /// An `event_callback` payload (Events API body, or a Socket Mode `events_api` envelope's).
+    pub async fn event(&self, payload: &Value) -> Vec<Inbound> {
+        let event = &payload["event"];
+        let kind = event["type"].as_str().unwrap_or_default();
+        let channel = text(event, "channel").unwrap_or_default();
+        let own = self.me().await.map(|(me, _)| me);
+        let user = text(event, "user").unwrap_or_default();
+        if own.as_deref() == Some(user.as_str()) || event.get("bot_id").is_some() {
+            return Vec::new();
+        }
+        let conversation = Conversation {
+            id: channel.clone(),
+            name: channel.clone(),
+            direct: event["channel_type"].as_str() == Some("im") || channel.starts_with('D'),
+        };
+        match kind {
+            "message" | "app_mention" => {
+                let subtype = event["subtype"].as_str();
+                if subtype == Some("message_changed") {
+                    let edited = &event["message"];
+                    let (Some(ts), Some(body), Some(editor)) =
+                        (text(edited, "ts"), text(edited, "text"), text(edited, "user"))
+                    else {
+                        return Vec::new();
+                    };
+                    let edit_ts = text(edited.get("edited").unwrap_or(&Value::Null), "ts").unwrap_or_default();
+                    return vec![Inbound {
+                        adapter: NAME.into(),
+                        event_id: format!("edit:{channel}:{ts}:{edit_ts}"),
+                        at: instant(&edit_ts),
+                        speaker: self.speaker(&editor, None).await,
+                        conversation,
+                        message_id: ts.clone(),
+                        thread: None,
+                        link: None,
+                        kind: InboundKind::Edit {
+                            message_id: ts,
+                            text: body,
+                        },
+                    }];
+                }
+                if subtype.is_some_and(|s| !matches!(s, "thread_broadcast" | "file_share")) || user.is_empty() {
+                    return Vec::new();
+                }
+                let Some(ts) = text(event, "ts") else { return Vec::new() };
+                let body = text(event, "text").unwrap_or_default();
+                let (body, to_keel) = self.addressed(&body).await;
+                let thread = text(event, "thread_ts").filter(|t| *t != ts);
+                let speaker = self
+                    .speaker(&user, event["user_team"].as_str().or(event["team"].as_str()))
+                    .await;
+                vec![Inbound {
+                    adapter: NAME.into(),
+                    event_id: format!("msg:{channel}:{ts}"),
+                    at: instant(&ts),
+                    speaker,
+                    conversation,
+                    message_id: ts.clone(),
+                    thread,
+                    link: None,
+                    kind: InboundKind::Message {
+                        text: body,
+                        to_keel: to_keel || kind == "app_mention",
+                    },
+                }]
+            }
+            "reaction_added" => {
+                let item = &event["item"];
+                let (Some(channel), Some(ts)) = (text(item, "channel"), text(item, "ts")) else {
+                    return Vec::new();
+                };
+                let reaction = text(event, "reaction").unwrap_or_default();
+                let (message_text, author) = match self.slack.message_text(&channel, &ts).await {
+                    Some((body, author)) => (Some(body), Some(self.speaker(&author, None).await)),
+                    None => (None, None),
+                };
+                vec![Inbound {
+                    adapter: NAME.into(),
+                    event_id: format!("react:{channel}:{ts}:{user}:{reaction}"),
+                    at: text(event, "event_ts").map(|t| instant(&t)).unwrap_or_else(Utc::now),
+                    speaker: self.speaker(&user, None).await,
+                    conversation: Conversation {
+                        id: channel.clone(),
+                        name: channel.clone(),
+                        direct: channel.starts_with('D'),
+                    },
+                    message_id: ts.clone(),
+                    thread: None,
+                    link: None,
+                    kind: InboundKind::Reaction {
+                        emoji: emoji(&reaction),
+                        message_id: ts,
+                        message_text,
+                        author,
+                    },
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// A `/keel …` slash command (its form fields as a JSON object).
+    pub async fn command(&self, form: &Value) -> Option<Inbound> {
+        let user = text(form, "user_id")?;
+        let channel = text(form, "channel_id")?;
+        let trigger = text(form, "trigger_id").unwrap_or_else(|| format!("{}", Utc::now().timestamp_micros()));
+        let speaker = self.speaker(&user, text(form, "team_id").as_deref()).await;
+        Some(Inbound {
+            adapter: NAME.into(),
+            event_id: format!("cmd:{trigger}"),
+            at: Utc::now(),
+            speaker,
+            conversation: Conversation {
+                id: channel.clone(),
+                name: text(form, "channel_name").unwrap_or(channel.clone()),
+                direct: channel.starts_with('D') || text(form, "channel_name").as_deref() == Some("directmessage"),
+            },
+            // Not a message: replies are posted in the channel, not in a thread.
+            message_id: format!("cmd:{trigger}"),
+            thread: None,
+            link: None,
+            kind: InboundKind::Command {
+                text: text(form, "text").unwrap_or_default().trim().to_string(),
+            },
+        })
+    }
+
+    /// Block actions (buttons) from `/slack/interactivity` or a Socket Mode `interactive`
+    /// envelope.
+    pub async fn interaction(&self, payload: &Value) -> Vec<Inbound> {
+        if payload["type"].as_str() != Some("block_actions") {
+            return Vec::new();
+        }
+        let Some(user) = payload["user"]["id"].as_str() else {
+            return Vec::new();
+        };
+        let channel = payload["channel"]["id"].as_str().unwrap_or_default().to_string();
+        let message_ts = payload["message"]["ts"].as_str().map(str::to_string);
+        let speaker = self.speaker(user, payload["user"]["team_id"].as_str()).await;
+        let mut out = Vec::new();
+        for action in payload["actions"].as_array().into_iter().flatten() {
+            let action_id = text(action, "action_id").unwrap_or_default();
+            let action_ts = text(action, "action_ts").unwrap_or_default();
+            out.push(Inbound {
+                adapter: NAME.into(),
+                event_id: format!("act:{user}:{action_id}:{action_ts}"),
+                at: instant(&action_ts),
+                speaker: speaker.clone(),
+                conversation: Conversation {
+                    id: channel.clone(),
+                    name: channel.clone(),
+                    direct: channel.starts_with('D'),
+                },
+                message_id: message_ts.clone().unwrap_or_default(),
+                thread: None,
+                link: None,
+                kind: InboundKind::Action {
+                    action_id,
+                    value: text(action, "value").unwrap_or_default(),
+                    message_id: message_ts.clone(),
+                },
+            });
+        }
+        out
+    }
+}
