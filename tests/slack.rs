@@ -57,6 +57,18 @@ async fn keel_with_slack(db: &support::TestDb, fake: &FakeSlack) -> (Ingest, Dis
     (ingest, dispatcher)
 }
 
+/// A fake Slack with the client's shared channel, a team channel, two team members (lea, max)
+/// and bob from the client's own workspace.
+async fn fake_slack() -> FakeSlack {
+    let fake = FakeSlack::start(TOKEN).await.expect("fake slack");
+    fake.add_channel("C0ACME", "acme");
+    fake.add_channel("C0OPS", "ops");
+    fake.add_user("ULEA", "lea", "TTEAM", "Europe/Berlin");
+    fake.add_user("UMAX", "max", "TTEAM", "Europe/Berlin");
+    fake.add_user("UBOB", "bob", "TACME", "America/New_York");
+    fake
+}
+
 /// Rounds of delivery until `n` messages were posted or `within` passed.
 async fn deliver_until(dispatcher: &Dispatcher, fake: &FakeSlack, n: usize, within: Duration) {
     let deadline = tokio::time::Instant::now() + within;
@@ -70,8 +82,7 @@ async fn deliver_until(dispatcher: &Dispatcher, fake: &FakeSlack, n: usize, with
 fn answers_go_to_the_request_thread_and_a_ratelimited_one_waits_and_goes_once() {
     support::runtime().block_on(async {
         for backend in ["sqlite", "postgres"] {
-            let fake = FakeSlack::start(TOKEN).await.expect("fake slack");
-            fake.add_channel("C0ACME", "acme");
+            let fake = fake_slack().await;
             let db = support::TestDb::new(backend);
             let (ingest, dispatcher) = keel_with_slack(&db, &fake).await;
             ingest
@@ -130,8 +141,7 @@ fn answers_go_to_the_request_thread_and_a_ratelimited_one_waits_and_goes_once() 
 #[test]
 fn posts_to_one_channel_are_paced_to_one_per_second() {
     support::runtime().block_on(async {
-        let fake = FakeSlack::start(TOKEN).await.expect("fake slack");
-        fake.add_channel("C0ACME", "acme");
+        let fake = fake_slack().await;
         let slack = Slack::new(&SlackConfig {
             bot_token: TOKEN.to_string().into(),
             api_url: fake.api_url.clone(),
@@ -186,9 +196,7 @@ fn posts_to_one_channel_are_paced_to_one_per_second() {
 #[test]
 fn reactions_direct_messages_and_images_use_their_slack_methods() {
     support::runtime().block_on(async {
-        let fake = FakeSlack::start(TOKEN).await.expect("fake slack");
-        fake.add_channel("C0ACME", "acme");
-        fake.add_user("ULEA", "lea", "TTEAM", "Europe/Berlin");
+        let fake = fake_slack().await;
         let slack = Slack::new(&SlackConfig {
             bot_token: TOKEN.to_string().into(),
             api_url: fake.api_url.clone(),
@@ -306,12 +314,7 @@ async fn keel_post(fake: &FakeSlack, n: usize) -> keel_fake_slack::Post {
 fn events_api_a_slack_connect_request_becomes_a_task_and_forged_or_repeated_deliveries_change_nothing() {
     support::runtime().block_on(async {
         for backend in ["sqlite", "postgres"] {
-            let fake = FakeSlack::start(TOKEN).await.expect("fake slack");
-            fake.add_channel("C0ACME", "acme");
-            fake.add_channel("C0OPS", "ops");
-            fake.add_user("ULEA", "lea", "TTEAM", "Europe/Berlin");
-            fake.add_user("UMAX", "max", "TTEAM", "Europe/Berlin");
-            fake.add_user("UBOB", "bob", "TACME", "America/New_York");
+            let fake = fake_slack().await;
             let db = support::TestDb::new(backend);
             let keel = keel_events_mode(&db, &fake).await;
             let events = format!("{keel}/slack/events");
