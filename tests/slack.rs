@@ -466,3 +466,87 @@ fn events_api_a_slack_connect_request_becomes_a_task_and_forged_or_repeated_deli
         }
     });
 }
+
+#[test]
+fn socket_mode_requests_commands_and_a_dropped_connection_lose_nothing() {
+    support::runtime().block_on(async {
+        let fake = fake_slack().await;
+        let db = support::TestDb::new("sqlite");
+        let store = Store::open(&db.url).await.expect("store");
+        // Grouping off: each request its own task.
+        let settings = Settings {
+            group_window_secs: 0,
+            ..Settings::default()
+        };
+        let core = Keel::new(store.clone(), Arc::new(keel::clock::SystemClock), settings);
+        let committed = Arc::new(Notify::new());
+        let (ingest, _writer) = Ingest::start(core, committed.clone());
+        let slack = Slack::new(&SlackConfig {
+            bot_token: TOKEN.to_string().into(),
+            api_url: fake.api_url.clone(),
+        })
+        .expect("client");
+        let translator = keel_slack::inbound::Translator::new(slack.clone());
+        let _socket = keel_slack::socket::start(slack.clone(), fake.app_token().into(), translator, Arc::new(ingest));
+        let dispatcher = Dispatcher::new(store, vec![Arc::new(slack) as Arc<dyn Adapter>]);
+        tokio::spawn(async move {
+            loop {
+                let _ = dispatcher.round().await;
+                tokio::select! {
+                    _ = committed.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                }
+            }
+        });
+
+        // The slash command arrives as an envelope with the command's fields.
+        let form: serde_json::Value = url::form_urlencoded::parse(
+            slash("ULEA", "C0ACME", "client add acme \"Acme Corp\" <#C0ACME|acme>", "T1").as_bytes(),
+        )
+        .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+        let first = fake.send_envelope("slash_commands", form);
+        let added = keel_post(&fake, 0).await;
+        assert!(added.text.starts_with("client acme added"), "{}", added.text);
+
+        let asked = fake.user_says("C0ACME", "UBOB", "The invoice export is broken again", None);
+        let second = fake.send_envelope("events_api", asked.clone());
+        let opened = keel_post(&fake, 1).await;
+        assert!(opened.text.starts_with("#1 opened"), "{}", opened.text);
+        assert_eq!(opened.thread_ts.as_deref(), asked["event"]["ts"].as_str());
+
+        // The network drops; Slack queues what happens meanwhile and keel reconnects by itself.
+        fake.drop_connection();
+        let later = fake.user_says("C0ACME", "UBOB", "And the import fails too", None);
+        let third = fake.send_envelope("events_api", later.clone());
+        let reopened = keel_post(&fake, 2).await;
+        assert!(reopened.text.starts_with("#2 opened"), "{}", reopened.text);
+        assert!(fake.connections() >= 2, "keel opened a new connection");
+        // Slack asks for a refresh: keel reconnects and carries on.
+        let before = fake.connections();
+        fake.request_disconnect("refresh_requested");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while fake.connections() == before {
+            assert!(tokio::time::Instant::now() < deadline, "keel did not reconnect");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // The same event delivered again (Slack redelivers what it has no ack for): one task.
+        let fourth = fake.send_envelope("events_api", later);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !fake.acked().contains(&fourth) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the repeat was not acknowledged"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let acked = fake.acked();
+        for id in [&first, &second, &third] {
+            assert!(acked.contains(id), "{id} acknowledged: {acked:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(support::tasks_json(&db).len(), 2);
+        assert_eq!(fake.keel_posts().len(), 3, "{:?}", fake.keel_posts());
+    });
+}

@@ -9,6 +9,7 @@
 
 pub mod events;
 pub mod inbound;
+pub mod socket;
 
 use std::collections::HashMap;
 use std::sync::Arc;

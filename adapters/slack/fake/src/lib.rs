@@ -45,6 +45,31 @@ struct Fake {
     calls: Vec<(String, Instant)>,
     seq: u64,
     api_url: String,
+    app_token: String,
+    socket_url: String,
+    /// The open Socket Mode connection: its number and a way to write to it.
+    socket: Option<(u64, tokio::sync::mpsc::UnboundedSender<SocketFrame>)>,
+    connections: u64,
+    /// Envelopes not yet acknowledged: (id, type, payload, connection it was last sent on, when).
+    envelopes: Vec<Envelope>,
+    acked: Vec<String>,
+}
+
+#[derive(Clone)]
+struct Envelope {
+    id: String,
+    kind: String,
+    payload: Value,
+    sent: Option<(u64, Instant)>,
+    attempts: u32,
+}
+
+/// What the fake writes to a Socket Mode connection.
+#[derive(Debug)]
+enum SocketFrame {
+    Text(String),
+    /// Drop the TCP connection without a close frame.
+    Drop,
 }
 
 /// A running fake Slack; stops when dropped.
@@ -76,12 +101,18 @@ impl FakeSlack {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let api_url = format!("http://{address}/api");
+        let sockets = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let socket_url = format!("ws://{}/link", sockets.local_addr()?);
         let state = Arc::new(Mutex::new(Fake {
             bot_token: bot_token.to_string(),
             seq: 1,
             api_url: api_url.clone(),
+            app_token: "xapp-test-token".into(),
+            socket_url,
             ..Fake::default()
         }));
+        tokio::spawn(accept_sockets(sockets, state.clone()));
+        tokio::spawn(redeliver(state.clone()));
         let app = Router::new()
             .route("/api/{method}", any(web_api))
             .route("/upload/{file}", post(upload))
@@ -158,6 +189,57 @@ impl FakeSlack {
         })
     }
 
+    /// Sends an envelope over Socket Mode (`events_api`, `slash_commands`, `interactive`): now if
+    /// keel is connected, else when it connects; again every 3 s until acknowledged, like Slack.
+    pub fn send_envelope(&self, kind: &str, payload: Value) -> String {
+        self.with(|s| {
+            s.seq += 1;
+            let id = format!("env-{:06}", s.seq);
+            s.envelopes.push(Envelope {
+                id: id.clone(),
+                kind: kind.to_string(),
+                payload,
+                sent: None,
+                attempts: 0,
+            });
+            id
+        })
+    }
+
+    /// Acknowledged envelope ids, in order.
+    pub fn acked(&self) -> Vec<String> {
+        self.with(|s| s.acked.clone())
+    }
+
+    /// How many Socket Mode connections keel has opened.
+    pub fn connections(&self) -> u64 {
+        self.with(|s| s.connections)
+    }
+
+    /// Asks keel to reconnect, as Slack does before it refreshes a connection.
+    pub fn request_disconnect(&self, reason: &str) {
+        let frame = json!({"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake"}});
+        self.with(|s| {
+            if let Some((_, tx)) = &s.socket {
+                let _ = tx.send(SocketFrame::Text(frame.to_string()));
+            }
+        });
+    }
+
+    /// Drops the connection without a word (a network failure).
+    pub fn drop_connection(&self) {
+        self.with(|s| {
+            if let Some((_, tx)) = s.socket.take() {
+                let _ = tx.send(SocketFrame::Drop);
+            }
+        });
+    }
+
+    /// The app-level token `apps.connections.open` accepts.
+    pub fn app_token(&self) -> String {
+        self.with(|s| s.app_token.clone())
+    }
+
     /// The messages keel posted (not people's).
     pub fn keel_posts(&self) -> Vec<Post> {
         self.posts().into_iter().filter(|p| p.user == "UKEEL").collect()
@@ -200,6 +282,89 @@ impl Fake {
         json!({"token": "legacy", "team_id": "TTEAM", "api_app_id": "AKEEL", "type": "event_callback",
                "event_id": format!("Ev{:08}", self.seq), "event_time": 1795600000, "event": event,
                "authorizations": [{"team_id": "TTEAM", "user_id": "UKEEL", "is_bot": true}]})
+    }
+}
+
+/// Accepts Socket Mode connections: a hello, then envelopes out and acks in.
+async fn accept_sockets(listener: tokio::net::TcpListener, state: Arc<Mutex<Fake>>) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    while let Ok((tcp, _)) = listener.accept().await {
+        let Ok(socket) = tokio_tungstenite::accept_async(tcp).await else {
+            continue;
+        };
+        let (mut write, mut read) = socket.split();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<SocketFrame>();
+        let number = {
+            let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+            s.connections += 1;
+            let number = s.connections;
+            s.socket = Some((number, tx.clone()));
+            number
+        };
+        let hello = json!({"type": "hello", "num_connections": 1,
+                           "debug_info": {"host": "applink-fake", "build_number": 1, "approximate_connection_time": 3600},
+                           "connection_info": {"app_id": "AKEEL"}});
+        let _ = tx.send(SocketFrame::Text(hello.to_string()));
+        let acks = state.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    out = rx.recv() => match out {
+                        Some(SocketFrame::Text(text)) => {
+                            if write.send(Message::text(text)).await.is_err() {
+                                break;
+                            }
+                        }
+                        // Both halves are dropped below: the TCP connection goes without a word.
+                        Some(SocketFrame::Drop) | None => break,
+                    },
+                    incoming = read.next() => match incoming {
+                        Some(Ok(Message::Text(text))) => {
+                            let Ok(ack) = serde_json::from_str::<Value>(text.as_str()) else { continue };
+                            let Some(id) = ack["envelope_id"].as_str() else { continue };
+                            let mut s = acks.lock().unwrap_or_else(|p| p.into_inner());
+                            s.envelopes.retain(|e| e.id != id);
+                            s.acked.push(id.to_string());
+                        }
+                        Some(Ok(_)) => {}
+                        _ => break,
+                    },
+                }
+            }
+            let mut s = acks.lock().unwrap_or_else(|p| p.into_inner());
+            if s.socket.as_ref().is_some_and(|(n, _)| *n == number) {
+                s.socket = None;
+            }
+        });
+    }
+}
+
+/// Sends waiting envelopes to the open connection; an envelope not acknowledged within 3 s (or
+/// sent on a connection that is gone) is sent again with its `retry_attempt`.
+async fn redeliver(state: Arc<Mutex<Fake>>) {
+    loop {
+        {
+            let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((number, tx)) = s.socket.clone() {
+                for e in s.envelopes.iter_mut() {
+                    let due = match e.sent {
+                        None => true,
+                        Some((on, at)) => on != number || at.elapsed() >= Duration::from_secs(3),
+                    };
+                    if due {
+                        let frame = json!({"envelope_id": e.id, "type": e.kind, "payload": e.payload,
+                                           "accepts_response_payload": e.kind != "events_api",
+                                           "retry_attempt": e.attempts, "retry_reason": if e.attempts > 0 { "timeout" } else { "" }});
+                        if tx.send(SocketFrame::Text(frame.to_string())).is_ok() {
+                            e.sent = Some((number, Instant::now()));
+                            e.attempts += 1;
+                        }
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -359,7 +524,17 @@ async fn web_api(
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let bearer = bearer.as_deref();
+    if method == "apps.connections.open" {
+        if bearer != Some(s.app_token.as_str()) {
+            return error("invalid_auth");
+        }
+        s.seq += 1;
+        let url = format!("{}?ticket={}", s.socket_url, s.seq);
+        return ok(json!({"url": url}));
+    }
     match bearer {
         None => return error("not_authed"),
         Some(token) if token != s.bot_token => return error("invalid_auth"),
