@@ -361,6 +361,24 @@ async fn serve(config: &Config, clock: Arc<dyn Clock>) -> Result<(), Failure> {
         adapters.push(Arc::new(matrix));
         listeners.push(sync);
     }
+    let mut http = None;
+    if let Some(settings) = &config.slack {
+        let (slack, listener, routes) = connect_slack(settings, ingest.clone())?;
+        adapters.push(Arc::new(slack));
+        listeners.extend(listener);
+        http = routes;
+    }
+    if let Some(routes) = http {
+        let address = config.http.listen.clone();
+        let bound = tokio::net::TcpListener::bind(&address)
+            .await
+            .map_err(|e| environment(format!("cannot listen on {address}: {e}")))?;
+        listeners.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(bound, routes).await {
+                tracing::error!(error = %e, "the HTTP server stopped");
+            }
+        }));
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let dispatcher = tokio::spawn(Dispatcher::new(store.clone(), adapters).run(committed.clone(), stopped.clone()));
     let scheduler = tokio::spawn(Scheduler::new(keel).run(committed, Arc::new(Notify::new()), stopped));
@@ -417,6 +435,37 @@ async fn connect_matrix(
                 wait = (wait * 2).min(std::time::Duration::from_secs(10));
             }
         }
+    }
+}
+
+/// The Slack adapter: Socket Mode starts listening now; the Events API returns its routes for
+/// keel's HTTP server.
+fn connect_slack(
+    settings: &crate::config::SlackSettings,
+    sink: Arc<dyn keel_chat::InboundSink>,
+) -> Result<
+    (
+        keel_slack::Slack,
+        Option<tokio::task::JoinHandle<()>>,
+        Option<axum::Router>,
+    ),
+    Failure,
+> {
+    let missing = || environment("slack: a token is missing (see keel config check)");
+    let slack = keel_slack::Slack::new(&keel_slack::SlackConfig {
+        bot_token: settings.bot_token.clone().ok_or_else(missing)?,
+        api_url: settings.api_url.clone(),
+    })
+    .map_err(|e| environment(format!("cannot set up the Slack client: {e}")))?;
+    let translator = keel_slack::inbound::Translator::new(slack.clone());
+    if settings.mode == "events" {
+        let secret = settings.signing_secret.clone().ok_or_else(missing)?;
+        let routes = keel_slack::events::router(secret, translator, sink);
+        Ok((slack, None, Some(routes)))
+    } else {
+        let app_token = settings.app_token.clone().ok_or_else(missing)?;
+        let listener = keel_slack::socket::start(slack.clone(), app_token, translator, sink);
+        Ok((slack, Some(listener), None))
     }
 }
 

@@ -24,6 +24,66 @@ pub struct Config {
     pub log: LogConfig,
     /// `[matrix]`: keel's Matrix account; without it keel does not connect to Matrix.
     pub matrix: Option<MatrixSettings>,
+    /// `[slack]`: keel's Slack app; without it keel does not connect to Slack.
+    pub slack: Option<SlackSettings>,
+}
+
+/// keel's Slack app. Tokens and the signing secret come from the environment
+/// (`KEEL_SLACK__BOT_TOKEN`, `KEEL_SLACK__APP_TOKEN`, `KEEL_SLACK__SIGNING_SECRET`) and are never
+/// logged or printed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SlackSettings {
+    /// `socket` (Socket Mode: no public URL needed) or `events` (Events API over keel's HTTP
+    /// server at `http.listen`: `/slack/events`, `/slack/commands`, `/slack/interactivity`).
+    pub mode: String,
+    /// The Web API's base URL (change it only for a proxy or a test server).
+    pub api_url: String,
+    #[serde(skip_serializing)]
+    pub bot_token: Option<SecretString>,
+    #[serde(skip_serializing)]
+    pub app_token: Option<SecretString>,
+    #[serde(skip_serializing)]
+    pub signing_secret: Option<SecretString>,
+}
+
+impl Default for SlackSettings {
+    fn default() -> Self {
+        SlackSettings {
+            mode: "socket".into(),
+            api_url: "https://slack.com/api".into(),
+            bot_token: None,
+            app_token: None,
+            signing_secret: None,
+        }
+    }
+}
+
+impl SlackSettings {
+    fn problems(&self, out: &mut Vec<String>) {
+        if !matches!(self.mode.as_str(), "socket" | "events") {
+            out.push(format!(
+                "slack.mode: \"{}\" is not socket or events",
+                crate::domain::truncate(&self.mode, 40)
+            ));
+        }
+        match url::Url::parse(&self.api_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => out.push(format!(
+                "slack.api_url: \"{}\" is not a URL like https://slack.com/api",
+                crate::domain::truncate(&self.api_url, 60)
+            )),
+        }
+        if self.bot_token.is_none() {
+            out.push("slack.bot_token: missing (set KEEL_SLACK__BOT_TOKEN to the xoxb-… token)".into());
+        }
+        if self.mode == "socket" && self.app_token.is_none() {
+            out.push("slack.app_token: missing for Socket Mode (set KEEL_SLACK__APP_TOKEN to the xapp-… token)".into());
+        }
+        if self.mode == "events" && self.signing_secret.is_none() {
+            out.push("slack.signing_secret: missing for the Events API (set KEEL_SLACK__SIGNING_SECRET)".into());
+        }
+    }
 }
 
 /// keel's Matrix account. The password or access token comes from the environment
@@ -228,6 +288,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             log: LogConfig::default(),
             matrix: None,
+            slack: None,
         }
     }
 }
@@ -343,6 +404,9 @@ impl Config {
         }
         if let Some(matrix) = &self.matrix {
             matrix.problems(&mut problems);
+        }
+        if let Some(slack) = &self.slack {
+            slack.problems(&mut problems);
         }
         let url = self.database_url.as_str();
         if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {

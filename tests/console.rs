@@ -334,10 +334,11 @@ fn clients_list_and_migrate_and_config_check() {
     );
 }
 
-/// The shipped example, with its `[matrix]` section turned on, is a valid configuration once the
-/// password is in the environment; without it, `config check` names what is missing.
+/// The shipped example, with its `[matrix]` and `[slack]` sections turned on, is a valid
+/// configuration once the secrets are in the environment; without them, `config check` names
+/// every one that is missing.
 #[test]
-fn the_example_config_with_matrix_on_checks_out() {
+fn the_example_config_with_matrix_and_slack_on_checks_out() {
     let db = TestDb::sqlite();
     let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/keel.example.toml"))
         .expect("example config");
@@ -347,7 +348,9 @@ fn the_example_config_with_matrix_on_checks_out() {
         .lines()
         .map(|l| match l.strip_prefix("# ") {
             Some(setting)
-                if setting == "[matrix]" || setting.split_once(" = ").is_some_and(|(k, _)| !k.contains(' ')) =>
+                if setting == "[matrix]"
+                    || setting == "[slack]"
+                    || setting.split_once(" = ").is_some_and(|(k, _)| !k.contains(' ')) =>
             {
                 setting
             }
@@ -357,6 +360,7 @@ fn the_example_config_with_matrix_on_checks_out() {
         .join("\n");
     let matrix_on = format!("{before}{section}\n");
     assert!(matrix_on.contains("\n[matrix]\n"), "{matrix_on}");
+    assert!(matrix_on.contains("\n[slack]\n"), "{matrix_on}");
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("keel.toml");
     std::fs::write(&file, &matrix_on).expect("write");
@@ -365,9 +369,13 @@ fn the_example_config_with_matrix_on_checks_out() {
         cmd.args(["config", "check", "--db", &db.url, "--config"])
             .arg(&file)
             .env_remove("KEEL_MATRIX__PASSWORD")
-            .env_remove("KEEL_MATRIX__ACCESS_TOKEN");
+            .env_remove("KEEL_MATRIX__ACCESS_TOKEN")
+            .env_remove("KEEL_SLACK__BOT_TOKEN")
+            .env_remove("KEEL_SLACK__APP_TOKEN");
         if let Some(p) = password {
-            cmd.env("KEEL_MATRIX__PASSWORD", p);
+            cmd.env("KEEL_MATRIX__PASSWORD", p)
+                .env("KEEL_SLACK__BOT_TOKEN", format!("xoxb-{p}"))
+                .env("KEEL_SLACK__APP_TOKEN", format!("xapp-{p}"));
         }
         cmd.output().expect("runs")
     };
@@ -375,7 +383,9 @@ fn the_example_config_with_matrix_on_checks_out() {
     assert_eq!(missing.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(stderr.contains("matrix.password: missing"), "{stderr}");
-    assert_eq!(stderr.lines().count(), 2, "one problem and the summary: {stderr}");
+    assert!(stderr.contains("slack.bot_token: missing"), "{stderr}");
+    assert!(stderr.contains("slack.app_token: missing"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 4, "three problems and the summary: {stderr}");
     let ok = check(Some("s3cret-passw0rd"));
     let stdout = String::from_utf8_lossy(&ok.stdout);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
