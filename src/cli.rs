@@ -363,10 +363,10 @@ async fn serve(config: &Config, clock: Arc<dyn Clock>) -> Result<(), Failure> {
     }
     let mut http = None;
     if let Some(settings) = &config.slack {
-        let (slack, listener, routes) = connect_slack(settings, ingest.clone())?;
-        adapters.push(Arc::new(slack));
-        listeners.extend(listener);
-        http = routes;
+        let parts = connect_slack(settings, ingest.clone())?;
+        adapters.push(Arc::new(parts.slack));
+        listeners.extend(parts.listener);
+        http = parts.routes;
     }
     if let Some(routes) = http {
         let address = config.http.listen.clone();
@@ -438,19 +438,21 @@ async fn connect_matrix(
     }
 }
 
+/// The Slack adapter as `keel run` wires it.
+struct SlackParts {
+    slack: keel_slack::Slack,
+    /// Socket Mode's connection task.
+    listener: Option<tokio::task::JoinHandle<()>>,
+    /// The Events API's routes, for keel's HTTP server.
+    routes: Option<axum::Router>,
+}
+
 /// The Slack adapter: Socket Mode starts listening now; the Events API returns its routes for
 /// keel's HTTP server.
 fn connect_slack(
     settings: &crate::config::SlackSettings,
     sink: Arc<dyn keel_chat::InboundSink>,
-) -> Result<
-    (
-        keel_slack::Slack,
-        Option<tokio::task::JoinHandle<()>>,
-        Option<axum::Router>,
-    ),
-    Failure,
-> {
+) -> Result<SlackParts, Failure> {
     let missing = || environment("slack: a token is missing (see keel config check)");
     let slack = keel_slack::Slack::new(&keel_slack::SlackConfig {
         bot_token: settings.bot_token.clone().ok_or_else(missing)?,
@@ -461,11 +463,19 @@ fn connect_slack(
     if settings.mode == "events" {
         let secret = settings.signing_secret.clone().ok_or_else(missing)?;
         let routes = keel_slack::events::router(secret, translator, sink);
-        Ok((slack, None, Some(routes)))
+        Ok(SlackParts {
+            slack,
+            listener: None,
+            routes: Some(routes),
+        })
     } else {
         let app_token = settings.app_token.clone().ok_or_else(missing)?;
         let listener = keel_slack::socket::start(slack.clone(), app_token, translator, sink);
-        Ok((slack, Some(listener), None))
+        Ok(SlackParts {
+            slack,
+            listener: Some(listener),
+            routes: None,
+        })
     }
 }
 
