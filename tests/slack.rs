@@ -48,11 +48,7 @@ async fn keel_with_slack(db: &support::TestDb, fake: &FakeSlack) -> (Ingest, Dis
     let store = Store::open(&db.url).await.expect("store");
     let core = Keel::new(store.clone(), Arc::new(keel::clock::SystemClock), Settings::default());
     let (ingest, _writer) = Ingest::start(core, Arc::new(Notify::new()));
-    let slack = Slack::new(&SlackConfig {
-        bot_token: TOKEN.to_string().into(),
-        api_url: fake.api_url.clone(),
-    })
-    .expect("client");
+    let slack = slack_client(fake, TOKEN);
     let dispatcher = Dispatcher::new(store, vec![Arc::new(slack) as Arc<dyn Adapter>]);
     (ingest, dispatcher)
 }
@@ -67,6 +63,24 @@ async fn fake_slack() -> FakeSlack {
     fake.add_user("UMAX", "max", "TTEAM", "Europe/Berlin");
     fake.add_user("UBOB", "bob", "TACME", "America/New_York");
     fake
+}
+
+/// A top-level message in a channel.
+fn message(channel: &str, text: impl Into<String>) -> keel_chat::Outbound {
+    keel_chat::Outbound::Message {
+        conversation: channel.into(),
+        thread: None,
+        text: text.into(),
+    }
+}
+
+/// keel's Slack client against the fake, with this bot token.
+fn slack_client(fake: &FakeSlack, token: &str) -> Slack {
+    Slack::new(&SlackConfig {
+        bot_token: token.to_string().into(),
+        api_url: fake.api_url.clone(),
+    })
+    .expect("client")
 }
 
 /// Rounds of delivery until `n` messages were posted or `within` passed.
@@ -142,19 +156,11 @@ fn answers_go_to_the_request_thread_and_a_ratelimited_one_waits_and_goes_once() 
 fn posts_to_one_channel_are_paced_to_one_per_second() {
     support::runtime().block_on(async {
         let fake = fake_slack().await;
-        let slack = Slack::new(&SlackConfig {
-            bot_token: TOKEN.to_string().into(),
-            api_url: fake.api_url.clone(),
-        })
-        .expect("client");
+        let slack = slack_client(&fake, TOKEN);
         let started = std::time::Instant::now();
         for n in 0..3 {
             slack
-                .send(&keel_chat::Outbound::Message {
-                    conversation: "C0ACME".into(),
-                    thread: None,
-                    text: format!("message {n}"),
-                })
+                .send(&message("C0ACME", format!("message {n}")))
                 .await
                 .expect("sent");
         }
@@ -166,29 +172,11 @@ fn posts_to_one_channel_are_paced_to_one_per_second() {
         }
         assert!(started.elapsed() >= Duration::from_secs(2));
         // A channel that does not exist is a final answer, not a retry.
-        let refused = slack
-            .send(&keel_chat::Outbound::Message {
-                conversation: "C0NOPE".into(),
-                thread: None,
-                text: "hello".into(),
-            })
-            .await
-            .expect_err("refused");
+        let refused = slack.send(&message("C0NOPE", "hello")).await.expect_err("refused");
         assert_eq!(refused, keel_chat::SendError::Rejected("channel_not_found".into()));
         // A wrong token is refused too.
-        let wrong = Slack::new(&SlackConfig {
-            bot_token: "xoxb-wrong".to_string().into(),
-            api_url: fake.api_url.clone(),
-        })
-        .expect("client");
-        let refused = wrong
-            .send(&keel_chat::Outbound::Message {
-                conversation: "C0ACME".into(),
-                thread: None,
-                text: "hello".into(),
-            })
-            .await
-            .expect_err("refused");
+        let wrong = slack_client(&fake, "xoxb-wrong");
+        let refused = wrong.send(&message("C0ACME", "hello")).await.expect_err("refused");
         assert_eq!(refused, keel_chat::SendError::Rejected("invalid_auth".into()));
     });
 }
@@ -197,11 +185,7 @@ fn posts_to_one_channel_are_paced_to_one_per_second() {
 fn reactions_direct_messages_and_images_use_their_slack_methods() {
     support::runtime().block_on(async {
         let fake = fake_slack().await;
-        let slack = Slack::new(&SlackConfig {
-            bot_token: TOKEN.to_string().into(),
-            api_url: fake.api_url.clone(),
-        })
-        .expect("client");
+        let slack = slack_client(&fake, TOKEN);
         let reaction = keel_chat::Outbound::Reaction {
             conversation: "C0ACME".into(),
             message_id: "1795600000.000001".into(),
@@ -252,25 +236,94 @@ const FAST_RETRIES: [Duration; 3] = [
     Duration::from_secs(1),
 ];
 
-/// keel with the Slack adapter in Events API mode: its endpoints on a free port, the dispatcher
-/// delivering to the fake. Returns the base URL of keel's HTTP server.
-async fn keel_events_mode(db: &support::TestDb, fake: &FakeSlack) -> String {
+/// How Slack reaches keel in a test.
+enum Transport {
+    /// The Events API: keel's HTTP server at this base URL.
+    Events(String),
+    /// Socket Mode through the fake's WebSocket.
+    Socket,
+}
+
+impl Transport {
+    /// Slack delivers an event; returns once keel has acknowledged it.
+    async fn event(&self, fake: &FakeSlack, payload: &serde_json::Value) {
+        match self {
+            Transport::Events(base) => {
+                let answers =
+                    keel_fake_slack::deliver_event(&format!("{base}/slack/events"), SECRET, payload, &FAST_RETRIES)
+                        .await;
+                assert_eq!(answers.len(), 1, "answered at the first try: {answers:?}");
+                assert_eq!(answers[0].status, 200);
+            }
+            Transport::Socket => acked(fake, fake.send_envelope("events_api", payload.clone())).await,
+        }
+    }
+
+    /// Someone types `/keel …`; returns once keel has acknowledged it.
+    async fn command(&self, fake: &FakeSlack, user: &str, text: &str, trigger: &str) {
+        let body = slash(user, "C0ACME", text, trigger);
+        match self {
+            Transport::Events(base) => {
+                let answer = keel_fake_slack::send_signed(
+                    &format!("{base}/slack/commands"),
+                    SECRET,
+                    "application/x-www-form-urlencoded",
+                    body.as_bytes(),
+                    None,
+                    &[],
+                )
+                .await;
+                assert_eq!(answer.status, 200, "{answer:?}");
+            }
+            Transport::Socket => {
+                let form: serde_json::Map<_, _> = url::form_urlencoded::parse(body.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+                    .collect();
+                acked(fake, fake.send_envelope("slash_commands", form.into())).await;
+            }
+        }
+    }
+}
+
+/// Waits until keel acknowledged a Socket Mode envelope.
+async fn acked(fake: &FakeSlack, envelope: String) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !fake.acked().contains(&envelope) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{envelope} was not acknowledged"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// keel with the Slack adapter, reached over the Events API (its endpoints on a free port) or
+/// Socket Mode; the dispatcher delivers to the fake.
+async fn keel_on_slack(db: &support::TestDb, fake: &FakeSlack, events_api: bool) -> Transport {
     let store = Store::open(&db.url).await.expect("store");
     let core = Keel::new(store.clone(), Arc::new(keel::clock::SystemClock), Settings::default());
     let committed = Arc::new(Notify::new());
     let (ingest, _writer) = Ingest::start(core, committed.clone());
-    let slack = Slack::new(&SlackConfig {
-        bot_token: TOKEN.to_string().into(),
-        api_url: fake.api_url.clone(),
-    })
-    .expect("client");
+    let slack = slack_client(fake, TOKEN);
     let translator = keel_slack::inbound::Translator::new(slack.clone());
-    let app = keel_slack::events::router(SECRET.to_string().into(), translator, Arc::new(ingest));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let transport = if events_api {
+        let app = keel_slack::events::router(SECRET.to_string().into(), translator, Arc::new(ingest));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Transport::Events(url)
+    } else {
+        // Detached: it ends with the test's runtime.
+        drop(keel_slack::socket::start(
+            slack.clone(),
+            fake.app_token().into(),
+            translator,
+            Arc::new(ingest),
+        ));
+        Transport::Socket
+    };
     let dispatcher = Dispatcher::new(store, vec![Arc::new(slack) as Arc<dyn Adapter>]);
     tokio::spawn(async move {
         loop {
@@ -281,7 +334,7 @@ async fn keel_events_mode(db: &support::TestDb, fake: &FakeSlack) -> String {
             }
         }
     });
-    url
+    transport
 }
 
 fn slash(user: &str, channel: &str, text: &str, trigger: &str) -> String {
@@ -310,65 +363,54 @@ async fn keel_post(fake: &FakeSlack, n: usize) -> keel_fake_slack::Post {
     }
 }
 
-#[test]
-fn events_api_a_slack_connect_request_becomes_a_task_and_forged_or_repeated_deliveries_change_nothing() {
-    support::runtime().block_on(async {
-        for backend in ["sqlite", "postgres"] {
-            let fake = fake_slack().await;
-            let db = support::TestDb::new(backend);
-            let keel = keel_events_mode(&db, &fake).await;
-            let events = format!("{keel}/slack/events");
-            let commands = format!("{keel}/slack/commands");
+/// The whole conversation of the issue, over one transport, on one backend.
+async fn slack_connect_conversation(backend: &str, events_api: bool) {
+    let fake = fake_slack().await;
+    let db = support::TestDb::new(backend);
+    let keel = keel_on_slack(&db, &fake, events_api).await;
 
-            // Slack checks the URL when the app is set up.
-            let challenge = serde_json::json!({"type": "url_verification", "challenge": "c-123", "token": "t"});
-            let answer = keel_fake_slack::deliver_event(&events, SECRET, &challenge, &[]).await;
-            assert_eq!(answer[0].status, 200);
-            assert_eq!(answer[0].body, "c-123");
+    if let Transport::Events(base) = &keel {
+        // Slack checks the URL when the app is set up.
+        let challenge = serde_json::json!({"type": "url_verification", "challenge": "c-123", "token": "t"});
+        let answer = keel_fake_slack::deliver_event(&format!("{base}/slack/events"), SECRET, &challenge, &[]).await;
+        assert_eq!(answer[0].status, 200);
+        assert_eq!(answer[0].body, "c-123");
+    }
 
-            // lea adds the client with the slash command; keel answers in the channel.
-            let body = slash("ULEA", "C0ACME", "client add acme \"Acme Corp\" <#C0ACME|acme>", "T1");
-            let answer = keel_fake_slack::send_signed(
-                &commands,
-                SECRET,
-                "application/x-www-form-urlencoded",
-                body.as_bytes(),
-                None,
-                &[],
-            )
-            .await;
-            assert_eq!(answer.status, 200, "{answer:?}");
-            let added = keel_post(&fake, 0).await;
-            assert!(added.text.starts_with("client acme added"), "{}", added.text);
-            assert_eq!(added.thread_ts, None, "a slash command's answer is not threaded");
+    // lea adds the client with the slash command; keel answers in the channel.
+    keel.command(&fake, "ULEA", "client add acme \"Acme Corp\" <#C0ACME|acme>", "T1")
+        .await;
+    let added = keel_post(&fake, 0).await;
+    assert!(added.text.starts_with("client acme added"), "{}", added.text);
+    assert_eq!(added.thread_ts, None, "a slash command's answer is not threaded");
 
-            // bob, from the client's own workspace (Slack Connect), asks in the shared channel.
-            let asked = fake.user_says(
-                "C0ACME",
-                "UBOB",
-                "Hi, the invoice export is broken again, we need it fixed by Friday",
-                None,
-            );
-            let answers = keel_fake_slack::deliver_event(&events, SECRET, &asked, &FAST_RETRIES).await;
-            assert_eq!(answers.len(), 1, "answered at the first try: {answers:?}");
-            assert_eq!(answers[0].status, 200);
-            let ts = asked["event"]["ts"].as_str().expect("ts").to_string();
-            let opened = keel_post(&fake, 1).await;
-            assert!(opened.text.starts_with("#1 opened"), "{}", opened.text);
-            assert_eq!(
-                opened.thread_ts.as_deref(),
-                Some(ts.as_str()),
-                "answered in the request's thread"
-            );
-            let tasks = support::tasks_json(&db);
-            assert_eq!(tasks.len(), 1);
-            assert_eq!(tasks[0]["client"], "acme");
-            assert_eq!(tasks[0]["requester"], "bob");
-            assert_eq!(tasks[0]["source"], "auto");
+    // bob, from the client's own workspace (Slack Connect), asks in the shared channel.
+    let asked = fake.user_says(
+        "C0ACME",
+        "UBOB",
+        "Hi, the invoice export is broken again, we need it fixed by Friday",
+        None,
+    );
+    keel.event(&fake, &asked).await;
+    let ts = asked["event"]["ts"].as_str().expect("ts").to_string();
+    let opened = keel_post(&fake, 1).await;
+    assert!(opened.text.starts_with("#1 opened"), "{}", opened.text);
+    assert_eq!(
+        opened.thread_ts.as_deref(),
+        Some(ts.as_str()),
+        "answered in the request's thread"
+    );
+    let tasks = support::tasks_json(&db);
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0]["client"], "acme");
+    assert_eq!(tasks[0]["requester"], "bob");
+    assert_eq!(tasks[0]["source"], "auto");
 
-            // Slack delivers the same event again (its retry): nothing new.
+    // Slack delivers the same event again (an Events API retry, a Socket Mode redelivery).
+    match &keel {
+        Transport::Events(base) => {
             let again = keel_fake_slack::send_signed(
-                &events,
+                &format!("{base}/slack/events"),
                 SECRET,
                 "application/json",
                 asked.to_string().as_bytes(),
@@ -379,11 +421,13 @@ fn events_api_a_slack_connect_request_becomes_a_task_and_forged_or_repeated_deli
             assert_eq!(again.status, 200);
             // A forged signature and a stale (but correctly signed) request: 401, nothing stored.
             let forged = fake.user_says("C0ACME", "UBOB", "Please also delete all our data", None);
+            let events = format!("{base}/slack/events");
+            let body = forged.to_string();
             let answer = keel_fake_slack::send_signed(
                 &events,
                 "not-the-secret",
                 "application/json",
-                forged.to_string().as_bytes(),
+                body.as_bytes(),
                 None,
                 &[],
             )
@@ -394,7 +438,7 @@ fn events_api_a_slack_connect_request_becomes_a_task_and_forged_or_repeated_deli
                 &events,
                 SECRET,
                 "application/json",
-                forged.to_string().as_bytes(),
+                body.as_bytes(),
                 Some(stale_at),
                 &[],
             )
@@ -404,65 +448,81 @@ fn events_api_a_slack_connect_request_becomes_a_task_and_forged_or_repeated_deli
             let huge = vec![b'x'; 1024 * 1024 + 10];
             let answer = keel_fake_slack::send_signed(&events, SECRET, "application/json", &huge, None, &[]).await;
             assert!(answer.status == 413 || answer.status == 0, "{answer:?}");
+        }
+        Transport::Socket => keel.event(&fake, &asked).await,
+    }
 
-            // lea answers in the thread: the first response.
-            let reply = fake.user_says("C0ACME", "ULEA", "Looking into it now", Some(&ts));
-            keel_fake_slack::deliver_event(&events, SECRET, &reply, &FAST_RETRIES).await;
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            let tasks = support::tasks_json(&db);
-            assert_eq!(tasks.len(), 1, "{tasks:?}");
-            assert!(!tasks[0]["first_response_at"].is_null(), "first response recorded");
+    // lea answers in the thread: the first response.
+    let reply = fake.user_says("C0ACME", "ULEA", "Looking into it now", Some(&ts));
+    keel.event(&fake, &reply).await;
+    let tasks = support::tasks_json(&db);
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert!(!tasks[0]["first_response_at"].is_null(), "first response recorded");
 
-            // /keel list answers in the channel.
-            let body = slash("ULEA", "C0ACME", "list", "T2");
-            keel_fake_slack::send_signed(
-                &commands,
-                SECRET,
-                "application/x-www-form-urlencoded",
-                body.as_bytes(),
-                None,
-                &[],
-            )
+    // Commands answer in the channel; a client user may not assign (answered to him alone).
+    let commands: &[(&str, &str, &str)] = &[
+        ("ULEA", "list", "#1 open"),
+        ("ULEA", "start #1", "#1 in-progress"),
+        ("ULEA", "priority #1 urgent", "#1 priority urgent"),
+        ("ULEA", "due #1 2026-12-24", "#1 due Thu 24 Dec 2026"),
+        ("ULEA", "due #99 tomorrow", "#99 does not exist"),
+        ("UBOB", "assign #1 <@ULEA>", "only team members can assign tasks"),
+    ];
+    for (n, (who, text, expected)) in commands.iter().enumerate() {
+        keel.command(&fake, who, text, &format!("C{n}")).await;
+        let answer = keel_post(&fake, 2 + n).await;
+        assert!(
+            answer.text.contains(expected),
+            "/keel {text} was answered {:?}",
+            answer.text
+        );
+        let private = answer.only_for.as_deref();
+        match *expected {
+            "#99 does not exist" => assert_eq!(private, Some("ULEA")),
+            "only team members can assign tasks" => assert_eq!(private, Some("UBOB")),
+            _ => assert_eq!(private, None, "{text}"),
+        }
+    }
+    let seen = 2 + commands.len();
+
+    // 🎫 on a team message in another channel captures it, once, whoever adds it.
+    let ask = fake.user_says(
+        "C0OPS",
+        "UMAX",
+        "Can someone renew the portal certificate by Friday",
+        None,
+    );
+    keel.event(&fake, &ask).await;
+    let ask_ts = ask["event"]["ts"].as_str().expect("ts").to_string();
+    for who in ["ULEA", "UMAX"] {
+        keel.event(&fake, &fake.user_reacts("C0OPS", who, &ask_ts, "ticket"))
             .await;
-            let listed = keel_post(&fake, 2).await;
-            assert!(listed.text.contains("#1 open"), "{}", listed.text);
-            // A client user may not assign: answered to him alone.
-            let body = slash("UBOB", "C0ACME", "assign #1 <@ULEA>", "T3");
-            keel_fake_slack::send_signed(
-                &commands,
-                SECRET,
-                "application/x-www-form-urlencoded",
-                body.as_bytes(),
-                None,
-                &[],
-            )
-            .await;
-            let refused = keel_post(&fake, 3).await;
-            assert_eq!(refused.only_for.as_deref(), Some("UBOB"));
-            assert!(refused.text.contains("only team members"), "{}", refused.text);
+    }
+    let captured = keel_post(&fake, seen).await;
+    assert!(captured.text.starts_with("#2"), "{}", captured.text);
+    assert_eq!(captured.thread_ts.as_deref(), Some(ask_ts.as_str()));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let tasks = support::tasks_json(&db);
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    assert_eq!(tasks[1]["source"], "reaction");
+    assert_eq!(tasks[0]["owner"], "lea");
+    assert_eq!(fake.keel_posts().len(), seen + 1, "{:?}", fake.keel_posts());
+}
 
-            // 🎫 on a team message in another channel captures it, once, whoever adds it.
-            let ask = fake.user_says(
-                "C0OPS",
-                "UMAX",
-                "Can someone renew the portal certificate by Friday",
-                None,
-            );
-            keel_fake_slack::deliver_event(&events, SECRET, &ask, &FAST_RETRIES).await;
-            let ask_ts = ask["event"]["ts"].as_str().expect("ts").to_string();
-            for who in ["ULEA", "UMAX"] {
-                let ticket = fake.user_reacts("C0OPS", who, &ask_ts, "ticket");
-                let answers = keel_fake_slack::deliver_event(&events, SECRET, &ticket, &FAST_RETRIES).await;
-                assert_eq!(answers.last().map(|a| a.status), Some(200));
-            }
-            let captured = keel_post(&fake, 4).await;
-            assert!(captured.text.starts_with("#2"), "{}", captured.text);
-            assert_eq!(captured.thread_ts.as_deref(), Some(ask_ts.as_str()));
-            tokio::time::sleep(Duration::from_millis(700)).await;
-            let tasks = support::tasks_json(&db);
-            assert_eq!(tasks.len(), 2, "{tasks:?}");
-            assert_eq!(tasks[1]["source"], "reaction");
-            assert_eq!(fake.keel_posts().len(), 5, "{:?}", fake.keel_posts());
+#[test]
+fn events_api_a_slack_connect_conversation_and_forged_or_repeated_deliveries() {
+    support::runtime().block_on(async {
+        for backend in ["sqlite", "postgres"] {
+            slack_connect_conversation(backend, true).await;
+        }
+    });
+}
+
+#[test]
+fn socket_mode_a_slack_connect_conversation_and_redeliveries() {
+    support::runtime().block_on(async {
+        for backend in ["sqlite", "postgres"] {
+            slack_connect_conversation(backend, false).await;
         }
     });
 }
@@ -481,11 +541,7 @@ fn socket_mode_requests_commands_and_a_dropped_connection_lose_nothing() {
         let core = Keel::new(store.clone(), Arc::new(keel::clock::SystemClock), settings);
         let committed = Arc::new(Notify::new());
         let (ingest, _writer) = Ingest::start(core, committed.clone());
-        let slack = Slack::new(&SlackConfig {
-            bot_token: TOKEN.to_string().into(),
-            api_url: fake.api_url.clone(),
-        })
-        .expect("client");
+        let slack = slack_client(&fake, TOKEN);
         let translator = keel_slack::inbound::Translator::new(slack.clone());
         let _socket = keel_slack::socket::start(slack.clone(), fake.app_token().into(), translator, Arc::new(ingest));
         let dispatcher = Dispatcher::new(store, vec![Arc::new(slack) as Arc<dyn Adapter>]);
