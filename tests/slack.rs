@@ -706,3 +706,46 @@ fn keel_run_talks_to_slack_in_socket_mode_and_over_the_events_api() {
         assert_eq!(support::tasks_json(&db).len(), 2);
     });
 }
+
+#[test]
+fn a_slack_outage_backs_off_and_the_message_goes_once_and_a_newcomer_is_looked_up_on_joining() {
+    support::runtime().block_on(async {
+        let fake = fake_slack().await;
+        let db = support::TestDb::new("sqlite");
+        let (ingest, dispatcher) = keel_with_slack(&db, &fake).await;
+        // Slack answers 503 twice; keel backs off (1 s, 2 s) and posts once.
+        fake.fail_next("chat.postMessage", 2, 503);
+        ingest
+            .submit(event(
+                "Ev1",
+                ("ULEA", false),
+                "1795600000.000001",
+                InboundKind::Command {
+                    text: "client add acme \"Acme Corp\" <#C0ACME|acme>".into(),
+                },
+            ))
+            .await
+            .expect("handled");
+        deliver_until(&dispatcher, &fake, 1, Duration::from_secs(15)).await;
+        assert_eq!(fake.keel_posts().len(), 1);
+        let calls = fake.calls("chat.postMessage");
+        assert_eq!(calls.len(), 3, "two failures, one success");
+        assert!(
+            calls[2].duration_since(calls[0]) >= Duration::from_secs(2),
+            "it backed off"
+        );
+
+        // Someone joins the shared channel: keel learns who they are before they speak.
+        let translator = keel_slack::inbound::Translator::new(slack_client(&fake, TOKEN));
+        let joined = translator.event(&fake.user_joins("C0ACME", "UBOB")).await;
+        assert!(joined.is_empty(), "joining is not a request");
+        assert_eq!(fake.calls("users.info").len(), 1);
+        let said = translator
+            .event(&fake.user_says("C0ACME", "UBOB", "Hello there", None))
+            .await;
+        assert_eq!(said.len(), 1);
+        assert!(said[0].speaker.external, "bob is from another workspace");
+        assert_eq!(said[0].speaker.tz.as_deref(), Some("America/New_York"));
+        assert_eq!(fake.calls("users.info").len(), 1, "answered from the cache");
+    });
+}

@@ -258,6 +258,12 @@ impl Translator {
                     },
                 }]
             }
+            "member_joined_channel" => {
+                // Nothing to record (PRODUCT.md gives joining no meaning); learning who the
+                // newcomer is now saves the `users.info` round trip on their first message.
+                self.user(&user, event["team"].as_str()).await;
+                Vec::new()
+            }
             _ => Vec::new(),
         }
     }

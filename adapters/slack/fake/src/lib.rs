@@ -42,6 +42,8 @@ struct Fake {
     shared_files: Vec<(String, String, Vec<u8>, Option<String>)>,
     /// Per method: the `Retry-After` seconds of the next answers that are rate limited.
     limits: HashMap<String, VecDeque<u64>>,
+    /// Per method: the HTTP status of the next answers that fail (5xx).
+    failures: HashMap<String, VecDeque<u16>>,
     calls: Vec<(String, Instant)>,
     seq: u64,
     api_url: String,
@@ -243,6 +245,32 @@ impl FakeSlack {
     /// The messages keel posted (not people's).
     pub fn keel_posts(&self) -> Vec<Post> {
         self.posts().into_iter().filter(|p| p.user == "UKEEL").collect()
+    }
+
+    /// The next `times` calls of `method` fail with this HTTP status (a 5xx: Slack is down).
+    pub fn fail_next(&self, method: &str, times: usize, status: u16) {
+        self.with(|s| {
+            s.failures
+                .entry(method.to_string())
+                .or_default()
+                .extend(std::iter::repeat_n(status, times))
+        });
+    }
+
+    /// A person joins a channel: the `event_callback` Slack would send.
+    pub fn user_joins(&self, channel: &str, user: &str) -> Value {
+        self.with(|s| {
+            let team = s
+                .users
+                .get(user)
+                .and_then(|u| u["team_id"].as_str())
+                .unwrap_or("TTEAM")
+                .to_string();
+            s.callback(
+                json!({"type": "member_joined_channel", "user": user, "channel": channel,
+                              "channel_type": "C", "team": team}),
+            )
+        })
     }
 
     pub fn posts(&self) -> Vec<Post> {
@@ -518,6 +546,15 @@ async fn web_api(
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, wait.to_string())],
             axum::Json(json!({"ok": false, "error": "ratelimited"})),
+        )
+            .into_response();
+    }
+    if let Some(status) = s.failures.get_mut(&method).and_then(VecDeque::pop_front) {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return (
+            status,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html>upstream error</html>",
         )
             .into_response();
     }
