@@ -444,6 +444,21 @@ async fn slack_connect_conversation(backend: &str, events_api: bool) {
             )
             .await;
             assert_eq!(answer.status, 401);
+            // A button press reaches keel through /slack/interactivity, signed like the rest.
+            let press = serde_json::json!({"type": "block_actions", "user": {"id": "UBOB", "team_id": "TACME"},
+                "channel": {"id": "C0ACME"}, "message": {"ts": ts},
+                "actions": [{"action_id": "csat", "value": "up", "action_ts": "1795600009.000001"}]});
+            let form = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("payload", &press.to_string())
+                .finish();
+            let interactivity = format!("{base}/slack/interactivity");
+            let form_type = "application/x-www-form-urlencoded";
+            let answer =
+                keel_fake_slack::send_signed(&interactivity, SECRET, form_type, form.as_bytes(), None, &[]).await;
+            assert_eq!(answer.status, 200, "{answer:?}");
+            let answer =
+                keel_fake_slack::send_signed(&interactivity, "forged", form_type, form.as_bytes(), None, &[]).await;
+            assert_eq!(answer.status, 401);
             // A body over 1 MiB is refused before anything reads it.
             let huge = vec![b'x'; 1024 * 1024 + 10];
             let answer = keel_fake_slack::send_signed(&events, SECRET, "application/json", &huge, None, &[]).await;
