@@ -83,6 +83,21 @@ fn slack_client(fake: &FakeSlack, token: &str) -> Slack {
     .expect("client")
 }
 
+/// lea adds the client acme with its shared channel (a slash command at 1795600000.000001).
+async fn add_acme(ingest: &Ingest) {
+    ingest
+        .submit(event(
+            "Ev1",
+            ("ULEA", false),
+            "1795600000.000001",
+            InboundKind::Command {
+                text: "client add acme \"Acme Corp\" <#C0ACME|acme>".into(),
+            },
+        ))
+        .await
+        .expect("handled");
+}
+
 /// Rounds of delivery until `n` messages were posted or `within` passed.
 async fn deliver_until(dispatcher: &Dispatcher, fake: &FakeSlack, n: usize, within: Duration) {
     let deadline = tokio::time::Instant::now() + within;
@@ -99,17 +114,7 @@ fn answers_go_to_the_request_thread_and_a_ratelimited_one_waits_and_goes_once() 
             let fake = fake_slack().await;
             let db = support::TestDb::new(backend);
             let (ingest, dispatcher) = keel_with_slack(&db, &fake).await;
-            ingest
-                .submit(event(
-                    "Ev1",
-                    ("ULEA", false),
-                    "1795600000.000001",
-                    InboundKind::Command {
-                        text: "client add acme \"Acme Corp\" <#C0ACME|acme>".into(),
-                    },
-                ))
-                .await
-                .expect("handled");
+            add_acme(&ingest).await;
             deliver_until(&dispatcher, &fake, 1, Duration::from_secs(10)).await;
             let posts = fake.posts();
             assert_eq!(posts.len(), 1, "{posts:?}");
@@ -730,17 +735,7 @@ fn a_slack_outage_backs_off_and_the_message_goes_once_and_a_newcomer_is_looked_u
         let (ingest, dispatcher) = keel_with_slack(&db, &fake).await;
         // Slack answers 503 twice; keel backs off (1 s, 2 s) and posts once.
         fake.fail_next("chat.postMessage", 2, 503);
-        ingest
-            .submit(event(
-                "Ev1",
-                ("ULEA", false),
-                "1795600000.000001",
-                InboundKind::Command {
-                    text: "client add acme \"Acme Corp\" <#C0ACME|acme>".into(),
-                },
-            ))
-            .await
-            .expect("handled");
+        add_acme(&ingest).await;
         deliver_until(&dispatcher, &fake, 1, Duration::from_secs(15)).await;
         assert_eq!(fake.keel_posts().len(), 1);
         let calls = fake.calls("chat.postMessage");

@@ -142,20 +142,14 @@ impl FakeSlack {
 
     /// The next `times` calls of `method` are answered 429 with `Retry-After: retry_after_s`.
     pub fn rate_limit(&self, method: &str, times: usize, retry_after_s: u64) {
-        self.with(|s| {
-            s.limits
-                .entry(method.to_string())
-                .or_default()
-                .extend(std::iter::repeat_n(retry_after_s, times))
-        });
+        self.with(|s| queue(&mut s.limits, method, retry_after_s, times));
     }
 
     /// A person writes in a channel (in a thread when `thread_ts` is set): the message is in the
     /// channel, and the `event_callback` Slack would send about it is returned.
     pub fn user_says(&self, channel: &str, user: &str, text: &str, thread_ts: Option<&str>) -> Value {
         self.with(|s| {
-            s.seq += 1;
-            let ts = format!("1795600000.{:06}", s.seq);
+            let ts = s.next_ts();
             s.posts.push(Post {
                 channel: channel.to_string(),
                 ts: ts.clone(),
@@ -184,8 +178,7 @@ impl FakeSlack {
     /// A person adds a reaction to a message: the `event_callback` Slack would send.
     pub fn user_reacts(&self, channel: &str, user: &str, ts: &str, name: &str) -> Value {
         self.with(|s| {
-            s.seq += 1;
-            let event_ts = format!("1795600000.{:06}", s.seq);
+            let event_ts = s.next_ts();
             s.callback(json!({"type": "reaction_added", "user": user, "reaction": name,
                               "item": {"type": "message", "channel": channel, "ts": ts}, "event_ts": event_ts}))
         })
@@ -249,12 +242,7 @@ impl FakeSlack {
 
     /// The next `times` calls of `method` fail with this HTTP status (a 5xx: Slack is down).
     pub fn fail_next(&self, method: &str, times: usize, status: u16) {
-        self.with(|s| {
-            s.failures
-                .entry(method.to_string())
-                .or_default()
-                .extend(std::iter::repeat_n(status, times))
-        });
+        self.with(|s| queue(&mut s.failures, method, status, times));
     }
 
     /// A person joins a channel: the `event_callback` Slack would send.
@@ -304,7 +292,21 @@ impl FakeSlack {
     }
 }
 
+/// Queues `times` copies of an answer for the next calls of `method`.
+fn queue<T: Clone>(answers: &mut HashMap<String, VecDeque<T>>, method: &str, answer: T, times: usize) {
+    answers
+        .entry(method.to_string())
+        .or_default()
+        .extend(std::iter::repeat_n(answer, times));
+}
+
 impl Fake {
+    /// The next message timestamp, Slack-style (`1795600000.000042`).
+    fn next_ts(&mut self) -> String {
+        self.seq += 1;
+        format!("1795600000.{:06}", self.seq)
+    }
+
     fn callback(&mut self, event: Value) -> Value {
         self.seq += 1;
         json!({"token": "legacy", "team_id": "TTEAM", "api_app_id": "AKEEL", "type": "event_callback",
@@ -613,8 +615,7 @@ async fn web_api(
             if message.chars().count() > 40_000 {
                 return error("msg_too_long");
             }
-            s.seq += 1;
-            let ts = format!("1795600000.{:06}", s.seq);
+            let ts = s.next_ts();
             let ephemeral = method == "chat.postEphemeral";
             let only_for = if ephemeral { text(&p, "user") } else { None };
             if ephemeral && only_for.as_ref().is_none_or(|u| !s.users.contains_key(u)) {
