@@ -187,6 +187,40 @@ fn posts_to_one_channel_are_paced_to_one_per_second() {
 }
 
 #[test]
+fn a_rate_limit_holds_only_its_method_for_the_time_slack_asked() {
+    support::runtime().block_on(async {
+        let fake = fake_slack().await;
+        let slack = slack_client(&fake, TOKEN);
+        fake.rate_limit("chat.postMessage", 1, 3);
+        let first = slack.send(&message("C0ACME", "one")).await.expect_err("limited");
+        assert_eq!(first, keel_chat::SendError::RetryAfter(Duration::from_secs(3)));
+        // Within the 3 s, keel does not call chat.postMessage again (another channel's message
+        // is held too: the limit is the method's), and says how long is left.
+        let second = slack.send(&message("C0OPS", "two")).await.expect_err("held");
+        match second {
+            keel_chat::SendError::RetryAfter(left) => {
+                assert!(left <= Duration::from_secs(3) && left > Duration::from_secs(2), "{left:?}")
+            }
+            other => panic!("expected a hold, got {other:?}"),
+        }
+        assert_eq!(fake.calls("chat.postMessage").len(), 1, "no call while held");
+        // Another method is not held: a reaction goes at once.
+        let reaction = keel_chat::Outbound::Reaction {
+            conversation: "C0ACME".into(),
+            message_id: "1795600000.000001".into(),
+            emoji: "👀".into(),
+        };
+        slack.send(&reaction).await.expect("reacted while posts are held");
+        assert_eq!(fake.reactions().len(), 1);
+        // After the hold, posting works again.
+        tokio::time::sleep(Duration::from_millis(3100)).await;
+        slack.send(&message("C0OPS", "two")).await.expect("sent after the hold");
+        assert_eq!(fake.calls("chat.postMessage").len(), 2);
+        assert_eq!(fake.keel_posts().len(), 1);
+    });
+}
+
+#[test]
 fn reactions_direct_messages_and_images_use_their_slack_methods() {
     support::runtime().block_on(async {
         let fake = fake_slack().await;

@@ -4,11 +4,13 @@
 //! `keel-bench capture --backend sqlite|postgres --messages N`
 //! `keel-bench scheduler --backend sqlite|postgres --members N`
 //! `keel-bench matrix --messages N`
+//! `keel-bench slack-events --seconds S`
 
 // matrix-sdk's sync future is deep; proving it `Send` for `tokio::spawn` needs a higher limit.
 #![recursion_limit = "256"]
 
 mod matrix;
+mod slack;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -80,6 +82,15 @@ enum Bench {
         #[arg(long, default_value_t = 200)]
         messages: usize,
     },
+    /// Signed `app_mention` requests to keel's Events API endpoint (SQLite file) against a bare
+    /// axum handler answering 200, from the same bounded loader in the same run.
+    SlackEvents {
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        /// Concurrent keep-alive connections of the loader.
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -123,8 +134,22 @@ fn main() -> anyhow::Result<()> {
                 println!("{}", matrix::run(messages).await?);
                 Ok(())
             }
+            Bench::SlackEvents { seconds, connections } => {
+                println!("{}", slack::run(seconds, connections.max(1)).await?);
+                Ok(())
+            }
         }
     })
+}
+
+/// `x` to one decimal.
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// `x` to three decimals.
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 /// A throwaway database for one run.

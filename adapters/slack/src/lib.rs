@@ -45,6 +45,8 @@ pub struct Slack {
     token: Arc<SlackApiToken>,
     /// When each channel may next be posted to.
     paced: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Methods Slack asked keel to hold off (rate limits are per method), and until when.
+    held: Arc<Mutex<HashMap<&'static str, Instant>>>,
 }
 
 impl Slack {
@@ -66,6 +68,7 @@ impl Slack {
             client: Arc::new(SlackClient::new(connector)),
             token: Arc::new(token),
             paced: Arc::new(Mutex::new(HashMap::new())),
+            held: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
@@ -79,6 +82,33 @@ impl Slack {
             at
         };
         tokio::time::sleep_until(at).await;
+    }
+
+    /// Calls one Web API method, unless Slack asked keel to hold off that method: then the
+    /// call is not made and the outbox is told how long is left. A `Retry-After` answer holds
+    /// the method (only that one: Slack's limits are per method tier) for the time asked.
+    async fn api<T>(
+        &self,
+        method: &'static str,
+        call: impl std::future::Future<Output = Result<T, SlackClientError>>,
+    ) -> Result<T, SendError> {
+        let now = Instant::now();
+        if let Some(until) = self.held.lock().await.get(method).copied().filter(|t| *t > now) {
+            return Err(SendError::RetryAfter(until - now));
+        }
+        let e = match call.await {
+            Ok(answer) => return Ok(answer),
+            Err(e) => failure(e),
+        };
+        if let SendError::RetryAfter(wait) = &e {
+            tracing::warn!(
+                method,
+                retry_after_ms = wait.as_millis() as u64,
+                "Slack rate-limited a method"
+            );
+            self.held.lock().await.insert(method, Instant::now() + *wait);
+        }
+        Err(e)
     }
 
     async fn post(
@@ -103,7 +133,9 @@ impl Slack {
             request = request.with_thread_ts(ts.into());
         }
         let session = self.client.open_session(&self.token);
-        let posted = session.chat_post_message(&request).await.map_err(failure)?;
+        let posted = self
+            .api("chat.postMessage", session.chat_post_message(&request))
+            .await?;
         Ok(Sent {
             message_id: Some(posted.ts.to_string()),
         })
@@ -118,10 +150,10 @@ impl Slack {
                 text,
             } => self.post(key, conversation, thread.as_deref(), text).await,
             Outbound::Direct { user, text } => {
-                let opened = session
-                    .conversations_open(&SlackApiConversationsOpenRequest::new().with_users(vec![user.as_str().into()]))
-                    .await
-                    .map_err(failure)?;
+                let request = SlackApiConversationsOpenRequest::new().with_users(vec![user.as_str().into()]);
+                let opened = self
+                    .api("conversations.open", session.conversations_open(&request))
+                    .await?;
                 self.post(key, opened.channel.id.as_ref(), None, text).await
             }
             Outbound::Ephemeral {
@@ -135,7 +167,8 @@ impl Slack {
                     user.as_str().into(),
                     SlackMessageContent::new().with_text(text.clone()),
                 );
-                session.chat_post_ephemeral(&request).await.map_err(failure)?;
+                self.api("chat.postEphemeral", session.chat_post_ephemeral(&request))
+                    .await?;
                 Ok(Sent { message_id: None })
             }
             Outbound::Reaction {
@@ -148,12 +181,15 @@ impl Slack {
                     emoji_name(emoji).into(),
                     message_id.as_str().into(),
                 );
-                match session.reactions_add(&request).await {
-                    Ok(_) => Ok(Sent { message_id: None }),
-                    // Already there (a retry after a lost answer): done.
-                    Err(SlackClientError::ApiError(e)) if e.code == "already_reacted" => Ok(Sent { message_id: None }),
-                    Err(e) => Err(failure(e)),
-                }
+                let add = async {
+                    match session.reactions_add(&request).await {
+                        // Already there (a retry after a lost answer): done.
+                        Err(SlackClientError::ApiError(e)) if e.code == "already_reacted" => Ok(()),
+                        other => other.map(|_| ()),
+                    }
+                };
+                self.api("reactions.add", add).await?;
+                Ok(Sent { message_id: None })
             }
             Outbound::Image {
                 conversation,
@@ -162,18 +198,12 @@ impl Slack {
                 caption,
                 png,
             } => {
-                let url = session
-                    .get_upload_url_external(&SlackApiFilesGetUploadUrlExternalRequest::new(name.clone(), png.len()))
-                    .await
-                    .map_err(failure)?;
-                session
-                    .files_upload_via_url(&SlackApiFilesUploadViaUrlRequest::new(
-                        url.upload_url,
-                        png.clone(),
-                        "image/png".into(),
-                    ))
-                    .await
-                    .map_err(failure)?;
+                let request = SlackApiFilesGetUploadUrlExternalRequest::new(name.clone(), png.len());
+                let url = self
+                    .api("files.getUploadURLExternal", session.get_upload_url_external(&request))
+                    .await?;
+                let upload = SlackApiFilesUploadViaUrlRequest::new(url.upload_url, png.clone(), "image/png".into());
+                self.api("files.upload", session.files_upload_via_url(&upload)).await?;
                 let mut complete =
                     SlackApiFilesCompleteUploadExternalRequest::new(vec![
                         SlackApiFilesComplete::new(url.file_id).with_title(name.clone())
@@ -184,10 +214,11 @@ impl Slack {
                     complete = complete.with_thread_ts(ts.as_str().into());
                 }
                 self.pace(conversation).await;
-                session
-                    .files_complete_upload_external(&complete)
-                    .await
-                    .map_err(failure)?;
+                self.api(
+                    "files.completeUploadExternal",
+                    session.files_complete_upload_external(&complete),
+                )
+                .await?;
                 Ok(Sent { message_id: None })
             }
         }
