@@ -70,6 +70,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t = TickFormat::Text)]
         format: TickFormat,
     },
+    /// KPIs for a period (default: last week, Monday to Sunday), each with the period before
+    Kpi {
+        /// First day, YYYY-MM-DD (with --to)
+        #[arg(long, value_name = "DAY", requires = "to", conflicts_with = "week")]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD, included (with --from)
+        #[arg(long, value_name = "DAY", requires = "from")]
+        to: Option<String>,
+        /// An ISO week, 2026-W47
+        #[arg(long, value_name = "WEEK")]
+        week: Option<String>,
+        #[arg(long, value_enum, default_value_t = KpiFormat::Text)]
+        format: KpiFormat,
+        /// Also draw the chart (last 8 weeks) into this PNG file
+        #[arg(long, value_name = "FILE.png")]
+        chart: Option<PathBuf>,
+    },
     /// Apply pending database migrations
     Migrate,
     /// Configuration
@@ -139,6 +156,13 @@ enum TickFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum KpiFormat {
+    Text,
     Json,
     Csv,
 }
@@ -236,6 +260,13 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Failure> {
             export_events(&store).await
         }
         Some(Command::Tick { format }) => tick(&config, clock, format).await,
+        Some(Command::Kpi {
+            from,
+            to,
+            week,
+            format,
+            chart,
+        }) => kpi(&config, clock, (from, to, week), format, chart).await,
         Some(Command::Run) => serve(&config, clock).await,
         Some(Command::Migrate) => {
             let store = Store::connect(&config.database_url)
@@ -253,6 +284,50 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Failure> {
         }
         Some(Command::Config(ConfigCommand::Check)) => config_check(&config).await,
     }
+}
+
+/// `keel kpi`: the report for a period in text, JSON or CSV.
+async fn kpi(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    range: (Option<String>, Option<String>, Option<String>),
+    format: KpiFormat,
+    chart: Option<PathBuf>,
+) -> Result<(), Failure> {
+    let store = open(config).await?;
+    let keel = Keel::new(store.clone(), clock.clone(), Settings::from_config(config));
+    let now = clock.now();
+    let tz = keel.settings.team_tz;
+    let day = |s: &str| {
+        chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map_err(|_| environment(format!("\"{s}\" is not a date (YYYY-MM-DD)")))
+    };
+    let period = match range {
+        (Some(from), Some(to), None) => crate::kpi::Period::days(day(&from)?, day(&to)?, tz).map_err(environment)?,
+        (None, None, Some(week)) => crate::kpi::Period::iso_week(&week, tz).map_err(environment)?,
+        _ => crate::kpi::Period::last_week(now, tz),
+    };
+    let mut conn = store.pool().acquire().await.map_err(anyhow::Error::from)?;
+    let rules = crate::service::kpi::rules(&keel, &mut conn).await?;
+    let report = crate::kpi::report(&mut conn, &rules, &period, now).await?;
+    if let Some(file) = chart {
+        let data = crate::kpi::chart_data(&mut conn, &rules, &report, now).await?;
+        let png = crate::kpi::chart::render(&data)?;
+        std::fs::write(&file, png)
+            .map_err(|e| environment(format!("cannot write the chart to {}: {e}", file.display())))?;
+    }
+    drop(conn);
+    let out = match format {
+        KpiFormat::Text => format!("{}\n", report.to_text()),
+        KpiFormat::Json => format!("{}\n", report.to_json()),
+        KpiFormat::Csv => report.to_csv(),
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .map_err(|e| environment(format!("writing output: {e}")))?;
+    store.close().await;
+    Ok(())
 }
 
 async fn open(config: &Config) -> Result<Store, Failure> {

@@ -126,6 +126,55 @@ pub enum Command {
         minutes: i64,
         when: MeetWhen,
     },
+    Kpi {
+        range: KpiRange,
+    },
+}
+
+/// The period `kpi` reports on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KpiRange {
+    /// The last 7 days, today included.
+    Week,
+    /// The last 30 days, today included.
+    Month,
+    /// Whole days, both included.
+    Days(chrono::NaiveDate, chrono::NaiveDate),
+    /// An ISO week, `2026-W47`.
+    IsoWeek(String),
+}
+
+fn parse_kpi(a: &mut Args) -> Result<Command, String> {
+    let Some(text) = a.rest() else {
+        return Ok(Command::Kpi { range: KpiRange::Week });
+    };
+    let text = text.trim().to_lowercase();
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+    let range = match text.as_str() {
+        "week" => KpiRange::Week,
+        "month" => KpiRange::Month,
+        t if t.contains("..") => {
+            let (from, to) = t.split_once("..").unwrap_or_default();
+            match (day(from), day(to)) {
+                (Some(from), Some(to)) if from <= to => KpiRange::Days(from, to),
+                (Some(_), Some(_)) => return Err("the period ends before it starts".into()),
+                _ => {
+                    return Err(format!(
+                        "\"{}\" is not a period of dates (try 2026-11-01..2026-11-30)",
+                        crate::domain::truncate(t, 40)
+                    ))
+                }
+            }
+        }
+        t if t.len() <= 9 && t.contains("-w") => KpiRange::IsoWeek(t.to_uppercase()),
+        t => {
+            return Err(format!(
+                "\"{}\" is not a period (try week, month, 2026-11-01..2026-11-30 or 2026-W47)",
+                crate::domain::truncate(t, 40)
+            ))
+        }
+    };
+    Ok(Command::Kpi { range })
 }
 
 /// Where `meet` looks for slots.
@@ -430,6 +479,14 @@ pub static SPECS: &[Spec] = &[
         does: "find meeting slots",
         allowed: Allowed::Team,
         parse: parse_meet,
+    },
+    Spec {
+        name: "kpi",
+        usage: "kpi [week|month|<from>..<to>|2026-W47]",
+        about: "the KPI summary: what needs attention first, then the figures against the period before",
+        does: "see KPIs",
+        allowed: Allowed::Team,
+        parse: parse_kpi,
     },
     Spec {
         name: "holiday add",

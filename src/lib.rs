@@ -9,6 +9,7 @@ pub mod clock;
 pub mod command;
 pub mod config;
 pub mod domain;
+pub mod kpi;
 pub mod logging;
 pub mod service;
 pub mod store;

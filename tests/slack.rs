@@ -199,7 +199,10 @@ fn a_rate_limit_holds_only_its_method_for_the_time_slack_asked() {
         let second = slack.send(&message("C0OPS", "two")).await.expect_err("held");
         match second {
             keel_chat::SendError::RetryAfter(left) => {
-                assert!(left <= Duration::from_secs(3) && left > Duration::from_secs(2), "{left:?}")
+                assert!(
+                    left <= Duration::from_secs(3) && left > Duration::from_secs(2),
+                    "{left:?}"
+                )
             }
             other => panic!("expected a hold, got {other:?}"),
         }

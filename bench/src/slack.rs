@@ -190,8 +190,9 @@ pub async fn run(seconds: u64, connections: usize) -> anyhow::Result<serde_json:
         .fetch_one(store.pool())
         .await
         .context("counting the outbox")?;
+    // Replies are paced to one per second per channel: the rest stay queued; stop sending.
     let _ = stop.send(true);
-    let _ = dispatcher.await;
+    dispatcher.abort();
     drop(sink);
     let _ = writer.await;
     store.close().await;

@@ -176,6 +176,7 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
         Command::StandupOff => super::schedule_commands::standup_off(turn).await,
         Command::HolidayAdd { date, name } => super::schedule_commands::holiday_add(turn, &date, &name).await,
         Command::HolidayList => super::schedule_commands::holiday_list(turn).await,
+        Command::Kpi { range } => super::kpi::kpi(turn, range).await,
         Command::HolidayRemove { date } => super::schedule_commands::holiday_remove(turn, &date).await,
         Command::Meet { people, minutes, when } => super::schedule_commands::meet(turn, &people, minutes, when).await,
     }

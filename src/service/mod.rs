@@ -10,6 +10,7 @@ mod commands;
 pub mod dispatch;
 mod format;
 pub mod ingest;
+pub mod kpi;
 mod schedule_commands;
 pub mod scheduler;
 mod standup;

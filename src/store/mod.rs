@@ -85,6 +85,7 @@ static MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_capture_indexes.sql"),
     migration!(3, "0003_scheduler.sql"),
     migration!(4, "0004_sweep.sql"),
+    migration!(5, "0005_kpi.sql"),
 ];
 
 /// A URL safe to show: the password removed.

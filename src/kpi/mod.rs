@@ -1,0 +1,651 @@
+//! KPIs for a period, computed from the task event log (PRODUCT.md, "KPIs").
+//!
+//! Every query is bounded by the period (indexes on task creation, on event kind and time, on
+//! touchpoint time, on answered surveys), so a week costs the same whatever the history's length.
+//! Figures "at the end of the period" (backlog, owner load, silent clients) are taken at its end,
+//! or now while it runs; a past period's backlog is rebuilt from the status events after it.
+
+pub mod chart;
+mod period;
+pub mod report;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::Value;
+use sqlx::{AssertSqlSafe, Row};
+
+pub use period::Period;
+
+use crate::config::SlaConfig;
+use crate::domain::calendar::Calendar;
+use crate::domain::{Priority, Status};
+use crate::store::{json_rows, with_rows, Conn, Json};
+
+/// What the KPIs are measured against.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// The team's business hours (zone, hours, holidays).
+    pub calendar: Calendar,
+    pub sla: SlaConfig,
+    /// Open tasks above which an owner is overloaded.
+    pub overload_tasks: i64,
+    /// Days without a touchpoint after which a client is silent.
+    pub silent_client_days: i64,
+}
+
+/// A median and a p90 (nearest rank), in hours.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Spread {
+    pub median: Option<f64>,
+    pub p90: Option<f64>,
+    pub count: usize,
+}
+
+impl Spread {
+    fn of(mut values: Vec<f64>) -> Spread {
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        if n == 0 {
+            return Spread::default();
+        }
+        let median = if n % 2 == 1 {
+            values[n / 2]
+        } else {
+            (values[n / 2 - 1] + values[n / 2]) / 2.0
+        };
+        let rank = ((0.9 * n as f64).ceil() as usize).clamp(1, n);
+        Spread {
+            median: Some(median),
+            p90: Some(values[rank - 1]),
+            count: n,
+        }
+    }
+}
+
+/// One owner's load at the end of the period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnerLoad {
+    pub owner: String,
+    pub open_tasks: i64,
+    pub active_clients: i64,
+}
+
+/// Every KPI for one period.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    pub clients_at_start: i64,
+    pub clients_retained: i64,
+    pub retention_rate: Option<f64>,
+    pub first_response_hours: Spread,
+    pub resolution_hours: Spread,
+    pub sla_decided: i64,
+    pub sla_met: i64,
+    pub sla_compliance: Option<f64>,
+    pub backlog: i64,
+    pub overdue: i64,
+    pub nps_answers: i64,
+    pub nps: Option<f64>,
+    pub csat_answers: i64,
+    pub csat: Option<f64>,
+    pub onboarding_days: Option<f64>,
+    pub onboarding_per_client: BTreeMap<String, f64>,
+    pub tasks_created: i64,
+    pub tasks_escalated: i64,
+    pub escalation_rate: Option<f64>,
+    pub owner_load: Vec<OwnerLoad>,
+    pub overloaded_owners: Vec<String>,
+    pub silent_clients: Vec<String>,
+    pub sentiment: Option<f64>,
+    pub sentiment_per_client: BTreeMap<String, f64>,
+    pub template_trap: Vec<String>,
+}
+
+/// A period's figures with the previous period's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub period: Period,
+    pub previous_period: Period,
+    pub as_of: DateTime<Utc>,
+    pub current: Figures,
+    pub previous: Figures,
+}
+
+/// A client as the KPIs need it.
+#[derive(Debug, Clone)]
+struct ClientRow {
+    id: i64,
+    key: String,
+    owner_id: Option<i64>,
+    signed_at: Option<i64>,
+    live_at: Option<i64>,
+    churned_at: Option<i64>,
+    created_at: i64,
+}
+
+impl ClientRow {
+    fn active_at(&self, t: i64) -> bool {
+        self.created_at <= t && self.churned_at.is_none_or(|c| c > t)
+    }
+}
+
+/// Event kinds that show a person adapted a task (a playbook item no longer as the template made it).
+const ADAPTED: &str = "'assigned', 'due', 'edited', 'note', 'priority', 'snoozed'";
+
+/// Computes the KPIs of `period` and of the period before it.
+pub async fn report(conn: &mut Conn, rules: &Rules, period: &Period, now: DateTime<Utc>) -> anyhow::Result<Report> {
+    let tz = rules.calendar.tz;
+    let previous_period = period.previous(tz);
+    let clients = clients(conn).await?;
+    let members = members(conn).await?;
+    let current = figures(conn, rules, period, now, &clients, &members).await?;
+    let previous = figures(conn, rules, &previous_period, now, &clients, &members).await?;
+    Ok(Report {
+        period: period.clone(),
+        previous_period,
+        as_of: period.as_of(now),
+        current,
+        previous,
+    })
+}
+
+async fn members(conn: &mut Conn) -> anyhow::Result<HashMap<i64, String>> {
+    let rows = sqlx::query("SELECT id, name FROM members").fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
+        .collect()
+}
+
+/// The chart's data: the 8 weeks ending on the report's last day, and the report's owner load.
+pub async fn chart_data(
+    conn: &mut Conn,
+    rules: &Rules,
+    report: &Report,
+    now: DateTime<Utc>,
+) -> anyhow::Result<chart::ChartData> {
+    let tz = rules.calendar.tz;
+    let clients = clients(conn).await?;
+    let members = members(conn).await?;
+    let mut weeks = Vec::new();
+    for back in (0..8).rev() {
+        let last = report.period.last - chrono::Duration::days(7 * back);
+        let Ok(week) = Period::days(last - chrono::Duration::days(6), last, tz) else {
+            continue;
+        };
+        let f = figures(conn, rules, &week, now, &clients, &members).await?;
+        weeks.push(chart::Week {
+            label: week.first.format("%-d %b").to_string(),
+            resolution_median: f.resolution_hours.median,
+            backlog: f.backlog,
+            overdue: f.overdue,
+            nps: f.nps,
+        });
+    }
+    Ok(chart::ChartData {
+        title: format!("keel — client service, {}", report.period.label()),
+        weeks,
+        load: report
+            .current
+            .owner_load
+            .iter()
+            .map(|l| (l.owner.clone(), l.open_tasks))
+            .collect(),
+        overload: rules.overload_tasks,
+    })
+}
+
+async fn clients(conn: &mut Conn) -> anyhow::Result<Vec<ClientRow>> {
+    let rows = sqlx::query(
+        "SELECT id, key, owner_id, contract_signed_at, go_live_at, churned_at, created_at FROM clients ORDER BY key",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ClientRow {
+                id: r.try_get("id")?,
+                key: r.try_get("key")?,
+                owner_id: r.try_get("owner_id")?,
+                signed_at: r.try_get("contract_signed_at")?,
+                live_at: r.try_get("go_live_at")?,
+                churned_at: r.try_get("churned_at")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+fn instant(t: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(t, 0).single().unwrap_or_default()
+}
+
+fn ratio(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+fn status_to(data: &str) -> Option<Status> {
+    let value: Value = serde_json::from_str(data).ok()?;
+    value.get("to")?.as_str()?.parse().ok()
+}
+
+/// A task created in the period.
+struct Created {
+    id: i64,
+    client_id: Option<i64>,
+    from_client: bool,
+    priority: Priority,
+    source: String,
+    sentiment: f64,
+    created_at: i64,
+    first_response_at: Option<i64>,
+}
+
+/// Status events (`(at, to)`, in order) of the given tasks that enter or leave `waiting`.
+async fn waiting_events(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<HashMap<i64, Vec<(i64, Option<Status>)>>> {
+    let mut out: HashMap<i64, Vec<(i64, Option<Status>)>> = HashMap::new();
+    for chunk in ids.chunks(5000) {
+        let sql = format!(
+            "SELECT e.task_id, e.at, e.data FROM task_events e WHERE e.kind = 'status' AND e.data LIKE '%waiting%' \
+             AND e.task_id IN (SELECT c0 FROM ({}) ids) ORDER BY e.task_id, e.id",
+            json_rows(conn, &[Json::Int])
+        );
+        let rows = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
+            .fetch_all(&mut *conn)
+            .await?;
+        for r in rows {
+            let data: String = r.try_get("data")?;
+            out.entry(r.try_get("task_id")?)
+                .or_default()
+                .push((r.try_get("at")?, status_to(&data)));
+        }
+    }
+    Ok(out)
+}
+
+/// Business seconds a task spent waiting on the client before `until`.
+fn waited(calendar: &Calendar, events: Option<&Vec<(i64, Option<Status>)>>, until: i64) -> i64 {
+    let mut total = 0;
+    let mut since: Option<i64> = None;
+    for (at, to) in events.into_iter().flatten() {
+        if *at >= until {
+            break;
+        }
+        if *to == Some(Status::Waiting) {
+            since.get_or_insert(*at);
+        } else if let Some(start) = since.take() {
+            total += calendar.business_seconds_between(instant(start), instant(*at));
+        }
+    }
+    if let Some(start) = since {
+        total += calendar.business_seconds_between(instant(start), instant(until));
+    }
+    total
+}
+
+async fn figures(
+    conn: &mut Conn,
+    rules: &Rules,
+    period: &Period,
+    now: DateTime<Utc>,
+    clients: &[ClientRow],
+    members: &HashMap<i64, String>,
+) -> anyhow::Result<Figures> {
+    let (from, to) = (period.from.timestamp(), period.to.timestamp());
+    let as_of = period.as_of(now).timestamp();
+    let cal = &rules.calendar;
+    let hours = |s: i64| s as f64 / 3600.0;
+    let mut f = Figures::default();
+
+    // Retention: clients active at the start and not churned by the end.
+    let at_start: Vec<&ClientRow> = clients.iter().filter(|c| c.active_at(from)).collect();
+    f.clients_at_start = at_start.len() as i64;
+    f.clients_retained = at_start.iter().filter(|c| c.churned_at.is_none_or(|x| x >= to)).count() as i64;
+    f.retention_rate = ratio(f.clients_retained, f.clients_at_start);
+
+    // Tasks created in the period.
+    let created: Vec<Created> = sqlx::query(
+        "SELECT id, client_id, requester_is_client, priority, source, sentiment, created_at, first_response_at \
+         FROM tasks WHERE created_at >= $1 AND created_at < $2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| {
+        let priority: String = r.try_get("priority")?;
+        Ok::<_, anyhow::Error>(Created {
+            id: r.try_get("id")?,
+            client_id: r.try_get("client_id")?,
+            from_client: r.try_get::<i64, _>("requester_is_client")? != 0,
+            priority: priority.parse().unwrap_or(Priority::Normal),
+            source: r.try_get("source")?,
+            sentiment: r.try_get("sentiment")?,
+            created_at: r.try_get("created_at")?,
+            first_response_at: r.try_get("first_response_at")?,
+        })
+    })
+    .collect::<Result<_, _>>()?;
+    let requests: Vec<&Created> = created.iter().filter(|t| t.source != "playbook").collect();
+    f.tasks_created = requests.len() as i64;
+
+    // Resolutions in the period: the last `done` of each task.
+    let mut resolved: BTreeMap<i64, (i64, i64, Priority, bool)> = BTreeMap::new();
+    let rows = sqlx::query(
+        "SELECT e.task_id, e.at, e.data, t.created_at, t.priority, t.requester_is_client FROM task_events e \
+         JOIN tasks t ON t.id = e.task_id \
+         WHERE e.kind = 'status' AND e.at >= $1 AND e.at < $2 AND e.data LIKE '%\"done\"%' AND t.source <> 'playbook' \
+         ORDER BY e.id",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in rows {
+        let data: String = r.try_get("data")?;
+        if status_to(&data) != Some(Status::Done) {
+            continue;
+        }
+        let priority: String = r.try_get("priority")?;
+        resolved.insert(
+            r.try_get("task_id")?,
+            (
+                r.try_get("at")?,
+                r.try_get("created_at")?,
+                priority.parse().unwrap_or(Priority::Normal),
+                r.try_get::<i64, _>("requester_is_client")? != 0,
+            ),
+        );
+    }
+
+    // Waiting pauses the resolution clock: the waiting spells of every task measured here.
+    let client_requests: Vec<&&Created> = requests.iter().filter(|t| t.from_client).collect();
+    let mut ids: Vec<i64> = resolved.keys().copied().collect();
+    ids.extend(client_requests.iter().map(|t| t.id));
+    ids.sort_unstable();
+    ids.dedup();
+    let waiting = waiting_events(conn, &ids).await?;
+
+    f.first_response_hours = Spread::of(
+        client_requests
+            .iter()
+            .filter_map(|t| {
+                let answered = t.first_response_at.filter(|a| *a < to)?;
+                Some(hours(
+                    cal.business_seconds_between(instant(t.created_at), instant(answered)),
+                ))
+            })
+            .collect(),
+    );
+    f.resolution_hours = Spread::of(
+        resolved
+            .iter()
+            .map(|(id, (done_at, created_at, ..))| {
+                let elapsed = cal.business_seconds_between(instant(*created_at), instant(*done_at));
+                hours(elapsed - waited(cal, waiting.get(id), *done_at))
+            })
+            .collect(),
+    );
+
+    // SLA compliance of the client requests created in the period, once both targets are decided.
+    let mut done_at: HashMap<i64, i64> = resolved.iter().map(|(id, (at, ..))| (*id, *at)).collect();
+    let undone: Vec<i64> = client_requests
+        .iter()
+        .map(|t| t.id)
+        .filter(|id| !done_at.contains_key(id))
+        .collect();
+    done_at.extend(first_done_before(conn, &undone, as_of).await?);
+    for t in &client_requests {
+        let start = instant(t.created_at);
+        let first_target = rules.sla.first_response_hours.seconds(t.priority);
+        let first = match t.first_response_at.filter(|a| *a <= as_of) {
+            Some(a) => Some(cal.business_seconds_between(start, instant(a)) <= first_target),
+            None => (cal.business_seconds_between(start, instant(as_of)) > first_target).then_some(false),
+        };
+        let resolution_target = rules.sla.resolution_hours.seconds(t.priority);
+        let until = done_at.get(&t.id).copied().filter(|d| *d <= as_of);
+        let end = until.unwrap_or(as_of);
+        let used = cal.business_seconds_between(start, instant(end)) - waited(cal, waiting.get(&t.id), end);
+        let resolution = match until {
+            Some(_) => Some(used <= resolution_target),
+            None => (used > resolution_target).then_some(false),
+        };
+        if let (Some(first), Some(resolution)) = (first, resolution) {
+            f.sla_decided += 1;
+            f.sla_met += i64::from(first && resolution);
+        }
+    }
+    f.sla_compliance = ratio(f.sla_met, f.sla_decided);
+
+    // Backlog at the end: tasks open then, rebuilt from the status events after it.
+    let open = open_at(conn, as_of).await?;
+    f.backlog = open.len() as i64;
+    f.overdue = open.iter().filter(|t| t.due_at.is_some_and(|d| d < as_of)).count() as i64;
+
+    // Surveys answered in the period.
+    let answers = sqlx::query("SELECT kind, score FROM surveys WHERE answered_at >= $1 AND answered_at < $2")
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *conn)
+        .await?;
+    let (mut promoters, mut detractors, mut thumbs_up) = (0, 0, 0);
+    for r in &answers {
+        let kind: String = r.try_get("kind")?;
+        let score: Option<i64> = r.try_get("score")?;
+        let Some(score) = score else { continue };
+        match kind.as_str() {
+            "nps" => {
+                f.nps_answers += 1;
+                promoters += i64::from(score >= 9);
+                detractors += i64::from(score <= 6);
+            }
+            "csat" => {
+                f.csat_answers += 1;
+                thumbs_up += i64::from(score > 0);
+            }
+            _ => {}
+        }
+    }
+    f.nps = ratio(promoters - detractors, f.nps_answers).map(|r| (r * 1000.0).round() / 10.0);
+    f.csat = ratio(thumbs_up, f.csat_answers);
+
+    // Onboarding: signed to live, for clients that went live in the period.
+    for c in clients {
+        if let (Some(signed), Some(live)) = (c.signed_at, c.live_at) {
+            if (from..to).contains(&live) {
+                let days = (live - signed) as f64 / 86_400.0;
+                f.onboarding_per_client
+                    .insert(c.key.clone(), (days * 10.0).round() / 10.0);
+            }
+        }
+    }
+    f.onboarding_days = Spread::of(f.onboarding_per_client.values().copied().collect()).median;
+
+    // Escalated tasks (in the period) per task created.
+    f.tasks_escalated = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(DISTINCT task_id) FROM task_events WHERE kind = 'escalated' AND at >= $1 AND at < $2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(&mut *conn)
+    .await?;
+    f.escalation_rate = ratio(f.tasks_escalated, f.tasks_created);
+
+    // Owner load at the end: open tasks and active clients per owner.
+    let mut load: BTreeMap<String, OwnerLoad> = BTreeMap::new();
+    for t in &open {
+        if let Some(o) = t.owner_id {
+            owner_entry(&mut load, members, o).open_tasks += 1;
+        }
+    }
+    for c in clients.iter().filter(|c| c.active_at(as_of)) {
+        if let Some(o) = c.owner_id {
+            owner_entry(&mut load, members, o).active_clients += 1;
+        }
+    }
+    f.owner_load = load.into_values().collect();
+    f.overloaded_owners = f
+        .owner_load
+        .iter()
+        .filter(|l| l.open_tasks > rules.overload_tasks)
+        .map(|l| l.owner.clone())
+        .collect();
+
+    // Silent clients at the end: active, known for the whole window, and no touchpoint in it.
+    let window = rules.silent_client_days * 86_400;
+    let touched: HashSet<i64> =
+        sqlx::query_scalar::<_, i64>("SELECT DISTINCT client_id FROM touchpoints WHERE at >= $1 AND at < $2")
+            .bind(as_of - window)
+            .bind(as_of)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+    f.silent_clients = clients
+        .iter()
+        .filter(|c| c.active_at(as_of) && c.created_at <= as_of - window && !touched.contains(&c.id))
+        .map(|c| c.key.clone())
+        .collect();
+
+    // Sentiment: the mean of client requests' scores, per client.
+    let keys: HashMap<i64, &str> = clients.iter().map(|c| (c.id, c.key.as_str())).collect();
+    let mut per_client: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    let mut all = (0.0, 0usize);
+    for t in &client_requests {
+        all.0 += t.sentiment;
+        all.1 += 1;
+        if let Some(key) = t.client_id.and_then(|id| keys.get(&id)) {
+            let e = per_client.entry(key.to_string()).or_default();
+            e.0 += t.sentiment;
+            e.1 += 1;
+        }
+    }
+    let mean = |(sum, n): (f64, usize)| (sum / n as f64 * 1000.0).round() / 1000.0;
+    f.sentiment = (all.1 > 0).then(|| mean(all));
+    f.sentiment_per_client = per_client.into_iter().map(|(k, v)| (k, mean(v))).collect();
+
+    // Template trap: clients onboarding in the period whose playbook tasks nobody adapted.
+    for c in clients {
+        let onboarding = c.signed_at.is_some_and(|s| s < to) && c.live_at.is_none_or(|l| l >= from);
+        if !onboarding {
+            continue;
+        }
+        let sql = format!(
+            "SELECT COUNT(*) AS items, COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM task_events e \
+             WHERE e.task_id = t.id AND e.kind IN ({ADAPTED}) AND e.at < $2) THEN 1 ELSE 0 END), 0) AS adapted \
+             FROM tasks t WHERE t.client_id = $1 AND t.source = 'playbook' AND t.created_at < $2"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(c.id)
+            .bind(as_of)
+            .fetch_one(&mut *conn)
+            .await?;
+        let items: i64 = row.try_get("items")?;
+        let adapted: i64 = row.try_get("adapted")?;
+        if items > 0 && adapted == 0 {
+            f.template_trap.push(c.key.clone());
+        }
+    }
+    Ok(f)
+}
+
+fn owner_entry<'a>(
+    load: &'a mut BTreeMap<String, OwnerLoad>,
+    members: &HashMap<i64, String>,
+    id: i64,
+) -> &'a mut OwnerLoad {
+    let name = members.get(&id).cloned().unwrap_or_else(|| format!("member {id}"));
+    load.entry(name.clone()).or_insert(OwnerLoad {
+        owner: name,
+        open_tasks: 0,
+        active_clients: 0,
+    })
+}
+
+/// The first `done` at or before `until` of each task (for SLA decisions past the period).
+async fn first_done_before(conn: &mut Conn, ids: &[i64], until: i64) -> anyhow::Result<HashMap<i64, i64>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(5000) {
+        let sql = format!(
+            "SELECT e.task_id, e.at, e.data FROM task_events e WHERE e.kind = 'status' AND e.data LIKE '%\"done\"%' \
+             AND e.at <= $2 AND e.task_id IN (SELECT c0 FROM ({}) ids) ORDER BY e.id",
+            json_rows(conn, &[Json::Int])
+        );
+        let rows = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
+            .bind(until)
+            .fetch_all(&mut *conn)
+            .await?;
+        for r in rows {
+            let data: String = r.try_get("data")?;
+            if status_to(&data) == Some(Status::Done) {
+                out.entry(r.try_get("task_id")?).or_insert(r.try_get("at")?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A task open at some instant.
+struct OpenTask {
+    owner_id: Option<i64>,
+    due_at: Option<i64>,
+}
+
+/// Tasks open (open, in progress or waiting) at `at`: those active now and those whose status
+/// changed after `at`, each with its status as of `at` from its log.
+async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
+    let rows = sqlx::query(
+        "SELECT id FROM tasks WHERE status IN ('open', 'in-progress', 'waiting') AND created_at < $1 \
+         UNION SELECT e.task_id FROM task_events e WHERE e.kind = 'status' AND e.at >= $1",
+    )
+    .bind(at)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut ids: Vec<i64> = rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
+    ids.sort_unstable();
+    let mut out = Vec::new();
+    for chunk in ids.chunks(5000) {
+        let sql = format!(
+            "SELECT t.id, t.owner_id, t.created_at, t.status, t.due_at, \
+             (SELECT e.data FROM task_events e WHERE e.task_id = t.id AND e.kind = 'status' AND e.at < $2 \
+              ORDER BY e.id DESC LIMIT 1) AS last_status, \
+             (SELECT e.data FROM task_events e WHERE e.task_id = t.id AND e.kind = 'due' AND e.at < $2 \
+              ORDER BY e.id DESC LIMIT 1) AS last_due, \
+             (SELECT COUNT(*) FROM task_events e WHERE e.task_id = t.id AND e.kind = 'due' AND e.at >= $2) AS due_changes_after \
+             FROM tasks t WHERE t.id IN (SELECT c0 FROM ({}) ids) AND t.created_at < $2",
+            json_rows(conn, &[Json::Int])
+        );
+        let rows = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
+            .bind(at)
+            .fetch_all(&mut *conn)
+            .await?;
+        for r in rows {
+            let last: Option<String> = r.try_get("last_status")?;
+            let status = match last {
+                Some(data) => status_to(&data).unwrap_or(Status::Open),
+                None => Status::Open,
+            };
+            if !matches!(status, Status::Open | Status::InProgress | Status::Waiting) {
+                continue;
+            }
+            let changes_after: i64 = r.try_get("due_changes_after")?;
+            let due_at = if changes_after == 0 {
+                r.try_get("due_at")?
+            } else {
+                let last_due: Option<String> = r.try_get("last_due")?;
+                last_due.and_then(|d| due_from(&d))
+            };
+            out.push(OpenTask {
+                owner_id: r.try_get("owner_id")?,
+                due_at,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The due time a `due` event set.
+fn due_from(data: &str) -> Option<i64> {
+    let value: Value = serde_json::from_str(data).ok()?;
+    value.get("to").or_else(|| value.get("due_at"))?.as_i64()
+}

@@ -1,0 +1,57 @@
+//! `kpi` in chat, and the rules KPIs are measured against.
+
+use super::{Keel, Outcome, Turn};
+use crate::command::KpiRange;
+use crate::domain::calendar::Calendar;
+use crate::kpi::{self, Period, Rules};
+use crate::store::Conn;
+
+/// The team's business hours (with every holiday), SLA targets and warning thresholds.
+pub async fn rules(keel: &Keel, conn: &mut Conn) -> anyhow::Result<Rules> {
+    let mut calendar = Calendar::new(keel.settings.team_tz, keel.settings.team_hours);
+    calendar.holidays = super::sweep::team_holidays(conn, keel).await?;
+    Ok(Rules {
+        calendar,
+        sla: keel.settings.sla.clone(),
+        overload_tasks: keel.settings.schedules.overload_tasks,
+        silent_client_days: keel.settings.schedules.silent_client_days,
+    })
+}
+
+/// The period a `kpi` range names, at `now` in the team's time zone.
+pub fn period(keel: &Keel, range: &KpiRange, now: chrono::DateTime<chrono::Utc>) -> Result<Period, String> {
+    let tz = keel.settings.team_tz;
+    match range {
+        KpiRange::Week => Ok(Period::trailing(now, tz, 7)),
+        KpiRange::Month => Ok(Period::trailing(now, tz, 30)),
+        KpiRange::Days(from, to) => Period::days(*from, *to, tz),
+        KpiRange::IsoWeek(week) => Period::iso_week(week, tz),
+    }
+}
+
+/// `kpi [week|month|<from>..<to>|2026-W47]`: the summary, attention first.
+pub(super) async fn kpi(turn: &mut Turn<'_>, range: KpiRange) -> Outcome {
+    let now = turn.at();
+    let period = period(turn.keel, &range, now).map_err(super::Fail::User)?;
+    let keel = turn.keel;
+    let conn = turn.db().await?;
+    let rules = rules(keel, conn).await?;
+    let report = kpi::report(conn, &rules, &period, now).await?;
+    let chart = kpi::chart_data(conn, &rules, &report, now).await?;
+    turn.reply(report.to_text());
+    match kpi::chart::render(&chart) {
+        Ok(png) => {
+            let inbound = turn.inbound;
+            let image = keel_chat::Outbound::Image {
+                conversation: inbound.conversation.id.clone(),
+                thread: super::reply_thread(inbound),
+                name: format!("keel-kpi-{}.png", report.period.label()),
+                caption: format!("KPI chart, {}", report.period.label()),
+                png,
+            };
+            turn.send("kpi_chart", &inbound.adapter.clone(), image);
+        }
+        Err(e) => tracing::error!(error = %format!("{e:#}"), "the KPI chart could not be drawn"),
+    }
+    Ok(())
+}

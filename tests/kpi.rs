@@ -1,0 +1,364 @@
+//! KPIs over a scripted month, driven as a team would (`keel chat` at fixed instants), read with
+//! `keel kpi --format json`, on SQLite and PostgreSQL. Every expected figure is worked out by hand
+//! in the comments: the team is in UTC, business hours Mon–Fri 09:00–17:00.
+
+mod support;
+
+use serde_json::Value;
+use support::{chat, keel, TestDb};
+
+const LEA: &[&str] = &["--as", "lea"];
+const MAX: &[&str] = &["--as", "max"];
+
+fn client_says(db: &TestDb, at: &str, who: &str, client: &str, text: &str) -> String {
+    chat(
+        db,
+        at,
+        &["--as", who, "--client", client, "--channel", client],
+        &format!("{text}\n"),
+    )
+}
+
+fn team_says(db: &TestDb, at: &str, who: &str, channel: &str, text: &str) {
+    chat(db, at, &["--as", who, "--channel", channel], &format!("{text}\n"));
+}
+
+fn kpi_json(db: &TestDb, args: &[&str]) -> Value {
+    let mut all = vec![
+        "kpi",
+        "--db",
+        &db.url,
+        "--now",
+        "2026-12-02T12:00:00Z",
+        "--format",
+        "json",
+    ];
+    all.extend_from_slice(args);
+    let out = keel(&all, "");
+    assert!(
+        out.status.success(),
+        "keel kpi: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+/// The month: October is the previous period (one request), November the period.
+fn scripted_month(db: &TestDb) {
+    // 1 Oct (Thu): lea (the first speaker, an admin) and max; four clients, one added later.
+    chat(db, "2026-10-01T08:00:00Z", LEA, "tz UTC\n");
+    chat(db, "2026-10-01T08:00:00Z", MAX, "tz UTC\n");
+    chat(
+        db,
+        "2026-10-01T08:00:00Z",
+        LEA,
+        "client add acme \"Acme Corp\" #acme owner @lea\n\
+         client add globex \"Globex\" #globex owner @max\n\
+         client add initech \"Initech\" #initech\n\
+         client signed acme 2026-10-05\n\
+         client signed globex 2026-10-20\n",
+    );
+
+    // #1, Thu 15 Oct 10:00; answered 12:00 (2 h); done Fri 16 Oct 10:00 (7 h + 1 h = 8 h).
+    client_says(
+        db,
+        "2026-10-15T10:00:00Z",
+        "bob",
+        "acme",
+        "The API returns an error on the orders page",
+    );
+    team_says(db, "2026-10-15T12:00:00Z", "lea", "acme", "Looking into it");
+    chat(db, "2026-10-16T10:00:00Z", LEA, "done #1\n");
+
+    // #2, Mon 2 Nov 10:00; answered 11:30 (1.5 h); done Tue 3 Nov 10:00 (7 h + 1 h = 8 h).
+    client_says(
+        db,
+        "2026-11-02T10:00:00Z",
+        "bob",
+        "acme",
+        "The invoice export is broken",
+    );
+    team_says(db, "2026-11-02T11:30:00Z", "lea", "acme", "On it");
+    chat(db, "2026-11-03T10:00:00Z", LEA, "done #2\n");
+
+    // #3, Tue 3 Nov 16:00; answered Wed 10:00 (1 h + 1 h = 2 h); waiting on the client from Wed
+    // 11:00 to Fri 11:00 (6 + 8 + 2 = 16 h); done Fri 15:00: 1 + 8 + 8 + 6 = 23 h − 16 h = 7 h.
+    client_says(
+        db,
+        "2026-11-03T16:00:00Z",
+        "gil",
+        "globex",
+        "Please add two users to our account",
+    );
+    team_says(db, "2026-11-04T10:00:00Z", "max", "globex", "Sure, which names?");
+    chat(db, "2026-11-04T11:00:00Z", MAX, "wait #3\n");
+    chat(db, "2026-11-06T11:00:00Z", MAX, "start #3\n");
+    chat(db, "2026-11-06T15:00:00Z", MAX, "done #3\n");
+
+    // Go-lives: acme 5 Oct → 4 Nov (30 days), globex 20 Oct → 9 Nov (20 days).
+    chat(
+        db,
+        "2026-11-04T12:00:00Z",
+        LEA,
+        "client live acme 2026-11-04\nclient live globex 2026-11-09\n",
+    );
+
+    // #4 urgent, Fri 6 Nov 16:30; answered Mon 09:30 across the weekend (0.5 + 0.5 = 1 h, the
+    // urgent target: met); done Mon 12:00 (0.5 + 3 = 3.5 h, target 4 h: met).
+    client_says(
+        db,
+        "2026-11-06T16:30:00Z",
+        "bob",
+        "acme",
+        "urgent: checkout fails for every customer",
+    );
+    team_says(db, "2026-11-09T09:30:00Z", "lea", "acme", "We are on it");
+    chat(db, "2026-11-09T12:00:00Z", LEA, "done #4\n");
+
+    // umbrella is added on 10 Nov and never heard from.
+    chat(
+        db,
+        "2026-11-10T09:00:00Z",
+        LEA,
+        "client add umbrella \"Umbrella\" #umbrella\n",
+    );
+
+    // #5, Wed 11 Nov 09:00; answered 14:00 (5 h); escalated Thu; done Fri 16:00 (8 + 8 + 7 = 23 h).
+    client_says(
+        db,
+        "2026-11-11T09:00:00Z",
+        "gil",
+        "globex",
+        "The dashboard shows the numbers of the day before",
+    );
+    team_says(db, "2026-11-11T14:00:00Z", "max", "globex", "Checking the sync");
+    chat(db, "2026-11-12T10:00:00Z", LEA, "escalate #5 the sync keeps failing\n");
+    chat(db, "2026-11-13T16:00:00Z", MAX, "done #5\n");
+
+    // #6, Mon 16 Nov 10:00, due Friday 20 Nov; answered Wed 18 Nov 10:00 (7 + 8 + 1 = 16 h: the
+    // 8 h target is breached); never done.
+    client_says(
+        db,
+        "2026-11-16T10:00:00Z",
+        "bob",
+        "acme",
+        "Please update the billing address by Friday",
+    );
+    team_says(db, "2026-11-18T10:00:00Z", "lea", "acme", "Will do");
+
+    // initech churns on 20 Nov.
+    chat(db, "2026-11-20T12:00:00Z", LEA, "client churned initech 2026-11-20\n");
+
+    // #7, Mon 23 Nov 09:00; answered 09:30 (0.5 h); never done.
+    client_says(
+        db,
+        "2026-11-23T09:00:00Z",
+        "gil",
+        "globex",
+        "Could you send the quarterly report",
+    );
+    team_says(db, "2026-11-23T09:30:00Z", "max", "globex", "Yes, this week");
+
+    // #8, a request lea records herself for acme.
+    chat(
+        db,
+        "2026-11-24T10:00:00Z",
+        LEA,
+        "track prepare the renewal deck for acme\n",
+    );
+}
+
+fn kpis_of_a_scripted_month(backend: &str) {
+    let db = TestDb::new(backend);
+    scripted_month(&db);
+    let tasks = support::tasks_json(&db);
+    assert_eq!(tasks.len(), 8, "{tasks:#?}");
+    let k = kpi_json(&db, &["--from", "2026-11-01", "--to", "2026-11-30"]);
+    let json = k.to_string();
+
+    assert_eq!(k["period"]["label"], "2026-11-01..2026-11-30", "{json}");
+    assert_eq!(
+        k["previous_period"]["first_day"], "2026-10-02",
+        "30 days before: {json}"
+    );
+    assert_eq!(k["previous_period"]["last_day"], "2026-10-31");
+
+    // Retention: acme, globex, initech active on 1 Nov (umbrella came later); initech churned.
+    assert_eq!(k["retention_rate"]["value"], 0.6667, "{json}");
+    assert_eq!(k["retention_rate"]["clients_at_start"], 3);
+    assert_eq!(k["retention_rate"]["previous"], 1.0);
+
+    // First response, client requests created in November: 1.5, 2, 1, 5, 16, 0.5 h → sorted
+    // 0.5 1 1.5 2 5 16: median (1.5 + 2) / 2 = 1.75; p90 is the ⌈5.4⌉ = 6th: 16. October: 2.
+    let fr = &k["first_response_hours"];
+    assert_eq!(
+        (fr["median"].as_f64(), fr["p90"].as_f64()),
+        (Some(1.75), Some(16.0)),
+        "{json}"
+    );
+    assert_eq!(fr["count"], 6);
+    assert_eq!(
+        (fr["previous"]["median"].as_f64(), fr["previous"]["p90"].as_f64()),
+        (Some(2.0), Some(2.0))
+    );
+
+    // Resolution, done in November: 8, 7, 3.5, 23 → median 7.5, p90 the 4th: 23. October: 8.
+    let res = &k["resolution_hours"];
+    assert_eq!(
+        (res["median"].as_f64(), res["p90"].as_f64()),
+        (Some(7.5), Some(23.0)),
+        "{json}"
+    );
+    assert_eq!(res["previous"]["median"].as_f64(), Some(8.0));
+
+    // SLA: #2–#5 met both targets; #6 breached its first response (decided, not met); #7 has used
+    // exactly its 48 h resolution target by 1 Dec 00:00 (23–27 Nov and 30 Nov): not yet decided.
+    assert_eq!(k["sla_compliance"]["decided"], 5, "{json}");
+    assert_eq!(k["sla_compliance"]["met"], 4);
+    assert_eq!(k["sla_compliance"]["value"], 0.8);
+    assert_eq!(k["sla_compliance"]["previous"], 1.0);
+
+    // Backlog on 1 Dec 00:00: #6, #7, #8; #6 was due 20 Nov. On 1 Nov: nothing open.
+    assert_eq!(k["backlog"], serde_json::json!({"value": 3, "previous": 0}), "{json}");
+    assert_eq!(k["overdue"], serde_json::json!({"value": 1, "previous": 0}));
+
+    // No surveys were answered.
+    assert_eq!(k["nps"]["value"], Value::Null);
+    assert_eq!(k["csat"]["value"], Value::Null);
+
+    // Onboarding: acme 30 days, globex 20 → median 25; nobody went live in October.
+    let onboarding = &k["onboarding_days"];
+    assert_eq!(onboarding["median"].as_f64(), Some(25.0), "{json}");
+    assert_eq!(
+        onboarding["per_client"],
+        serde_json::json!({"acme": 30.0, "globex": 20.0})
+    );
+    assert_eq!(onboarding["previous"]["median"], Value::Null);
+
+    // Escalations: #5 of the 7 requests created in November; none of October's one.
+    assert_eq!(k["escalation_rate"]["escalated"], 1, "{json}");
+    assert_eq!(k["escalation_rate"]["created"], 7);
+    assert_eq!(k["escalation_rate"]["value"], 0.1429);
+    assert_eq!(k["escalation_rate"]["previous"], 0.0);
+
+    // Load on 1 Dec: lea owns #6 (as acme's owner) and acme; max owns #7 and globex; #8 was
+    // tracked without an owner, so it is in the backlog but in nobody's load. On 1 Nov nobody
+    // had open work.
+    assert_eq!(
+        k["owner_load"]["value"],
+        serde_json::json!([
+            {"owner": "lea", "open_tasks": 1, "active_clients": 1},
+            {"owner": "max", "open_tasks": 1, "active_clients": 1}
+        ]),
+        "{json}"
+    );
+    assert_eq!(k["overloaded_owners"]["value"], serde_json::json!([]));
+
+    // Silent on 1 Dec (no touchpoint since 17 Nov): umbrella (added 10 Nov, never heard from).
+    // On 1 Nov (none since 18 Oct): acme (last 15 Oct), globex and initech (never).
+    assert_eq!(
+        k["silent_clients"],
+        serde_json::json!({"value": ["umbrella"], "previous": ["acme", "globex", "initech"]}),
+        "{json}"
+    );
+
+    // Sentiment: the mean of the client requests' VADER scores (in `keel tasks list`).
+    let score = |id: i64| {
+        tasks.iter().find(|t| t["id"] == id).expect("task")["sentiment"]
+            .as_f64()
+            .expect("number")
+    };
+    let acme = (score(2) + score(4) + score(6)) / 3.0;
+    let globex = (score(3) + score(5) + score(7)) / 3.0;
+    let close = |v: &Value, x: f64| (v.as_f64().expect("number") - x).abs() < 0.0006;
+    assert!(close(&k["sentiment"]["per_client"]["acme"]["mean"], acme), "{json}");
+    assert!(close(&k["sentiment"]["per_client"]["globex"]["mean"], globex), "{json}");
+    assert!(close(&k["sentiment"]["mean"], (acme + globex) / 2.0), "{json}");
+    assert!(
+        close(&k["sentiment"]["per_client"]["acme"]["previous"], score(1)),
+        "{json}"
+    );
+
+    assert_eq!(k["template_trap"]["value"], serde_json::json!([]));
+
+    // The same figures as CSV, and the chart as a PNG file.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let png = dir.path().join("kpi.png");
+    let out = keel(
+        &[
+            "kpi",
+            "--db",
+            &db.url,
+            "--now",
+            "2026-12-02T12:00:00Z",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-30",
+            "--format",
+            "csv",
+            "--chart",
+            png.to_str().expect("path"),
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(csv.starts_with("kpi,value,previous\n"), "{csv}");
+    assert!(csv.contains("\nretention_rate,0.6667,1\n"), "{csv}");
+    assert!(csv.contains("\nsla_compliance,0.8,1\n"), "{csv}");
+    assert!(csv.contains("\nonboarding_days.acme,30,\n"), "{csv}");
+    let bytes = std::fs::read(&png).expect("chart written");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    // Width and height from the IHDR chunk.
+    assert_eq!(u32::from_be_bytes(bytes[16..20].try_into().unwrap()), 1200);
+    assert_eq!(u32::from_be_bytes(bytes[20..24].try_into().unwrap()), 800);
+    if let Ok(keep) = std::env::var("KEEL_KEEP_CHART") {
+        std::fs::copy(&png, format!("{keep}/kpi-{backend}.png")).expect("copy the chart");
+    }
+
+    // In chat: the summary with what needs attention first, and the chart saved and named.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args(["chat", "--db", &db.url, "--now", "2026-12-01T10:00:00Z", "--as", "lea"])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(b"kpi 2026-11-01..2026-11-30\n")?;
+            child.wait_with_output()
+        })
+        .expect("keel chat");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("KPIs 2026-11-01..2026-11-30"), "{said}");
+    // Worst first: a churned client, then the silent one, then the SLA.
+    let attention = said.find("Needs attention:").expect("attention first");
+    let churn = said.find("1. 1 client churned").expect("churn first");
+    let silent = said.find("2. silent for 14+ days: umbrella").expect("then silence");
+    assert!(attention < churn && churn < silent, "{said}");
+    assert!(
+        said.contains("SLA compliance 80% (4 of 5 requests met both targets)"),
+        "{said}"
+    );
+    assert!(said.contains("Retention: 66.7% (was 100%)"), "{said}");
+    assert!(
+        said.contains("(image saved to keel-kpi-2026-11-01..2026-11-30.png)"),
+        "{said}"
+    );
+    assert!(dir.path().join("keel-kpi-2026-11-01..2026-11-30.png").exists());
+    // A client may not read the KPIs; a period keel cannot read gets a one-line answer.
+    let refused = client_says(&db, "2026-12-01T10:00:00Z", "bob", "acme", "@keel kpi");
+    assert!(refused.contains("only team members can see KPIs"), "{refused}");
+    let wrong = chat(&db, "2026-12-01T10:00:00Z", LEA, "kpi someday\n");
+    assert!(wrong.contains("\"someday\" is not a period"), "{wrong}");
+}
+
+on_both_backends!(kpis_match_a_month_worked_out_by_hand, |backend| {
+    kpis_of_a_scripted_month(backend);
+});
