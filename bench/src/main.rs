@@ -5,10 +5,12 @@
 //! `keel-bench scheduler --backend sqlite|postgres --members N`
 //! `keel-bench matrix --messages N`
 //! `keel-bench slack-events --seconds S`
+//! `keel-bench kpi --tasks N --backend sqlite|postgres`
 
 // matrix-sdk's sync future is deep; proving it `Send` for `tokio::spawn` needs a higher limit.
 #![recursion_limit = "256"]
 
+mod kpi;
 mod matrix;
 mod slack;
 
@@ -84,6 +86,20 @@ enum Bench {
     },
     /// Signed `app_mention` requests to keel's Events API endpoint (SQLite file) against a bare
     /// axum handler answering 200, from the same bounded loader in the same run.
+    /// A week's and a year's KPIs with N tasks (two years at 1,000,000), and the same week with
+    /// the newest 100,000 tasks only.
+    Kpi {
+        #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+        backend: Backend,
+        #[arg(long, default_value_t = 1_000_000)]
+        tasks: i64,
+        #[arg(
+            long,
+            env = "KEEL_TEST_POSTGRES",
+            default_value = "postgres://postgres@127.0.0.1:5432/test"
+        )]
+        postgres: String,
+    },
     SlackEvents {
         #[arg(long, default_value_t = 15)]
         seconds: u64,
@@ -132,6 +148,14 @@ fn main() -> anyhow::Result<()> {
             } => scheduler(backend, members, &postgres).await,
             Bench::Matrix { messages } => {
                 println!("{}", matrix::run(messages).await?);
+                Ok(())
+            }
+            Bench::Kpi {
+                backend,
+                tasks,
+                postgres,
+            } => {
+                println!("{}", kpi::run(backend, tasks.max(1), &postgres).await?);
                 Ok(())
             }
             Bench::SlackEvents { seconds, connections } => {

@@ -262,8 +262,50 @@ async fn waiting_events(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<HashMap<
     Ok(out)
 }
 
+/// Business time as a running total: the team's working periods over a range, so the business
+/// seconds between two instants are two binary searches instead of a walk over the days.
+struct Clock {
+    periods: Vec<(i64, i64)>,
+    /// Business seconds before each period.
+    before: Vec<i64>,
+}
+
+impl Clock {
+    fn new(calendar: &Calendar, from: i64, to: i64) -> Clock {
+        let periods: Vec<(i64, i64)> = calendar
+            .periods_between(instant(from), instant(to))
+            .into_iter()
+            .map(|(s, e)| (s.timestamp(), e.timestamp()))
+            .collect();
+        let mut before = Vec::with_capacity(periods.len());
+        let mut total = 0;
+        for (s, e) in &periods {
+            before.push(total);
+            total += e - s;
+        }
+        Clock { periods, before }
+    }
+
+    /// Business seconds from the range's start to `t`.
+    fn at(&self, t: i64) -> i64 {
+        match self.periods.partition_point(|(s, _)| *s <= t) {
+            0 => 0,
+            k => self.before[k - 1] + (t.min(self.periods[k - 1].1) - self.periods[k - 1].0),
+        }
+    }
+
+    /// Business seconds in `[from, to)`.
+    fn between(&self, from: i64, to: i64) -> i64 {
+        if to <= from {
+            0
+        } else {
+            self.at(to) - self.at(from)
+        }
+    }
+}
+
 /// Business seconds a task spent waiting on the client before `until`.
-fn waited(calendar: &Calendar, events: Option<&Vec<(i64, Option<Status>)>>, until: i64) -> i64 {
+fn waited(calendar: &Clock, events: Option<&Vec<(i64, Option<Status>)>>, until: i64) -> i64 {
     let mut total = 0;
     let mut since: Option<i64> = None;
     for (at, to) in events.into_iter().flatten() {
@@ -273,11 +315,11 @@ fn waited(calendar: &Calendar, events: Option<&Vec<(i64, Option<Status>)>>, unti
         if *to == Some(Status::Waiting) {
             since.get_or_insert(*at);
         } else if let Some(start) = since.take() {
-            total += calendar.business_seconds_between(instant(start), instant(*at));
+            total += calendar.between(start, *at);
         }
     }
     if let Some(start) = since {
-        total += calendar.business_seconds_between(instant(start), instant(until));
+        total += calendar.between(start, until);
     }
     total
 }
@@ -292,7 +334,6 @@ async fn figures(
 ) -> anyhow::Result<Figures> {
     let (from, to) = (period.from.timestamp(), period.to.timestamp());
     let as_of = period.as_of(now).timestamp();
-    let cal = &rules.calendar;
     let hours = |s: i64| s as f64 / 3600.0;
     let mut f = Figures::default();
 
@@ -366,14 +407,21 @@ async fn figures(
     ids.dedup();
     let waiting = waiting_events(conn, &ids).await?;
 
+    // One business clock over every instant measured here.
+    let earliest = created
+        .iter()
+        .map(|t| t.created_at)
+        .chain(resolved.values().map(|r| r.1))
+        .chain(waiting.values().flatten().map(|(at, _)| *at))
+        .fold(from, i64::min);
+    let clock = Clock::new(&rules.calendar, earliest, to.max(as_of) + 1);
+    let cal = &clock;
     f.first_response_hours = Spread::of(
         client_requests
             .iter()
             .filter_map(|t| {
                 let answered = t.first_response_at.filter(|a| *a < to)?;
-                Some(hours(
-                    cal.business_seconds_between(instant(t.created_at), instant(answered)),
-                ))
+                Some(hours(cal.between(t.created_at, answered)))
             })
             .collect(),
     );
@@ -381,7 +429,7 @@ async fn figures(
         resolved
             .iter()
             .map(|(id, (done_at, created_at, ..))| {
-                let elapsed = cal.business_seconds_between(instant(*created_at), instant(*done_at));
+                let elapsed = cal.between(*created_at, *done_at);
                 hours(elapsed - waited(cal, waiting.get(id), *done_at))
             })
             .collect(),
@@ -396,16 +444,16 @@ async fn figures(
         .collect();
     done_at.extend(first_done_before(conn, &undone, as_of).await?);
     for t in &client_requests {
-        let start = instant(t.created_at);
+        let start = t.created_at;
         let first_target = rules.sla.first_response_hours.seconds(t.priority);
         let first = match t.first_response_at.filter(|a| *a <= as_of) {
-            Some(a) => Some(cal.business_seconds_between(start, instant(a)) <= first_target),
-            None => (cal.business_seconds_between(start, instant(as_of)) > first_target).then_some(false),
+            Some(a) => Some(cal.between(start, a) <= first_target),
+            None => (cal.between(start, as_of) > first_target).then_some(false),
         };
         let resolution_target = rules.sla.resolution_hours.seconds(t.priority);
         let until = done_at.get(&t.id).copied().filter(|d| *d <= as_of);
         let end = until.unwrap_or(as_of);
-        let used = cal.business_seconds_between(start, instant(end)) - waited(cal, waiting.get(&t.id), end);
+        let used = cal.between(start, end) - waited(cal, waiting.get(&t.id), end);
         let resolution = match until {
             Some(_) => Some(used <= resolution_target),
             None => (used > resolution_target).then_some(false),
