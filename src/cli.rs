@@ -630,8 +630,15 @@ fn posted_json(kind: &str, outbound: &keel_chat::Outbound) -> Value {
             conversation, emoji, ..
         } => (Some(conversation.clone()), None, None, emoji.clone()),
         Outbound::Image {
-            conversation, caption, ..
-        } => (Some(conversation.clone()), None, None, caption.clone()),
+            conversation,
+            caption,
+            name,
+            png,
+            ..
+        } => {
+            return json!({ "kind": kind, "channel": conversation, "to": null, "thread": null, "text": caption,
+                           "image": name, "bytes": png.len() });
+        }
     };
     json!({ "kind": kind, "channel": channel, "to": to, "thread": thread, "text": text })
 }

@@ -192,6 +192,12 @@ pub struct SchedulesConfig {
     pub silent_client_days: i64,
     /// Active tasks above which an owner is overloaded.
     pub overload_tasks: i64,
+    /// Where the weekly KPI summary goes, Mondays 09:00 team time: a Slack channel id, a Matrix
+    /// room id, or a console channel name. Unset: no weekly post.
+    pub weekly_kpi_channel: Option<String>,
+    /// The adapter of that channel: `slack`, `matrix` or `console` (default: slack when `[slack]`
+    /// is set, else matrix when `[matrix]` is, else console).
+    pub weekly_kpi_adapter: Option<String>,
 }
 
 /// SLA targets in business hours, per priority.
@@ -238,6 +244,8 @@ impl Default for SchedulesConfig {
             sla_warning_at: 0.75,
             silent_client_days: 14,
             overload_tasks: 30,
+            weekly_kpi_channel: None,
+            weekly_kpi_adapter: None,
         }
     }
 }
@@ -387,6 +395,19 @@ impl Config {
         if s.overload_tasks < 1 {
             problems.push("schedules.overload_tasks: must be at least 1".into());
         }
+        if let Some(adapter) = &s.weekly_kpi_adapter {
+            if !matches!(adapter.as_str(), "slack" | "matrix" | "console") {
+                problems.push(format!(
+                    "schedules.weekly_kpi_adapter: \"{adapter}\" is not slack, matrix or console"
+                ));
+            }
+        }
+        if s.weekly_kpi_channel
+            .as_deref()
+            .is_some_and(|c| c.trim().trim_start_matches('#').is_empty())
+        {
+            problems.push("schedules.weekly_kpi_channel: must name a channel".into());
+        }
         if !self.sla.first_response_hours.valid() || !self.sla.resolution_hours.valid() {
             problems.push("sla: every target must be a number of hours above 0".into());
         }
@@ -419,6 +440,22 @@ impl Config {
     }
 
     /// The team's time zone (UTC when the setting is invalid; `config check` reports that).
+    /// The adapter and channel of the weekly KPI summary, when one is set.
+    pub fn weekly_kpi(&self) -> Option<(String, String)> {
+        let channel = self.schedules.weekly_kpi_channel.clone()?;
+        let adapter = self.schedules.weekly_kpi_adapter.clone().unwrap_or_else(|| {
+            if self.slack.is_some() {
+                "slack"
+            } else if self.matrix.is_some() {
+                "matrix"
+            } else {
+                "console"
+            }
+            .to_string()
+        });
+        Some((adapter, channel.trim_start_matches('#').to_string()))
+    }
+
     pub fn team_tz(&self) -> Tz {
         parse_tz(&self.team.timezone).unwrap_or(Tz::UTC)
     }

@@ -357,6 +357,65 @@ fn kpis_of_a_scripted_month(backend: &str) {
     assert!(refused.contains("only team members can see KPIs"), "{refused}");
     let wrong = chat(&db, "2026-12-01T10:00:00Z", LEA, "kpi someday\n");
     assert!(wrong.contains("\"someday\" is not a period"), "{wrong}");
+
+    weekly_summary(&db, dir.path());
+}
+
+/// `keel tick --format json` with a weekly channel configured, at `now`.
+fn tick(db: &TestDb, config: &std::path::Path, now: &str) -> Vec<Value> {
+    let out = keel(
+        &[
+            "tick",
+            "--db",
+            &db.url,
+            "--config",
+            config.to_str().expect("path"),
+            "--now",
+            now,
+            "--format",
+            "json",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "tick: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+/// The weekly summary: Mondays 09:00 team time, once, last week's figures and the chart.
+fn weekly_summary(db: &TestDb, dir: &std::path::Path) {
+    let config = dir.join("keel.toml");
+    std::fs::write(&config, "[schedules]\nweekly_kpi_channel = \"#coordinators\"\n").expect("config");
+    let weekly = |posted: &[Value]| {
+        posted
+            .iter()
+            .filter(|m| m["kind"] == "weekly_kpi")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    // The first run only schedules the next Monday 09:00 (30 Nov).
+    assert!(weekly(&tick(db, &config, "2026-11-30T08:00:00Z")).is_empty());
+    assert!(weekly(&tick(db, &config, "2026-11-30T08:59:00Z")).is_empty());
+    let posted = weekly(&tick(db, &config, "2026-11-30T09:00:00Z"));
+    assert_eq!(posted.len(), 2, "text and chart: {posted:?}");
+    assert_eq!(posted[0]["channel"], "coordinators");
+    let text = posted[0]["text"].as_str().expect("text");
+    // Last week, 23–29 Nov: #7 was opened and answered in 0.5 h; the backlog on 30 Nov 00:00 is
+    // #6, #7 and #8.
+    assert!(
+        text.starts_with("Weekly summary: KPIs 2026-W48 (2026-11-23 to 2026-11-29)"),
+        "{text}"
+    );
+    assert!(text.contains("First response: median 0.5 h, p90 0.5 h (1)"), "{text}");
+    assert!(text.contains("Backlog: 3 open, 1 overdue"), "{text}");
+    assert_eq!(posted[1]["image"], "keel-kpi-2026-W48.png");
+    assert!(posted[1]["bytes"].as_u64().expect("size") > 10_000);
+    // Once: the next one is on 7 Dec.
+    assert!(weekly(&tick(db, &config, "2026-11-30T10:00:00Z")).is_empty());
+    assert!(weekly(&tick(db, &config, "2026-12-07T08:59:00Z")).is_empty());
+    assert_eq!(weekly(&tick(db, &config, "2026-12-07T09:00:00Z")).len(), 2);
 }
 
 on_both_backends!(kpis_match_a_month_worked_out_by_hand, |backend| {

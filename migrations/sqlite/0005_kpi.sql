@@ -22,3 +22,6 @@ CREATE INDEX surveys_by_contact ON surveys (adapter, contact, kind, asked_at);
 
 -- A client's playbook tasks (onboarding), for the template-trap KPI.
 CREATE INDEX tasks_playbook_by_client ON tasks (client_id) WHERE source = 'playbook';
+
+-- The weekly KPI summary always exists: its first run schedules the next Monday 09:00.
+INSERT INTO jobs (key, kind, next_run_at, data) VALUES ('weekly_kpi', 'weekly_kpi', 0, '{}');

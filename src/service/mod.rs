@@ -48,6 +48,8 @@ pub struct Settings {
     pub holidays: std::collections::BTreeSet<chrono::NaiveDate>,
     pub schedules: crate::config::SchedulesConfig,
     pub sla: crate::config::SlaConfig,
+    /// The adapter and channel of the weekly KPI summary.
+    pub weekly_kpi: Option<(String, String)>,
 }
 
 impl Settings {
@@ -59,6 +61,7 @@ impl Settings {
             holidays: config.team_holidays(),
             schedules: config.schedules.clone(),
             sla: config.sla.clone(),
+            weekly_kpi: config.weekly_kpi(),
         }
     }
 }

@@ -210,6 +210,7 @@ async fn run_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<Next> {
         standup::REMINDER_JOB => standup::reminder_job(ctx, job).await,
         standup::SUMMARY_JOB => standup::summary_job(ctx, job).await,
         sweep::SWEEP_JOB => sweep::sweep_job(ctx, job).await,
+        super::kpi::WEEKLY_JOB => super::kpi::weekly_job(ctx, job).await,
         other => {
             tracing::warn!(job = %job.key, kind = other, "unknown job kind; deleting it");
             Ok(Next::Done)
