@@ -129,6 +129,12 @@ pub enum Command {
     Kpi {
         range: KpiRange,
     },
+    PlaybookRun {
+        name: String,
+        /// A client key, or `@member` for a playbook about a person.
+        target: String,
+    },
+    PlaybookList,
 }
 
 /// The period `kpi` reports on.
@@ -479,6 +485,33 @@ pub static SPECS: &[Spec] = &[
         does: "find meeting slots",
         allowed: Allowed::Team,
         parse: parse_meet,
+    },
+    Spec {
+        name: "playbook run",
+        usage: "playbook run <name> for <client|@member>",
+        about: "create a playbook's tasks with their due dates and owners (onboarding, coordinator, …)",
+        does: "run playbooks",
+        allowed: Allowed::Leads,
+        parse: |a| {
+            let name = a.next().ok_or_else(|| "which playbook? (playbook list)".to_string())?;
+            match a.next() {
+                Some(w) if w.eq_ignore_ascii_case("for") => {}
+                _ => return Err("for which client or member?".into()),
+            }
+            let target = a.next().ok_or_else(|| "for which client or member?".to_string())?;
+            a.finish(Command::PlaybookRun {
+                name: name.to_lowercase(),
+                target,
+            })
+        },
+    },
+    Spec {
+        name: "playbook list",
+        usage: "playbook list",
+        about: "the playbooks keel knows",
+        does: "list playbooks",
+        allowed: Allowed::Team,
+        parse: |a| a.finish(Command::PlaybookList),
     },
     Spec {
         name: "kpi",

@@ -22,6 +22,8 @@ pub struct Config {
     pub sla: SlaConfig,
     pub http: HttpConfig,
     pub log: LogConfig,
+    /// Where playbooks (`*.toml`) are read from, besides the two shipped in the binary.
+    pub playbooks_dir: String,
     /// `[matrix]`: keel's Matrix account; without it keel does not connect to Matrix.
     pub matrix: Option<MatrixSettings>,
     /// `[slack]`: keel's Slack app; without it keel does not connect to Slack.
@@ -295,6 +297,7 @@ impl Default for Config {
             sla: SlaConfig::default(),
             http: HttpConfig::default(),
             log: LogConfig::default(),
+            playbooks_dir: "config/playbooks".into(),
             matrix: None,
             slack: None,
         }
@@ -394,6 +397,9 @@ impl Config {
         }
         if s.overload_tasks < 1 {
             problems.push("schedules.overload_tasks: must be at least 1".into());
+        }
+        if let Err(e) = crate::playbook::load(std::path::Path::new(&self.playbooks_dir)) {
+            problems.push(format!("playbooks_dir: {e}"));
         }
         if let Some(adapter) = &s.weekly_kpi_adapter {
             if !matches!(adapter.as_str(), "slack" | "matrix" | "console") {

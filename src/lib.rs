@@ -11,5 +11,6 @@ pub mod config;
 pub mod domain;
 pub mod kpi;
 pub mod logging;
+pub mod playbook;
 pub mod service;
 pub mod store;

@@ -421,3 +421,85 @@ fn weekly_summary(db: &TestDb, dir: &std::path::Path) {
 on_both_backends!(kpis_match_a_month_worked_out_by_hand, |backend| {
     kpis_of_a_scripted_month(backend);
 });
+
+/// Playbooks: `client signed` offers onboarding; `playbook run` creates the items as tasks with
+/// due dates and owners; a client whose onboarding tasks nobody adapted is in the template trap.
+fn playbooks_and_the_template_trap(backend: &str) {
+    let db = TestDb::new(backend);
+    chat(&db, "2026-11-02T08:00:00Z", LEA, "tz UTC\n");
+    chat(&db, "2026-11-02T08:00:00Z", MAX, "tz UTC\n");
+    let said = chat(
+        &db,
+        "2026-11-02T08:00:00Z",
+        LEA,
+        "client add acme \"Acme Corp\" #acme owner @max\nclient signed acme\n",
+    );
+    assert!(
+        said.contains("start onboarding with: playbook run onboarding for acme"),
+        "{said}"
+    );
+    // Mon 2 Nov: kick-off due Tue 3 Nov 17:00 (day 1), owned by acme's owner; the go-live review
+    // (day 30, 2 Dec) by the first lead, lea.
+    let said = chat(&db, "2026-11-02T09:00:00Z", LEA, "playbook run onboarding for acme\n");
+    assert!(
+        said.contains("playbook onboarding for Acme Corp: 8 tasks #1–#8"),
+        "{said}"
+    );
+    let tasks = support::tasks_json(&db);
+    assert_eq!(tasks.len(), 8);
+    let kickoff = &tasks[0];
+    assert_eq!(kickoff["title"], "Kick-off call: goals, contacts, timeline — Acme Corp");
+    assert_eq!(kickoff["source"], "playbook");
+    assert_eq!(kickoff["client"], "acme");
+    assert_eq!(kickoff["owner"], "max");
+    assert_eq!(kickoff["due_at"], "2026-11-03T17:00:00Z");
+    let review = &tasks[4];
+    assert!(
+        review["title"].as_str().unwrap().starts_with("Go-live review"),
+        "{review}"
+    );
+    assert_eq!(review["owner"], "lea");
+    assert_eq!(review["due_at"], "2026-12-02T17:00:00Z");
+
+    // Nobody adapted an item: acme is onboarding straight from the template.
+    let k = kpi_json(&db, &["--from", "2026-11-02", "--to", "2026-11-08"]);
+    assert_eq!(k["template_trap"]["value"], serde_json::json!(["acme"]), "{k}");
+    // Playbook items are not client requests: no first response, resolution or escalation counts.
+    assert_eq!(k["escalation_rate"]["created"], 0);
+    chat(&db, "2026-11-04T10:00:00Z", MAX, "due #1 friday\n");
+    let k = kpi_json(&db, &["--from", "2026-11-02", "--to", "2026-11-08"]);
+    assert_eq!(k["template_trap"]["value"], serde_json::json!([]), "{k}");
+
+    // A new coordinator's first 90 days, for a member; bad input is answered in one line.
+    let said = chat(&db, "2026-11-05T09:00:00Z", LEA, "playbook run coordinator for @max\n");
+    assert!(said.contains("playbook coordinator for @max: 9 tasks #9–#17"), "{said}");
+    let said = chat(
+        &db,
+        "2026-11-05T09:00:00Z",
+        LEA,
+        "playbook run coordinator for acme\nplaybook run nosuch for acme\nplaybook list\n",
+    );
+    assert!(said.contains("playbook coordinator is for a team member"), "{said}");
+    assert!(
+        said.contains("there is no playbook \"nosuch\" (known: onboarding, coordinator)"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Client onboarding (8 items): playbook run onboarding for <client>"),
+        "{said}"
+    );
+    let refused = chat(&db, "2026-11-05T09:00:00Z", MAX, "playbook run onboarding for acme\n");
+    assert!(refused.contains("only leads"), "{refused}");
+    assert_eq!(
+        support::tasks_json(&db).len(),
+        17,
+        "nothing created by refused commands"
+    );
+}
+
+on_both_backends!(
+    playbooks_create_tasks_and_unadapted_ones_are_a_template_trap,
+    |backend| {
+        playbooks_and_the_template_trap(backend);
+    }
+);

@@ -177,6 +177,8 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
         Command::HolidayAdd { date, name } => super::schedule_commands::holiday_add(turn, &date, &name).await,
         Command::HolidayList => super::schedule_commands::holiday_list(turn).await,
         Command::Kpi { range } => super::kpi::kpi(turn, range).await,
+        Command::PlaybookRun { name, target } => super::playbooks::run(turn, &name, &target).await,
+        Command::PlaybookList => super::playbooks::list(turn).await,
         Command::HolidayRemove { date } => super::schedule_commands::holiday_remove(turn, &date).await,
         Command::Meet { people, minutes, when } => super::schedule_commands::meet(turn, &people, minutes, when).await,
     }
@@ -208,14 +210,14 @@ async fn existing(turn: &mut Turn<'_>, id: TaskId) -> Outcome<Task> {
     }
 }
 
-fn speaker_member(turn: &Turn<'_>) -> Outcome<Member> {
+pub(super) fn speaker_member(turn: &Turn<'_>) -> Outcome<Member> {
     match turn.who.member() {
         Some(m) => Ok(m.clone()),
         None => user("only team members can do that"),
     }
 }
 
-async fn member_named(turn: &mut Turn<'_>, who: &str) -> Outcome<Member> {
+pub(super) async fn member_named(turn: &mut Turn<'_>, who: &str) -> Outcome<Member> {
     let inbound = turn.inbound;
     match people::member_by_reference(turn.peek(), &inbound.adapter, who).await? {
         Some(m) => Ok(m),
@@ -226,7 +228,7 @@ async fn member_named(turn: &mut Turn<'_>, who: &str) -> Outcome<Member> {
     }
 }
 
-async fn client_named(turn: &mut Turn<'_>, key: &str) -> Outcome<Client> {
+pub(super) async fn client_named(turn: &mut Turn<'_>, key: &str) -> Outcome<Client> {
     match people::client_by_key(turn.db().await?, key).await? {
         Some(c) => Ok(c),
         None => user(format!("there is no client \"{key}\" (see \"client list\")")),
@@ -550,7 +552,16 @@ async fn client_stage(turn: &mut Turn<'_>, key: &str, stage: Lifecycle, date: Op
         }
     };
     people::update_client(turn.db().await?, &c).await?;
-    turn.reply(format!("client {key} {label} {}", format_time(at, turn.speaker_tz())));
+    let offer = match stage {
+        Lifecycle::Signed if turn.keel.settings.playbooks.iter().any(|p| p.name == "onboarding") => {
+            format!(" — start onboarding with: playbook run onboarding for {key}")
+        }
+        _ => String::new(),
+    };
+    turn.reply(format!(
+        "client {key} {label} {}{offer}",
+        format_time(at, turn.speaker_tz())
+    ));
     Ok(())
 }
 

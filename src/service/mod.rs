@@ -11,6 +11,7 @@ pub mod dispatch;
 mod format;
 pub mod ingest;
 pub mod kpi;
+mod playbooks;
 mod schedule_commands;
 pub mod scheduler;
 mod standup;
@@ -50,6 +51,8 @@ pub struct Settings {
     pub sla: crate::config::SlaConfig,
     /// The adapter and channel of the weekly KPI summary.
     pub weekly_kpi: Option<(String, String)>,
+    /// The playbooks `playbook run` knows.
+    pub playbooks: std::sync::Arc<Vec<crate::playbook::Playbook>>,
 }
 
 impl Settings {
@@ -62,6 +65,11 @@ impl Settings {
             schedules: config.schedules.clone(),
             sla: config.sla.clone(),
             weekly_kpi: config.weekly_kpi(),
+            playbooks: std::sync::Arc::new(
+                crate::playbook::load(std::path::Path::new(&config.playbooks_dir))
+                    .or_else(|_| crate::playbook::load(std::path::Path::new("")))
+                    .unwrap_or_default(),
+            ),
         }
     }
 }

@@ -1,0 +1,147 @@
+//! `playbook run <name> for <client|@member>` and `playbook list`.
+
+use chrono::{Duration, TimeZone};
+use serde_json::json;
+
+use super::capture::task_ref;
+use super::commands::{client_named, member_named, speaker_member};
+use super::{user, Outcome, Turn};
+use crate::domain::{Priority, Source, Status};
+use crate::playbook::{OwnerRole, Subject};
+use crate::store::people::{self, Member};
+use crate::store::tasks::{NewEvent, Task};
+
+/// `playbook list`.
+pub(super) async fn list(turn: &mut Turn<'_>) -> Outcome {
+    let lines: Vec<String> = turn
+        .keel
+        .settings
+        .playbooks
+        .iter()
+        .map(|p| {
+            let target = match p.subject {
+                Subject::Client => "<client>",
+                Subject::Member => "@member",
+            };
+            format!(
+                "{} ({} items): playbook run {} for {target}",
+                p.title,
+                p.items.len(),
+                p.name
+            )
+        })
+        .collect();
+    turn.reply(lines.join("\n"));
+    Ok(())
+}
+
+/// `playbook run <name> for <client|@member>`: one task per item, due `day` days from today at
+/// the end of the team's business day, owned as the item says.
+pub(super) async fn run(turn: &mut Turn<'_>, name: &str, target: &str) -> Outcome {
+    let keel = turn.keel;
+    let Some(playbook) = keel.settings.playbooks.iter().find(|p| p.name == name).cloned() else {
+        let known: Vec<&str> = keel.settings.playbooks.iter().map(|p| p.name.as_str()).collect();
+        return user(format!("there is no playbook \"{name}\" (known: {})", known.join(", ")));
+    };
+    let runner = speaker_member(turn)?;
+    let (client, subject) = match playbook.subject {
+        Subject::Client => (Some(client_named(turn, &target.to_lowercase()).await?), None),
+        Subject::Member => {
+            if !target.starts_with('@') {
+                return user(format!(
+                    "playbook {name} is for a team member: playbook run {name} for @name"
+                ));
+            }
+            (None, Some(member_named(turn, target.trim_start_matches('@')).await?))
+        }
+    };
+    let mut leads: Vec<Member> = people::members(turn.peek())
+        .await?
+        .into_iter()
+        .filter(|m| m.role.is_lead())
+        .collect();
+    leads.sort_by_key(|m| m.id);
+    let client_owner = match client.as_ref().and_then(|c| c.owner_id) {
+        Some(id) => people::member_by_id(turn.peek(), id).await?,
+        None => None,
+    };
+    let at = turn.at();
+    let tz = keel.settings.team_tz;
+    let today = at.with_timezone(&tz).date_naive();
+    let end_of_day = keel.settings.team_hours.end;
+    let about = match (&client, &subject) {
+        (Some(c), _) => c.name.clone(),
+        (_, Some(m)) => format!("@{}", m.name),
+        _ => String::new(),
+    };
+    let inbound = turn.inbound;
+    let mut created = Vec::new();
+    for (index, item) in playbook.items.iter().enumerate() {
+        let owner = match item.owner {
+            OwnerRole::ClientOwner => client_owner.clone().unwrap_or_else(|| runner.clone()),
+            OwnerRole::Lead => leads.first().cloned().unwrap_or_else(|| runner.clone()),
+            OwnerRole::Runner => runner.clone(),
+            OwnerRole::Subject => subject.clone().unwrap_or_else(|| runner.clone()),
+        };
+        let day = today + Duration::days(item.day);
+        let due = tz
+            .from_local_datetime(&day.and_time(end_of_day))
+            .earliest()
+            .map(|t| t.timestamp())
+            .unwrap_or(at.timestamp() + item.day * 86_400);
+        let id = turn.next_task_id().await?;
+        let title = format!("{} — {about}", item.title);
+        let task = Task {
+            id,
+            title: title.clone(),
+            client_id: client.as_ref().map(|c| c.id),
+            adapter: inbound.adapter.clone(),
+            channel: inbound.conversation.id.clone(),
+            channel_name: inbound.conversation.name.clone(),
+            thread: None,
+            link: None,
+            requester_id: inbound.speaker.id.clone(),
+            requester_name: runner.name.clone(),
+            requester_is_client: false,
+            owner_id: Some(owner.id),
+            status: Status::Open,
+            priority: Priority::Normal,
+            source: Source::Playbook,
+            sentiment: 0.0,
+            frustrated: false,
+            created_at: at.timestamp(),
+            due_at: Some(due),
+            first_response_at: None,
+            resolved_at: None,
+            last_activity_at: at.timestamp(),
+            last_client_message_at: None,
+            snoozed_until: None,
+            escalated_at: None,
+        };
+        let data = json!({
+            "text": title,
+            "source": "playbook",
+            "playbook": playbook.name,
+            "item": index,
+            "priority": "normal",
+            "due_at": due,
+            "owner": owner.name,
+            "client": client.as_ref().map(|c| c.key.clone()),
+        });
+        let event = NewEvent::new(id, at.timestamp(), "created", &runner.name, data);
+        turn.writes().insert_task(task.clone(), event);
+        created.push((task, owner.name));
+    }
+    let (Some((first, first_owner)), Some((last, _))) = (created.first(), created.last()) else {
+        return user(format!("playbook {name} has no items"));
+    };
+    let when = super::format_time(first.due_at.unwrap_or_default(), turn.speaker_tz());
+    turn.reply(format!(
+        "playbook {name} for {about}: {} tasks {}–{}; first due {when}: {} (@{first_owner}). See them with: list all",
+        created.len(),
+        task_ref(first),
+        task_ref(last),
+        first.title,
+    ));
+    Ok(())
+}
