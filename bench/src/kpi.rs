@@ -36,16 +36,24 @@ fn end() -> i64 {
 fn fill_sql(backend: DbBackend, n: i64) -> Vec<String> {
     let end = end();
     let first = end - n * STEP;
+    // Clients are the same in every database: signed every third day over the last two years.
+    let since = end - 2 * 365 * 86_400;
+    // `g` numbers a task by its creation time, the same whatever `n`, so the newest tasks of a
+    // smaller database are the same tasks as in a bigger one.
+    let offset = 1_000_000_000 - n;
     let series = match backend {
         DbBackend::Sqlite => format!(
-            "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) SELECT i, {first} + i * {STEP} AS c FROM s"
+            "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) \
+             SELECT i, {first} + i * {STEP} AS c, {offset} + i AS g FROM s"
         ),
-        DbBackend::Postgres => format!("SELECT i, {first} + i * {STEP} AS c FROM generate_series(1::BIGINT, {n}::BIGINT) AS i"),
+        DbBackend::Postgres => format!(
+            "SELECT i, {first} + i * {STEP} AS c, {offset} + i AS g FROM generate_series(1::BIGINT, {n}::BIGINT) AS i"
+        ),
     };
     // Open: the last two weeks' every third task; resolution 0–3 days after the first response.
-    let open = format!("(c > {end} - 14 * 86400 AND i % 3 = 0)");
-    let fr = "(c + (i * 37) % 14400)";
-    let done = format!("({fr} + 3600 + (i * 53) % 259200)");
+    let open = format!("(c > {end} - 14 * 86400 AND g % 3 = 0)");
+    let fr = "(c + (g * 37) % 14400)";
+    let done = format!("({fr} + 3600 + (g * 53) % 259200)");
     vec![
         format!(
             "INSERT INTO members (adapter, platform_id, name, role, created_at) \
@@ -57,7 +65,7 @@ fn fill_sql(backend: DbBackend, n: i64) -> Vec<String> {
         ),
         format!(
             "INSERT INTO clients (key, name, owner_id, contract_signed_at, go_live_at, created_at) \
-             SELECT 'client' || i, 'Client ' || i, 1 + i % {MEMBERS}, {first} + i * 86400, {first} + i * 86400 + (10 + i % 50) * 86400, {first} \
+             SELECT 'client' || i, 'Client ' || i, 1 + i % {MEMBERS}, {since} + i * 3 * 86400, {since} + i * 3 * 86400 + (10 + i % 50) * 86400, {since} \
              FROM ({}) c",
             match backend {
                 DbBackend::Sqlite => format!("WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {CLIENTS}) SELECT i FROM s"),
@@ -68,11 +76,11 @@ fn fill_sql(backend: DbBackend, n: i64) -> Vec<String> {
             "INSERT INTO tasks (id, title, client_id, adapter, channel, channel_name, requester_id, requester_name, \
              requester_is_client, owner_id, status, priority, source, sentiment, frustrated, created_at, due_at, \
              first_response_at, resolved_at, last_activity_at) \
-             SELECT i, 'Request ' || i, 1 + i % {CLIENTS}, 'bench', 'c' || (i % {CLIENTS}), 'client' || (i % {CLIENTS}), \
-             'u' || (i % 500), 'contact' || (i % 500), 1, 1 + i % {MEMBERS}, \
+             SELECT i, 'Request ' || i, 1 + g % {CLIENTS}, 'bench', 'c' || (g % {CLIENTS}), 'client' || (g % {CLIENTS}), \
+             'u' || (g % 500), 'contact' || (g % 500), 1, 1 + g % {MEMBERS}, \
              CASE WHEN {open} THEN 'in-progress' ELSE 'done' END, \
-             CASE i % 10 WHEN 0 THEN 'urgent' WHEN 1 THEN 'high' WHEN 2 THEN 'low' ELSE 'normal' END, 'auto', \
-             ((i * 7) % 200 - 100) / 100.0, 0, c, c + 5 * 86400, {fr}, CASE WHEN {open} THEN NULL ELSE {done} END, c \
+             CASE g % 10 WHEN 0 THEN 'urgent' WHEN 1 THEN 'high' WHEN 2 THEN 'low' ELSE 'normal' END, 'auto', \
+             ((g * 7) % 200 - 100) / 100.0, 0, c, c + 5 * 86400, {fr}, CASE WHEN {open} THEN NULL ELSE {done} END, c \
              FROM ({series}) s"
         ),
         format!(
@@ -80,20 +88,20 @@ fn fill_sql(backend: DbBackend, n: i64) -> Vec<String> {
              SELECT i, c, 'created', 'contact', '{{\"source\":\"auto\"}}' FROM ({series}) s \
              UNION ALL SELECT i, {fr}, 'first_response', 'owner', '{{}}' FROM ({series}) s \
              UNION ALL SELECT i, {fr}, 'status', 'owner', '{{\"from\":\"open\",\"note\":null,\"to\":\"in-progress\"}}' FROM ({series}) s \
-             UNION ALL SELECT i, {fr} + 600, 'status', 'owner', '{{\"from\":\"in-progress\",\"note\":null,\"to\":\"waiting\"}}' FROM ({series}) s WHERE i % 10 = 0 \
-             UNION ALL SELECT i, {fr} + 4200, 'status', 'owner', '{{\"from\":\"waiting\",\"note\":null,\"to\":\"in-progress\"}}' FROM ({series}) s WHERE i % 10 = 0 \
-             UNION ALL SELECT i, {fr} + 60, 'escalated', 'owner', '{{\"text\":null}}' FROM ({series}) s WHERE i % 33 = 0 \
+             UNION ALL SELECT i, {fr} + 600, 'status', 'owner', '{{\"from\":\"in-progress\",\"note\":null,\"to\":\"waiting\"}}' FROM ({series}) s WHERE g % 10 = 0 \
+             UNION ALL SELECT i, {fr} + 4200, 'status', 'owner', '{{\"from\":\"waiting\",\"note\":null,\"to\":\"in-progress\"}}' FROM ({series}) s WHERE g % 10 = 0 \
+             UNION ALL SELECT i, {fr} + 60, 'escalated', 'owner', '{{\"text\":null}}' FROM ({series}) s WHERE g % 33 = 0 \
              UNION ALL SELECT i, {done}, 'status', 'owner', '{{\"from\":\"in-progress\",\"note\":null,\"to\":\"done\"}}' FROM ({series}) s WHERE NOT {open}"
         ),
         format!(
             "INSERT INTO touchpoints (client_id, at, adapter, channel, speaker, from_client) \
-             SELECT 1 + i % {CLIENTS}, c, 'bench', 'c' || (i % {CLIENTS}), 'contact', 1 FROM ({series}) s"
+             SELECT 1 + g % {CLIENTS}, c, 'bench', 'c' || (g % {CLIENTS}), 'contact', 1 FROM ({series}) s"
         ),
         format!(
             "INSERT INTO surveys (kind, client_id, adapter, contact, contact_name, task_id, asked_at, answered_at, score) \
-             SELECT CASE WHEN i % 40 = 0 THEN 'nps' ELSE 'csat' END, 1 + i % {CLIENTS}, 'bench', 'u' || (i % 500), 'contact', i, \
-             {done}, {done} + 3600, CASE WHEN i % 40 = 0 THEN i % 11 ELSE CASE WHEN i % 7 = 0 THEN -1 ELSE 1 END END \
-             FROM ({series}) s WHERE i % 20 = 0 AND NOT {open}"
+             SELECT CASE WHEN g % 40 = 0 THEN 'nps' ELSE 'csat' END, 1 + g % {CLIENTS}, 'bench', 'u' || (g % 500), 'contact', i, \
+             {done}, {done} + 3600, CASE WHEN g % 40 = 0 THEN g % 11 ELSE CASE WHEN g % 7 = 0 THEN -1 ELSE 1 END END \
+             FROM ({series}) s WHERE g % 20 = 0 AND NOT {open}"
         ),
         format!("UPDATE counters SET value = {n} WHERE name = 'task'"),
     ]
@@ -164,7 +172,9 @@ pub async fn run(backend: Backend, tasks: i64, postgres: &str) -> anyhow::Result
     small_store.close().await;
     small_db.cleanup().await;
     anyhow::ensure!(
-        report.current.first_response_hours == small_report.current.first_response_hours,
+        report.current.first_response_hours == small_report.current.first_response_hours
+            && report.current.resolution_hours == small_report.current.resolution_hours
+            && report.current.backlog == small_report.current.backlog,
         "the week's figures differ with less history"
     );
 

@@ -245,8 +245,8 @@ async fn waiting_events(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<HashMap<
     let mut out: HashMap<i64, Vec<(i64, Option<Status>)>> = HashMap::new();
     for chunk in ids.chunks(5000) {
         let sql = format!(
-            "SELECT e.task_id, e.at, e.data FROM task_events e WHERE e.kind = 'status' AND e.data LIKE '%waiting%' \
-             AND e.task_id IN (SELECT c0 FROM ({}) ids) ORDER BY e.task_id, e.id",
+            "SELECT e.task_id, e.at, e.data FROM ({}) ids CROSS JOIN task_events e WHERE e.task_id = ids.c0 \
+             AND e.kind || '' = 'status' AND e.data LIKE '%waiting%' ORDER BY e.task_id, e.id",
             json_rows(conn, &[Json::Int])
         );
         let rows = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
@@ -580,8 +580,8 @@ async fn figures(
         }
         let sql = format!(
             "SELECT COUNT(*) AS items, COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM task_events e \
-             WHERE e.task_id = t.id AND e.kind IN ({ADAPTED}) AND e.at < $2) THEN 1 ELSE 0 END), 0) AS adapted \
-             FROM tasks t WHERE t.client_id = $1 AND t.source = 'playbook' AND t.created_at < $2"
+             WHERE e.task_id = t.id AND e.kind || '' IN ({ADAPTED}) AND e.at < $2) THEN 1 ELSE 0 END), 0) AS adapted \
+             FROM tasks t WHERE t.client_id = $1 AND t.source = 'playbook' AND t.created_at + 0 < $2"
         );
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(c.id)
@@ -615,8 +615,8 @@ async fn first_done_before(conn: &mut Conn, ids: &[i64], until: i64) -> anyhow::
     let mut out = HashMap::new();
     for chunk in ids.chunks(5000) {
         let sql = format!(
-            "SELECT e.task_id, e.at, e.data FROM task_events e WHERE e.kind = 'status' AND e.data LIKE '%\"done\"%' \
-             AND e.at <= $2 AND e.task_id IN (SELECT c0 FROM ({}) ids) ORDER BY e.id",
+            "SELECT e.task_id, e.at, e.data FROM ({}) ids CROSS JOIN task_events e WHERE e.task_id = ids.c0 \
+             AND e.kind || '' = 'status' AND e.data LIKE '%\"done\"%' AND e.at <= $2 ORDER BY e.id",
             json_rows(conn, &[Json::Int])
         );
         let rows = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
@@ -655,12 +655,12 @@ async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
     for chunk in ids.chunks(5000) {
         let sql = format!(
             "SELECT t.id, t.owner_id, t.created_at, t.status, t.due_at, \
-             (SELECT e.data FROM task_events e WHERE e.task_id = t.id AND e.kind = 'status' AND e.at < $2 \
+             (SELECT e.data FROM task_events e WHERE e.task_id = t.id AND e.kind || '' = 'status' AND e.at < $2 \
               ORDER BY e.id DESC LIMIT 1) AS last_status, \
-             (SELECT e.data FROM task_events e WHERE e.task_id = t.id AND e.kind = 'due' AND e.at < $2 \
+             (SELECT e.data FROM task_events e WHERE e.task_id = t.id AND e.kind || '' = 'due' AND e.at < $2 \
               ORDER BY e.id DESC LIMIT 1) AS last_due, \
-             (SELECT COUNT(*) FROM task_events e WHERE e.task_id = t.id AND e.kind = 'due' AND e.at >= $2) AS due_changes_after \
-             FROM tasks t WHERE t.id IN (SELECT c0 FROM ({}) ids) AND t.created_at < $2",
+             (SELECT COUNT(*) FROM task_events e WHERE e.task_id = t.id AND e.kind || '' = 'due' AND e.at >= $2) AS due_changes_after \
+             FROM ({}) ids CROSS JOIN tasks t WHERE t.id = ids.c0 AND t.created_at < $2",
             json_rows(conn, &[Json::Int])
         );
         let rows = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
