@@ -215,6 +215,22 @@ async fn clients(conn: &mut Conn) -> anyhow::Result<Vec<ClientRow>> {
         .collect()
 }
 
+/// `SELECT` of many rows as one row holding them all as a JSON array of arrays: sqlx hands
+/// SQLite's rows over one at a time between threads, so one row is far cheaper than thousands.
+/// `rest` is everything after `FROM` (no `ORDER BY`: callers sort).
+fn packed(conn: &Conn, columns: &str, rest: &str) -> String {
+    if crate::store::is_postgres(conn) {
+        format!("SELECT COALESCE(json_agg(json_build_array({columns})), '[]'::json)::text FROM {rest}")
+    } else {
+        format!("SELECT json_group_array(json_array({columns})) FROM {rest}")
+    }
+}
+
+fn unpack<T: serde::de::DeserializeOwned>(row: &sqlx::any::AnyRow) -> anyhow::Result<Vec<T>> {
+    let text: String = row.try_get(0)?;
+    Ok(serde_json::from_str(&text)?)
+}
+
 fn instant(t: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(t, 0).single().unwrap_or_default()
 }
@@ -244,19 +260,19 @@ struct Created {
 async fn waiting_events(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<HashMap<i64, Vec<(i64, Option<Status>)>>> {
     let mut out: HashMap<i64, Vec<(i64, Option<Status>)>> = HashMap::new();
     for chunk in ids.chunks(5000) {
-        let sql = format!(
-            "SELECT e.task_id, e.at, e.data FROM ({}) ids CROSS JOIN task_events e WHERE e.task_id = ids.c0 \
-             AND e.kind || '' = 'status' AND e.data LIKE '%waiting%' ORDER BY e.task_id, e.id",
+        let rest = format!(
+            "({}) ids CROSS JOIN task_events e WHERE e.task_id = ids.c0 \
+             AND e.kind || '' = 'status' AND e.data LIKE '%waiting%'",
             json_rows(conn, &[Json::Int])
         );
-        let rows = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
-            .fetch_all(&mut *conn)
+        let sql = packed(conn, "e.id, e.task_id, e.at, e.data", &rest);
+        let row = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
+            .fetch_one(&mut *conn)
             .await?;
-        for r in rows {
-            let data: String = r.try_get("data")?;
-            out.entry(r.try_get("task_id")?)
-                .or_default()
-                .push((r.try_get("at")?, status_to(&data)));
+        let mut rows: Vec<(i64, i64, i64, String)> = unpack(&row)?;
+        rows.sort_by_key(|r| r.0);
+        for (_, task_id, at, data) in rows {
+            out.entry(task_id).or_default().push((at, status_to(&data)));
         }
     }
     Ok(out)
@@ -344,57 +360,61 @@ async fn figures(
     f.retention_rate = ratio(f.clients_retained, f.clients_at_start);
 
     // Tasks created in the period.
-    let created: Vec<Created> = sqlx::query(
-        "SELECT id, client_id, requester_is_client, priority, source, sentiment, created_at, first_response_at \
-         FROM tasks WHERE created_at >= $1 AND created_at < $2",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| {
-        let priority: String = r.try_get("priority")?;
-        Ok::<_, anyhow::Error>(Created {
-            id: r.try_get("id")?,
-            client_id: r.try_get("client_id")?,
-            from_client: r.try_get::<i64, _>("requester_is_client")? != 0,
-            priority: priority.parse().unwrap_or(Priority::Normal),
-            source: r.try_get("source")?,
-            sentiment: r.try_get("sentiment")?,
-            created_at: r.try_get("created_at")?,
-            first_response_at: r.try_get("first_response_at")?,
-        })
-    })
-    .collect::<Result<_, _>>()?;
+    let sql = packed(
+        conn,
+        "id, client_id, requester_is_client, priority, source, sentiment, created_at, first_response_at",
+        "tasks WHERE created_at >= $1 AND created_at < $2",
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(from)
+        .bind(to)
+        .fetch_one(&mut *conn)
+        .await?;
+    type CreatedRow = (i64, Option<i64>, i64, String, String, f64, i64, Option<i64>);
+    let created: Vec<Created> = unpack::<CreatedRow>(&row)?
+        .into_iter()
+        .map(
+            |(id, client_id, from_client, priority, source, sentiment, created_at, first_response_at)| Created {
+                id,
+                client_id,
+                from_client: from_client != 0,
+                priority: priority.parse().unwrap_or(Priority::Normal),
+                source,
+                sentiment,
+                created_at,
+                first_response_at,
+            },
+        )
+        .collect();
     let requests: Vec<&Created> = created.iter().filter(|t| t.source != "playbook").collect();
     f.tasks_created = requests.len() as i64;
 
     // Resolutions in the period: the last `done` of each task.
     let mut resolved: BTreeMap<i64, (i64, i64, Priority, bool)> = BTreeMap::new();
-    let rows = sqlx::query(
-        "SELECT e.task_id, e.at, e.data, t.created_at, t.priority, t.requester_is_client FROM task_events e \
-         JOIN tasks t ON t.id = e.task_id \
-         WHERE e.kind = 'status' AND e.at >= $1 AND e.at < $2 AND e.data LIKE '%\"done\"%' AND t.source <> 'playbook' \
-         ORDER BY e.id",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in rows {
-        let data: String = r.try_get("data")?;
+    let sql = packed(
+        conn,
+        "e.id, e.task_id, e.at, e.data, t.created_at, t.priority, t.requester_is_client",
+        "task_events e JOIN tasks t ON t.id = e.task_id \
+         WHERE e.kind = 'status' AND e.at >= $1 AND e.at < $2 AND e.data LIKE '%\"done\"%' AND t.source <> 'playbook'",
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(from)
+        .bind(to)
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut rows: Vec<(i64, i64, i64, String, i64, String, i64)> = unpack(&row)?;
+    rows.sort_by_key(|r| r.0);
+    for (_, task_id, at, data, created_at, priority, from_client) in rows {
         if status_to(&data) != Some(Status::Done) {
             continue;
         }
-        let priority: String = r.try_get("priority")?;
         resolved.insert(
-            r.try_get("task_id")?,
+            task_id,
             (
-                r.try_get("at")?,
-                r.try_get("created_at")?,
+                at,
+                created_at,
                 priority.parse().unwrap_or(Priority::Normal),
-                r.try_get::<i64, _>("requester_is_client")? != 0,
+                from_client != 0,
             ),
         );
     }
@@ -614,19 +634,21 @@ fn owner_entry<'a>(
 async fn first_done_before(conn: &mut Conn, ids: &[i64], until: i64) -> anyhow::Result<HashMap<i64, i64>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(5000) {
-        let sql = format!(
-            "SELECT e.task_id, e.at, e.data FROM ({}) ids CROSS JOIN task_events e WHERE e.task_id = ids.c0 \
-             AND e.kind || '' = 'status' AND e.data LIKE '%\"done\"%' AND e.at <= $2 ORDER BY e.id",
+        let rest = format!(
+            "({}) ids CROSS JOIN task_events e WHERE e.task_id = ids.c0 \
+             AND e.kind || '' = 'status' AND e.data LIKE '%\"done\"%' AND e.at <= $2",
             json_rows(conn, &[Json::Int])
         );
-        let rows = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
+        let sql = packed(conn, "e.id, e.task_id, e.at, e.data", &rest);
+        let row = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
             .bind(until)
-            .fetch_all(&mut *conn)
+            .fetch_one(&mut *conn)
             .await?;
-        for r in rows {
-            let data: String = r.try_get("data")?;
+        let mut rows: Vec<(i64, i64, i64, String)> = unpack(&row)?;
+        rows.sort_by_key(|r| r.0);
+        for (_, task_id, at, data) in rows {
             if status_to(&data) == Some(Status::Done) {
-                out.entry(r.try_get("task_id")?).or_insert(r.try_get("at")?);
+                out.entry(task_id).or_insert(at);
             }
         }
     }
@@ -642,51 +664,48 @@ struct OpenTask {
 /// Tasks open (open, in progress or waiting) at `at`: those active now and those whose status
 /// changed after `at`, each with its status as of `at` from its log.
 async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
-    let rows = sqlx::query(
-        "SELECT id FROM tasks WHERE status IN ('open', 'in-progress', 'waiting') AND created_at < $1 \
-         UNION SELECT e.task_id FROM task_events e WHERE e.kind = 'status' AND e.at >= $1",
-    )
-    .bind(at)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut ids: Vec<i64> = rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
+    let sql = packed(
+        conn,
+        "c.id",
+        "(SELECT id FROM tasks WHERE status IN ('open', 'in-progress', 'waiting') AND created_at < $1 \
+         UNION SELECT e.task_id FROM task_events e WHERE e.kind = 'status' AND e.at >= $1) c",
+    );
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(at).fetch_one(&mut *conn).await?;
+    let mut ids: Vec<i64> = unpack::<(i64,)>(&row)?.into_iter().map(|(id,)| id).collect();
     ids.sort_unstable();
     let mut out = Vec::new();
     for chunk in ids.chunks(5000) {
-        let sql = format!(
-            "SELECT t.id, t.owner_id, t.created_at, t.status, t.due_at, \
+        let rest = format!(
+            "(SELECT t.owner_id, t.due_at, \
              (SELECT e.data FROM task_events e WHERE e.task_id = t.id AND e.kind || '' = 'status' AND e.at < $2 \
               ORDER BY e.id DESC LIMIT 1) AS last_status, \
              (SELECT e.data FROM task_events e WHERE e.task_id = t.id AND e.kind || '' = 'due' AND e.at < $2 \
               ORDER BY e.id DESC LIMIT 1) AS last_due, \
-             (SELECT COUNT(*) FROM task_events e WHERE e.task_id = t.id AND e.kind || '' = 'due' AND e.at >= $2) AS due_changes_after \
-             FROM ({}) ids CROSS JOIN tasks t WHERE t.id = ids.c0 AND t.created_at < $2",
+             (SELECT COUNT(*) FROM task_events e WHERE e.task_id = t.id AND e.kind || '' = 'due' AND e.at >= $2) AS due_changes \
+             FROM ({}) ids CROSS JOIN tasks t WHERE t.id = ids.c0 AND t.created_at < $2) o",
             json_rows(conn, &[Json::Int])
         );
-        let rows = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
+        let sql = packed(
+            conn,
+            "o.owner_id, o.due_at, o.last_status, o.last_due, o.due_changes",
+            &rest,
+        );
+        let row = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
             .bind(at)
-            .fetch_all(&mut *conn)
+            .fetch_one(&mut *conn)
             .await?;
-        for r in rows {
-            let last: Option<String> = r.try_get("last_status")?;
-            let status = match last {
-                Some(data) => status_to(&data).unwrap_or(Status::Open),
-                None => Status::Open,
-            };
+        type OpenRow = (Option<i64>, Option<i64>, Option<String>, Option<String>, i64);
+        for (owner_id, due_at, last_status, last_due, due_changes) in unpack::<OpenRow>(&row)? {
+            let status = last_status.and_then(|d| status_to(&d)).unwrap_or(Status::Open);
             if !matches!(status, Status::Open | Status::InProgress | Status::Waiting) {
                 continue;
             }
-            let changes_after: i64 = r.try_get("due_changes_after")?;
-            let due_at = if changes_after == 0 {
-                r.try_get("due_at")?
+            let due_at = if due_changes == 0 {
+                due_at
             } else {
-                let last_due: Option<String> = r.try_get("last_due")?;
                 last_due.and_then(|d| due_from(&d))
             };
-            out.push(OpenTask {
-                owner_id: r.try_get("owner_id")?,
-                due_at,
-            });
+            out.push(OpenTask { owner_id, due_at });
         }
     }
     Ok(out)

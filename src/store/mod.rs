@@ -264,7 +264,7 @@ pub(crate) enum Json {
     Text,
 }
 
-fn is_postgres(conn: &Conn) -> bool {
+pub(crate) fn is_postgres(conn: &Conn) -> bool {
     conn.backend_name() == "PostgreSQL"
 }
 
