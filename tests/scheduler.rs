@@ -341,8 +341,8 @@ on_both_backends!(two_schedulers_send_each_prompt_once, |backend| {
         for r in runs {
             ran += r.await.expect("join").expect("run");
         }
-        // 1,001 prompts and the sweep.
-        assert_eq!(ran, 1002, "every due job ran once across both schedulers");
+        // 1,001 prompts, the sweep and the weekly KPI job (its first run).
+        assert_eq!(ran, 1003, "every due job ran once across both schedulers");
         let pool = stores[0].pool();
         let prompts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'standup_prompt'")
             .fetch_one(pool)

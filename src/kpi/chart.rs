@@ -4,6 +4,9 @@
 
 use std::sync::Once;
 
+use plotters::coord::ranged1d::SegmentedCoord;
+use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -46,6 +49,56 @@ const GREEN: RGBColor = RGBColor(22, 163, 74);
 const GREY: RGBColor = RGBColor(120, 120, 120);
 const LIGHT_ORANGE: RGBColor = RGBColor(250, 190, 150);
 
+type Panel<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<SegmentedCoord<RangedCoordusize>, RangedCoordf64>>;
+
+/// One panel: a caption, one labelled slot per x value, a y range, light horizontal lines.
+fn panel<'a, 'b>(
+    area: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+    caption: &str,
+    labels: &[String],
+    y: std::ops::Range<f64>,
+) -> anyhow::Result<Panel<'a, 'b>> {
+    let n = labels.len().max(1);
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 20))
+        .margin(14)
+        .x_label_area_size(30)
+        .y_label_area_size(44)
+        .build_cartesian_2d((0usize..n - 1).into_segmented(), y)
+        .map_err(fail)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n)
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => labels.get(*i).cloned().unwrap_or_default(),
+            SegmentValue::Last => String::new(),
+        })
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(fail)?;
+    Ok(chart)
+}
+
+/// A line through the weeks that have a value, with a dot on each.
+fn line(
+    chart: &mut Panel<'_, '_>,
+    values: impl Iterator<Item = Option<f64>>,
+    color: RGBColor,
+) -> anyhow::Result<usize> {
+    let points: Vec<(SegmentValue<usize>, f64)> = values
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (SegmentValue::CenterOf(i), v)))
+        .collect();
+    chart
+        .draw_series(LineSeries::new(points.clone(), color.stroke_width(3)))
+        .map_err(fail)?;
+    chart
+        .draw_series(points.iter().map(|p| Circle::new(p.clone(), 5, color.filled())))
+        .map_err(fail)?;
+    Ok(points.len())
+}
+
 /// Renders the chart as PNG bytes.
 pub fn render(data: &ChartData) -> anyhow::Result<Vec<u8>> {
     REGISTER.call_once(|| {
@@ -64,114 +117,51 @@ pub fn render(data: &ChartData) -> anyhow::Result<Vec<u8>> {
         .map_err(fail)?;
         let panels = body.split_evenly((2, 2));
         let weeks = &data.weeks;
-        let n = weeks.len().max(1);
-        let week_label = |v: &SegmentValue<usize>| match v {
-            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
-                weeks.get(*i).map(|w| w.label.clone()).unwrap_or_default()
-            }
-            SegmentValue::Last => String::new(),
-        };
-        let none = |area: &DrawingArea<BitMapBackend, plotters::coord::Shift>, what: &str| {
+        let labels: Vec<String> = weeks.iter().map(|w| w.label.clone()).collect();
+        let none = |area: &DrawingArea<BitMapBackend, Shift>, what: &str| {
             let (w, h) = area.dim_in_pixel();
             area.draw(&Text::new(
                 what.to_string(),
                 (w as i32 / 2 - 60, h as i32 / 2),
                 ("sans-serif", 18).into_font().color(&GREY),
             ))
+            .map_err(fail)
         };
 
         // Resolution time (median, business hours) per week.
-        let points: Vec<(SegmentValue<usize>, f64)> = weeks
-            .iter()
-            .enumerate()
-            .filter_map(|(i, w)| w.resolution_median.map(|h| (SegmentValue::CenterOf(i), h)))
-            .collect();
-        let top = points.iter().map(|p| p.1).fold(1.0_f64, f64::max) * 1.2;
-        let mut chart = ChartBuilder::on(&panels[0])
-            .caption("Time to resolution (median, business hours)", ("sans-serif", 20))
-            .margin(14)
-            .x_label_area_size(30)
-            .y_label_area_size(44)
-            .build_cartesian_2d((0usize..n - 1).into_segmented(), 0.0..top)
-            .map_err(fail)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n)
-            .x_label_formatter(&week_label)
-            .light_line_style(WHITE)
-            .draw()
-            .map_err(fail)?;
-        chart
-            .draw_series(LineSeries::new(points.clone(), BLUE.stroke_width(3)))
-            .map_err(fail)?;
-        chart
-            .draw_series(points.iter().map(|p| Circle::new(p.clone(), 5, BLUE.filled())))
-            .map_err(fail)?;
-        if points.is_empty() {
-            none(&panels[0], "nothing resolved yet").map_err(fail)?;
+        let top = weeks.iter().filter_map(|w| w.resolution_median).fold(1.0_f64, f64::max) * 1.2;
+        let mut chart = panel(
+            &panels[0],
+            "Time to resolution (median, business hours)",
+            &labels,
+            0.0..top,
+        )?;
+        if line(&mut chart, weeks.iter().map(|w| w.resolution_median), BLUE)? == 0 {
+            none(&panels[0], "nothing resolved yet")?;
         }
 
         // Backlog at each week's end, the overdue part darker.
         let top = weeks.iter().map(|w| w.backlog).max().unwrap_or(0).max(4) as f64 * 1.2;
-        let mut chart = ChartBuilder::on(&panels[1])
-            .caption("Backlog at week end (dark: overdue)", ("sans-serif", 20))
-            .margin(14)
-            .x_label_area_size(30)
-            .y_label_area_size(44)
-            .build_cartesian_2d((0usize..n - 1).into_segmented(), 0.0..top)
-            .map_err(fail)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n)
-            .x_label_formatter(&week_label)
-            .light_line_style(WHITE)
-            .draw()
-            .map_err(fail)?;
-        chart
-            .draw_series(
-                Histogram::vertical(&chart)
-                    .margin(12)
-                    .style(LIGHT_ORANGE.filled())
-                    .data(weeks.iter().enumerate().map(|(i, w)| (i, w.backlog as f64))),
-            )
-            .map_err(fail)?;
-        chart
-            .draw_series(
-                Histogram::vertical(&chart)
-                    .margin(12)
-                    .style(ORANGE.filled())
-                    .data(weeks.iter().enumerate().map(|(i, w)| (i, w.overdue as f64))),
-            )
-            .map_err(fail)?;
+        let mut chart = panel(&panels[1], "Backlog at week end (dark: overdue)", &labels, 0.0..top)?;
+        for (values, color) in [
+            (weeks.iter().map(|w| w.backlog).collect::<Vec<_>>(), LIGHT_ORANGE),
+            (weeks.iter().map(|w| w.overdue).collect(), ORANGE),
+        ] {
+            chart
+                .draw_series(
+                    Histogram::vertical(&chart)
+                        .margin(12)
+                        .style(color.filled())
+                        .data(values.into_iter().enumerate().map(|(i, v)| (i, v as f64))),
+                )
+                .map_err(fail)?;
+        }
 
         // Open tasks per owner; overloaded owners in orange.
-        let owners = data.load.len().max(1);
-        let most = data.load.iter().map(|(_, v)| *v).max().unwrap_or(0);
-        let top = most.max(4) as f64 * 1.25;
-        let mut chart = ChartBuilder::on(&panels[2])
-            .caption(
-                format!("Open tasks per owner (overloaded above {})", data.overload),
-                ("sans-serif", 20),
-            )
-            .margin(14)
-            .x_label_area_size(30)
-            .y_label_area_size(44)
-            .build_cartesian_2d((0usize..owners - 1).into_segmented(), 0.0..top)
-            .map_err(fail)?;
         let names: Vec<String> = data.load.iter().map(|(n, _)| n.clone()).collect();
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(owners)
-            .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => names.get(*i).cloned().unwrap_or_default(),
-                SegmentValue::Last => String::new(),
-            })
-            .light_line_style(WHITE)
-            .draw()
-            .map_err(fail)?;
+        let most = data.load.iter().map(|(_, v)| *v).max().unwrap_or(0);
+        let caption = format!("Open tasks per owner (overloaded above {})", data.overload);
+        let mut chart = panel(&panels[2], &caption, &names, 0.0..most.max(4) as f64 * 1.25)?;
         for (i, (_, open)) in data.load.iter().enumerate() {
             let color = if *open > data.overload { ORANGE } else { GREEN };
             chart
@@ -184,44 +174,19 @@ pub fn render(data: &ChartData) -> anyhow::Result<Vec<u8>> {
                 .map_err(fail)?;
         }
         if data.load.is_empty() {
-            none(&panels[2], "nobody owns open work").map_err(fail)?;
+            none(&panels[2], "nobody owns open work")?;
         }
 
-        // NPS per week.
-        let points: Vec<(SegmentValue<usize>, f64)> = weeks
-            .iter()
-            .enumerate()
-            .filter_map(|(i, w)| w.nps.map(|v| (SegmentValue::CenterOf(i), v)))
-            .collect();
-        let mut chart = ChartBuilder::on(&panels[3])
-            .caption("NPS (−100 to +100)", ("sans-serif", 20))
-            .margin(14)
-            .x_label_area_size(30)
-            .y_label_area_size(44)
-            .build_cartesian_2d((0usize..n - 1).into_segmented(), -100.0..100.0)
-            .map_err(fail)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n)
-            .x_label_formatter(&week_label)
-            .light_line_style(WHITE)
-            .draw()
-            .map_err(fail)?;
+        // NPS per week, with the zero line.
+        let mut chart = panel(&panels[3], "NPS (−100 to +100)", &labels, -100.0..100.0)?;
         chart
             .draw_series(LineSeries::new(
                 [(SegmentValue::Exact(0), 0.0), (SegmentValue::Last, 0.0)],
                 GREY.stroke_width(1),
             ))
             .map_err(fail)?;
-        chart
-            .draw_series(LineSeries::new(points.clone(), GREEN.stroke_width(3)))
-            .map_err(fail)?;
-        chart
-            .draw_series(points.iter().map(|p| Circle::new(p.clone(), 5, GREEN.filled())))
-            .map_err(fail)?;
-        if points.is_empty() {
-            none(&panels[3], "no answers yet").map_err(fail)?;
+        if line(&mut chart, weeks.iter().map(|w| w.nps), GREEN)? == 0 {
+            none(&panels[3], "no answers yet")?;
         }
         root.present().map_err(fail)?;
     }
