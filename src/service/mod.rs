@@ -240,7 +240,7 @@ impl Keel {
         let who = self
             .identify(conn, batch, inbound, channel_client.as_ref(), now)
             .await?;
-        if addresses_keel(inbound) {
+        if addresses_keel(inbound) && !is_request(inbound) {
             // A command runs in a savepoint of its own, so a mistake rolls back whatever it
             // touched while the dedupe record and the answer stay. Rows queued by earlier
             // events are written first: a rollback must not take them along.
@@ -267,8 +267,9 @@ impl Keel {
             batch.forget();
             Ok(out)
         } else {
-            // Conversation, reactions and edits only fail with a user error before they
-            // write anything (see `capture.rs`), so they need no savepoint.
+            // Conversation, reactions, edits and requests only fail with a user error before
+            // they write anything (see `capture.rs`), so they need no savepoint: their rows are
+            // written with the batch's.
             let mut turn = Turn::new(conn, batch, self, inbound, who, channel_client);
             match route(&mut turn).await {
                 Ok(()) => Ok(turn.out),
@@ -505,6 +506,23 @@ fn addresses_keel(inbound: &Inbound) -> bool {
         InboundKind::Message { to_keel, .. } => *to_keel || inbound.conversation.direct,
         _ => false,
     }
+}
+
+/// A request addressed to keel in a channel (`@keel <request>`, `track …`, `/keel <request>`):
+/// like auto-capture it only queues rows, after its last possible user error.
+fn is_request(inbound: &Inbound) -> bool {
+    if inbound.conversation.direct {
+        return false;
+    }
+    let text = match &inbound.kind {
+        InboundKind::Message { text, to_keel: true } | InboundKind::Command { text } => text,
+        _ => return false,
+    };
+    !text.trim().is_empty()
+        && matches!(
+            crate::command::parse(text),
+            Ok((crate::command::Command::Track { .. }, _)) | Err(crate::command::ParseError::NotACommand)
+        )
 }
 
 /// Where replies to an event go: its thread, or a new thread under it, in channels.
