@@ -109,6 +109,8 @@ pub struct Report {
     pub as_of: DateTime<Utc>,
     pub current: Figures,
     pub previous: Figures,
+    /// Days without a touchpoint after which a client counts as silent.
+    pub silent_client_days: i64,
 }
 
 /// A client as the KPIs need it.
@@ -146,6 +148,7 @@ pub async fn report(conn: &mut Conn, rules: &Rules, period: &Period, now: DateTi
         as_of: period.as_of(now),
         current,
         previous,
+        silent_client_days: rules.silent_client_days,
     })
 }
 

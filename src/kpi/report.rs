@@ -212,7 +212,11 @@ impl Report {
         if !c.silent_clients.is_empty() {
             items.push((
                 1.5 + c.silent_clients.len() as f64 / 2.0,
-                format!("silent for {}+ days: {}", 14, c.silent_clients.join(", ")),
+                format!(
+                    "silent for {}+ days: {}",
+                    self.silent_client_days,
+                    c.silent_clients.join(", ")
+                ),
             ));
         }
         if !c.overloaded_owners.is_empty() {
