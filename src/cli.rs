@@ -311,8 +311,7 @@ async fn kpi(
     let rules = crate::service::kpi::rules(&keel, &mut conn).await?;
     let report = crate::kpi::report(&mut conn, &rules, &period, now).await?;
     if let Some(file) = chart {
-        let data = crate::kpi::chart_data(&mut conn, &rules, &report, now).await?;
-        let png = crate::kpi::chart::render(&data)?;
+        let png = crate::kpi::chart_png(&mut conn, &rules, &report, now).await?;
         std::fs::write(&file, png)
             .map_err(|e| environment(format!("cannot write the chart to {}: {e}", file.display())))?;
     }

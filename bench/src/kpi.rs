@@ -146,14 +146,7 @@ async fn time_report(store: &Store, rules: &Rules, period: &Period) -> anyhow::R
 pub async fn run(backend: Backend, tasks: i64, postgres: &str) -> anyhow::Result<serde_json::Value> {
     let settings = Settings::default();
     let tz = settings.team_tz;
-    let mut calendar = keel::domain::calendar::Calendar::new(tz, settings.team_hours);
-    calendar.holidays = settings.holidays.clone();
-    let rules = Rules {
-        calendar,
-        sla: settings.sla.clone(),
-        overload_tasks: settings.schedules.overload_tasks,
-        silent_client_days: settings.schedules.silent_client_days,
-    };
+    let rules = Rules::new(&settings, settings.holidays.clone());
     let now = Utc.timestamp_opt(end(), 0).single().unwrap_or_default();
     let week = Period::last_week(now, tz);
     let year = Period::days(week.last - Duration::days(364), week.last, tz).map_err(|e| anyhow::anyhow!(e))?;

@@ -34,6 +34,20 @@ pub struct Rules {
     pub silent_client_days: i64,
 }
 
+impl Rules {
+    /// The rules of these settings, with the team's holidays (configured and added in chat).
+    pub fn new(settings: &crate::service::Settings, holidays: std::collections::BTreeSet<chrono::NaiveDate>) -> Rules {
+        let mut calendar = Calendar::new(settings.team_tz, settings.team_hours);
+        calendar.holidays = holidays;
+        Rules {
+            calendar,
+            sla: settings.sla.clone(),
+            overload_tasks: settings.schedules.overload_tasks,
+            silent_client_days: settings.schedules.silent_client_days,
+        }
+    }
+}
+
 /// A median and a p90 (nearest rank), in hours.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Spread {
@@ -195,6 +209,12 @@ pub async fn chart_data(
             .collect(),
         overload: rules.overload_tasks,
     })
+}
+
+/// The report's chart as PNG bytes.
+pub async fn chart_png(conn: &mut Conn, rules: &Rules, report: &Report, now: DateTime<Utc>) -> anyhow::Result<Vec<u8>> {
+    let data = chart_data(conn, rules, report, now).await?;
+    chart::render(&data)
 }
 
 async fn clients(conn: &mut Conn) -> anyhow::Result<Vec<ClientRow>> {

@@ -3,7 +3,6 @@
 use super::scheduler::{Ctx, Next};
 use super::{Keel, Outcome, Turn};
 use crate::command::KpiRange;
-use crate::domain::calendar::Calendar;
 use crate::domain::schedule::Schedule;
 use crate::kpi::{self, Period, Rules};
 use crate::store::jobs::Job;
@@ -11,14 +10,35 @@ use crate::store::Conn;
 
 /// The team's business hours (with every holiday), SLA targets and warning thresholds.
 pub async fn rules(keel: &Keel, conn: &mut Conn) -> anyhow::Result<Rules> {
-    let mut calendar = Calendar::new(keel.settings.team_tz, keel.settings.team_hours);
-    calendar.holidays = super::sweep::team_holidays(conn, keel).await?;
-    Ok(Rules {
-        calendar,
-        sla: keel.settings.sla.clone(),
-        overload_tasks: keel.settings.schedules.overload_tasks,
-        silent_client_days: keel.settings.schedules.silent_client_days,
-    })
+    let holidays = super::sweep::team_holidays(conn, keel).await?;
+    Ok(Rules::new(&keel.settings, holidays))
+}
+
+/// The report's chart as an image message, or `None` (logged) when it cannot be drawn: the
+/// text goes out either way.
+async fn chart_image(
+    conn: &mut Conn,
+    rules: &Rules,
+    report: &kpi::Report,
+    now: chrono::DateTime<chrono::Utc>,
+    conversation: String,
+    thread: Option<String>,
+) -> anyhow::Result<Option<keel_chat::Outbound>> {
+    let png = match kpi::chart_png(conn, rules, report, now).await {
+        Ok(png) => png,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "the KPI chart could not be drawn");
+            return Ok(None);
+        }
+    };
+    let label = report.period.label();
+    Ok(Some(keel_chat::Outbound::Image {
+        conversation,
+        thread,
+        name: format!("keel-kpi-{label}.png"),
+        caption: format!("KPI chart, {label}"),
+        png,
+    }))
 }
 
 /// The period a `kpi` range names, at `now` in the team's time zone.
@@ -37,24 +57,22 @@ pub(super) async fn kpi(turn: &mut Turn<'_>, range: KpiRange) -> Outcome {
     let now = turn.at();
     let period = period(turn.keel, &range, now).map_err(super::Fail::User)?;
     let keel = turn.keel;
+    let inbound = turn.inbound;
     let conn = turn.db().await?;
     let rules = rules(keel, conn).await?;
     let report = kpi::report(conn, &rules, &period, now).await?;
-    let chart = kpi::chart_data(conn, &rules, &report, now).await?;
+    let image = chart_image(
+        conn,
+        &rules,
+        &report,
+        now,
+        inbound.conversation.id.clone(),
+        super::reply_thread(inbound),
+    )
+    .await?;
     turn.reply(report.to_text());
-    match kpi::chart::render(&chart) {
-        Ok(png) => {
-            let inbound = turn.inbound;
-            let image = keel_chat::Outbound::Image {
-                conversation: inbound.conversation.id.clone(),
-                thread: super::reply_thread(inbound),
-                name: format!("keel-kpi-{}.png", report.period.label()),
-                caption: format!("KPI chart, {}", report.period.label()),
-                png,
-            };
-            turn.send("kpi_chart", &inbound.adapter.clone(), image);
-        }
-        Err(e) => tracing::error!(error = %format!("{e:#}"), "the KPI chart could not be drawn"),
+    if let Some(image) = image {
+        turn.send("kpi_chart", &inbound.adapter.clone(), image);
     }
     Ok(())
 }
@@ -81,29 +99,18 @@ pub(crate) async fn weekly_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<N
     let period = Period::last_week(now, tz);
     let rules = rules(keel, ctx.conn).await?;
     let report = kpi::report(ctx.conn, &rules, &period, now).await?;
-    let chart = kpi::chart_data(ctx.conn, &rules, &report, now).await?;
+    let image = chart_image(ctx.conn, &rules, &report, now, channel.clone(), None).await?;
     ctx.send(
         WEEKLY_JOB,
         &adapter,
         keel_chat::Outbound::Message {
-            conversation: channel.clone(),
+            conversation: channel,
             thread: None,
             text: format!("Weekly summary: {}", report.to_text()),
         },
     );
-    match kpi::chart::render(&chart) {
-        Ok(png) => ctx.send(
-            WEEKLY_JOB,
-            &adapter,
-            keel_chat::Outbound::Image {
-                conversation: channel,
-                thread: None,
-                name: format!("keel-kpi-{}.png", period.label()),
-                caption: format!("KPI chart, {}", period.label()),
-                png,
-            },
-        ),
-        Err(e) => tracing::error!(error = %format!("{e:#}"), "the weekly KPI chart could not be drawn"),
+    if let Some(image) = image {
+        ctx.send(WEEKLY_JOB, &adapter, image);
     }
     Ok(Next::At(next))
 }
