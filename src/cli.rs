@@ -628,6 +628,18 @@ fn posted_json(kind: &str, outbound: &keel_chat::Outbound) -> Value {
         Outbound::Reaction {
             conversation, emoji, ..
         } => (Some(conversation.clone()), None, None, emoji.clone()),
+        Outbound::Question {
+            conversation,
+            thread,
+            text,
+            fallback,
+            ..
+        } => (
+            Some(conversation.clone()),
+            None,
+            thread.clone(),
+            keel_chat::plain_question(text, fallback),
+        ),
         Outbound::Image {
             conversation,
             caption,

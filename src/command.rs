@@ -135,6 +135,9 @@ pub enum Command {
         target: String,
     },
     PlaybookList,
+    SurveyNps {
+        client: String,
+    },
 }
 
 /// The period `kpi` reports on.
@@ -512,6 +515,17 @@ pub static SPECS: &[Spec] = &[
         does: "list playbooks",
         allowed: Allowed::Team,
         parse: |a| a.finish(Command::PlaybookList),
+    },
+    Spec {
+        name: "survey nps",
+        usage: "survey nps <client>",
+        about: "ask the client's contacts the 0–10 question now (one open question per contact)",
+        does: "send surveys",
+        allowed: Allowed::Leads,
+        parse: |a| {
+            let client = a.next().ok_or_else(|| "which client? (client list)".to_string())?;
+            a.finish(Command::SurveyNps { client })
+        },
     },
     Spec {
         name: "kpi",

@@ -19,8 +19,8 @@ fn client_says(db: &TestDb, at: &str, who: &str, client: &str, text: &str) -> St
     )
 }
 
-fn team_says(db: &TestDb, at: &str, who: &str, channel: &str, text: &str) {
-    chat(db, at, &["--as", who, "--channel", channel], &format!("{text}\n"));
+fn team_says(db: &TestDb, at: &str, who: &str, channel: &str, text: &str) -> String {
+    chat(db, at, &["--as", who, "--channel", channel], &format!("{text}\n"))
 }
 
 fn kpi_json(db: &TestDb, args: &[&str]) -> Value {
@@ -68,7 +68,18 @@ fn scripted_month(db: &TestDb) {
         "The API returns an error on the orders page",
     );
     team_says(db, "2026-10-15T12:00:00Z", "lea", "acme", "Looking into it");
-    chat(db, "2026-10-16T10:00:00Z", LEA, "done #1\n");
+    // Done: bob is asked the CSAT question in #1's thread and answers 👍 (October's CSAT: 1).
+    let done = chat(db, "2026-10-16T10:00:00Z", LEA, "done #1\n");
+    assert!(
+        done.contains("[#acme] keel: bob, #1 \"The API returns an error on the orders page\" is done. Did we solve it to your satisfaction?"),
+        "{done}"
+    );
+    assert!(
+        done.contains("Answer 👍 or 👎 (a reply or a reaction to this message)."),
+        "{done}"
+    );
+    let thanks = client_says(db, "2026-10-16T11:00:00Z", "bob", "acme", "👍");
+    assert!(thanks.contains("Thank you, bob: 👍 recorded."), "{thanks}");
 
     // #2, Mon 2 Nov 10:00; answered 11:30 (1.5 h); done Tue 3 Nov 10:00 (7 h + 1 h = 8 h).
     client_says(
@@ -79,7 +90,11 @@ fn scripted_month(db: &TestDb) {
         "The invoice export is broken",
     );
     team_says(db, "2026-11-02T11:30:00Z", "lea", "acme", "On it");
-    chat(db, "2026-11-03T10:00:00Z", LEA, "done #2\n");
+    // CSAT: bob is asked again (18 days after the last time) and answers 👎.
+    let done = chat(db, "2026-11-03T10:00:00Z", LEA, "done #2\n");
+    assert!(done.contains("bob, #2"), "{done}");
+    let thanks = client_says(db, "2026-11-03T10:30:00Z", "bob", "acme", "👎");
+    assert!(thanks.contains("Thank you, bob: 👎 recorded."), "{thanks}");
 
     // #3, Tue 3 Nov 16:00; answered Wed 10:00 (1 h + 1 h = 2 h); waiting on the client from Wed
     // 11:00 to Fri 11:00 (6 + 8 + 2 = 16 h); done Fri 15:00: 1 + 8 + 8 + 6 = 23 h − 16 h = 7 h.
@@ -93,7 +108,10 @@ fn scripted_month(db: &TestDb) {
     team_says(db, "2026-11-04T10:00:00Z", "max", "globex", "Sure, which names?");
     chat(db, "2026-11-04T11:00:00Z", MAX, "wait #3\n");
     chat(db, "2026-11-06T11:00:00Z", MAX, "start #3\n");
-    chat(db, "2026-11-06T15:00:00Z", MAX, "done #3\n");
+    let done = chat(db, "2026-11-06T15:00:00Z", MAX, "done #3\n");
+    assert!(done.contains("gil, #3"), "{done}");
+    let thanks = client_says(db, "2026-11-06T15:30:00Z", "gil", "globex", ":+1:");
+    assert!(thanks.contains("Thank you, gil: 👍 recorded."), "{thanks}");
 
     // Go-lives: acme 5 Oct → 4 Nov (30 days), globex 20 Oct → 9 Nov (20 days).
     chat(
@@ -113,7 +131,9 @@ fn scripted_month(db: &TestDb) {
         "urgent: checkout fails for every customer",
     );
     team_says(db, "2026-11-09T09:30:00Z", "lea", "acme", "We are on it");
-    chat(db, "2026-11-09T12:00:00Z", LEA, "done #4\n");
+    // bob was asked on 3 Nov, less than a week ago: no CSAT question this time.
+    let done = chat(db, "2026-11-09T12:00:00Z", LEA, "done #4\n");
+    assert!(!done.contains("Did we solve"), "{done}");
 
     // umbrella is added on 10 Nov and never heard from.
     chat(
@@ -133,7 +153,9 @@ fn scripted_month(db: &TestDb) {
     );
     team_says(db, "2026-11-11T14:00:00Z", "max", "globex", "Checking the sync");
     chat(db, "2026-11-12T10:00:00Z", LEA, "escalate #5 the sync keeps failing\n");
-    chat(db, "2026-11-13T16:00:00Z", MAX, "done #5\n");
+    // gil was asked on 6 Nov 15:00, more than a week ago: asked again; he never answers.
+    let done = chat(db, "2026-11-13T16:00:00Z", MAX, "done #5\n");
+    assert!(done.contains("gil, #5"), "{done}");
 
     // #6, Mon 16 Nov 10:00, due Friday 20 Nov; answered Wed 18 Nov 10:00 (7 + 8 + 1 = 16 h: the
     // 8 h target is breached); never done.
@@ -148,6 +170,32 @@ fn scripted_month(db: &TestDb) {
 
     // initech churns on 20 Nov.
     chat(db, "2026-11-20T12:00:00Z", LEA, "client churned initech 2026-11-20\n");
+
+    // NPS on 20 Nov: bob answers 9 (a promoter), gil 7/10 (passive). While gil's question is
+    // open, a second one is refused; a client may not send surveys.
+    let sent = chat(
+        db,
+        "2026-11-20T12:00:00Z",
+        LEA,
+        "survey nps acme\nsurvey nps globex\nsurvey nps globex\n",
+    );
+    assert!(sent.contains("NPS question sent to bob (acme)"), "{sent}");
+    assert!(
+        sent.contains("[#acme] keel: bob, how likely are you to recommend us"),
+        "{sent}"
+    );
+    assert!(sent.contains("Reply with a number from 0 to 10."), "{sent}");
+    assert!(sent.contains("NPS question sent to gil (globex)"), "{sent}");
+    assert!(
+        sent.contains("every contact of globex already has an open NPS question"),
+        "{sent}"
+    );
+    let refused = client_says(db, "2026-11-20T12:30:00Z", "bob", "acme", "@keel survey nps acme");
+    assert!(refused.contains("only team members can send surveys"), "{refused}");
+    let thanks = client_says(db, "2026-11-20T13:00:00Z", "bob", "acme", "9");
+    assert!(thanks.contains("Thank you, bob: 9 of 10 recorded."), "{thanks}");
+    let thanks = client_says(db, "2026-11-20T14:00:00Z", "gil", "globex", "7/10");
+    assert!(thanks.contains("Thank you, gil: 7 of 10 recorded."), "{thanks}");
 
     // #7, Mon 23 Nov 09:00; answered 09:30 (0.5 h); never done.
     client_says(
@@ -222,9 +270,12 @@ fn kpis_of_a_scripted_month(backend: &str) {
     assert_eq!(k["backlog"], serde_json::json!({"value": 3, "previous": 0}), "{json}");
     assert_eq!(k["overdue"], serde_json::json!({"value": 1, "previous": 0}));
 
-    // No surveys were answered.
-    assert_eq!(k["nps"]["value"], Value::Null);
-    assert_eq!(k["csat"]["value"], Value::Null);
+    // NPS: one promoter (9), one passive (7), no detractor → (1 − 0) / 2 = +50; none in October.
+    assert_eq!(k["nps"]["value"], 50.0, "{json}");
+    assert_eq!(k["nps"]["previous"], Value::Null);
+    // CSAT: 👎 (bob, #2) and 👍 (gil, #3) answered in November → 0.5; October: 👍 → 1.
+    assert_eq!(k["csat"]["value"], 0.5, "{json}");
+    assert_eq!(k["csat"]["previous"], 1.0);
 
     // Onboarding: acme 30 days, globex 20 → median 25; nobody went live in October.
     let onboarding = &k["onboarding_days"];
@@ -489,7 +540,7 @@ fn playbooks_and_the_template_trap(backend: &str) {
         "{said}"
     );
     let refused = chat(&db, "2026-11-05T09:00:00Z", MAX, "playbook run onboarding for acme\n");
-    assert!(refused.contains("only leads"), "{refused}");
+    assert!(refused.contains("only leads and admins can run playbooks"), "{refused}");
     assert_eq!(
         support::tasks_json(&db).len(),
         17,
@@ -503,3 +554,66 @@ on_both_backends!(
         playbooks_and_the_template_trap(backend);
     }
 );
+
+/// NPS on its schedule: 30 days after go-live, then every 90 days, one open question per contact,
+/// none after churn; a team member's number in the channel is no answer.
+fn nps_on_schedule(backend: &str) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("keel.toml");
+    std::fs::write(&config, "").expect("config");
+    let surveys = |now: &str| {
+        tick(&db, &config, now)
+            .into_iter()
+            .filter(|m| m["kind"] == "survey")
+            .collect::<Vec<_>>()
+    };
+    chat(
+        &db,
+        "2026-09-01T08:00:00Z",
+        LEA,
+        "tz UTC\nclient add acme \"Acme\" #acme\n",
+    );
+    // Live on 1 Sep: a date without a time is 17:00 in lea's zone.
+    chat(&db, "2026-09-01T08:00:00Z", LEA, "client live acme 2026-09-01\n");
+    client_says(
+        &db,
+        "2026-09-02T10:00:00Z",
+        "bob",
+        "acme",
+        "Hello, the new dashboard is great",
+    );
+    // 30 days after go-live: 1 Oct 17:00.
+    assert!(surveys("2026-10-01T16:59:00Z").is_empty());
+    let asked = surveys("2026-10-01T17:00:00Z");
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0]["channel"], "acme");
+    let text = asked[0]["text"].as_str().expect("text");
+    assert!(text.starts_with("bob, how likely are you to recommend us"), "{text}");
+    assert!(surveys("2026-10-01T18:00:00Z").is_empty(), "once");
+    // lea's "8" is a team message; bob's "8" answers; a second question is not open.
+    let said = team_says(&db, "2026-10-02T09:00:00Z", "lea", "acme", "8");
+    assert!(!said.contains("recorded"), "{said}");
+    let thanks = client_says(&db, "2026-10-02T10:00:00Z", "bob", "acme", "8");
+    assert!(thanks.contains("Thank you, bob: 8 of 10 recorded."), "{thanks}");
+    let k = kpi_json(&db, &["--from", "2026-10-01", "--to", "2026-10-31"]);
+    // One passive answer: (0 − 0) / 1 = 0.
+    assert_eq!(k["nps"]["value"], 0.0, "{k}");
+    // A lead asks again on 10 Dec (bob answered, so he may be asked); the round of 30 Dec then
+    // leaves bob out: he was asked 20 days before.
+    let sent = chat(&db, "2026-12-10T10:00:00Z", LEA, "survey nps acme\n");
+    assert!(sent.contains("NPS question sent to bob (acme)"), "{sent}");
+    assert!(surveys("2026-12-30T17:00:00Z").is_empty(), "asked 20 days ago");
+    // Every 90 days: the round after 30 Dec is on 30 Mar 17:00.
+    assert!(surveys("2027-03-30T16:59:00Z").is_empty());
+    assert_eq!(surveys("2027-03-30T17:00:00Z").len(), 1);
+    // No survey after churn.
+    chat(&db, "2027-04-05T10:00:00Z", LEA, "client churned acme\n");
+    assert!(surveys("2027-06-30T17:00:00Z").is_empty());
+    let refused = chat(&db, "2027-04-05T10:00:00Z", LEA, "survey nps acme\n");
+    assert!(refused.contains("acme has churned"), "{refused}");
+}
+
+on_both_backends!(nps_is_asked_30_days_after_go_live_then_every_90_days, |backend| {
+    nps_on_schedule(backend);
+});

@@ -528,6 +528,35 @@ fn a_client_request_in_a_room_becomes_a_task_answered_in_its_thread() {
             .await;
         let tasks = w.tasks();
         assert_eq!(tasks.len(), 1, "a team reply is not a new task");
+
+        // Done: bob is asked the CSAT question in the request's thread and answers with a 👍
+        // reaction on it, which becomes an event of the task.
+        w.lea.say(&room, "!keel done #1").await;
+        let question = w
+            .bob
+            .next_where("the CSAT question", |ev| ev.content.body().contains("Did we solve"))
+            .await;
+        assert_eq!(thread_root(&question).as_ref(), Some(&asked));
+        assert!(
+            question.content.body().contains("Answer 👍 or 👎"),
+            "{}",
+            question.content.body()
+        );
+        w.bob.react(&room, &question.event_id, "👍").await;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let answered: Vec<Value> = support::events(&w.db)
+                .into_iter()
+                .filter(|e| e["kind"] == "survey_answered")
+                .collect();
+            if let Some(a) = answered.first() {
+                assert_eq!(answered.len(), 1);
+                assert_eq!((a["task"].as_i64(), a["data"]["score"].as_i64()), (Some(1), Some(1)));
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the 👍 was not recorded");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     });
 }
 
@@ -541,6 +570,10 @@ async fn command_tour(backend: &str, encrypted: bool) {
     }
     let asked = w.first_request(&room).await;
     w.lea.answer_to(&asked).await;
+    // "next Monday" is read against today (UTC, the team's zone here): the first Monday after it.
+    let today = chrono::Utc::now().date_naive();
+    let ahead = 7 - i64::from(chrono::Datelike::weekday(&today).num_days_from_monday());
+    let next_monday = format!("#2 due {}", (today + chrono::Duration::days(ahead)).format("%a %-d %b"));
     // max speaks first, so keel knows him.
     let tour: &[(&str, &str, &str)] = &[
         ("max", "!keel tz Europe/Berlin", "your time zone is Europe/Berlin"),
@@ -557,7 +590,7 @@ async fn command_tour(backend: &str, encrypted: bool) {
         ("lea", "!keel take #2", "#2 owner @lea"),
         ("lea", "!keel start #2", "#2 in-progress"),
         ("lea", "!keel wait #2", "#2 waiting"),
-        ("lea", "!keel due #2 next Monday", "#2 due Mon 30 Nov"),
+        ("lea", "!keel due #2 next Monday", next_monday.as_str()),
         ("lea", "!keel priority #2 urgent", "#2 priority urgent (was normal)"),
         ("lea", "!keel note #2 asked for the CSR", "#2 note added"),
         ("lea", "!keel snooze #2 2026-12-24", "#2 snoozed until Thu 24 Dec 2026"),

@@ -327,6 +327,30 @@ impl Transport {
     }
 }
 
+impl Transport {
+    /// Someone presses a button; returns once keel has acknowledged it.
+    async fn interaction(&self, fake: &FakeSlack, payload: &serde_json::Value) {
+        match self {
+            Transport::Events(base) => {
+                let form = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("payload", &payload.to_string())
+                    .finish();
+                let answer = keel_fake_slack::send_signed(
+                    &format!("{base}/slack/interactivity"),
+                    SECRET,
+                    "application/x-www-form-urlencoded",
+                    form.as_bytes(),
+                    None,
+                    &[],
+                )
+                .await;
+                assert_eq!(answer.status, 200, "{answer:?}");
+            }
+            Transport::Socket => acked(fake, fake.send_envelope("interactive", payload.clone())).await,
+        }
+    }
+}
+
 /// Waits until keel acknowledged a Socket Mode envelope.
 async fn acked(fake: &FakeSlack, envelope: String) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -564,6 +588,43 @@ async fn slack_connect_conversation(backend: &str, events_api: bool) {
     assert_eq!(tasks[1]["source"], "reaction");
     assert_eq!(tasks[0]["owner"], "lea");
     assert_eq!(fake.keel_posts().len(), seen + 1, "{:?}", fake.keel_posts());
+
+    // Done: bob gets the CSAT question in #1's thread with 👍/👎 buttons and presses 👍; the
+    // thanks is his alone. lea's press on bob's question is refused to her alone.
+    keel.command(&fake, "ULEA", "done #1", "CDONE").await;
+    let done = keel_post(&fake, seen + 1).await;
+    assert!(done.text.contains("#1 done"), "{}", done.text);
+    let question = keel_post(&fake, seen + 2).await;
+    assert!(
+        question.text.contains("Did we solve it to your satisfaction?"),
+        "{}",
+        question.text
+    );
+    assert_eq!(question.thread_ts.as_deref(), Some(ts.as_str()));
+    let labels: Vec<_> = question.blocks.as_ref().expect("buttons")[1]["elements"]
+        .as_array()
+        .expect("elements")
+        .iter()
+        .map(|e| e["text"]["text"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(labels, ["👍", "👎"]);
+    let up = keel_fake_slack::press(&question, "UBOB", "TACME", "👍").expect("a 👍 button");
+    keel.interaction(&fake, &up).await;
+    let thanks = keel_post(&fake, seen + 3).await;
+    assert!(thanks.text.contains("👍 recorded."), "{}", thanks.text);
+    assert_eq!(thanks.only_for.as_deref(), Some("UBOB"));
+    let down = keel_fake_slack::press(&question, "ULEA", "TTEAM", "👎").expect("a 👎 button");
+    keel.interaction(&fake, &down).await;
+    let refused = keel_post(&fake, seen + 4).await;
+    assert!(refused.text.contains("this question was for"), "{}", refused.text);
+    assert_eq!(refused.only_for.as_deref(), Some("ULEA"));
+    let answers: Vec<_> = support::events(&db)
+        .into_iter()
+        .filter(|e| e["kind"] == "survey_answered")
+        .collect();
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0]["data"]["score"], 1);
+    assert_eq!(answers[0]["task"], 1);
 }
 
 #[test]

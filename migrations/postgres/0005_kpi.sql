@@ -19,6 +19,8 @@ CREATE TABLE surveys (
 );
 CREATE INDEX surveys_answered ON surveys (answered_at) WHERE answered_at IS NOT NULL;
 CREATE INDEX surveys_by_contact ON surveys (adapter, contact, kind, asked_at);
+-- A reaction on a posted question (its platform message id) is an answer.
+CREATE INDEX surveys_by_message ON surveys (message_id) WHERE message_id IS NOT NULL;
 
 -- A client's playbook tasks (onboarding), for the template-trap KPI.
 CREATE INDEX tasks_playbook_by_client ON tasks (client_id) WHERE source = 'playbook';

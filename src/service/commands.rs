@@ -179,6 +179,7 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
         Command::Kpi { range } => super::kpi::kpi(turn, range).await,
         Command::PlaybookRun { name, target } => super::playbooks::run(turn, &name, &target).await,
         Command::PlaybookList => super::playbooks::list(turn).await,
+        Command::SurveyNps { client } => super::surveys::survey_nps(turn, &client).await,
         Command::HolidayRemove { date } => super::schedule_commands::holiday_remove(turn, &date).await,
         Command::Meet { people, minutes, when } => super::schedule_commands::meet(turn, &people, minutes, when).await,
     }
@@ -347,6 +348,9 @@ async fn set_status(turn: &mut Turn<'_>, mut task: Task, to: Status, note: Optio
         answer.push_str(&format!(": {n}"));
     }
     turn.reply(answer);
+    if to == Status::Done {
+        super::surveys::after_done(turn, &task).await?;
+    }
     Ok(())
 }
 
@@ -552,6 +556,9 @@ async fn client_stage(turn: &mut Turn<'_>, key: &str, stage: Lifecycle, date: Op
         }
     };
     people::update_client(turn.db().await?, &c).await?;
+    if matches!(stage, Lifecycle::Live | Lifecycle::Churned) {
+        super::surveys::schedule_nps(turn.db().await?, &c).await?;
+    }
     let offer = match stage {
         Lifecycle::Signed if turn.keel.settings.playbooks.iter().any(|p| p.name == "onboarding") => {
             format!(" — start onboarding with: playbook run onboarding for {key}")

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keel_chat::{Adapter, Outbound, SendError};
+use sqlx::Connection;
 use tokio::sync::Notify;
 
 use crate::clock::{Clock, SystemClock};
@@ -72,7 +73,13 @@ impl Dispatcher {
                     let mut conn = self.store.writer().acquire().await?;
                     match sent {
                         Ok(sent) => {
-                            outbox::mark_sent(&mut conn, pending.id, now, sent.message_id.as_deref()).await?;
+                            let mut tx = conn.begin().await?;
+                            outbox::mark_sent(&mut tx, pending.id, now, sent.message_id.as_deref()).await?;
+                            if let (Some(survey), Some(message_id)) = (survey_of(&outbound), &sent.message_id) {
+                                // A reaction on the posted question answers it.
+                                crate::store::surveys::posted(&mut tx, survey, message_id).await?;
+                            }
+                            tx.commit().await?;
                             total.sent += 1;
                             progressed = true;
                         }
@@ -153,6 +160,17 @@ fn ceil_seconds(at: chrono::DateTime<chrono::Utc>) -> i64 {
 /// Seconds before attempt `attempts + 1`: 1, 2, 4 … capped at about 4 minutes.
 pub fn backoff(attempts: i64) -> i64 {
     1_i64 << attempts.clamp(0, 8) as u32
+}
+
+/// The survey a posted question asks (its choices' values are `<survey id>:<score>`).
+fn survey_of(outbound: &Outbound) -> Option<i64> {
+    match outbound {
+        Outbound::Question { action, choices, .. } if action == "survey" => choices
+            .first()
+            .and_then(|c| c.value.split_once(':'))
+            .and_then(|(id, _)| id.parse().ok()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -128,6 +128,11 @@ fn event_detail(e: &TaskEvent) -> String {
         "priority" => get("to").unwrap_or_default(),
         "due" | "snoozed" => get("phrase").unwrap_or_default(),
         "edited" => get("to").map(|t| quoted(&t)).unwrap_or_default(),
+        "survey_answered" => match (get("kind"), e.data.get("score").and_then(|s| s.as_i64())) {
+            (Some(k), Some(s)) if k == "csat" => format!("CSAT {}", if s > 0 { "👍" } else { "👎" }),
+            (Some(_), Some(s)) => format!("NPS {s}"),
+            _ => String::new(),
+        },
         _ => String::new(),
     };
     if detail.is_empty() {

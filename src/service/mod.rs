@@ -15,6 +15,7 @@ mod playbooks;
 mod schedule_commands;
 pub mod scheduler;
 mod standup;
+mod surveys;
 mod sweep;
 
 use std::sync::Arc;
@@ -346,6 +347,9 @@ impl Keel {
 /// Sends an event where it belongs: a command, a request, a reply, a reaction.
 async fn route(turn: &mut Turn<'_>) -> Outcome {
     let inbound = turn.inbound;
+    if surveys::intercept(turn).await? {
+        return Ok(());
+    }
     match &inbound.kind {
         InboundKind::Command { text } => commands::run(turn, text, true).await,
         InboundKind::Message { text, .. } if addresses_keel(inbound) => {
@@ -363,6 +367,7 @@ async fn route(turn: &mut Turn<'_>) -> Outcome {
         InboundKind::Message { text, .. } => capture::conversation(turn, text).await,
         InboundKind::Reaction { emoji, message_id, .. } => capture::reaction(turn, emoji, message_id).await,
         InboundKind::Edit { message_id, text } => capture::edit(turn, message_id, text).await,
+        // Buttons other than keel's questions (answered above) do nothing.
         InboundKind::Action { .. } => Ok(()),
     }
 }
@@ -534,10 +539,10 @@ pub(crate) fn reply_thread(inbound: &Inbound) -> Option<String> {
     }
 }
 
-/// The answer to a mistake: private for slash commands, in the thread otherwise.
+/// The answer to a mistake: private for slash commands and buttons, in the thread otherwise.
 fn error_reply(inbound: &Inbound, text: &str) -> Queued {
     let outbound = match inbound.kind {
-        InboundKind::Command { .. } => Outbound::Ephemeral {
+        InboundKind::Command { .. } | InboundKind::Action { .. } => Outbound::Ephemeral {
             conversation: inbound.conversation.id.clone(),
             user: inbound.speaker.id.clone(),
             text: text.to_string(),

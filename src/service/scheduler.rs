@@ -211,6 +211,7 @@ async fn run_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<Next> {
         standup::SUMMARY_JOB => standup::summary_job(ctx, job).await,
         sweep::SWEEP_JOB => sweep::sweep_job(ctx, job).await,
         super::kpi::WEEKLY_JOB => super::kpi::weekly_job(ctx, job).await,
+        super::surveys::NPS_JOB => super::surveys::nps_job(ctx, job).await,
         other => {
             tracing::warn!(job = %job.key, kind = other, "unknown job kind; deleting it");
             Ok(Next::Done)

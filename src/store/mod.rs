@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod outbox;
 pub mod people;
 pub mod standups;
+pub mod surveys;
 pub mod tasks;
 pub mod writes;
 

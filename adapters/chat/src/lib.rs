@@ -107,6 +107,18 @@ pub enum Outbound {
         message_id: String,
         emoji: String,
     },
+    /// A question with fixed answers (a survey): buttons where the platform has them; elsewhere
+    /// the text followed by `fallback`, which says how to answer in words or with a reaction.
+    /// A pressed button comes back as [`InboundKind::Action`] with the choice's `value`.
+    Question {
+        conversation: String,
+        thread: Option<String>,
+        text: String,
+        /// What the buttons do (`survey`); each button's id is `<action>_<n>`.
+        action: String,
+        choices: Vec<Choice>,
+        fallback: String,
+    },
     /// A PNG image with a caption.
     Image {
         conversation: String,
@@ -117,6 +129,13 @@ pub enum Outbound {
     },
 }
 
+/// One answer to an [`Outbound::Question`]: the label people see and the value keel gets back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    pub label: String,
+    pub value: String,
+}
+
 impl Outbound {
     /// The conversation the outbound goes to, or the user for a direct message; messages to the
     /// same target are delivered in order.
@@ -125,10 +144,16 @@ impl Outbound {
             Outbound::Message { conversation, .. }
             | Outbound::Ephemeral { conversation, .. }
             | Outbound::Reaction { conversation, .. }
+            | Outbound::Question { conversation, .. }
             | Outbound::Image { conversation, .. } => conversation,
             Outbound::Direct { user, .. } => user,
         }
     }
+}
+
+/// A question as plain text, for platforms without buttons: the question, then how to answer.
+pub fn plain_question(text: &str, fallback: &str) -> String {
+    format!("{text}\n{fallback}")
 }
 
 /// Why a send did not go through.

@@ -297,6 +297,12 @@ impl Adapter for ConsoleOutput {
             Outbound::Reaction {
                 conversation, emoji, ..
             } => format!("[{}] keel reacted {emoji}", place(conversation)),
+            Outbound::Question {
+                conversation,
+                text,
+                fallback,
+                ..
+            } => render(&place(conversation), &keel_chat::plain_question(text, fallback)),
             Outbound::Image {
                 conversation,
                 name,

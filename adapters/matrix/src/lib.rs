@@ -494,13 +494,18 @@ impl Matrix {
                 conversation,
                 thread,
                 text,
-            } => {
-                let mut content = RoomMessageEventContent::text_markdown(text);
-                if let Some(root) = thread.as_deref().and_then(|t| OwnedEventId::try_from(t).ok()) {
-                    content.relates_to = Some(Relation::Thread(Thread::plain(root.clone(), root)));
-                }
-                (self.room(conversation)?, content)
-            }
+            } => (self.room(conversation)?, in_thread(text, thread.as_deref())),
+            // Matrix has no buttons: the question says how to answer (a number, a reaction).
+            Outbound::Question {
+                conversation,
+                thread,
+                text,
+                fallback,
+                ..
+            } => (
+                self.room(conversation)?,
+                in_thread(&keel_chat::plain_question(text, fallback), thread.as_deref()),
+            ),
             Outbound::Direct { user, text } => {
                 (self.dm_room(user).await?, RoomMessageEventContent::text_markdown(text))
             }
@@ -693,3 +698,12 @@ impl std::fmt::Display for NotConfigured {
 }
 
 impl std::error::Error for NotConfigured {}
+
+/// A Markdown message, in the thread of `thread` when it is an event id.
+fn in_thread(text: &str, thread: Option<&str>) -> RoomMessageEventContent {
+    let mut content = RoomMessageEventContent::text_markdown(text);
+    if let Some(root) = thread.and_then(|t| OwnedEventId::try_from(t).ok()) {
+        content.relates_to = Some(Relation::Thread(Thread::plain(root.clone(), root)));
+    }
+    content
+}

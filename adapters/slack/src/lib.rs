@@ -117,9 +117,13 @@ impl Slack {
         channel: &str,
         thread: Option<&str>,
         text: &str,
+        blocks: Option<Vec<SlackBlock>>,
     ) -> Result<Sent, SendError> {
         self.pace(channel).await;
         let mut content = SlackMessageContent::new().with_text(text.to_string());
+        if let Some(blocks) = blocks {
+            content = content.with_blocks(blocks);
+        }
         if let Some(key) = key {
             // The outbox key travels with the message, so a post that went through before a crash
             // can be recognised.
@@ -148,13 +152,25 @@ impl Slack {
                 conversation,
                 thread,
                 text,
-            } => self.post(key, conversation, thread.as_deref(), text).await,
+            } => self.post(key, conversation, thread.as_deref(), text, None).await,
+            Outbound::Question {
+                conversation,
+                thread,
+                text,
+                action,
+                choices,
+                ..
+            } => {
+                let blocks = question_blocks(text, action, choices);
+                self.post(key, conversation, thread.as_deref(), text, Some(blocks))
+                    .await
+            }
             Outbound::Direct { user, text } => {
                 let request = SlackApiConversationsOpenRequest::new().with_users(vec![user.as_str().into()]);
                 let opened = self
                     .api("conversations.open", session.conversations_open(&request))
                     .await?;
-                self.post(key, opened.channel.id.as_ref(), None, text).await
+                self.post(key, opened.channel.id.as_ref(), None, text, None).await
             }
             Outbound::Ephemeral {
                 conversation,
@@ -223,6 +239,29 @@ impl Slack {
             }
         }
     }
+}
+
+/// A question as Block Kit: the text, then one button per choice (`<action>_<n>`, unique in the
+/// message as Slack requires), at most 25 to a row.
+fn question_blocks(text: &str, action: &str, choices: &[keel_chat::Choice]) -> Vec<SlackBlock> {
+    let mut blocks = vec![SlackBlock::Section(
+        SlackSectionBlock::new().with_text(SlackBlockText::MarkDown(SlackBlockMarkDownText::new(text.to_string()))),
+    )];
+    let buttons: Vec<SlackActionBlockElement> = choices
+        .iter()
+        .enumerate()
+        .map(|(n, choice)| {
+            SlackActionBlockElement::Button(
+                SlackBlockButtonElement::new(SlackBlockPlainTextOnly::from(choice.label.as_str()))
+                    .with_action_id(format!("{action}_{n}").into())
+                    .with_value(choice.value.clone()),
+            )
+        })
+        .collect();
+    for row in buttons.chunks(25) {
+        blocks.push(SlackBlock::Actions(SlackActionsBlock::new(row.to_vec())));
+    }
+    blocks
 }
 
 /// A Slack message timestamp, `1795600000.000100`.

@@ -28,6 +28,8 @@ pub struct Post {
     pub key: Option<String>,
     /// Who posted it: `UKEEL` for keel, else the person's id.
     pub user: String,
+    /// The Block Kit blocks of the message, when it has any (a question's buttons).
+    pub blocks: Option<Value>,
     pub at: Instant,
 }
 
@@ -158,6 +160,7 @@ impl FakeSlack {
                 only_for: None,
                 key: None,
                 user: user.to_string(),
+                blocks: None,
                 at: Instant::now(),
             });
             let team = s
@@ -502,6 +505,82 @@ async fn http_post(url: &str, headers: &[(&str, String)], body: &[u8]) -> std::i
 }
 
 /// A request's parameters, whatever way they came: JSON body, form body or query string.
+/// The `blocks` of a post, checked as Slack checks them: an array of known block types, at most
+/// 50, buttons with a text, a value of at most 2,000 characters, and action ids unique in the
+/// message; anything else is `invalid_blocks`.
+fn blocks(p: &Map<String, Value>) -> Result<Option<Value>, &'static str> {
+    let blocks = match p.get("blocks") {
+        None => return Ok(None),
+        Some(Value::String(text)) => serde_json::from_str(text).map_err(|_| "invalid_blocks_format")?,
+        Some(other) => other.clone(),
+    };
+    let list = blocks.as_array().ok_or("invalid_blocks_format")?;
+    if list.len() > 50 {
+        return Err("invalid_blocks");
+    }
+    let mut action_ids = std::collections::HashSet::new();
+    for block in list {
+        match block["type"].as_str() {
+            Some("section") => {
+                if block["text"]["text"].as_str().is_none_or(str::is_empty) {
+                    return Err("invalid_blocks");
+                }
+            }
+            Some("actions") => {
+                let elements = block["elements"].as_array().ok_or("invalid_blocks")?;
+                if elements.is_empty() || elements.len() > 25 {
+                    return Err("invalid_blocks");
+                }
+                for e in elements {
+                    let label = e["text"]["text"].as_str().unwrap_or_default();
+                    let value = e["value"].as_str().unwrap_or_default();
+                    let id = e["action_id"].as_str().unwrap_or_default();
+                    if e["type"] != "button" || label.is_empty() || value.chars().count() > 2000 {
+                        return Err("invalid_blocks");
+                    }
+                    if !id.is_empty() && !action_ids.insert(id.to_string()) {
+                        return Err("invalid_blocks");
+                    }
+                }
+            }
+            _ => return Err("invalid_blocks"),
+        }
+    }
+    Ok(Some(blocks))
+}
+
+/// The `block_actions` payload Slack sends when `user` presses the button labelled `label` on
+/// keel's message `post` (for `/slack/interactivity` or a Socket Mode `interactive` envelope).
+pub fn press(post: &Post, user: &str, team: &str, label: &str) -> Option<Value> {
+    let button = post
+        .blocks
+        .as_ref()?
+        .as_array()?
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .find(|e| e["text"]["text"] == label)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let action_ts = format!("{now}.{:06}", rand_suffix());
+    Some(json!({
+        "type": "block_actions",
+        "user": {"id": user, "team_id": team},
+        "channel": {"id": post.channel},
+        "message": {"ts": post.ts, "text": post.text},
+        "actions": [{"type": "button", "action_id": button["action_id"], "value": button["value"],
+                     "text": button["text"], "action_ts": action_ts}],
+    }))
+}
+
+/// A distinct suffix for action timestamps within one process.
+fn rand_suffix() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 fn params(query: Option<String>, headers: &HeaderMap, body: &Bytes) -> Map<String, Value> {
     let mut out = Map::new();
     let form = |text: &str, out: &mut Map<String, Value>| {
@@ -609,7 +688,11 @@ async fn web_api(
                 return error("channel_not_found");
             }
             let message = text(&p, "text").unwrap_or_default();
-            if message.is_empty() {
+            let blocks = match blocks(&p) {
+                Ok(blocks) => blocks,
+                Err(e) => return error(e),
+            };
+            if message.is_empty() && blocks.is_none() {
                 return error("no_text");
             }
             if message.chars().count() > 40_000 {
@@ -635,6 +718,7 @@ async fn web_api(
                 only_for,
                 key,
                 user: "UKEEL".into(),
+                blocks,
                 at: Instant::now(),
             });
             if ephemeral {
