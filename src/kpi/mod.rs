@@ -684,19 +684,29 @@ struct OpenTask {
     due_at: Option<i64>,
 }
 
-/// Tasks open (open, in progress or waiting) at `at`: those active now and those whose status
-/// changed after `at`, each with its status as of `at` from its log.
+/// Tasks open (open, in progress or waiting) at `at`. A task whose status and due date have not
+/// changed since `at` is as its row says; only the tasks changed since then (few, for a recent
+/// `at`) are rebuilt from their log.
 async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
     let sql = packed(
         conn,
-        "c.id",
-        "(SELECT id FROM tasks WHERE status IN ('open', 'in-progress', 'waiting') AND created_at < $1 \
-         UNION SELECT e.task_id FROM task_events e WHERE e.kind = 'status' AND e.at >= $1) c",
+        "c.task_id",
+        "(SELECT DISTINCT task_id FROM task_events WHERE kind IN ('status', 'due') AND at >= $1) c",
     );
     let row = sqlx::query(AssertSqlSafe(sql)).bind(at).fetch_one(&mut *conn).await?;
     let mut ids: Vec<i64> = unpack::<(i64,)>(&row)?.into_iter().map(|(id,)| id).collect();
     ids.sort_unstable();
-    let mut out = Vec::new();
+    let sql = packed(
+        conn,
+        "id, owner_id, due_at",
+        "tasks WHERE status IN ('open', 'in-progress', 'waiting') AND created_at < $1",
+    );
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(at).fetch_one(&mut *conn).await?;
+    let mut out: Vec<OpenTask> = unpack::<(i64, Option<i64>, Option<i64>)>(&row)?
+        .into_iter()
+        .filter(|(id, _, _)| ids.binary_search(id).is_err())
+        .map(|(_, owner_id, due_at)| OpenTask { owner_id, due_at })
+        .collect();
     for chunk in ids.chunks(5000) {
         let rest = format!(
             "(SELECT t.owner_id, t.due_at, \
