@@ -41,6 +41,8 @@ struct Bot {
     platform: Arc<Platform>,
     store: Store,
     next: Mutex<u32>,
+    /// Ends once `ingest` (every clone) is dropped and its work committed.
+    running: tokio::task::JoinHandle<()>,
 }
 
 fn t0() -> DateTime<Utc> {
@@ -55,7 +57,7 @@ impl Bot {
             ..Settings::default()
         };
         let keel = Keel::new(store.clone(), Arc::new(FixedClock(t0())), settings);
-        let (ingest, _writer) = Ingest::start(keel.clone(), Arc::new(Notify::new()));
+        let (ingest, running) = Ingest::start(keel.clone(), Arc::new(Notify::new()));
         let platform = Arc::new(Platform::default());
         let dispatcher = Dispatcher::new(store.clone(), vec![platform.clone() as Arc<dyn Adapter>]);
         Bot {
@@ -65,6 +67,7 @@ impl Bot {
             platform,
             store,
             next: Mutex::new(0),
+            running,
         }
     }
 
@@ -174,6 +177,117 @@ on_both_backends!(a_redelivered_event_changes_nothing, |backend| {
         assert_eq!(bot.replies().await.len(), 1, "one answer, not three");
     });
 });
+
+on_both_backends!(
+    accepted_events_are_handled_after_the_answer_and_after_a_crash,
+    |backend| {
+        let db = TestDb::new(backend);
+        runtime().block_on(async {
+            let bot = Bot::start(&db, 0).await;
+            with_acme(&bot).await;
+            // 60 client messages accepted (recorded, answered at once), one of them twice.
+            let mut accepted = Vec::new();
+            for n in 0..60 {
+                let e = bot.event(
+                    &client("bob"),
+                    "acme",
+                    None,
+                    n,
+                    InboundKind::Message {
+                        text: format!("Request number {n}: the export is broken"),
+                        to_keel: false,
+                    },
+                );
+                bot.ingest.accept(e.clone()).await.expect("accepted");
+                accepted.push(e);
+            }
+            bot.ingest
+                .accept(accepted[7].clone())
+                .await
+                .expect("a repeat is accepted too");
+            // Handled in the background: the inbox drains to 60 tasks, one reply each.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while bot.scalar("SELECT COUNT(*) FROM inbox").await > 0 {
+                assert!(std::time::Instant::now() < deadline, "the inbox did not drain");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            assert_eq!(bot.scalar("SELECT COUNT(*) FROM tasks").await, 60);
+            let replies = bot.replies().await;
+            assert_eq!(replies.len(), 60, "{replies:?}");
+            for (n, reply) in replies.iter().enumerate() {
+                assert!(reply.starts_with(&format!("↳ #{} opened", n + 1)), "{reply}");
+            }
+            assert_eq!(bot.ingest.given_up(), 0);
+
+            // keel stops; then events are found in the inbox as a crash after the answer leaves them,
+            // one of them handled already (the crash came between handling and removing it). The
+            // next start handles the other.
+            let fresh = bot.event(
+                &client("bob"),
+                "acme",
+                None,
+                90,
+                InboundKind::Message {
+                    text: "The import fails as well".into(),
+                    to_keel: false,
+                },
+            );
+            let Bot {
+                keel,
+                ingest,
+                dispatcher,
+                platform,
+                store,
+                next,
+                running,
+            } = bot;
+            drop(ingest);
+            running.await.expect("stopped");
+            let mut tx = store.begin().await.expect("tx");
+            let rows = [&accepted[59], &fresh]
+                .iter()
+                .map(|e| {
+                    (
+                        e.adapter.as_str(),
+                        e.event_id.as_str(),
+                        serde_json::to_string(e).expect("json"),
+                    )
+                })
+                .collect::<Vec<_>>();
+            ::keel::store::inbox::put(&mut tx, &rows, t0().timestamp())
+                .await
+                .expect("put");
+            tx.commit().await.expect("commit");
+            let (ingest, running) = Ingest::start(keel.clone(), Arc::new(Notify::new()));
+            let bot = Bot {
+                keel,
+                ingest,
+                dispatcher,
+                platform,
+                store,
+                next,
+                running,
+            };
+            bot.ingest
+                .accept(fresh.clone())
+                .await
+                .expect("a repeat of a waiting event is accepted");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while bot.scalar("SELECT COUNT(*) FROM inbox").await > 0 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the inbox did not drain after the restart"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            assert_eq!(bot.scalar("SELECT COUNT(*) FROM tasks").await, 61);
+            let replies = bot.replies().await;
+            assert_eq!(replies.len(), 1, "{replies:?}");
+            assert!(replies[0].starts_with("↳ #61 opened"), "{replies:?}");
+            assert_eq!(bot.ingest.given_up(), 0);
+        });
+    }
+);
 
 on_both_backends!(threads_carry_first_response_and_reopen, |backend| {
     let db = TestDb::new(backend);

@@ -278,34 +278,51 @@ const FAST_RETRIES: [Duration; 3] = [
     Duration::from_secs(1),
 ];
 
-/// How Slack reaches keel in a test.
+/// How Slack reaches keel in a test, and keel's database (to wait for its inbox).
 enum Transport {
     /// The Events API: keel's HTTP server at this base URL.
-    Events(String),
+    Events(String, Store),
     /// Socket Mode through the fake's WebSocket.
-    Socket,
+    Socket(Store),
 }
 
 impl Transport {
-    /// Slack delivers an event; returns once keel has acknowledged it.
+    /// Waits until keel has handled everything it acknowledged (its inbox is empty).
+    async fn handled(&self) {
+        let (Transport::Events(_, store) | Transport::Socket(store)) = self;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut conn = store.pool().acquire().await.expect("connection");
+            let waiting = keel::store::inbox::count(&mut conn).await.expect("inbox");
+            if waiting == 0 {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{waiting} events still waiting");
+            drop(conn);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Slack delivers an event; returns once keel has acknowledged and handled it.
     async fn event(&self, fake: &FakeSlack, payload: &serde_json::Value) {
         match self {
-            Transport::Events(base) => {
+            Transport::Events(base, _) => {
                 let answers =
                     keel_fake_slack::deliver_event(&format!("{base}/slack/events"), SECRET, payload, &FAST_RETRIES)
                         .await;
                 assert_eq!(answers.len(), 1, "answered at the first try: {answers:?}");
                 assert_eq!(answers[0].status, 200);
             }
-            Transport::Socket => acked(fake, fake.send_envelope("events_api", payload.clone())).await,
+            Transport::Socket(_) => acked(fake, fake.send_envelope("events_api", payload.clone())).await,
         }
+        self.handled().await;
     }
 
-    /// Someone types `/keel …`; returns once keel has acknowledged it.
+    /// Someone types `/keel …`; returns once keel has acknowledged and handled it.
     async fn command(&self, fake: &FakeSlack, user: &str, text: &str, trigger: &str) {
         let body = slash(user, "C0ACME", text, trigger);
         match self {
-            Transport::Events(base) => {
+            Transport::Events(base, _) => {
                 let answer = keel_fake_slack::send_signed(
                     &format!("{base}/slack/commands"),
                     SECRET,
@@ -317,21 +334,22 @@ impl Transport {
                 .await;
                 assert_eq!(answer.status, 200, "{answer:?}");
             }
-            Transport::Socket => {
+            Transport::Socket(_) => {
                 let form: serde_json::Map<_, _> = url::form_urlencoded::parse(body.as_bytes())
                     .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
                     .collect();
                 acked(fake, fake.send_envelope("slash_commands", form.into())).await;
             }
         }
+        self.handled().await;
     }
 }
 
 impl Transport {
-    /// Someone presses a button; returns once keel has acknowledged it.
+    /// Someone presses a button; returns once keel has acknowledged and handled it.
     async fn interaction(&self, fake: &FakeSlack, payload: &serde_json::Value) {
         match self {
-            Transport::Events(base) => {
+            Transport::Events(base, _) => {
                 let form = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("payload", &payload.to_string())
                     .finish();
@@ -346,8 +364,9 @@ impl Transport {
                 .await;
                 assert_eq!(answer.status, 200, "{answer:?}");
             }
-            Transport::Socket => acked(fake, fake.send_envelope("interactive", payload.clone())).await,
+            Transport::Socket(_) => acked(fake, fake.send_envelope("interactive", payload.clone())).await,
         }
+        self.handled().await;
     }
 }
 
@@ -379,7 +398,7 @@ async fn keel_on_slack(db: &support::TestDb, fake: &FakeSlack, events_api: bool)
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Transport::Events(url)
+        Transport::Events(url, store.clone())
     } else {
         // Detached: it ends with the test's runtime.
         drop(keel_slack::socket::start(
@@ -388,7 +407,7 @@ async fn keel_on_slack(db: &support::TestDb, fake: &FakeSlack, events_api: bool)
             translator,
             Arc::new(ingest),
         ));
-        Transport::Socket
+        Transport::Socket(store.clone())
     };
     let dispatcher = Dispatcher::new(store, vec![Arc::new(slack) as Arc<dyn Adapter>]);
     tokio::spawn(async move {
@@ -435,7 +454,7 @@ async fn slack_connect_conversation(backend: &str, events_api: bool) {
     let db = support::TestDb::new(backend);
     let keel = keel_on_slack(&db, &fake, events_api).await;
 
-    if let Transport::Events(base) = &keel {
+    if let Transport::Events(base, _) = &keel {
         // Slack checks the URL when the app is set up.
         let challenge = serde_json::json!({"type": "url_verification", "challenge": "c-123", "token": "t"});
         let answer = keel_fake_slack::deliver_event(&format!("{base}/slack/events"), SECRET, &challenge, &[]).await;
@@ -474,7 +493,7 @@ async fn slack_connect_conversation(backend: &str, events_api: bool) {
 
     // Slack delivers the same event again (an Events API retry, a Socket Mode redelivery).
     match &keel {
-        Transport::Events(base) => {
+        Transport::Events(base, _) => {
             let again = keel_fake_slack::send_signed(
                 &format!("{base}/slack/events"),
                 SECRET,
@@ -485,6 +504,7 @@ async fn slack_connect_conversation(backend: &str, events_api: bool) {
             )
             .await;
             assert_eq!(again.status, 200);
+            keel.handled().await;
             // A forged signature and a stale (but correctly signed) request: 401, nothing stored.
             let forged = fake.user_says("C0ACME", "UBOB", "Please also delete all our data", None);
             let events = format!("{base}/slack/events");
@@ -530,7 +550,7 @@ async fn slack_connect_conversation(backend: &str, events_api: bool) {
             let answer = keel_fake_slack::send_signed(&events, SECRET, "application/json", &huge, None, &[]).await;
             assert!(answer.status == 413 || answer.status == 0, "{answer:?}");
         }
-        Transport::Socket => keel.event(&fake, &asked).await,
+        Transport::Socket(_) => keel.event(&fake, &asked).await,
     }
 
     // lea answers in the thread: the first response.

@@ -3,9 +3,11 @@
 //! `app_mention` requests.
 //!
 //! keel runs as `keel run` wires it in Events API mode: signature check, translation (its
-//! `auth.test` and `users.info` answered by the fake Slack server, then cached), the core's
-//! dedupe and capture in one transaction on a SQLite file, the answer after the commit, and the
-//! dispatcher posting replies to the fake Slack in the background.
+//! `auth.test` and `users.info` answered by the fake Slack server, then cached), the event
+//! recorded in the inbox on a SQLite file (group commit), the answer after that commit, the
+//! inbox handled in the background (dedupe, capture, replies queued), and the dispatcher posting
+//! replies to the fake Slack. After the load, the run waits until the inbox is empty (`drain_s`)
+//! and counts the tasks.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -181,7 +183,22 @@ pub async fn run(seconds: u64, connections: usize) -> anyhow::Result<serde_json:
     let measured = load(&format!("{keel_url}/slack/events"), connections, seconds, 0, epoch).await?;
     keel_server.abort();
 
-    // Every 2xx was answered after its commit: the tasks are there now.
+    // Every 2xx was answered after its event was recorded; wait until all are handled.
+    let drained = Instant::now();
+    loop {
+        let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
+            .fetch_one(store.pool())
+            .await
+            .context("counting the inbox")?;
+        if waiting == 0 {
+            break;
+        }
+        if drained.elapsed() > Duration::from_secs(600) {
+            anyhow::bail!("{waiting} events still waiting after 600 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let drain_s = drained.elapsed().as_secs_f64();
     let tasks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks")
         .fetch_one(store.pool())
         .await
@@ -206,6 +223,7 @@ pub async fn run(seconds: u64, connections: usize) -> anyhow::Result<serde_json:
         "tasks": tasks,
         "ack_p99_ms": super::round3(measured.ack_p99_ms),
         "baseline_ack_p99_ms": super::round3(baseline.ack_p99_ms),
+        "drain_s": super::round3(drain_s),
         "replies_queued": replies_queued,
         "connections": connections,
         "seconds": seconds,

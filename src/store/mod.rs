@@ -3,6 +3,7 @@
 //! Both backends go through sqlx's `Any` driver, so every query is written once; the schema lives
 //! in per-backend migrations. Times are stored as unix seconds.
 
+pub mod inbox;
 pub mod jobs;
 pub mod outbox;
 pub mod people;
@@ -87,6 +88,7 @@ static MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_scheduler.sql"),
     migration!(4, "0004_sweep.sql"),
     migration!(5, "0005_kpi.sql"),
+    migration!(6, "0006_inbox.sql"),
 ];
 
 /// A URL safe to show: the password removed.

@@ -213,6 +213,13 @@ pub trait InboundSink: Send + Sync {
     /// Hand one event to the core. Returns once the event is durably recorded (or recognised as
     /// a duplicate), so an adapter may acknowledge it to its platform afterwards.
     async fn deliver(&self, inbound: Inbound) -> anyhow::Result<()>;
+
+    /// Hand one event to the core to be handled shortly. Returns once the event is durably
+    /// recorded, usually before it is handled: for platforms that want a quick acknowledgement
+    /// (Slack's 3 s). Sinks without a queue of their own handle it at once.
+    async fn accept(&self, inbound: Inbound) -> anyhow::Result<()> {
+        self.deliver(inbound).await
+    }
 }
 
 #[cfg(test)]

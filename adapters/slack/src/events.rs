@@ -3,9 +3,10 @@
 //! Every request's signature is checked first (HMAC-SHA256 of `v0:{timestamp}:{body}` with the
 //! signing secret, the timestamp within five minutes of now); a forged or stale one gets 401 and
 //! nothing else happens. Bodies over 1 MiB are refused (413). An event is answered 200 once keel
-//! has committed it (milliseconds; Slack wants an answer within 3 s): a crash before that leaves
-//! it unanswered, so Slack sends it again, and the core's dedupe makes a repeat harmless. Replies
-//! go out after the answer, through the outbox.
+//! has recorded it (in its inbox, a few milliseconds; Slack wants an answer within 3 s) and is
+//! handled after the answer: a crash before the answer leaves it unanswered, so Slack sends it
+//! again, and dedupe makes a repeat harmless; a crash after it leaves it in the inbox for the next
+//! start. Replies go out through the outbox.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +29,7 @@ use crate::inbound::Translator;
 const MAX_AGE_S: i64 = 300;
 /// The largest body keel reads.
 pub const MAX_BODY: usize = 1024 * 1024;
-/// How long keel may take to commit an event before it answers 503 (Slack retries later).
+/// How long keel may take to record an event before it answers 503 (Slack retries later).
 const COMMIT_WITHIN: Duration = Duration::from_millis(2500);
 
 #[derive(Clone)]
@@ -90,11 +91,11 @@ fn refuse(e: &str) -> Response {
     (StatusCode::UNAUTHORIZED, "invalid signature\n").into_response()
 }
 
-/// Hands events to keel and answers once they are committed.
+/// Hands events to keel and answers once they are recorded.
 async fn take(endpoint: &Endpoint, inbound: Vec<Inbound>) -> Response {
     let deliver = async {
         for event in inbound {
-            endpoint.sink.deliver(event).await?;
+            endpoint.sink.accept(event).await?;
         }
         anyhow::Ok(())
     };

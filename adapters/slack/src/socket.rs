@@ -1,6 +1,7 @@
 //! Socket Mode: no public URL needed. keel asks `apps.connections.open` (with the app-level
 //! token) for a WebSocket, and Slack sends envelopes over it: `events_api`, `slash_commands`,
-//! `interactive`. keel acknowledges an envelope once its events are committed, so an envelope
+//! `interactive`. keel acknowledges an envelope once its events are recorded (in its inbox; they
+//! are handled after the acknowledgement), so an envelope
 //! lost in a crash or a dropped connection is not acknowledged and Slack sends it again (the
 //! core's dedupe keeps one). A `disconnect` frame, a close or a broken socket opens a new
 //! connection (backing off while Slack cannot be reached).
@@ -85,7 +86,7 @@ async fn connection(
         };
         let mut taken = true;
         for event in inbound {
-            if let Err(e) = sink.deliver(event).await {
+            if let Err(e) = sink.accept(event).await {
                 tracing::error!(error = %format!("{e:#}"), "keel could not take a Slack event; Slack will send it again");
                 taken = false;
                 break;
