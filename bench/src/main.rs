@@ -84,8 +84,6 @@ enum Bench {
         #[arg(long, default_value_t = 200)]
         messages: usize,
     },
-    /// Signed `app_mention` requests to keel's Events API endpoint (SQLite file) against a bare
-    /// axum handler answering 200, from the same bounded loader in the same run.
     /// A week's and a year's KPIs with N tasks (two years at 1,000,000), and the same week with
     /// the newest 100,000 tasks only.
     Kpi {
@@ -100,6 +98,8 @@ enum Bench {
         )]
         postgres: String,
     },
+    /// Signed `app_mention` requests to keel's Events API endpoint (SQLite file) against a bare
+    /// axum handler answering 200, from the same bounded loader in the same run.
     SlackEvents {
         #[arg(long, default_value_t = 15)]
         seconds: u64,
