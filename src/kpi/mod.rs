@@ -249,6 +249,16 @@ fn packed(conn: &Conn, columns: &str, rest: &str) -> String {
     }
 }
 
+/// SQLite's `INDEXED BY` for a partial index the query's WHERE clause repeats the condition of
+/// (without statistics its planner may prefer a plainer index); PostgreSQL plans by statistics.
+fn indexed_by(conn: &Conn, index: &str) -> String {
+    if crate::store::is_postgres(conn) {
+        String::new()
+    } else {
+        format!(" INDEXED BY {index}")
+    }
+}
+
 fn unpack<T: serde::de::DeserializeOwned>(row: &sqlx::any::AnyRow) -> anyhow::Result<Vec<T>> {
     let text: String = row.try_get(0)?;
     Ok(serde_json::from_str(&text)?)
@@ -284,9 +294,10 @@ async fn waiting_events(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<HashMap<
     let mut out: HashMap<i64, Vec<(i64, Option<Status>)>> = HashMap::new();
     for chunk in ids.chunks(5000) {
         let rest = format!(
-            "({}) ids CROSS JOIN task_events e WHERE e.task_id = ids.c0 \
-             AND e.kind || '' = 'status' AND e.data LIKE '%waiting%'",
-            json_rows(conn, &[Json::Int])
+            "({}) ids CROSS JOIN task_events e{} WHERE e.task_id = ids.c0 \
+             AND e.kind = 'status' AND e.data LIKE '%waiting%'",
+            json_rows(conn, &[Json::Int]),
+            indexed_by(conn, "task_events_waiting")
         );
         let sql = packed(conn, "e.id, e.task_id, e.at, e.data", &rest);
         let row = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
@@ -414,11 +425,15 @@ async fn figures(
 
     // Resolutions in the period: the last `done` of each task.
     let mut resolved: BTreeMap<i64, (i64, i64, Priority, bool)> = BTreeMap::new();
+    let rest = format!(
+        "task_events e{} JOIN tasks t ON t.id = e.task_id \
+         WHERE e.kind = 'status' AND e.at >= $1 AND e.at < $2 AND e.data LIKE '%\"done\"%' AND t.source <> 'playbook'",
+        indexed_by(conn, "task_events_done_at")
+    );
     let sql = packed(
         conn,
         "e.id, e.task_id, e.at, e.data, t.created_at, t.priority, t.requester_is_client",
-        "task_events e JOIN tasks t ON t.id = e.task_id \
-         WHERE e.kind = 'status' AND e.at >= $1 AND e.at < $2 AND e.data LIKE '%\"done\"%' AND t.source <> 'playbook'",
+        &rest,
     );
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(from)
@@ -658,9 +673,10 @@ async fn first_done_before(conn: &mut Conn, ids: &[i64], until: i64) -> anyhow::
     let mut out = HashMap::new();
     for chunk in ids.chunks(5000) {
         let rest = format!(
-            "({}) ids CROSS JOIN task_events e WHERE e.task_id = ids.c0 \
-             AND e.kind || '' = 'status' AND e.data LIKE '%\"done\"%' AND e.at <= $2",
-            json_rows(conn, &[Json::Int])
+            "({}) ids CROSS JOIN task_events e{} WHERE e.task_id = ids.c0 \
+             AND e.kind = 'status' AND e.data LIKE '%\"done\"%' AND e.at <= $2",
+            json_rows(conn, &[Json::Int]),
+            indexed_by(conn, "task_events_done")
         );
         let sql = packed(conn, "e.id, e.task_id, e.at, e.data", &rest);
         let row = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
@@ -685,17 +701,55 @@ struct OpenTask {
 }
 
 /// Tasks open (open, in progress or waiting) at `at`. A task whose status and due date have not
-/// changed since `at` is as its row says; only the tasks changed since then (few, for a recent
-/// `at`) are rebuilt from their log.
+/// changed since `at` is as its row says. For the tasks changed since (few, for a recent `at`),
+/// one read of the changes tells the rest: a status event records the status it left, so the
+/// first one after `at` says what the status was then; only a task whose due date changed since
+/// is looked up in its log before `at`.
 async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
     let sql = packed(
         conn,
-        "c.task_id",
-        "(SELECT DISTINCT task_id FROM task_events WHERE kind IN ('status', 'due') AND at >= $1) c",
+        "e.id, e.task_id, e.kind, e.data, t.status, t.owner_id, t.due_at",
+        "task_events e JOIN tasks t ON t.id = e.task_id \
+         WHERE e.kind IN ('status', 'due') AND e.at >= $1 AND t.created_at < $1",
     );
     let row = sqlx::query(AssertSqlSafe(sql)).bind(at).fetch_one(&mut *conn).await?;
-    let mut ids: Vec<i64> = unpack::<(i64,)>(&row)?.into_iter().map(|(id,)| id).collect();
-    ids.sort_unstable();
+    type ChangeRow = (i64, i64, String, String, String, Option<i64>, Option<i64>);
+    let mut changes: Vec<ChangeRow> = unpack(&row)?;
+    changes.sort_by_key(|c| c.0);
+    /// What the changes since `at` tell of a task then.
+    struct Then {
+        status: Option<Status>,
+        /// The first status change since `at` said where it came from.
+        status_known: bool,
+        due_changed: bool,
+        owner_id: Option<i64>,
+        due_at: Option<i64>,
+    }
+    let mut then: BTreeMap<i64, Then> = BTreeMap::new();
+    for (_, task_id, kind, data, status, owner_id, due_at) in changes {
+        let entry = then.entry(task_id).or_insert_with(|| Then {
+            status: status.parse().ok(),
+            status_known: false,
+            due_changed: false,
+            owner_id,
+            due_at,
+        });
+        match kind.as_str() {
+            "status" if !entry.status_known => {
+                entry.status_known = true;
+                entry.status = serde_json::from_str::<Value>(&data)
+                    .ok()
+                    .and_then(|v| v.get("from")?.as_str()?.parse().ok());
+                if entry.status.is_none() {
+                    // A status event that does not say where it came from: read the log.
+                    entry.status_known = false;
+                    entry.due_changed = true;
+                }
+            }
+            "due" => entry.due_changed = true,
+            _ => {}
+        }
+    }
     let sql = packed(
         conn,
         "id, owner_id, due_at",
@@ -704,40 +758,45 @@ async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
     let row = sqlx::query(AssertSqlSafe(sql)).bind(at).fetch_one(&mut *conn).await?;
     let mut out: Vec<OpenTask> = unpack::<(i64, Option<i64>, Option<i64>)>(&row)?
         .into_iter()
-        .filter(|(id, _, _)| ids.binary_search(id).is_err())
+        .filter(|(id, _, _)| !then.contains_key(id))
         .map(|(_, owner_id, due_at)| OpenTask { owner_id, due_at })
         .collect();
-    for chunk in ids.chunks(5000) {
+    let is_open = |s: Status| matches!(s, Status::Open | Status::InProgress | Status::Waiting);
+    let mut look_up = Vec::new();
+    for (id, t) in &then {
+        if t.due_changed {
+            look_up.push(*id);
+        } else if t.status.is_some_and(is_open) {
+            out.push(OpenTask {
+                owner_id: t.owner_id,
+                due_at: t.due_at,
+            });
+        }
+    }
+    for chunk in look_up.chunks(5000) {
         let rest = format!(
-            "(SELECT t.owner_id, t.due_at, \
+            "(SELECT t.owner_id, \
              (SELECT e.data FROM task_events e WHERE e.task_id = t.id AND e.kind || '' = 'status' AND e.at < $2 \
               ORDER BY e.id DESC LIMIT 1) AS last_status, \
              (SELECT e.data FROM task_events e WHERE e.task_id = t.id AND e.kind || '' = 'due' AND e.at < $2 \
               ORDER BY e.id DESC LIMIT 1) AS last_due, \
-             (SELECT COUNT(*) FROM task_events e WHERE e.task_id = t.id AND e.kind || '' = 'due' AND e.at >= $2) AS due_changes \
-             FROM ({}) ids CROSS JOIN tasks t WHERE t.id = ids.c0 AND t.created_at < $2) o",
+             (SELECT e.data FROM task_events e WHERE e.task_id = t.id AND e.kind || '' = 'created' \
+              ORDER BY e.id LIMIT 1) AS created \
+             FROM ({}) ids CROSS JOIN tasks t WHERE t.id = ids.c0) o",
             json_rows(conn, &[Json::Int])
         );
-        let sql = packed(
-            conn,
-            "o.owner_id, o.due_at, o.last_status, o.last_due, o.due_changes",
-            &rest,
-        );
+        let sql = packed(conn, "o.owner_id, o.last_status, o.last_due, o.created", &rest);
         let row = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
             .bind(at)
             .fetch_one(&mut *conn)
             .await?;
-        type OpenRow = (Option<i64>, Option<i64>, Option<String>, Option<String>, i64);
-        for (owner_id, due_at, last_status, last_due, due_changes) in unpack::<OpenRow>(&row)? {
+        type OpenRow = (Option<i64>, Option<String>, Option<String>, Option<String>);
+        for (owner_id, last_status, last_due, created) in unpack::<OpenRow>(&row)? {
             let status = last_status.and_then(|d| status_to(&d)).unwrap_or(Status::Open);
-            if !matches!(status, Status::Open | Status::InProgress | Status::Waiting) {
+            if !is_open(status) {
                 continue;
             }
-            let due_at = if due_changes == 0 {
-                due_at
-            } else {
-                last_due.and_then(|d| due_from(&d))
-            };
+            let due_at = last_due.or(created).and_then(|d| due_from(&d));
             out.push(OpenTask { owner_id, due_at });
         }
     }

@@ -89,6 +89,7 @@ static MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_sweep.sql"),
     migration!(5, "0005_kpi.sql"),
     migration!(6, "0006_inbox.sql"),
+    migration!(7, "0007_kpi_status.sql"),
 ];
 
 /// A URL safe to show: the password removed.
