@@ -232,18 +232,9 @@ on_both_backends!(
                     to_keel: false,
                 },
             );
-            let Bot {
-                keel,
-                ingest,
-                dispatcher,
-                platform,
-                store,
-                next,
-                running,
-            } = bot;
-            drop(ingest);
-            running.await.expect("stopped");
-            let mut tx = store.begin().await.expect("tx");
+            drop(bot.ingest);
+            bot.running.await.expect("stopped");
+            let mut tx = bot.store.begin().await.expect("tx");
             let rows = [&accepted[59], &fresh]
                 .iter()
                 .map(|e| {
@@ -258,16 +249,8 @@ on_both_backends!(
                 .await
                 .expect("put");
             tx.commit().await.expect("commit");
-            let (ingest, running) = Ingest::start(keel.clone(), Arc::new(Notify::new()));
-            let bot = Bot {
-                keel,
-                ingest,
-                dispatcher,
-                platform,
-                store,
-                next,
-                running,
-            };
+            let (ingest, running) = Ingest::start(bot.keel.clone(), Arc::new(Notify::new()));
+            let bot = Bot { ingest, running, ..bot };
             bot.ingest
                 .accept(fresh.clone())
                 .await

@@ -747,10 +747,12 @@ async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
     changes.sort_by_key(|c| c.0);
     /// What the changes since `at` tell of a task then.
     struct Then {
+        /// The row's status, until the first status change since `at` says where it came from.
         status: Option<Status>,
-        /// The first status change since `at` said where it came from.
-        status_known: bool,
-        due_changed: bool,
+        status_seen: bool,
+        /// Its log before `at` must be read: its due date changed since (or a status change
+        /// did not say where it came from).
+        look_up: bool,
         owner_id: Option<i64>,
         due_at: Option<i64>,
     }
@@ -758,24 +760,20 @@ async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
     for (_, task_id, kind, data, status, owner_id, due_at) in changes {
         let entry = then.entry(task_id).or_insert_with(|| Then {
             status: status.parse().ok(),
-            status_known: false,
-            due_changed: false,
+            status_seen: false,
+            look_up: false,
             owner_id,
             due_at,
         });
         match kind.as_str() {
-            "status" if !entry.status_known => {
-                entry.status_known = true;
+            "status" if !entry.status_seen => {
+                entry.status_seen = true;
                 entry.status = serde_json::from_str::<Value>(&data)
                     .ok()
                     .and_then(|v| v.get("from")?.as_str()?.parse().ok());
-                if entry.status.is_none() {
-                    // A status event that does not say where it came from: read the log.
-                    entry.status_known = false;
-                    entry.due_changed = true;
-                }
+                entry.look_up |= entry.status.is_none();
             }
-            "due" => entry.due_changed = true,
+            "due" => entry.look_up = true,
             _ => {}
         }
     }
@@ -790,12 +788,11 @@ async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
         .filter(|(id, _, _)| !then.contains_key(id))
         .map(|(_, owner_id, due_at)| OpenTask { owner_id, due_at })
         .collect();
-    let is_open = |s: Status| matches!(s, Status::Open | Status::InProgress | Status::Waiting);
     let mut look_up = Vec::new();
     for (id, t) in &then {
-        if t.due_changed {
+        if t.look_up {
             look_up.push(*id);
-        } else if t.status.is_some_and(is_open) {
+        } else if t.status.is_some_and(Status::is_active) {
             out.push(OpenTask {
                 owner_id: t.owner_id,
                 due_at: t.due_at,
@@ -822,7 +819,7 @@ async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
         type OpenRow = (Option<i64>, Option<String>, Option<String>, Option<String>);
         for (owner_id, last_status, last_due, created) in unpack::<OpenRow>(&row)? {
             let status = last_status.and_then(|d| status_to(&d)).unwrap_or(Status::Open);
-            if !is_open(status) {
+            if !status.is_active() {
                 continue;
             }
             let due_at = last_due.or(created).and_then(|d| due_from(&d));
