@@ -292,13 +292,11 @@ impl Transport {
         let (Transport::Events(_, store) | Transport::Socket(store)) = self;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let mut conn = store.pool().acquire().await.expect("connection");
-            let waiting = keel::store::inbox::count(&mut conn).await.expect("inbox");
+            let waiting = keel::store::inbox::count(store).await.expect("inbox");
             if waiting == 0 {
                 return;
             }
             assert!(tokio::time::Instant::now() < deadline, "{waiting} events still waiting");
-            drop(conn);
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

@@ -4,7 +4,7 @@
 //!
 //! keel runs as `keel run` wires it in Events API mode: signature check, translation (its
 //! `auth.test` and `users.info` answered by the fake Slack server, then cached), the event
-//! recorded in the inbox on a SQLite file (group commit), the answer after that commit, the
+//! recorded in the inbox (on a SQLite file: its journal, a batch per write), the answer after that, the
 //! inbox handled in the background (dedupe, capture, replies queued), and the dispatcher posting
 //! replies to the fake Slack. After the load, the run waits until the inbox is empty (`drain_s`)
 //! and counts the tasks.
@@ -186,10 +186,7 @@ pub async fn run(seconds: u64, connections: usize) -> anyhow::Result<serde_json:
     // Every 2xx was answered after its event was recorded; wait until all are handled.
     let drained = Instant::now();
     loop {
-        let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
-            .fetch_one(store.pool())
-            .await
-            .context("counting the inbox")?;
+        let waiting = keel::store::inbox::count(&store).await.context("counting the inbox")?;
         if waiting == 0 {
             break;
         }

@@ -11,12 +11,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use async_trait::async_trait;
 use keel_chat::{Inbound, InboundSink};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::{Handled, Keel};
 use crate::store::inbox;
+use crate::store::journal::{Journal, Position};
 
 /// The most events one transaction carries.
 const MAX_BATCH: usize = 256;
@@ -60,9 +62,10 @@ impl Ingest {
             started: Instant::now(),
             last_arrival_us: AtomicU64::new(0),
         });
+        let waiting_in = Inbox::open(&keel);
         let writer = tokio::spawn(write(keel.clone(), jobs, batches.clone(), committed.clone()));
-        let recorder = tokio::spawn(record(keel.clone(), accepted, door.clone()));
-        let processor = tokio::spawn(process(keel, door, committed, given_up.clone()));
+        let recorder = tokio::spawn(record(keel.clone(), waiting_in.clone(), accepted, door.clone()));
+        let processor = tokio::spawn(process(keel, waiting_in, door, committed, given_up.clone()));
         let all = tokio::spawn(async move {
             let _ = writer.await;
             let _ = recorder.await;
@@ -175,14 +178,49 @@ impl Door {
     }
 }
 
-/// The recorder: writes accepted events to the inbox, a batch per transaction, and wakes the
+/// Where accepted events wait to be handled.
+#[derive(Clone)]
+enum Inbox {
+    /// The `inbox` table.
+    Table,
+    /// The journal next to a SQLite file (and the table, for what another process left there).
+    Journal(Arc<Journal>),
+}
+
+impl Inbox {
+    fn open(keel: &Keel) -> Inbox {
+        let Some(dir) = keel.store.journal_dir() else {
+            return Inbox::Table;
+        };
+        match Journal::open(dir) {
+            Ok(Some(journal)) => Inbox::Journal(Arc::new(journal)),
+            Ok(None) => {
+                tracing::warn!(dir = %dir.display(), "another keel process has this database's inbox journal; this one records in the inbox table");
+                Inbox::Table
+            }
+            Err(e) => {
+                tracing::error!(dir = %dir.display(), error = %e, "cannot open the inbox journal; recording in the inbox table");
+                Inbox::Table
+            }
+        }
+    }
+}
+
+/// An inbox event, for counting its attempts: a table row or the journal position after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    Row(i64),
+    At(Position),
+}
+
+/// The recorder: writes accepted events to the inbox, a batch at a time, and wakes the
 /// processor.
-async fn record(keel: Keel, mut accepted: mpsc::Receiver<Accepted>, door: Arc<Door>) {
+async fn record(keel: Keel, inbox: Inbox, mut accepted: mpsc::Receiver<Accepted>, door: Arc<Door>) {
     while let Some(first) = accepted.recv().await {
         door.arrived();
         let batch = gather(first, &mut accepted);
         let (events, replies): (Vec<Inbound>, Vec<_>) = batch.into_iter().unzip();
-        let result = put(&keel, &events)
+        let result = put(&keel, &inbox, &events)
             .await
             .map_err(|e| crate::store::one_line(&format!("{e:#}")));
         if let Err(e) = &result {
@@ -197,29 +235,46 @@ async fn record(keel: Keel, mut accepted: mpsc::Receiver<Accepted>, door: Arc<Do
     door.waiting.notify_one();
 }
 
-async fn put(keel: &Keel, events: &[Inbound]) -> anyhow::Result<()> {
+async fn put(keel: &Keel, inbox: &Inbox, events: &[Inbound]) -> anyhow::Result<()> {
+    if let Inbox::Journal(journal) = inbox {
+        let records = events
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()?;
+        // One `write` of a few kilobytes, done in place: handing it to another thread would
+        // cost more than it takes.
+        journal
+            .append(&records)
+            .context("recording events in the inbox journal")?;
+        return Ok(());
+    }
     let rows = events
         .iter()
         .map(|e| Ok((e.adapter.as_str(), e.event_id.as_str(), serde_json::to_string(e)?)))
         .collect::<Result<Vec<_>, serde_json::Error>>()?;
-    let mut tx = keel.store.begin().await?;
-    inbox::put(&mut tx, &rows, keel.clock.now().timestamp()).await?;
-    tx.commit().await?;
+    // One statement, so one transaction of its own (autocommit): no BEGIN and COMMIT round
+    // trips on the path every acknowledgement waits for.
+    let mut conn = keel.store.writer().acquire().await?;
+    inbox::put(&mut conn, &rows, keel.clock.now().timestamp()).await?;
     Ok(())
 }
 
 /// The processor: handles the inbox oldest first until keel stops, giving way to arrivals (see
 /// `QUIET`). A round where nothing could be handled (the database is away) is tried again after
 /// a pause that grows to 30 s.
-async fn process(keel: Keel, door: Arc<Door>, committed: Arc<Notify>, given_up: Arc<AtomicU64>) {
-    let mut attempts = HashMap::new();
+async fn process(keel: Keel, inbox: Inbox, door: Arc<Door>, committed: Arc<Notify>, given_up: Arc<AtomicU64>) {
+    let mut reader = Reader {
+        inbox,
+        cursor: None,
+        attempts: HashMap::new(),
+    };
     let mut pause = Duration::from_millis(100);
     loop {
         let closing = door.closed.load(Ordering::Relaxed);
         if !closing {
             door.quiet().await;
         }
-        match round(&keel, &mut attempts, &given_up).await {
+        match reader.round(&keel, &given_up).await {
             Ok(0) if closing => return,
             Ok(0) => {
                 let _ = tokio::time::timeout(Duration::from_secs(1), door.waiting.notified()).await;
@@ -243,64 +298,129 @@ async fn process(keel: Keel, door: Arc<Door>, committed: Arc<Notify>, given_up: 
     }
 }
 
-/// Handles the oldest inbox events in one batch and removes those that are done with; returns
-/// how many were.
-async fn round(keel: &Keel, attempts: &mut HashMap<i64, u32>, given_up: &AtomicU64) -> anyhow::Result<usize> {
-    // Read through the writer: on SQLite a reading connection drops its page cache whenever
-    // another has written, and the inbox is written all the time.
-    let waiting = {
-        let mut conn = keel.store.writer().acquire().await?;
-        inbox::oldest(&mut conn, PROCESS_BATCH).await?
-    };
-    if waiting.is_empty() {
-        return Ok(0);
-    }
-    let mut done = Vec::new();
-    let mut ids = Vec::new();
-    let mut events = Vec::new();
-    for item in waiting {
-        match serde_json::from_str::<Inbound>(&item.event) {
-            Ok(event) => {
-                ids.push(item.id);
-                events.push(event);
-            }
-            Err(e) => {
-                tracing::error!(adapter = %item.adapter, event = %item.event_id, error = %e, "an inbox event keel cannot read; dropping it");
-                given_up.fetch_add(1, Ordering::Relaxed);
-                done.push(item.id);
-            }
-        }
-    }
-    let mut failed = 0;
-    for ((id, event), result) in ids.into_iter().zip(&events).zip(keel.handle_batch(&events).await) {
-        match result {
-            Ok(_) => {
-                attempts.remove(&id);
-                done.push(id);
-            }
-            Err(e) => {
-                let tried = attempts.entry(id).or_insert(0);
-                *tried += 1;
-                if *tried >= ATTEMPTS {
-                    tracing::error!(adapter = %event.adapter, event = %event.event_id, error = %format!("{e:#}"), attempts = ATTEMPTS, "giving up on an inbox event");
-                    given_up.fetch_add(1, Ordering::Relaxed);
-                    attempts.remove(&id);
-                    done.push(id);
-                } else {
-                    failed += 1;
+/// The processor's place in the inbox.
+struct Reader {
+    inbox: Inbox,
+    /// Where the next journal read starts (`None`: at the journal's start).
+    cursor: Option<Position>,
+    /// Events that failed, and how often.
+    attempts: HashMap<Key, u32>,
+}
+
+impl Reader {
+    /// Handles the oldest waiting events in one batch; returns how many are done with. The
+    /// journal comes first; the table when the journal has nothing.
+    async fn round(&mut self, keel: &Keel, given_up: &AtomicU64) -> anyhow::Result<usize> {
+        if let Inbox::Journal(journal) = &self.inbox {
+            let journal = journal.clone();
+            let cursor = match self.cursor {
+                Some(cursor) => cursor,
+                None => journal.start().context("reading the inbox journal")?,
+            };
+            let read = journal
+                .read(cursor, PROCESS_BATCH as usize)
+                .context("reading the inbox journal")?;
+            if read.is_empty() {
+                self.cursor = Some(journal.release(cursor).context("emptying the inbox journal")?);
+            } else {
+                let count = read.len();
+                let waiting = read.into_iter().map(|(end, event)| (Key::At(end), event)).collect();
+                let outcomes = self.handle(keel, waiting, given_up).await;
+                // The cursor passes the events done with, up to the first to be tried again.
+                let mut next = cursor;
+                let mut done = 0;
+                for (key, finished) in outcomes {
+                    match key {
+                        Key::At(end) if finished => {
+                            next = end;
+                            done += 1;
+                        }
+                        _ => break,
+                    }
                 }
+                self.attempts.retain(|k, _| !matches!(k, Key::At(at) if *at <= next));
+                self.cursor = Some(journal.release(next).context("releasing the inbox journal")?);
+                if done == 0 {
+                    anyhow::bail!("none of {count} inbox events could be handled");
+                }
+                return Ok(done);
             }
         }
-    }
-    if !done.is_empty() {
+        // Read through the writer: on SQLite a reading connection drops its page cache whenever
+        // another has written.
+        let waiting = {
+            let mut conn = keel.store.writer().acquire().await?;
+            inbox::oldest(&mut conn, PROCESS_BATCH).await?
+        };
+        if waiting.is_empty() {
+            return Ok(0);
+        }
+        let count = waiting.len();
+        let waiting = waiting
+            .into_iter()
+            .map(|item| (Key::Row(item.id), item.event))
+            .collect();
+        let done: Vec<i64> = self
+            .handle(keel, waiting, given_up)
+            .await
+            .into_iter()
+            .filter_map(|(key, finished)| match key {
+                Key::Row(id) if finished => Some(id),
+                _ => None,
+            })
+            .collect();
+        if done.is_empty() {
+            anyhow::bail!("none of {count} inbox events could be handled");
+        }
         let mut tx = keel.store.begin().await?;
         inbox::remove(&mut tx, &done).await?;
         tx.commit().await?;
+        Ok(done.len())
     }
-    if done.is_empty() && failed > 0 {
-        anyhow::bail!("none of {failed} inbox events could be handled");
+
+    /// Handles waiting events (each with its key and JSON) in one batch; tells for each whether
+    /// it is done with: handled, a duplicate, unreadable or failed `ATTEMPTS` times (the last
+    /// two logged and counted as given up). The others are to be tried again.
+    async fn handle(&mut self, keel: &Keel, waiting: Vec<(Key, String)>, given_up: &AtomicU64) -> Vec<(Key, bool)> {
+        let mut outcomes = Vec::with_capacity(waiting.len());
+        let mut readable = Vec::new();
+        let mut events = Vec::new();
+        for (key, json) in waiting {
+            match serde_json::from_str::<Inbound>(&json) {
+                Ok(event) => {
+                    readable.push(outcomes.len());
+                    outcomes.push((key, false));
+                    events.push(event);
+                }
+                Err(e) => {
+                    tracing::error!(at = ?key, error = %e, "an inbox event keel cannot read; dropping it");
+                    given_up.fetch_add(1, Ordering::Relaxed);
+                    outcomes.push((key, true));
+                }
+            }
+        }
+        let results = keel.handle_batch(&events).await;
+        for ((slot, event), result) in readable.into_iter().zip(&events).zip(results) {
+            let key = outcomes[slot].0;
+            match result {
+                Ok(_) => {
+                    self.attempts.remove(&key);
+                    outcomes[slot].1 = true;
+                }
+                Err(e) => {
+                    let tried = self.attempts.entry(key).or_insert(0);
+                    *tried += 1;
+                    if *tried >= ATTEMPTS {
+                        tracing::error!(adapter = %event.adapter, event = %event.event_id, error = %format!("{e:#}"), attempts = ATTEMPTS, "giving up on an inbox event");
+                        given_up.fetch_add(1, Ordering::Relaxed);
+                        self.attempts.remove(&key);
+                        outcomes[slot].1 = true;
+                    }
+                }
+            }
+        }
+        outcomes
     }
-    Ok(done.len())
 }
 
 #[async_trait]

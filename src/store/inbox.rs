@@ -1,8 +1,12 @@
 //! The inbox: events keel has acknowledged to their platform but not handled yet.
 //!
 //! An adapter whose platform wants a quick answer (Slack: 3 s) hands its events to
-//! [`crate::service::ingest::Ingest::accept`], which records them here in one short transaction
-//! and answers; a background task then handles them in the order they came and removes them.
+//! [`crate::service::ingest::Ingest::accept`], which records them in the inbox and answers; a
+//! background task then handles them in the order they came and removes them. On PostgreSQL
+//! (and an in-memory SQLite) the inbox is this `inbox` table, written with one statement per
+//! batch; on a SQLite file it is the journal next to the database ([`super::journal`]), which
+//! costs a fraction of a commit; the table there only holds what another keel process on the
+//! same file recorded while this one had the journal.
 //! A restart finds whatever was left and handles it then. A platform's repeat of an event still
 //! waiting here is dropped by the unique key; one handled already is dropped by the core's dedupe.
 
@@ -79,10 +83,16 @@ pub async fn remove(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How many events are waiting.
-pub async fn count(conn: &mut Conn) -> anyhow::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
-        .fetch_one(conn)
+/// How many events are waiting (in the table and the journal; the journal's handled events
+/// count until they are released, a moment after).
+pub async fn count(store: &super::Store) -> anyhow::Result<i64> {
+    let in_table: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
+        .fetch_one(store.pool())
         .await
-        .context("counting the inbox")
+        .context("counting the inbox")?;
+    let in_journal = match store.journal_dir() {
+        Some(dir) => super::journal::count(dir).context("counting the inbox journal")? as i64,
+        None => 0,
+    };
+    Ok(in_table + in_journal)
 }

@@ -5,6 +5,7 @@
 
 pub mod inbox;
 pub mod jobs;
+pub mod journal;
 pub mod outbox;
 pub mod people;
 pub mod standups;
@@ -50,6 +51,8 @@ pub struct Store {
     /// The connections writes go through (one, on SQLite).
     writer: AnyPool,
     backend: Backend,
+    /// Where the inbox journal of a SQLite file lives (`keel.db-inbox/`).
+    journal_dir: Option<std::path::PathBuf>,
 }
 
 /// Settings for every SQLite connection: write-ahead log, flushed at checkpoints (a crash loses
@@ -142,6 +145,10 @@ impl Store {
             AnyPoolOptions::new()
                 .max_connections(connections)
                 .acquire_timeout(Duration::from_secs(10))
+                // A SQLite file does not drop its connections: checking one before every use
+                // only costs a round trip to its thread. A PostgreSQL connection may have died
+                // with the server, so it is checked.
+                .test_before_acquire(backend == Backend::Postgres)
                 .after_connect(move |conn, _meta| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
@@ -171,11 +178,30 @@ impl Store {
                 (pool.clone(), pool)
             }
         };
-        Ok(Store { pool, writer, backend })
+        let journal_dir = match (backend, memory) {
+            (Backend::Sqlite, false) => sqlite_path(url).map(|path| {
+                let mut dir = path.into_os_string();
+                dir.push("-inbox");
+                std::path::PathBuf::from(dir)
+            }),
+            _ => None,
+        };
+        Ok(Store {
+            pool,
+            writer,
+            backend,
+            journal_dir,
+        })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The directory of the inbox journal, on a SQLite file (see [`journal`]); `None` on
+    /// PostgreSQL and in memory, where the inbox is the `inbox` table.
+    pub fn journal_dir(&self) -> Option<&std::path::Path> {
+        self.journal_dir.as_deref()
     }
 
     /// The pool, for reads outside a transaction.
@@ -253,6 +279,13 @@ impl Store {
         self.writer.close().await;
         self.pool.close().await;
     }
+}
+
+/// The file of a `sqlite:` URL (`sqlite://keel.db?mode=rwc` → `keel.db`).
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty()).then(|| std::path::PathBuf::from(path))
 }
 
 /// An error's message on one line, for users and logs.
