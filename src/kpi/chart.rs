@@ -15,6 +15,10 @@ static REGISTER: Once = Once::new();
 
 const WIDTH: u32 = 1200;
 const HEIGHT: u32 = 800;
+/// The most owners the load panel names: more would not be readable side by side.
+const MAX_OWNERS: usize = 10;
+/// The longest owner name shown whole.
+const MAX_NAME: usize = 9;
 
 /// One week's figures for the trend panels.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +39,7 @@ pub struct ChartData {
     pub weeks: Vec<Week>,
     /// Open tasks per owner at the end of the last week.
     pub load: Vec<(String, i64)>,
-    /// The overload threshold, drawn as a line on the load panel.
+    /// The overload threshold: owners above it are drawn in orange.
     pub overload: i64,
 }
 
@@ -73,6 +77,13 @@ fn panel<'a, 'b>(
         .x_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => labels.get(*i).cloned().unwrap_or_default(),
             SegmentValue::Last => String::new(),
+        })
+        .y_label_formatter(&|v| {
+            if v.abs() >= 10.0 || *v == 0.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.1}")
+            }
         })
         .light_line_style(WHITE)
         .draw()
@@ -157,17 +168,40 @@ pub fn render(data: &ChartData) -> anyhow::Result<Vec<u8>> {
                 .map_err(fail)?;
         }
 
-        // Open tasks per owner; overloaded owners in orange.
-        let names: Vec<String> = data.load.iter().map(|(n, _)| n.clone()).collect();
-        let most = data.load.iter().map(|(_, v)| *v).max().unwrap_or(0);
-        let caption = format!("Open tasks per owner (overloaded above {})", data.overload);
+        // Open tasks per owner, the busiest first (at most `MAX_OWNERS`); overloaded in orange.
+        let mut load = data.load.clone();
+        load.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        load.truncate(MAX_OWNERS);
+        let names: Vec<String> = load
+            .iter()
+            .map(|(n, _)| {
+                if n.chars().count() > MAX_NAME {
+                    format!("{}…", n.chars().take(MAX_NAME - 1).collect::<String>())
+                } else {
+                    n.clone()
+                }
+            })
+            .collect();
+        let most = load.iter().map(|(_, v)| *v).max().unwrap_or(0);
+        let caption = if data.load.len() > load.len() {
+            format!(
+                "Open tasks, busiest {} of {} owners (overloaded > {})",
+                load.len(),
+                data.load.len(),
+                data.overload
+            )
+        } else {
+            format!("Open tasks per owner (overloaded above {})", data.overload)
+        };
         let mut chart = panel(&panels[2], &caption, &names, 0.0..most.max(4) as f64 * 1.25)?;
-        for (i, (_, open)) in data.load.iter().enumerate() {
+        // Bars five sixths of their slot (the panel is about 520 px wide), whatever the number of owners.
+        let margin = (520 / load.len().max(1) as u32 / 6).clamp(2, 24);
+        for (i, (_, open)) in load.iter().enumerate() {
             let color = if *open > data.overload { ORANGE } else { GREEN };
             chart
                 .draw_series(
                     Histogram::vertical(&chart)
-                        .margin(24)
+                        .margin(margin)
                         .style(color.filled())
                         .data([(i, *open as f64)]),
                 )

@@ -83,6 +83,21 @@ pub async fn remove(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// True when no event is waiting (nor, in the journal, handled and not yet released).
+pub async fn is_empty(store: &super::Store) -> anyhow::Result<bool> {
+    let any: Option<i64> = sqlx::query_scalar("SELECT id FROM inbox LIMIT 1")
+        .fetch_optional(store.pool())
+        .await
+        .context("looking into the inbox")?;
+    if any.is_some() {
+        return Ok(false);
+    }
+    match store.journal_dir() {
+        Some(dir) => super::journal::is_empty(dir).context("looking into the inbox journal"),
+        None => Ok(true),
+    }
+}
+
 /// How many events are waiting (in the table and the journal; the journal's handled events
 /// count until they are released, a moment after).
 pub async fn count(store: &super::Store) -> anyhow::Result<i64> {

@@ -276,6 +276,25 @@ impl Journal {
     }
 }
 
+/// True when the journal in `dir` holds nothing (every segment empty or gone): cheaper than
+/// [`count`], which reads the segments.
+pub fn is_empty(dir: &Path) -> io::Result<bool> {
+    let found = match segments(dir) {
+        Ok(found) => found,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(true),
+        Err(e) => return Err(e),
+    };
+    for segment in found {
+        match fs::metadata(segment_path(dir, segment)) {
+            Ok(meta) if meta.len() > 0 => return Ok(false),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
 /// How many events the journal in `dir` holds (handled ones included until they are released),
 /// for anyone: another process may have it open.
 pub fn count(dir: &Path) -> io::Result<u64> {
@@ -319,12 +338,14 @@ mod tests {
         let rest = journal.read(first[3].0, 10).unwrap();
         assert_eq!(texts(&rest), records(4..5));
         assert_eq!(count(dir.path()).unwrap(), 5);
+        assert!(!is_empty(dir.path()).unwrap());
         // Released halfway: nothing goes; at the end: the journal is emptied.
         assert_eq!(journal.release(first[3].0).unwrap(), first[3].0);
         assert_eq!(count(dir.path()).unwrap(), 5);
         let cursor = journal.release(rest[0].0).unwrap();
         assert_eq!(cursor.offset, 0);
         assert_eq!(count(dir.path()).unwrap(), 0);
+        assert!(is_empty(dir.path()).unwrap());
         journal.append(&records(5..6)).unwrap();
         assert_eq!(texts(&journal.read(cursor, 10).unwrap()), records(5..6));
         assert!(journal.append(&["two\nlines".to_string()]).is_err());
