@@ -4,7 +4,7 @@
 //! `keel-bench capture --backend sqlite|postgres --messages N`
 //! `keel-bench scheduler --backend sqlite|postgres --members N`
 //! `keel-bench matrix --messages N`
-//! `keel-bench slack-events --seconds S`
+//! `keel-bench slack-events --seconds S [--rounds R]`
 //! `keel-bench kpi --tasks N --backend sqlite|postgres`
 
 // matrix-sdk's sync future is deep; proving it `Send` for `tokio::spawn` needs a higher limit.
@@ -106,6 +106,10 @@ enum Bench {
         /// Concurrent keep-alive connections of the loader.
         #[arg(long, default_value_t = 16)]
         connections: usize,
+        /// Rounds of a baseline phase then a keel phase (`seconds` each); the ratio printed
+        /// is the median of the rounds' ratios.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
 }
 
@@ -158,8 +162,12 @@ fn main() -> anyhow::Result<()> {
                 println!("{}", kpi::run(backend, tasks.max(1), &postgres).await?);
                 Ok(())
             }
-            Bench::SlackEvents { seconds, connections } => {
-                println!("{}", slack::run(seconds, connections.max(1)).await?);
+            Bench::SlackEvents {
+                seconds,
+                connections,
+                rounds,
+            } => {
+                println!("{}", slack::run(seconds, connections.max(1), rounds).await?);
                 Ok(())
             }
         }
