@@ -22,8 +22,9 @@ use std::sync::{Mutex, MutexGuard};
 
 /// Where a segment is closed and the next one begun.
 const SEGMENT_BYTES: u64 = 16 << 20;
-/// How much is read at a time (more when one record is longer).
-const READ_CHUNK: u64 = 256 << 10;
+/// How much is read at a time (more when one record is longer): a round of 16 events is
+/// about 10 KiB.
+const READ_CHUNK: u64 = 32 << 10;
 
 /// A place in the journal: a segment and a byte offset in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -45,6 +46,9 @@ struct Tail {
     segment: u64,
     file: File,
     len: u64,
+    /// The oldest segment that may still be on disk: releasing looks at the directory only
+    /// when the cursor has passed it.
+    oldest: u64,
 }
 
 fn segment_path(dir: &Path, segment: u64) -> PathBuf {
@@ -103,7 +107,9 @@ impl Journal {
             Err(TryLockError::WouldBlock) => return Ok(None),
             Err(TryLockError::Error(e)) => return Err(e),
         }
-        let segment = segments(dir)?.last().copied().unwrap_or(1);
+        let found = segments(dir)?;
+        let segment = found.last().copied().unwrap_or(1);
+        let oldest = found.first().copied().unwrap_or(segment);
         let mut file = OpenOptions::new()
             .create(true)
             .read(true)
@@ -120,7 +126,12 @@ impl Journal {
         Ok(Some(Journal {
             dir: dir.to_path_buf(),
             _lock: lock,
-            tail: Mutex::new(Tail { segment, file, len }),
+            tail: Mutex::new(Tail {
+                segment,
+                file,
+                len,
+                oldest,
+            }),
         }))
     }
 
@@ -163,6 +174,7 @@ impl Journal {
                         segment: next,
                         file,
                         len: 0,
+                        oldest: tail.oldest,
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot begin a new inbox journal segment; the current one grows"),
@@ -182,11 +194,10 @@ impl Journal {
 
     /// The beginning of what the journal holds.
     pub fn start(&self) -> io::Result<Position> {
-        let segment = match segments(&self.dir)?.first() {
-            Some(first) => *first,
-            None => self.end()?.segment,
-        };
-        Ok(Position { segment, offset: 0 })
+        Ok(Position {
+            segment: self.tail()?.oldest,
+            offset: 0,
+        })
     }
 
     /// Up to `limit` records from `from`, each with the position after it.
@@ -258,11 +269,15 @@ impl Journal {
     /// the journal when `upto` is its end. Returns where reading goes on.
     pub fn release(&self, upto: Position) -> io::Result<Position> {
         let mut tail = self.tail()?;
-        for segment in segments(&self.dir)? {
-            if segment >= upto.segment.min(tail.segment) {
-                break;
+        let keep_from = upto.segment.min(tail.segment);
+        if tail.oldest < keep_from {
+            for segment in segments(&self.dir)? {
+                if segment >= keep_from {
+                    break;
+                }
+                fs::remove_file(segment_path(&self.dir, segment))?;
             }
-            fs::remove_file(segment_path(&self.dir, segment))?;
+            tail.oldest = keep_from;
         }
         if upto.segment == tail.segment && upto.offset == tail.len && tail.len > 0 {
             tail.file.set_len(0)?;
