@@ -62,9 +62,13 @@ enum Command {
     /// Export data for spreadsheets and BI tools
     #[command(subcommand)]
     Export(ExportCommand),
-    /// Run keel as a service: the configured chat adapters, the outbox and the scheduler, until
-    /// stopped (Ctrl-C or SIGTERM)
-    Run,
+    /// Run keel as a service: the configured chat adapters, the outbox, the scheduler and the
+    /// HTTP server (/healthz, /metrics, the Slack endpoints), until stopped (Ctrl-C or SIGTERM)
+    Run {
+        /// Serve HTTP at this address instead of the configured http.listen (127.0.0.1:8080)
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
     /// Run every scheduled job due now (or at --now) once, print what was posted, exit
     Tick {
         #[arg(long, value_enum, default_value_t = TickFormat::Text)]
@@ -267,7 +271,13 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Failure> {
             format,
             chart,
         }) => kpi(&config, clock, (from, to, week), format, chart).await,
-        Some(Command::Run) => serve(&config, clock).await,
+        Some(Command::Run { listen }) => {
+            let mut config = config;
+            if let Some(address) = listen {
+                config.http.listen = address;
+            }
+            serve(&config, clock).await
+        }
         Some(Command::Migrate) => {
             let store = Store::connect(&config.database_url)
                 .await
@@ -414,8 +424,9 @@ async fn chat(args: ChatArgs, config: &Config, clock: Arc<dyn Clock>, no_fixed_c
     Ok(())
 }
 
-/// `keel run`: connects the configured adapters and runs until Ctrl-C or SIGTERM, then stops
-/// taking events, lets the writer commit what it holds and closes the database.
+/// `keel run`: connects the configured adapters, serves HTTP and runs until Ctrl-C or SIGTERM,
+/// then stops taking events, lets the writer commit what it holds and closes the database.
+/// With no adapter configured it still serves `/healthz` and `/metrics` and runs the scheduler.
 async fn serve(config: &Config, clock: Arc<dyn Clock>) -> Result<(), Failure> {
     let problems = config.problems();
     if let Some(first) = problems.first() {
@@ -423,41 +434,56 @@ async fn serve(config: &Config, clock: Arc<dyn Clock>) -> Result<(), Failure> {
             "invalid configuration: {first} (see keel config check)"
         )));
     }
+    let prometheus = crate::observe::install().map_err(|e| environment(format!("cannot set up the metrics: {e}")))?;
+    let address = config.http.listen.clone();
+    // Bound first: a port in use stops keel before it connects anywhere.
+    let bound = tokio::net::TcpListener::bind(&address)
+        .await
+        .map_err(|e| environment(format!("cannot listen on {address}: {e}")))?;
+    let local = bound.local_addr().map(|a| a.to_string()).unwrap_or(address);
     let store = open(config).await?;
     let keel = Keel::new(store.clone(), clock, Settings::from_config(config));
     let committed = Arc::new(Notify::new());
     let (ingest, writer) = Ingest::start(keel.clone(), committed.clone());
-    let ingest = Arc::new(ingest);
+    let sink = Arc::new(ingest.clone());
     let mut adapters: Vec<Arc<dyn keel_chat::Adapter>> = Vec::new();
     let mut listeners = Vec::new();
+    let mut routes = axum::Router::new();
     if let Some(settings) = &config.matrix {
-        let (matrix, sync) = connect_matrix(settings, ingest.clone()).await?;
-        adapters.push(Arc::new(matrix));
+        let (matrix, sync) = connect_matrix(settings, sink.clone()).await?;
+        adapters.push(matrix);
         listeners.push(sync);
     }
-    let mut http = None;
     if let Some(settings) = &config.slack {
-        let parts = connect_slack(settings, ingest.clone())?;
-        adapters.push(Arc::new(parts.slack));
+        let parts = connect_slack(settings, sink.clone())?;
+        adapters.push(parts.slack);
         listeners.extend(parts.listener);
-        http = parts.routes;
+        if let Some(slack_routes) = parts.routes {
+            routes = routes.merge(slack_routes);
+        }
     }
-    if let Some(routes) = http {
-        let address = config.http.listen.clone();
-        let bound = tokio::net::TcpListener::bind(&address)
-            .await
-            .map_err(|e| environment(format!("cannot listen on {address}: {e}")))?;
-        listeners.push(tokio::spawn(async move {
-            if let Err(e) = axum::serve(bound, routes).await {
-                tracing::error!(error = %e, "the HTTP server stopped");
-            }
-        }));
-    }
+    let links = adapters
+        .iter()
+        .filter_map(|a| a.link().map(|link| (a.name().to_string(), link)))
+        .collect();
+    let probe = crate::observe::Probe {
+        store: store.clone(),
+        links,
+        ingest: ingest.clone(),
+        prometheus,
+    };
+    let routes = routes.merge(crate::observe::router(probe));
+    listeners.push(tokio::spawn(async move {
+        if let Err(e) = axum::serve(bound, routes).await {
+            tracing::error!(error = %e, "the HTTP server stopped");
+        }
+    }));
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let dispatcher = tokio::spawn(Dispatcher::new(store.clone(), adapters).run(committed.clone(), stopped.clone()));
+    let dispatcher =
+        tokio::spawn(Dispatcher::new(store.clone(), adapters.clone()).run(committed.clone(), stopped.clone()));
     let scheduler = tokio::spawn(Scheduler::new(keel).run(committed, Arc::new(Notify::new()), stopped));
-    tracing::info!(adapters = listeners.len(), "keel is running");
-    eprintln!("keel is running (Ctrl-C stops it)");
+    tracing::info!(adapters = adapters.len(), http = %local, "keel is running");
+    eprintln!("keel is running, HTTP on {local} (Ctrl-C stops it)");
     shutdown_signal().await;
     tracing::info!("stopping");
     for listener in &listeners {
@@ -466,7 +492,9 @@ async fn serve(config: &Config, clock: Arc<dyn Clock>) -> Result<(), Failure> {
     let _ = stop.send(true);
     let _ = dispatcher.await;
     let _ = scheduler.await;
+    drop(sink);
     drop(ingest);
+    drop(adapters);
     let _ = writer.await;
     store.close().await;
     Ok(())
@@ -475,10 +503,11 @@ async fn serve(config: &Config, clock: Arc<dyn Clock>) -> Result<(), Failure> {
 /// Logs in to Matrix (or restores the saved session) and starts syncing. A homeserver that is
 /// not up yet is tried again for two minutes (keel and Synapse often start together); a refused
 /// login stops keel at once.
+#[cfg(feature = "matrix")]
 async fn connect_matrix(
     settings: &crate::config::MatrixSettings,
     sink: Arc<dyn keel_chat::InboundSink>,
-) -> Result<(keel_matrix::Matrix, tokio::task::JoinHandle<()>), Failure> {
+) -> Result<(Arc<dyn keel_chat::Adapter>, tokio::task::JoinHandle<()>), Failure> {
     let config = keel_matrix::MatrixConfig {
         homeserver: settings.homeserver.clone(),
         user: settings.user.clone(),
@@ -497,7 +526,7 @@ async fn connect_matrix(
             anyhow::Ok((matrix, sync))
         };
         match attempt.await {
-            Ok(connected) => return Ok(connected),
+            Ok((matrix, sync)) => return Ok((Arc::new(matrix), sync)),
             Err(e) => {
                 let message = crate::store::one_line(&format!("{e:#}"));
                 let refused = keel_matrix::is_refused(&e);
@@ -512,9 +541,19 @@ async fn connect_matrix(
     }
 }
 
+#[cfg(not(feature = "matrix"))]
+async fn connect_matrix(
+    _: &crate::config::MatrixSettings,
+    _: Arc<dyn keel_chat::InboundSink>,
+) -> Result<(Arc<dyn keel_chat::Adapter>, tokio::task::JoinHandle<()>), Failure> {
+    Err(environment(
+        "this keel was built without Matrix (the `matrix` feature); remove [matrix]",
+    ))
+}
+
 /// The Slack adapter as `keel run` wires it.
 struct SlackParts {
-    slack: keel_slack::Slack,
+    slack: Arc<dyn keel_chat::Adapter>,
     /// Socket Mode's connection task.
     listener: Option<tokio::task::JoinHandle<()>>,
     /// The Events API's routes, for keel's HTTP server.
@@ -523,6 +562,7 @@ struct SlackParts {
 
 /// The Slack adapter: Socket Mode starts listening now; the Events API returns its routes for
 /// keel's HTTP server.
+#[cfg(feature = "slack")]
 fn connect_slack(
     settings: &crate::config::SlackSettings,
     sink: Arc<dyn keel_chat::InboundSink>,
@@ -538,7 +578,7 @@ fn connect_slack(
         let secret = settings.signing_secret.clone().ok_or_else(missing)?;
         let routes = keel_slack::events::router(secret, translator, sink);
         Ok(SlackParts {
-            slack,
+            slack: Arc::new(slack),
             listener: None,
             routes: Some(routes),
         })
@@ -546,11 +586,18 @@ fn connect_slack(
         let app_token = settings.app_token.clone().ok_or_else(missing)?;
         let listener = keel_slack::socket::start(slack.clone(), app_token, translator, sink);
         Ok(SlackParts {
-            slack,
+            slack: Arc::new(slack),
             listener: Some(listener),
             routes: None,
         })
     }
+}
+
+#[cfg(not(feature = "slack"))]
+fn connect_slack(_: &crate::config::SlackSettings, _: Arc<dyn keel_chat::InboundSink>) -> Result<SlackParts, Failure> {
+    Err(environment(
+        "this keel was built without Slack (the `slack` feature); remove [slack]",
+    ))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod kpi;
 pub mod logging;
+pub mod observe;
 pub mod playbook;
 pub mod service;
 pub mod store;

@@ -10,6 +10,7 @@ use sqlx::Connection;
 use tokio::sync::Notify;
 
 use crate::clock::{Clock, SystemClock};
+use crate::observe;
 use crate::store::{outbox, Store};
 
 /// How many times a message is tried before it is given up (and counted as failed).
@@ -49,64 +50,92 @@ impl Dispatcher {
     pub async fn round(&self) -> anyhow::Result<Round> {
         let mut total = Round::default();
         for (name, adapter) in &self.adapters {
-            loop {
+            let done = self.round_for(name, adapter).await?;
+            total.sent += done.sent;
+            total.retried += done.retried;
+            total.failed += done.failed;
+        }
+        Ok(total)
+    }
+
+    /// Delivers every due message of one adapter once.
+    async fn round_for(&self, name: &str, adapter: &Arc<dyn Adapter>) -> anyhow::Result<Round> {
+        let mut total = Round::default();
+        loop {
+            let now = self.clock.now().timestamp();
+            let mut conn = self.store.writer().acquire().await?;
+            let claimed = outbox::claim(&mut conn, self.store.backend(), name, now, ROUND).await?;
+            drop(conn);
+            if claimed.is_empty() {
+                break;
+            }
+            let full = claimed.len() as i64 == ROUND;
+            let _keeper = Keeper::start(
+                self.store.clone(),
+                self.clock.clone(),
+                claimed.iter().map(|p| p.id).collect(),
+            );
+            let mut blocked: HashSet<String> = HashSet::new();
+            let mut progressed = false;
+            for pending in claimed {
+                if blocked.contains(&pending.target) {
+                    let mut conn = self.store.writer().acquire().await?;
+                    outbox::release(&mut conn, pending.id).await?;
+                    continue;
+                }
+                let outbound = self.resolve_thread(pending.outbound).await?;
+                let key = format!("keel-{}", pending.id);
+                // No connection is held while the platform answers: the writer needs it.
+                let found = match pending.uncertain {
+                    true => adapter.find_sent(&key, &outbound).await,
+                    false => None,
+                };
+                let recovered = found.is_some();
+                let sent = match found {
+                    Some(sent) => Ok(sent),
+                    None => adapter.send_keyed(&key, &outbound).await,
+                };
                 let now = self.clock.now().timestamp();
                 let mut conn = self.store.writer().acquire().await?;
-                let claimed = outbox::claim(&mut conn, self.store.backend(), name, now, ROUND).await?;
-                drop(conn);
-                if claimed.is_empty() {
-                    break;
-                }
-                let full = claimed.len() as i64 == ROUND;
-                let mut blocked: HashSet<String> = HashSet::new();
-                let mut progressed = false;
-                for pending in claimed {
-                    if blocked.contains(&pending.target) {
-                        let mut conn = self.store.writer().acquire().await?;
-                        outbox::release(&mut conn, pending.id).await?;
-                        continue;
-                    }
-                    let outbound = self.resolve_thread(pending.outbound).await?;
-                    // No connection is held while the platform answers: the writer needs it.
-                    let sent = adapter.send_keyed(&format!("keel-{}", pending.id), &outbound).await;
-                    let now = self.clock.now().timestamp();
-                    let mut conn = self.store.writer().acquire().await?;
-                    match sent {
-                        Ok(sent) => {
-                            let mut tx = conn.begin().await?;
-                            outbox::mark_sent(&mut tx, pending.id, now, sent.message_id.as_deref()).await?;
-                            if let (Some(survey), Some(message_id)) = (survey_of(&outbound), &sent.message_id) {
-                                // A reaction on the posted question answers it.
-                                crate::store::surveys::posted(&mut tx, survey, message_id).await?;
-                            }
-                            tx.commit().await?;
-                            total.sent += 1;
-                            progressed = true;
+                match sent {
+                    Ok(sent) => {
+                        let mut tx = conn.begin().await?;
+                        outbox::mark_sent(&mut tx, pending.id, now, sent.message_id.as_deref()).await?;
+                        if let (Some(survey), Some(message_id)) = (survey_of(&outbound), &sent.message_id) {
+                            // A reaction on the posted question answers it.
+                            crate::store::surveys::posted(&mut tx, survey, message_id).await?;
                         }
-                        Err(e) => {
-                            blocked.insert(pending.target.clone());
-                            let give_up = matches!(e, SendError::Rejected(_)) || pending.attempts + 1 >= MAX_ATTEMPTS;
-                            if give_up {
-                                tracing::error!(adapter = %name, outbox_id = pending.id, error = %e, "giving up on a message");
-                                outbox::mark_failed(&mut conn, pending.id, now, &e.to_string()).await?;
-                                total.failed += 1;
-                            } else {
-                                let wait = match &e {
-                                    SendError::RetryAfter(d) => d.as_secs_f64().ceil() as i64,
-                                    _ => backoff(pending.attempts),
-                                };
-                                tracing::warn!(adapter = %name, outbox_id = pending.id, error = %e, retry_in_s = wait, "message will be retried");
-                                // Rows hold whole seconds: round up, or a 2 s wait could last 1.1 s.
-                                let retry_at = ceil_seconds(self.clock.now() + chrono::Duration::seconds(wait.max(1)));
-                                outbox::mark_retry(&mut conn, pending.id, retry_at, &e.to_string()).await?;
-                                total.retried += 1;
-                            }
+                        tx.commit().await?;
+                        let counter = if recovered { observe::RECOVERED } else { observe::SENT };
+                        metrics::counter!(counter, "adapter" => name.to_string()).increment(1);
+                        total.sent += 1;
+                        progressed = true;
+                    }
+                    Err(e) => {
+                        blocked.insert(pending.target.clone());
+                        let give_up = matches!(e, SendError::Rejected(_)) || pending.attempts + 1 >= MAX_ATTEMPTS;
+                        if give_up {
+                            tracing::error!(adapter = %name, outbox_id = pending.id, error = %e, "giving up on a message");
+                            outbox::mark_failed(&mut conn, pending.id, now, &e.to_string()).await?;
+                            metrics::counter!(observe::FAILURES, "adapter" => name.to_string()).increment(1);
+                            total.failed += 1;
+                        } else {
+                            let wait = match &e {
+                                SendError::RetryAfter(d) => d.as_secs_f64().ceil() as i64,
+                                _ => backoff(pending.attempts),
+                            };
+                            tracing::warn!(adapter = %name, outbox_id = pending.id, error = %e, retry_in_s = wait, "message will be retried");
+                            // Rows hold whole seconds: round up, or a 2 s wait could last 1.1 s.
+                            let retry_at = ceil_seconds(self.clock.now() + chrono::Duration::seconds(wait.max(1)));
+                            outbox::mark_retry(&mut conn, pending.id, retry_at, &e.to_string()).await?;
+                            metrics::counter!(observe::RETRIES, "adapter" => name.to_string()).increment(1);
+                            total.retried += 1;
                         }
                     }
                 }
-                if !full || !progressed {
-                    break;
-                }
+            }
+            if !full || !progressed {
+                break;
             }
         }
         Ok(total)
@@ -137,18 +166,86 @@ impl Dispatcher {
     }
 
     /// Delivers until stopped: after every commit (`wake`) and at least every second (retries,
-    /// other replicas' rows).
-    pub async fn run(self, wake: Arc<Notify>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    /// other replicas' rows). Each adapter has its own loop, so a platform that is slow or away
+    /// holds up only its own messages; when an adapter's link comes back, its waiting messages
+    /// are due at once instead of after their backoff.
+    pub async fn run(self, wake: Arc<Notify>, stop: tokio::sync::watch::Receiver<bool>) {
+        let (nudge, _) = tokio::sync::broadcast::channel::<()>(16);
+        let mut loops = Vec::new();
+        for (name, adapter) in self.adapters.clone() {
+            let (me, mut stop, mut nudged) = (self.clone(), stop.clone(), nudge.subscribe());
+            loops.push(tokio::spawn(async move {
+                let mut was_up = true;
+                loop {
+                    let up = adapter.link().is_none_or(|l| l.is_up());
+                    if up && !was_up {
+                        if let Err(e) = me.back_up(&name).await {
+                            tracing::warn!(adapter = %name, error = %format!("{e:#}"), "cannot make waiting messages due");
+                        }
+                    }
+                    was_up = up;
+                    if let Err(e) = me.round_for(&name, &adapter).await {
+                        tracing::warn!(adapter = %name, error = %format!("{e:#}"), "outbox round failed; will retry");
+                    }
+                    tokio::select! {
+                        _ = nudged.recv() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = stop.changed() => return,
+                    }
+                }
+            }));
+        }
+        let mut stop = stop;
         loop {
-            if let Err(e) = self.round().await {
-                tracing::warn!(error = %format!("{e:#}"), "outbox round failed; will retry");
-            }
             tokio::select! {
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = stop.changed() => return,
+                _ = wake.notified() => { let _ = nudge.send(()); }
+                _ = stop.changed() => break,
             }
         }
+        for handle in loops {
+            let _ = handle.await;
+        }
+    }
+
+    /// An adapter's platform is reachable again: its waiting messages are due now.
+    async fn back_up(&self, name: &str) -> anyhow::Result<()> {
+        let now = self.clock.now().timestamp();
+        let mut conn = self.store.writer().acquire().await?;
+        let due = outbox::due_now(&mut conn, name, now).await?;
+        if due > 0 {
+            tracing::info!(adapter = %name, messages = due, "platform reachable again; sending what waited");
+        }
+        Ok(())
+    }
+}
+
+/// Renews a round's claims every third of their length until dropped, so rows this
+/// dispatcher is still working through (a slow platform, a channel paced to one post a second)
+/// are never taken over by another replica.
+struct Keeper(tokio::task::JoinHandle<()>);
+
+impl Keeper {
+    fn start(store: Store, clock: Arc<dyn Clock>, ids: Vec<i64>) -> Keeper {
+        Keeper(tokio::spawn(async move {
+            let every = Duration::from_secs((outbox::CLAIM_SECONDS / 3) as u64);
+            loop {
+                tokio::time::sleep(every).await;
+                let until = clock.now().timestamp() + outbox::CLAIM_SECONDS;
+                let renewed = async {
+                    let mut conn = store.writer().acquire().await?;
+                    outbox::extend(&mut conn, &ids, until).await
+                };
+                if let Err(e) = renewed.await {
+                    tracing::warn!(error = %format!("{e:#}"), "cannot renew the outbox claims");
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for Keeper {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -7,7 +7,7 @@
 //! (Slack, which wants an answer within 3 s and retries what is not answered in time).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,6 +44,8 @@ pub struct Ingest {
     inbox: mpsc::Sender<Accepted>,
     batches: Arc<AtomicU64>,
     given_up: Arc<AtomicU64>,
+    /// Events in this process's inbox journal not yet handled (the table is counted by SQL).
+    journal_waiting: Arc<AtomicI64>,
 }
 
 impl Ingest {
@@ -56,6 +58,7 @@ impl Ingest {
         let (inbox, accepted) = mpsc::channel::<Accepted>(4 * MAX_BATCH);
         let batches = Arc::new(AtomicU64::new(0));
         let given_up = Arc::new(AtomicU64::new(0));
+        let journal_waiting = Arc::new(AtomicI64::new(0));
         let door = Arc::new(Door {
             waiting: Notify::new(),
             closed: AtomicBool::new(false),
@@ -64,8 +67,20 @@ impl Ingest {
         });
         let waiting_in = Inbox::open(&keel);
         let writer = tokio::spawn(write(keel.clone(), jobs, batches.clone(), committed.clone()));
-        let recorder = tokio::spawn(record(keel.clone(), waiting_in.clone(), accepted, door.clone()));
-        let processor = tokio::spawn(process(keel, waiting_in, door, committed, given_up.clone()));
+        let recorder = tokio::spawn(record(
+            keel.clone(),
+            waiting_in.clone(),
+            accepted,
+            door.clone(),
+            journal_waiting.clone(),
+        ));
+        let processor = tokio::spawn(process(
+            keel,
+            Reader::new(waiting_in, journal_waiting.clone()),
+            door,
+            committed,
+            given_up.clone(),
+        ));
         let all = tokio::spawn(async move {
             let _ = writer.await;
             let _ = recorder.await;
@@ -76,6 +91,7 @@ impl Ingest {
             inbox,
             batches,
             given_up,
+            journal_waiting,
         };
         (ingest, all)
     }
@@ -91,14 +107,23 @@ impl Ingest {
         self.given_up.load(Ordering::Relaxed)
     }
 
+    /// Events recorded in this process's inbox journal and not handled yet (events in the
+    /// `inbox` table are counted there).
+    pub fn journal_waiting(&self) -> i64 {
+        self.journal_waiting.load(Ordering::Relaxed).max(0)
+    }
+
     /// Hands one event to the core and waits until it is committed (or found a duplicate).
     pub async fn submit(&self, inbound: Inbound) -> anyhow::Result<Handled> {
+        let arrived = Instant::now();
         let (reply, answer) = oneshot::channel();
         self.queue
             .send((inbound, reply))
             .await
             .map_err(|_| anyhow::anyhow!("keel is shutting down"))?;
-        answer.await.map_err(|_| anyhow::anyhow!("keel is shutting down"))?
+        let handled = answer.await.map_err(|_| anyhow::anyhow!("keel is shutting down"))?;
+        metrics::histogram!(crate::observe::HANDLE_SECONDS, "path" => "direct").record(arrived.elapsed().as_secs_f64());
+        handled
     }
 
     /// Records one event in the inbox and returns once that is committed; keel handles it
@@ -215,7 +240,13 @@ enum Key {
 
 /// The recorder: writes accepted events to the inbox, a batch at a time, and wakes the
 /// processor.
-async fn record(keel: Keel, inbox: Inbox, mut accepted: mpsc::Receiver<Accepted>, door: Arc<Door>) {
+async fn record(
+    keel: Keel,
+    inbox: Inbox,
+    mut accepted: mpsc::Receiver<Accepted>,
+    door: Arc<Door>,
+    journal_waiting: Arc<AtomicI64>,
+) {
     while let Some(first) = accepted.recv().await {
         door.arrived();
         let batch = gather(first, &mut accepted);
@@ -223,9 +254,26 @@ async fn record(keel: Keel, inbox: Inbox, mut accepted: mpsc::Receiver<Accepted>
         let result = put(&keel, &inbox, &events)
             .await
             .map_err(|e| crate::store::one_line(&format!("{e:#}")));
-        if let Err(e) = &result {
-            tracing::error!(events = events.len(), error = %e, "keel could not record events in the inbox");
-        }
+        let result = match result {
+            Err(e) => {
+                tracing::error!(events = events.len(), error = %e, "keel could not record events in the inbox");
+                Err(e)
+            }
+            Ok(recorded) => {
+                if matches!(inbox, Inbox::Journal(_)) {
+                    journal_waiting.fetch_add(events.len() as i64, Ordering::Relaxed);
+                }
+                for (event, new) in events.iter().zip(recorded) {
+                    let counter = match new {
+                        true => crate::observe::INBOX_RECORDED,
+                        // Still waiting in the table: its repeat is dropped on the key.
+                        false => crate::observe::DUPLICATES,
+                    };
+                    metrics::counter!(counter, "adapter" => event.adapter.clone()).increment(1);
+                }
+                Ok(())
+            }
+        };
         for reply in replies {
             let _ = reply.send(result.clone());
         }
@@ -235,7 +283,9 @@ async fn record(keel: Keel, inbox: Inbox, mut accepted: mpsc::Receiver<Accepted>
     door.waiting.notify_one();
 }
 
-async fn put(keel: &Keel, inbox: &Inbox, events: &[Inbound]) -> anyhow::Result<()> {
+/// Records events in the inbox; tells for each whether it was recorded now (the table drops an
+/// event that is waiting there already).
+async fn put(keel: &Keel, inbox: &Inbox, events: &[Inbound]) -> anyhow::Result<Vec<bool>> {
     if let Inbox::Journal(journal) = inbox {
         let records = events
             .iter()
@@ -246,7 +296,7 @@ async fn put(keel: &Keel, inbox: &Inbox, events: &[Inbound]) -> anyhow::Result<(
         journal
             .append(&records)
             .context("recording events in the inbox journal")?;
-        return Ok(());
+        return Ok(vec![true; events.len()]);
     }
     let rows = events
         .iter()
@@ -255,19 +305,29 @@ async fn put(keel: &Keel, inbox: &Inbox, events: &[Inbound]) -> anyhow::Result<(
     // One statement, so one transaction of its own (autocommit): no BEGIN and COMMIT round
     // trips on the path every acknowledgement waits for.
     let mut conn = keel.store.writer().acquire().await?;
-    inbox::put(&mut conn, &rows, keel.clock.now().timestamp()).await?;
-    Ok(())
+    let recorded: std::collections::HashSet<(String, String)> =
+        inbox::put(&mut conn, &rows, keel.clock.now().timestamp())
+            .await?
+            .into_iter()
+            .collect();
+    Ok(events
+        .iter()
+        .map(|e| recorded.contains(&(e.adapter.clone(), e.event_id.clone())))
+        .collect())
 }
 
 /// The processor: handles the inbox oldest first until keel stops, giving way to arrivals (see
 /// `QUIET`). A round where nothing could be handled (the database is away) is tried again after
 /// a pause that grows to 30 s.
-async fn process(keel: Keel, inbox: Inbox, door: Arc<Door>, committed: Arc<Notify>, given_up: Arc<AtomicU64>) {
-    let mut reader = Reader {
-        inbox,
-        cursor: None,
-        attempts: HashMap::new(),
-    };
+async fn process(keel: Keel, mut reader: Reader, door: Arc<Door>, committed: Arc<Notify>, given_up: Arc<AtomicU64>) {
+    if let Inbox::Journal(_) = &reader.inbox {
+        // What an earlier run left in the journal.
+        if let Some(dir) = keel.store.journal_dir() {
+            if let Ok(left) = crate::store::journal::count(dir) {
+                reader.journal_waiting.fetch_add(left as i64, Ordering::Relaxed);
+            }
+        }
+    }
     let mut pause = Duration::from_millis(100);
     loop {
         let closing = door.closed.load(Ordering::Relaxed);
@@ -305,9 +365,20 @@ struct Reader {
     cursor: Option<Position>,
     /// Events that failed, and how often.
     attempts: HashMap<Key, u32>,
+    /// The journal's events not handled yet (shared with the recorder and the metrics).
+    journal_waiting: Arc<AtomicI64>,
 }
 
 impl Reader {
+    fn new(inbox: Inbox, journal_waiting: Arc<AtomicI64>) -> Reader {
+        Reader {
+            inbox,
+            cursor: None,
+            attempts: HashMap::new(),
+            journal_waiting,
+        }
+    }
+
     /// Handles the oldest waiting events in one batch; returns how many are done with. The
     /// journal comes first; the table when the journal has nothing.
     async fn round(&mut self, keel: &Keel, given_up: &AtomicU64) -> anyhow::Result<usize> {
@@ -340,6 +411,7 @@ impl Reader {
                 }
                 self.attempts.retain(|k, _| !matches!(k, Key::At(at) if *at <= next));
                 self.cursor = Some(journal.release(next).context("releasing the inbox journal")?);
+                self.journal_waiting.fetch_sub(done as i64, Ordering::Relaxed);
                 if done == 0 {
                     anyhow::bail!("none of {count} inbox events could be handled");
                 }
@@ -350,7 +422,8 @@ impl Reader {
         // another has written.
         let waiting = {
             let mut conn = keel.store.writer().acquire().await?;
-            inbox::oldest(&mut conn, PROCESS_BATCH).await?
+            let now = keel.clock.now().timestamp();
+            inbox::claim(&mut conn, keel.store.backend(), now, PROCESS_BATCH).await?
         };
         if waiting.is_empty() {
             return Ok(0);
@@ -360,21 +433,23 @@ impl Reader {
             .into_iter()
             .map(|item| (Key::Row(item.id), item.event))
             .collect();
-        let done: Vec<i64> = self
-            .handle(keel, waiting, given_up)
-            .await
-            .into_iter()
-            .filter_map(|(key, finished)| match key {
-                Key::Row(id) if finished => Some(id),
-                _ => None,
-            })
-            .collect();
-        if done.is_empty() {
-            anyhow::bail!("none of {count} inbox events could be handled");
+        let (mut done, mut again) = (Vec::new(), Vec::new());
+        for (key, finished) in self.handle(keel, waiting, given_up).await {
+            if let Key::Row(id) = key {
+                if finished {
+                    done.push(id);
+                } else {
+                    again.push(id);
+                }
+            }
         }
         let mut tx = keel.store.begin().await?;
         inbox::remove(&mut tx, &done).await?;
+        inbox::release(&mut tx, &again).await?;
         tx.commit().await?;
+        if done.is_empty() {
+            anyhow::bail!("none of {count} inbox events could be handled");
+        }
         Ok(done.len())
     }
 
@@ -395,11 +470,17 @@ impl Reader {
                 Err(e) => {
                     tracing::error!(at = ?key, error = %e, "an inbox event keel cannot read; dropping it");
                     given_up.fetch_add(1, Ordering::Relaxed);
+                    metrics::counter!(crate::observe::INBOX_GIVEN_UP).increment(1);
                     outcomes.push((key, true));
                 }
             }
         }
+        let taken = Instant::now();
         let results = keel.handle_batch(&events).await;
+        let took = taken.elapsed().as_secs_f64();
+        for _ in &events {
+            metrics::histogram!(crate::observe::HANDLE_SECONDS, "path" => "inbox").record(took);
+        }
         for ((slot, event), result) in readable.into_iter().zip(&events).zip(results) {
             let key = outcomes[slot].0;
             match result {
@@ -413,6 +494,7 @@ impl Reader {
                     if *tried >= ATTEMPTS {
                         tracing::error!(adapter = %event.adapter, event = %event.event_id, error = %format!("{e:#}"), attempts = ATTEMPTS, "giving up on an inbox event");
                         given_up.fetch_add(1, Ordering::Relaxed);
+                        metrics::counter!(crate::observe::INBOX_GIVEN_UP).increment(1);
                         self.attempts.remove(&key);
                         outcomes[slot].1 = true;
                     }

@@ -221,6 +221,7 @@ impl Keel {
         batch.writes.flush(&mut tx).await?;
         outbox::enqueue_queued(&mut tx, &out, now).await?;
         tx.commit().await?;
+        count_handled(events, &fresh, batch.writes.created());
         Ok(fresh
             .into_iter()
             .map(|f| if f { Handled::Processed } else { Handled::Duplicate })
@@ -246,6 +247,7 @@ impl Keel {
             // touched while the dedupe record and the answer stay. Rows queued by earlier
             // events are written first: a rollback must not take them along.
             batch.writes.flush(conn).await?;
+            let created = batch.writes.created();
             let mut inner = conn.begin().await?;
             let (result, out) = {
                 let mut turn = Turn::new(&mut inner, batch, self, inbound, who, channel_client);
@@ -260,6 +262,7 @@ impl Keel {
                 }
                 Err(Fail::User(message)) => {
                     batch.writes.discard();
+                    batch.writes.rewind_created(created);
                     inner.rollback().await?;
                     vec![error_reply(inbound, &message)]
                 }
@@ -341,6 +344,30 @@ impl Keel {
             client,
             tz,
         })
+    }
+}
+
+/// Counts a committed batch for the metrics: its new events by kind, its repeats, the tasks it
+/// created.
+fn count_handled(events: &[Inbound], fresh: &[bool], tasks_created: u64) {
+    use crate::observe;
+    for (event, first) in events.iter().zip(fresh) {
+        let adapter = event.adapter.clone();
+        if *first {
+            let kind = match event.kind {
+                InboundKind::Message { .. } => "message",
+                InboundKind::Command { .. } => "command",
+                InboundKind::Reaction { .. } => "reaction",
+                InboundKind::Edit { .. } => "edit",
+                InboundKind::Action { .. } => "action",
+            };
+            metrics::counter!(observe::INBOUND_EVENTS, "adapter" => adapter, "kind" => kind).increment(1);
+        } else {
+            metrics::counter!(observe::DUPLICATES, "adapter" => adapter).increment(1);
+        }
+    }
+    if tasks_created > 0 {
+        metrics::counter!(observe::TASKS_CREATED).increment(tasks_created);
     }
 }
 

@@ -148,6 +148,11 @@ impl Scheduler {
         jobs::schedule_many(&mut tx, &later).await?;
         outbox::enqueue_queued(&mut tx, &out, now.timestamp()).await?;
         tx.commit().await?;
+        for job in &due {
+            metrics::counter!(crate::observe::JOBS_RUN, "kind" => job.kind.clone()).increment(1);
+            let delay = (now.timestamp() - job.next_run_at).max(0) as f64;
+            metrics::histogram!(crate::observe::JOB_DELAY).record(delay);
+        }
         Ok(due.len())
     }
 

@@ -12,9 +12,9 @@
 
 use anyhow::Context;
 use serde_json::{json, Value};
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 
-use super::{json_rows, with_rows, Conn, Json};
+use super::{json_rows, with_rows, Backend, Conn, Json};
 
 /// An event waiting in the inbox.
 #[derive(Debug, Clone)]
@@ -27,34 +27,54 @@ pub struct Waiting {
 }
 
 /// Records events (adapter, event id, the event in JSON) received at `now`; one already waiting
-/// is left as it is.
-pub async fn put(conn: &mut Conn, events: &[(&str, &str, String)], now: i64) -> anyhow::Result<()> {
+/// is left as it is. Returns the (adapter, event id) of those recorded now.
+pub async fn put(conn: &mut Conn, events: &[(&str, &str, String)], now: i64) -> anyhow::Result<Vec<(String, String)>> {
     if events.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let rows: Vec<Value> = events
         .iter()
         .map(|(adapter, event_id, event)| json!([adapter, event_id, now, event]))
         .collect();
     let sql = format!(
-        "INSERT INTO inbox (adapter, event_id, received_at, event) {} ON CONFLICT DO NOTHING",
+        "INSERT INTO inbox (adapter, event_id, received_at, event) {} ON CONFLICT DO NOTHING RETURNING adapter, event_id",
         json_rows(conn, &[Json::Text, Json::Text, Json::Int, Json::Text])
     );
-    with_rows(conn, sql, rows)
-        .execute(&mut *conn)
+    let recorded = with_rows(conn, sql, rows)
+        .fetch_all(&mut *conn)
         .await
         .context("recording events in the inbox")?;
-    Ok(())
+    recorded
+        .iter()
+        .map(|row| Ok((row.try_get("adapter")?, row.try_get("event_id")?)))
+        .collect()
 }
 
-/// The `limit` events that have waited longest, oldest first.
-pub async fn oldest(conn: &mut Conn, limit: i64) -> anyhow::Result<Vec<Waiting>> {
-    let rows = sqlx::query("SELECT id, adapter, event_id, event FROM inbox ORDER BY id LIMIT $1")
+/// How long a claim on inbox events holds before another process may take them over (seconds).
+pub const CLAIM_SECONDS: i64 = 30;
+
+/// Claims the `limit` events that have waited longest and nobody else holds, oldest first. On
+/// PostgreSQL, rows another replica is claiming are skipped (`FOR UPDATE SKIP LOCKED`), so
+/// replicas share the inbox without handling an event twice.
+pub async fn claim(conn: &mut Conn, backend: Backend, now: i64, limit: i64) -> anyhow::Result<Vec<Waiting>> {
+    let lock = match backend {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE inbox SET claimed_until = $1 WHERE id IN (SELECT id FROM inbox \
+         WHERE claimed_until IS NULL OR claimed_until < $2 ORDER BY id LIMIT $3 {lock}) \
+         RETURNING id, adapter, event_id, event"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(now + CLAIM_SECONDS)
+        .bind(now)
         .bind(limit)
         .fetch_all(&mut *conn)
         .await
-        .context("reading the inbox")?;
-    rows.iter()
+        .context("claiming inbox events")?;
+    let mut waiting = rows
+        .iter()
         .map(|row| {
             Ok(Waiting {
                 id: row.try_get("id")?,
@@ -63,7 +83,34 @@ pub async fn oldest(conn: &mut Conn, limit: i64) -> anyhow::Result<Vec<Waiting>>
                 event: row.try_get("event")?,
             })
         })
-        .collect()
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    waiting.sort_by_key(|w| w.id);
+    Ok(waiting)
+}
+
+/// Gives claimed events back, to be tried again at once.
+pub async fn release(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<Value> = ids.iter().map(|id| json!([id])).collect();
+    let sql = format!(
+        "UPDATE inbox SET claimed_until = NULL WHERE id IN (SELECT c0 FROM ({}) AS tried)",
+        json_rows(conn, &[Json::Int])
+    );
+    with_rows(conn, sql, rows)
+        .execute(&mut *conn)
+        .await
+        .context("releasing inbox events")?;
+    Ok(())
+}
+
+/// How many events wait in the `inbox` table (the journal's are counted by its reader).
+pub async fn in_table(store: &super::Store) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
+        .fetch_one(store.pool())
+        .await
+        .context("counting the inbox")
 }
 
 /// Removes handled events.

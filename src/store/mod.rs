@@ -93,6 +93,7 @@ static MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_kpi.sql"),
     migration!(6, "0006_inbox.sql"),
     migration!(7, "0007_kpi_status.sql"),
+    migration!(8, "0008_replicas.sql"),
 ];
 
 /// A URL safe to show: the password removed.

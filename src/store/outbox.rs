@@ -13,6 +13,9 @@ pub struct Pending {
     pub kind: String,
     pub target: String,
     pub attempts: i64,
+    /// An earlier claim ended without a recorded outcome (keel stopped mid-send): the message may
+    /// be out already.
+    pub uncertain: bool,
     pub outbound: Outbound,
 }
 
@@ -98,8 +101,10 @@ pub async fn sent_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<String>>
         .flatten())
 }
 
-/// How long a claim holds before another dispatcher may take the row over (seconds).
-pub const CLAIM_SECONDS: i64 = 60;
+/// How long a claim holds before another dispatcher may take the row over (seconds). The
+/// dispatcher renews its claims while it works through them ([`extend`]); a claim left by a
+/// process that stopped expires after this.
+pub const CLAIM_SECONDS: i64 = 30;
 
 /// Claims up to `limit` due messages of one adapter, oldest first. On PostgreSQL, rows another
 /// replica holds are skipped (`FOR UPDATE SKIP LOCKED`), so each message is sent once.
@@ -115,9 +120,9 @@ pub async fn claim(
         Backend::Sqlite => "",
     };
     let sql = format!(
-        "UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id FROM outbox WHERE adapter = $2 AND sent_at IS NULL \
-         AND failed_at IS NULL AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3) \
-         ORDER BY id LIMIT $4 {lock}) RETURNING id, kind, target, attempts, body"
+        "UPDATE outbox SET claimed_until = $1, claims = claims + 1 WHERE id IN (SELECT id FROM outbox WHERE adapter = $2 \
+         AND sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3) \
+         ORDER BY id LIMIT $4 {lock}) RETURNING id, kind, target, attempts, claims, body"
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(now + CLAIM_SECONDS)
@@ -129,16 +134,39 @@ pub async fn claim(
     let mut pending = Vec::with_capacity(rows.len());
     for row in rows {
         let body: String = row.try_get("body")?;
+        let attempts: i64 = row.try_get("attempts")?;
+        let claims: i64 = row.try_get("claims")?;
         pending.push(Pending {
             id: row.try_get("id")?,
             kind: row.try_get("kind")?,
             target: row.try_get("target")?,
-            attempts: row.try_get("attempts")?,
+            attempts,
+            // Every claim but this one ended in an outcome, or was given back.
+            uncertain: claims > attempts + 1,
             outbound: serde_json::from_str(&body)?,
         });
     }
     pending.sort_by_key(|p| p.id);
     Ok(pending)
+}
+
+/// Renews the claims on rows still being worked through (not sent, given up, retried or given
+/// back) until `until`.
+pub async fn extend(conn: &mut Conn, ids: &[i64], until: i64) -> anyhow::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = ids.iter().map(|id| serde_json::json!([id])).collect();
+    let sql = format!(
+        "UPDATE outbox SET claimed_until = $2 WHERE id IN (SELECT c0 FROM ({}) AS claimed) \
+         AND claimed_until IS NOT NULL AND sent_at IS NULL AND failed_at IS NULL",
+        super::json_rows(conn, &[Json::Int])
+    );
+    super::with_rows(conn, sql, rows)
+        .bind(until)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Records a delivery and the platform's id for the message, when it gave one.
@@ -169,7 +197,7 @@ pub async fn mark_retry(conn: &mut Conn, id: i64, next_at: i64, error: &str) -> 
 
 /// Gives a claimed row back untouched (an earlier message to the same target is not out yet).
 pub async fn release(conn: &mut Conn, id: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE outbox SET claimed_until = NULL WHERE id = $1")
+    sqlx::query("UPDATE outbox SET claimed_until = NULL, claims = claims - 1 WHERE id = $1")
         .bind(id)
         .execute(conn)
         .await?;
@@ -185,6 +213,20 @@ pub async fn mark_failed(conn: &mut Conn, id: i64, now: i64, error: &str) -> any
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Makes every waiting message of an adapter due now (its platform is back: no need to sit out
+/// the backoff).
+pub async fn due_now(conn: &mut Conn, adapter: &str, now: i64) -> anyhow::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE outbox SET next_attempt_at = $1 WHERE adapter = $2 AND sent_at IS NULL AND failed_at IS NULL \
+         AND next_attempt_at > $1",
+    )
+    .bind(now)
+    .bind(adapter)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Messages not yet delivered nor given up.

@@ -20,6 +20,8 @@ pub struct Writes {
     touchpoints: Vec<Touchpoint>,
     /// Task ids handed out: the counter's value in the database, and the last id given.
     ids: Option<(i64, i64)>,
+    /// Tasks written by flushes so far (for the metrics; outlives `discard`).
+    created: u64,
 }
 
 impl Writes {
@@ -80,7 +82,20 @@ impl Writes {
 
     /// Drops everything queued (the transaction or savepoint it belonged to was rolled back).
     pub fn discard(&mut self) {
-        *self = Writes::default();
+        *self = Writes {
+            created: self.created,
+            ..Writes::default()
+        };
+    }
+
+    /// How many tasks the flushes have written.
+    pub fn created(&self) -> u64 {
+        self.created
+    }
+
+    /// Sets the count back to what it was before a savepoint that was rolled back.
+    pub fn rewind_created(&mut self, to: u64) {
+        self.created = to;
     }
 
     /// Writes everything queued: at most one statement per table per 100 rows.
@@ -97,6 +112,7 @@ impl Writes {
         tasks::link_messages(conn, &self.links).await?;
         tasks::append_events(conn, &self.events).await?;
         people::add_touchpoints(conn, &self.touchpoints).await?;
+        self.created += self.tasks.len() as u64;
         self.discard();
         Ok(())
     }

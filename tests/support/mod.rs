@@ -57,6 +57,15 @@ impl TestDb {
         }
     }
 
+    /// A database someone else owns (nothing is dropped).
+    pub fn at(url: &str) -> TestDb {
+        TestDb {
+            url: url.to_string(),
+            pg_name: None,
+            _dir: None,
+        }
+    }
+
     pub fn new(backend: &str) -> TestDb {
         match backend {
             "sqlite" => TestDb::sqlite(),
@@ -198,4 +207,279 @@ macro_rules! on_both_backends {
             }
         }
     };
+}
+
+/// `keel run` with a config file, as a team runs it: started, killed (`kill -9`) and started
+/// again on the same address. Stopped when dropped.
+pub struct KeelRun {
+    pub dir: tempfile::TempDir,
+    pub config: std::path::PathBuf,
+    pub log: std::path::PathBuf,
+    env: Vec<(String, String)>,
+    child: Option<std::process::Child>,
+    /// Where its HTTP server listens, once started.
+    pub http: String,
+}
+
+impl KeelRun {
+    /// Writes the config (`listen` is filled in: a free port, kept across restarts) and starts.
+    pub fn start(config: &str, env: &[(&str, &str)]) -> KeelRun {
+        let dir = tempfile::tempdir().expect("dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let path = dir.path().join("keel.toml");
+        std::fs::write(&path, config.replace("{listen}", &format!("127.0.0.1:{port}"))).expect("config");
+        let mut run = KeelRun {
+            log: dir.path().join("keel.log"),
+            config: path,
+            dir,
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            child: None,
+            http: String::new(),
+        };
+        run.restart();
+        run
+    }
+
+    /// Starts `keel run` (again) and waits until it says it is running.
+    pub fn restart(&mut self) {
+        let before = self.log_text().matches("keel is running").count();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log");
+        let child = Command::new(env!("CARGO_BIN_EXE_keel"))
+            .arg("run")
+            .arg("--config")
+            .arg(&self.config)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env_remove("KEEL_DATABASE_URL")
+            .env_remove("RUST_LOG")
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("keel starts");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let text = self.log_text();
+            if text.matches("keel is running").count() > before {
+                let line = text
+                    .lines()
+                    .rev()
+                    .find(|l| l.contains("keel is running, HTTP on"))
+                    .unwrap_or("");
+                self.http = line
+                    .split("HTTP on ")
+                    .nth(1)
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .unwrap_or_default()
+                    .to_string();
+                return;
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("keel run exited with {status}: {text}");
+            }
+            assert!(std::time::Instant::now() < deadline, "keel did not start: {text}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// `kill -9`: no chance to finish anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, as systemd or docker stop sends it; waits for the exit and returns its code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        child.wait().ok().and_then(|s| s.code())
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `GET path` on keel's HTTP server: the status and the body.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        http_get(&self.http, path).await
+    }
+}
+
+impl Drop for KeelRun {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A plain HTTP/1.1 GET to `address` (`127.0.0.1:PORT`); status 0 when nothing answers.
+pub async fn http_get(address: &str, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(address).await?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?;
+        std::io::Result::Ok(String::from_utf8_lossy(&response).to_string())
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(10), exchange).await {
+        Ok(Ok(text)) => {
+            let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let body = text
+                .split_once("\r\n\r\n")
+                .map(|(_, b)| b.to_string())
+                .unwrap_or_default();
+            (status, body)
+        }
+        _ => (0, String::new()),
+    }
+}
+
+/// One figure from Prometheus's text format: the sample whose name and labels are exactly
+/// `series` (`keel_tasks_created_total`, `keel_outbox_depth{adapter="slack"}`); labels in the
+/// order keel writes them.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// A PostgreSQL server of the test's own (initdb into a temporary directory, a free port), so a
+/// test can stop and restart it without touching the server other tests use. As root (CI), the
+/// server runs as the `postgres` user, which PostgreSQL requires.
+pub struct OwnPostgres {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+    pub port: u16,
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`
+    pub url: String,
+}
+
+impl OwnPostgres {
+    pub fn start() -> OwnPostgres {
+        let bin = Command::new("pg_config")
+            .arg("--bindir")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+            .or_else(|| {
+                let mut found: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+                    .ok()?
+                    .flatten()
+                    .map(|e| e.path())
+                    .collect();
+                found.sort();
+                found.pop().map(|p| p.join("bin"))
+            })
+            .filter(|b| b.join("initdb").exists())
+            .expect("PostgreSQL's initdb and pg_ctl are installed (scripts/postgres installs them)");
+        let dir = tempfile::tempdir().expect("dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let pg = OwnPostgres {
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            dir,
+            bin,
+            port,
+        };
+        if pg.as_root() {
+            let _ = Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(pg.dir.path())
+                .status();
+        }
+        let data = pg.dir.path().join("data");
+        let out = pg
+            .command("initdb")
+            .arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", "postgres", "--no-sync"])
+            .output()
+            .expect("initdb runs");
+        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        pg.up();
+        pg
+    }
+
+    fn as_root(&self) -> bool {
+        Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false)
+    }
+
+    fn command(&self, tool: &str) -> Command {
+        let path = self.bin.join(tool);
+        if self.as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            Command::new(path)
+        }
+    }
+
+    fn ctl(&self, args: &[&str]) {
+        let out = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .arg("-l")
+            .arg(self.dir.path().join("server.log"))
+            .args(args)
+            .output()
+            .expect("pg_ctl runs");
+        assert!(
+            out.status.success(),
+            "pg_ctl {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+        );
+    }
+
+    /// Starts the server and waits until it takes connections.
+    pub fn up(&self) {
+        let options = format!(
+            "-h 127.0.0.1 -p {} -k {} -c fsync=off -c max_connections=100",
+            self.port,
+            self.dir.path().display()
+        );
+        self.ctl(&["-w", "-t", "60", "-o", &options, "start"]);
+    }
+
+    /// Stops the server as a crash does (`-m immediate`): connections are cut at once.
+    pub fn crash(&self) {
+        self.ctl(&["-w", "-m", "immediate", "stop"]);
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-w", "-m", "immediate", "stop"])
+            .output();
+    }
 }

@@ -4,6 +4,8 @@
 //! to its platform. It knows nothing of tasks or clients; the core knows nothing of Slack or
 //! Matrix. Both sides depend on this crate and on nothing of each other.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -186,6 +188,49 @@ pub struct Sent {
     pub message_id: Option<String>,
 }
 
+/// Whether an adapter's connection to its platform is up, as the adapter last saw it (for
+/// `/healthz`, and so the outbox can retry at once when a platform comes back). Cheap to clone;
+/// the clones share one state.
+#[derive(Debug, Clone, Default)]
+pub struct Link {
+    up: Arc<AtomicBool>,
+    /// Why it is down (the last error, one line), empty while up.
+    why: Arc<Mutex<String>>,
+}
+
+impl Link {
+    /// A link that is up until told otherwise.
+    pub fn up() -> Link {
+        let link = Link::default();
+        link.set_up();
+        link
+    }
+
+    pub fn set_up(&self) {
+        self.up.store(true, Ordering::Relaxed);
+        if let Ok(mut why) = self.why.lock() {
+            why.clear();
+        }
+    }
+
+    /// Marks the link down, saying why (no secret belongs in it: it is shown on `/healthz`).
+    pub fn set_down(&self, why: &str) {
+        if let Ok(mut slot) = self.why.lock() {
+            *slot = why.split_whitespace().collect::<Vec<_>>().join(" ");
+        }
+        self.up.store(false, Ordering::Relaxed);
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    /// Why the link is down; empty while it is up.
+    pub fn why(&self) -> String {
+        self.why.lock().map(|w| w.clone()).unwrap_or_default()
+    }
+}
+
 /// A chat platform connection as the core sees it: it delivers outbound messages.
 ///
 /// Inbound events travel the other way through an [`InboundSink`] that the core hands to the
@@ -204,6 +249,21 @@ pub trait Adapter: Send + Sync {
     async fn send_keyed(&self, key: &str, outbound: &Outbound) -> Result<Sent, SendError> {
         let _ = key;
         self.send(outbound).await
+    }
+
+    /// Finds a message already posted under this key: asked before a message is sent again
+    /// after an attempt that ended without a recorded outcome (keel stopped between sending and
+    /// recording the send). `Some` counts it as sent; `None` sends it. Platforms that deduplicate
+    /// by key themselves (Matrix transaction ids) need nothing here.
+    async fn find_sent(&self, key: &str, outbound: &Outbound) -> Option<Sent> {
+        let _ = (key, outbound);
+        None
+    }
+
+    /// The state of the adapter's connection to its platform; `None` for an adapter that holds
+    /// none (the console).
+    fn link(&self) -> Option<Link> {
+        None
     }
 }
 
@@ -238,5 +298,17 @@ mod tests {
         let back: Outbound = serde_json::from_str(&json).unwrap();
         assert_eq!(back, out);
         assert_eq!(back.target(), "acme");
+    }
+
+    #[test]
+    fn a_link_goes_down_with_a_reason_and_up_again() {
+        let link = Link::up();
+        let seen = link.clone();
+        assert!(seen.is_up());
+        link.set_down("connection refused\n(os error 111)");
+        assert!(!seen.is_up());
+        assert_eq!(seen.why(), "connection refused (os error 111)");
+        link.set_up();
+        assert!(seen.is_up() && seen.why().is_empty());
     }
 }

@@ -89,6 +89,8 @@ pub struct Matrix {
     config: Arc<MatrixConfig>,
     /// The session was saved by an earlier run (so is the sync token).
     restored: bool,
+    /// Up while syncs succeed.
+    link: keel_chat::Link,
 }
 
 impl Matrix {
@@ -136,6 +138,7 @@ impl Matrix {
             client,
             config: Arc::new(config),
             restored,
+            link: keel_chat::Link::up(),
         })
     }
 
@@ -187,6 +190,7 @@ impl Matrix {
                 let started = std::time::Instant::now();
                 match me.client.sync_once(settings.clone()).await {
                     Ok(response) => {
+                        me.link.set_up();
                         wait = Duration::from_millis(500);
                         let quiet = response.rooms.joined.is_empty()
                             && response.rooms.invited.is_empty()
@@ -199,6 +203,7 @@ impl Matrix {
                         }
                     }
                     Err(e) => {
+                        me.link.set_down(&e.to_string());
                         tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "Matrix sync stopped; reconnecting");
                         tokio::time::sleep(wait).await;
                         wait = (wait * 2).min(Duration::from_secs(30));
@@ -654,6 +659,10 @@ fn failure(e: matrix_sdk::Error) -> SendError {
 impl Adapter for Matrix {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn link(&self) -> Option<keel_chat::Link> {
+        Some(self.link.clone())
     }
 
     async fn send(&self, outbound: &Outbound) -> Result<Sent, SendError> {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use keel_chat::{Adapter, Outbound, SendError, Sent};
+use keel_chat::{Adapter, Link, Outbound, SendError, Sent};
 use secrecy::{ExposeSecret, SecretString};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
@@ -47,6 +47,11 @@ pub struct Slack {
     paced: Arc<Mutex<HashMap<String, Instant>>>,
     /// Methods Slack asked keel to hold off (rate limits are per method), and until when.
     held: Arc<Mutex<HashMap<&'static str, Instant>>>,
+    /// Whether Slack is reachable: the Socket Mode connection when there is one, else the last
+    /// Web API call.
+    link: Link,
+    /// Set once Socket Mode runs: then the socket alone says whether the link is up.
+    socket_mode: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Slack {
@@ -69,7 +74,20 @@ impl Slack {
             token: Arc::new(token),
             paced: Arc::new(Mutex::new(HashMap::new())),
             held: Arc::new(Mutex::new(HashMap::new())),
+            link: Link::up(),
+            socket_mode: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })
+    }
+
+    /// Records how a Web API call went, unless Socket Mode's connection speaks for the link.
+    fn saw(&self, outcome: Result<(), &SendError>) {
+        if self.socket_mode.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        match outcome {
+            Err(SendError::Transient(why)) => self.link.set_down(why),
+            _ => self.link.set_up(),
+        }
     }
 
     /// Waits until `channel` may be posted to again, and books the next slot.
@@ -97,9 +115,13 @@ impl Slack {
             return Err(SendError::RetryAfter(until - now));
         }
         let e = match call.await {
-            Ok(answer) => return Ok(answer),
+            Ok(answer) => {
+                self.saw(Ok(()));
+                return Ok(answer);
+            }
             Err(e) => failure(e),
         };
+        self.saw(Err(&e));
         if let SendError::RetryAfter(wait) = &e {
             tracing::warn!(
                 method,
@@ -350,5 +372,94 @@ impl Adapter for Slack {
 
     async fn send_keyed(&self, key: &str, outbound: &Outbound) -> Result<Sent, SendError> {
         self.deliver(Some(key), outbound).await
+    }
+
+    /// Looks for keel's post with this outbox key (its message metadata) among the newest 100
+    /// messages of the thread or channel it was meant for.
+    async fn find_sent(&self, key: &str, outbound: &Outbound) -> Option<Sent> {
+        let (channel, thread) = match outbound {
+            Outbound::Message {
+                conversation, thread, ..
+            }
+            | Outbound::Question {
+                conversation, thread, ..
+            } => (conversation.clone(), thread.clone().filter(|t| is_ts(t))),
+            Outbound::Direct { user, .. } => {
+                let session = self.client.open_session(&self.token);
+                let request = SlackApiConversationsOpenRequest::new().with_users(vec![user.as_str().into()]);
+                let opened = self
+                    .api("conversations.open", session.conversations_open(&request))
+                    .await
+                    .ok()?;
+                (opened.channel.id.to_string(), None)
+            }
+            _ => return None,
+        };
+        let found = self.keyed_post(&channel, thread.as_deref(), key).await;
+        if let Some(ts) = &found {
+            tracing::info!(
+                channel,
+                ts,
+                "a message sent before keel stopped was found; not posting it again"
+            );
+        }
+        found.map(|ts| Sent { message_id: Some(ts) })
+    }
+
+    fn link(&self) -> Option<Link> {
+        Some(self.link.clone())
+    }
+}
+
+impl Slack {
+    /// The `ts` of keel's message carrying `key` in its metadata, in a thread
+    /// (`conversations.replies`) or a channel (`conversations.history`).
+    async fn keyed_post(&self, channel: &str, thread: Option<&str>, key: &str) -> Option<String> {
+        let session = self.client.open_session(&self.token);
+        let messages: Vec<serde_json::Value> = match thread {
+            Some(ts) => {
+                let params = [
+                    ("channel", Some(channel)),
+                    ("ts", Some(ts)),
+                    ("limit", Some("100")),
+                    ("include_all_metadata", Some("true")),
+                ];
+                let answer: serde_json::Value = session
+                    .http_session_api
+                    .http_get("conversations.replies", &params, None)
+                    .await
+                    .map_err(|e| tracing::warn!(channel, error = %e, "conversations.replies failed"))
+                    .ok()?;
+                answer["messages"].as_array().cloned().unwrap_or_default()
+            }
+            None => {
+                let request = SlackApiConversationsHistoryRequest::new()
+                    .with_channel(channel.into())
+                    .with_limit(100)
+                    .with_include_all_metadata(true);
+                let history = session
+                    .conversations_history(&request)
+                    .await
+                    .map_err(|e| tracing::warn!(channel, error = %e, "conversations.history failed"))
+                    .ok()?;
+                history
+                    .messages
+                    .iter()
+                    .filter_map(|m| serde_json::to_value(m).ok())
+                    .collect()
+            }
+        };
+        messages.iter().find_map(|m| {
+            let meta = &m["metadata"];
+            (meta["event_type"] == "keel_outbox" && meta["event_payload"]["key"] == key)
+                .then(|| m["ts"].as_str().map(str::to_string))
+                .flatten()
+        })
+    }
+
+    /// The link Socket Mode keeps up to date from now on.
+    pub(crate) fn socket_link(&self) -> Link {
+        self.socket_mode.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.link.clone()
     }
 }

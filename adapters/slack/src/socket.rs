@@ -26,15 +26,20 @@ pub fn start(
     translator: Translator,
     sink: Arc<dyn InboundSink>,
 ) -> tokio::task::JoinHandle<()> {
+    let link = slack.socket_link();
+    link.set_down("connecting to Slack");
     tokio::spawn(async move {
         let mut wait = Duration::from_millis(500);
         loop {
-            match connection(&slack, &app_token, &translator, &sink).await {
+            let ended = connection(&slack, &app_token, &translator, &sink, &link).await;
+            match ended {
                 Ok(reason) => {
+                    link.set_down(reason);
                     tracing::info!(reason, "Slack Socket Mode connection ended; reconnecting");
                     wait = Duration::from_millis(500);
                 }
                 Err(e) => {
+                    link.set_down(&format!("{e:#}"));
                     tracing::warn!(error = %format!("{e:#}"), retry_in_ms = wait.as_millis() as u64, "Slack Socket Mode connection failed; reconnecting");
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(30));
@@ -50,6 +55,7 @@ async fn connection(
     app_token: &SecretString,
     translator: &Translator,
     sink: &Arc<dyn InboundSink>,
+    link: &keel_chat::Link,
 ) -> anyhow::Result<&'static str> {
     let token = SlackApiToken::new(app_token.expose_secret().to_string().into());
     let opened = slack
@@ -74,7 +80,10 @@ async fn connection(
             continue;
         };
         let inbound = match envelope["type"].as_str() {
-            Some("hello") => continue,
+            Some("hello") => {
+                link.set_up();
+                continue;
+            }
             Some("disconnect") => return Ok("disconnect requested"),
             Some("events_api") => translator.event(&envelope["payload"]).await,
             Some("slash_commands") => translator.command(&envelope["payload"]).await.into_iter().collect(),

@@ -664,20 +664,51 @@ async fn web_api(
             json!({"user_id": "UKEEL", "user": "keel", "team_id": "TTEAM", "team": "Team",
                                  "url": "https://team.slack.com/", "bot_id": "BKEEL"}),
         ),
-        "conversations.history" => {
+        "conversations.history" | "conversations.replies" => {
             let Some(channel) = text(&p, "channel") else {
                 return error("channel_not_found");
             };
+            if !s.channels.contains_key(&channel) {
+                return error("channel_not_found");
+            }
             let latest = text(&p, "latest");
-            let messages: Vec<Value> = s
-                .posts
-                .iter()
-                .rev()
-                .filter(|m| m.channel == channel && m.only_for.is_none())
-                .filter(|m| latest.as_ref().is_none_or(|l| m.ts <= *l))
-                .take(1)
-                .map(|m| json!({"type": "message", "ts": m.ts, "text": m.text, "user": m.user}))
-                .collect();
+            let limit = text(&p, "limit")
+                .and_then(|l| l.parse::<usize>().ok())
+                .unwrap_or(100)
+                .clamp(1, 1000);
+            let metadata = text(&p, "include_all_metadata").is_some_and(|v| v == "true" || v == "1");
+            // conversations.replies: the thread's root and its replies, oldest first.
+            let root = match method.as_str() {
+                "conversations.replies" => match text(&p, "ts") {
+                    Some(ts) => Some(ts),
+                    None => return error("thread_not_found"),
+                },
+                _ => None,
+            };
+            let shown = |m: &Post| {
+                let mut message = json!({"type": "message", "ts": m.ts, "text": m.text, "user": m.user});
+                if let Some(t) = &m.thread_ts {
+                    message["thread_ts"] = json!(t);
+                }
+                if let (true, Some(key)) = (metadata, &m.key) {
+                    message["metadata"] = json!({"event_type": "keel_outbox", "event_payload": {"key": key}});
+                }
+                message
+            };
+            let visible = s.posts.iter().filter(|m| m.channel == channel && m.only_for.is_none());
+            let messages: Vec<Value> = match &root {
+                Some(ts) => visible
+                    .filter(|m| m.ts == *ts || m.thread_ts.as_deref() == Some(ts.as_str()))
+                    .take(limit)
+                    .map(shown)
+                    .collect(),
+                None => {
+                    let mut newest: Vec<&Post> =
+                        visible.filter(|m| latest.as_ref().is_none_or(|l| m.ts <= *l)).collect();
+                    newest.reverse();
+                    newest.into_iter().take(limit).map(shown).collect()
+                }
+            };
             ok(json!({"messages": messages, "has_more": false}))
         }
         "chat.postMessage" | "chat.postEphemeral" => {
@@ -821,5 +852,57 @@ async fn upload(State(state): State<Arc<Mutex<Fake>>>, Path(file): Path<String>,
             "not found",
         )
             .into_response(),
+    }
+}
+
+/// A round-robin TCP load balancer on 127.0.0.1 in front of several keel replicas, as a team
+/// puts one in front of the Events API: each connection goes to the next replica, or to the one
+/// after when that one does not accept. Stops when dropped.
+pub struct Balancer {
+    /// `http://127.0.0.1:PORT`, where Slack is pointed.
+    pub url: String,
+    counts: Arc<Vec<std::sync::atomic::AtomicU64>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Balancer {
+    pub async fn start(replicas: Vec<std::net::SocketAddr>) -> std::io::Result<Balancer> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let counts: Arc<Vec<AtomicU64>> = Arc::new(replicas.iter().map(|_| AtomicU64::new(0)).collect());
+        let counted = counts.clone();
+        let server = tokio::spawn(async move {
+            let next = Arc::new(AtomicU64::new(0));
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let (replicas, counts, next) = (replicas.clone(), counted.clone(), next.clone());
+                tokio::spawn(async move {
+                    let first = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    for offset in 0..replicas.len() {
+                        let n = (first + offset) % replicas.len();
+                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(replicas[n]).await {
+                            counts[n].fetch_add(1, Ordering::Relaxed);
+                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Ok(Balancer { url, counts, server })
+    }
+
+    /// How many connections each replica was given.
+    pub fn split(&self) -> Vec<u64> {
+        self.counts
+            .iter()
+            .map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+            .collect()
     }
 }
