@@ -29,8 +29,7 @@ use crate::store::{redact_url, Store};
     name = "keel",
     version,
     about = "Client-service coordination bot for Slack and Matrix",
-    long_about = None,
-    args_conflicts_with_subcommands = true
+    long_about = None
 )]
 pub struct Cli {
     /// Without a command, keel chats: `keel --as lea` is `keel chat --as lea`.
@@ -203,9 +202,19 @@ impl From<anyhow::Error> for Failure {
 }
 
 /// Parses the arguments; help and version print and exit 0, usage errors exit 2 in one line.
+/// Global options (`--db`, `--config`, `--now`) go before or after the command; the chat's own
+/// (`--as`, `--channel`, `--client`) belong to `keel` alone or to `keel chat`.
 pub fn parse_args() -> Result<Cli, Failure> {
     match Cli::try_parse() {
-        Ok(cli) => Ok(cli),
+        Ok(cli) => {
+            let chat = &cli.chat;
+            if cli.command.is_some() && (chat.speaker.is_some() || chat.channel.is_some() || chat.client.is_some()) {
+                return Err(environment(
+                    "--as, --channel and --client are options of keel chat (see keel --help)",
+                ));
+            }
+            Ok(cli)
+        }
         Err(e)
             if matches!(
                 e.kind(),
@@ -445,7 +454,7 @@ async fn serve(config: &Config, clock: Arc<dyn Clock>) -> Result<(), Failure> {
     let keel = Keel::new(store.clone(), clock, Settings::from_config(config));
     let committed = Arc::new(Notify::new());
     let (ingest, writer) = Ingest::start(keel.clone(), committed.clone());
-    let sink = Arc::new(ingest.clone());
+    let sink: Arc<dyn keel_chat::InboundSink> = Arc::new(ingest.clone());
     let mut adapters: Vec<Arc<dyn keel_chat::Adapter>> = Vec::new();
     let mut listeners = Vec::new();
     let mut routes = axum::Router::new();
@@ -492,10 +501,15 @@ async fn serve(config: &Config, clock: Arc<dyn Clock>) -> Result<(), Failure> {
     let _ = stop.send(true);
     let _ = dispatcher.await;
     let _ = scheduler.await;
-    drop(sink);
-    drop(ingest);
-    drop(adapters);
-    let _ = writer.await;
+    // Adapters may still hold the ingest (matrix-sdk keeps its event handlers): close it rather
+    // than wait for every clone to go.
+    ingest.close();
+    if tokio::time::timeout(std::time::Duration::from_secs(20), writer)
+        .await
+        .is_err()
+    {
+        tracing::error!("the writer did not finish within 20 s; stopping anyway");
+    }
     store.close().await;
     Ok(())
 }

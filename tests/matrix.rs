@@ -93,6 +93,15 @@ impl Synapse {
         Synapse::run(self.dir.path(), "stop");
     }
 
+    /// Kills the server (`kill -9`): it is gone at once, mid-request.
+    fn crash(&self) {
+        let pid_file = self.dir.path().join("homeserver.pid");
+        let pid = std::fs::read_to_string(&pid_file).expect("Synapse runs");
+        let killed = Command::new("kill").args(["-9", pid.trim()]).status().expect("kill");
+        assert!(killed.success());
+        let _ = std::fs::remove_file(pid_file);
+    }
+
     /// Starts the stopped server again, on the same port.
     fn start_again(&self) {
         let url = Synapse::run(self.dir.path(), "start");
@@ -124,6 +133,7 @@ impl Keel {
             format!(
                 "database_url = \"{db}\"\n\
                  [capture]\ngroup_minutes = {group_minutes}\n\
+                 [http]\nlisten = \"127.0.0.1:0\"\n\
                  [log]\nlevel = \"warn,keel=info,keel_matrix=info\"\n\
                  [matrix]\nhomeserver = \"{url}\"\nuser = \"keel\"\nstore_path = \"{store}\"\n\
                  team = [\"@lea:localhost\", \"@max:localhost\"]\n\
@@ -186,8 +196,29 @@ impl Keel {
         }
     }
 
+    /// SIGTERM, as `systemctl stop` and `docker stop` send it: returns the exit code and how
+    /// long keel took to stop.
+    fn terminate(&mut self) -> (Option<i32>, Duration) {
+        let mut child = self.child.take().expect("keel runs");
+        let asked = std::time::Instant::now();
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let status = child.wait().expect("keel stops");
+        (status.code(), asked.elapsed())
+    }
+
     fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Where `keel run` serves HTTP (it says so when it starts).
+    fn http(&self) -> String {
+        let log = self.log_text();
+        let line = log.lines().rev().find(|l| l.contains("HTTP on ")).unwrap_or_default();
+        line.split("HTTP on ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
@@ -276,8 +307,13 @@ impl Person {
     /// keel's messages in a room as the homeserver holds them (the room's whole history, read
     /// back page by page: a client's sync may skip events when many arrive at once).
     async fn keel_history(&self, room_id: &OwnedRoomId) -> Vec<OriginalSyncRoomMessageEvent> {
+        self.history(room_id, "keel").await
+    }
+
+    /// One person's messages in a room, oldest first, as the homeserver holds them.
+    async fn history(&self, room_id: &OwnedRoomId, who: &str) -> Vec<OriginalSyncRoomMessageEvent> {
         let room = self.client.get_room(room_id).expect("in the room");
-        let keel = id("keel");
+        let keel = id(who);
         let mut out = Vec::new();
         let mut from: Option<String> = None;
         loop {
@@ -809,6 +845,111 @@ fn keel_carries_on_after_synapse_restarts() {
             "keel noticed the outage: {}",
             w.keel.log_text()
         );
+    });
+}
+
+/// Synapse is gone for 30 s while keel has answers to send: they wait in the outbox, `/healthz`
+/// says Matrix is away, and once Synapse is back every answer is delivered, once, in the order of
+/// the requests in each room.
+async fn answers_wait_out_a_synapse_outage(backend: &str) {
+    let mut w = world(backend, 0).await;
+    let rooms = [w.client_room("acme", false).await, w.client_room("globex", false).await];
+    // bob sends 25 requests to each room at once, as a busy client team would.
+    let mut sends = Vec::new();
+    for n in 0..25 {
+        for (r, room) in rooms.iter().enumerate() {
+            let room = w.bob.client.get_room(room).expect("room");
+            let text = format!("Request {n} in room {r}: the dashboard is empty");
+            sends.push(tokio::spawn(async move {
+                room.send(RoomMessageEventContent::text_plain(text))
+                    .await
+                    .expect("sent")
+                    .response
+                    .event_id
+            }));
+        }
+    }
+    let mut asked = Vec::new();
+    for send in sends {
+        asked.push(send.await.expect("send"));
+    }
+    // keel's first answer arrives: Synapse dies while the rest are still to go.
+    let keel_id = id("keel");
+    w.bob
+        .next_where("keel's first answer", |ev| {
+            ev.sender == keel_id && thread_root(ev).is_some_and(|r| asked.contains(&r))
+        })
+        .await;
+    w.synapse.crash();
+    let down_at = std::time::Instant::now();
+    let store = keel::store::Store::connect(&w.db.url).await.expect("store");
+    let mut conn = store.pool().acquire().await.expect("conn");
+    let waiting = keel::store::outbox::depth(&mut conn).await.expect("depth");
+    drop(conn);
+    store.close().await;
+    assert!(waiting > 0, "answers were waiting in the outbox when Synapse went away");
+    let http = w.keel.http();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(25);
+    let away = loop {
+        let (status, body) = support::http_get(&http, "/healthz").await;
+        let report: Value = serde_json::from_str(&body).unwrap_or_default();
+        if report["adapters"]["matrix"]["connected"] == false {
+            assert_eq!(status, 200, "the database is fine: {report}");
+            break report;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "/healthz never noticed: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(away["status"], "degraded", "{away}");
+    tokio::time::sleep(Duration::from_secs(30).saturating_sub(down_at.elapsed())).await;
+    w.synapse.start_again();
+    let back_at = std::time::Instant::now();
+    let answers = w.bob.wait_answers(&rooms, &asked).await;
+    let took = back_at.elapsed();
+    one_answer_each(&answers, &asked);
+    // In each room keel's answers come in the order keel took the requests (#1, #2, …): none
+    // overtook another while they waited.
+    for room in &rooms {
+        let numbers: Vec<u64> = w
+            .bob
+            .keel_history(room)
+            .await
+            .iter()
+            .filter(|m| thread_root(m).is_some_and(|r| asked.contains(&r)))
+            .filter_map(|m| task_number(m.content.body()))
+            .collect();
+        assert_eq!(numbers.len(), 25, "{numbers:?}");
+        assert!(
+            numbers.windows(2).all(|pair| pair[0] < pair[1]),
+            "answers in order in {room}: {numbers:?}"
+        );
+    }
+    assert!(
+        took < Duration::from_secs(30),
+        "what waited went out soon after Synapse came back: {took:?}"
+    );
+    assert_eq!(w.tasks().len(), 50);
+    let (status, body) = support::http_get(&http, "/healthz").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"status\":\"ok\""), "{body}");
+    // Stopped as systemd or docker stop it, keel ends cleanly and soon.
+    let (code, took) = w.keel.terminate();
+    assert_eq!(code, Some(0), "{}", w.keel.log_text());
+    assert!(took < Duration::from_secs(15), "keel took {took:?} to stop");
+}
+
+/// The task number an answer starts with (`#12 opened …` → 12).
+fn task_number(body: &str) -> Option<u64> {
+    body.strip_prefix('#')?.split_whitespace().next()?.parse().ok()
+}
+
+#[test]
+fn answers_queued_while_synapse_is_down_for_30_s_arrive_after_in_order() {
+    let _turn = one_at_a_time();
+    support::runtime().block_on(async {
+        for backend in ["sqlite", "postgres"] {
+            answers_wait_out_a_synapse_outage(backend).await;
+        }
     });
 }
 

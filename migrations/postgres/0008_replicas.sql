@@ -4,3 +4,5 @@
 -- known: before sending such a message again, keel asks the platform whether it went out.
 ALTER TABLE inbox ADD COLUMN claimed_until BIGINT;
 ALTER TABLE outbox ADD COLUMN claims BIGINT NOT NULL DEFAULT 0;
+-- A message waits while an earlier one to the same conversation is not out yet: that lookup.
+CREATE INDEX outbox_pending_target ON outbox (adapter, target, id) WHERE sent_at IS NULL AND failed_at IS NULL;

@@ -46,6 +46,8 @@ pub struct Ingest {
     given_up: Arc<AtomicU64>,
     /// Events in this process's inbox journal not yet handled (the table is counted by SQL).
     journal_waiting: Arc<AtomicI64>,
+    /// Set by `close`.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Ingest {
@@ -66,13 +68,21 @@ impl Ingest {
             last_arrival_us: AtomicU64::new(0),
         });
         let waiting_in = Inbox::open(&keel);
-        let writer = tokio::spawn(write(keel.clone(), jobs, batches.clone(), committed.clone()));
+        let (closing, closed) = tokio::sync::watch::channel(false);
+        let writer = tokio::spawn(write(
+            keel.clone(),
+            jobs,
+            batches.clone(),
+            committed.clone(),
+            closed.clone(),
+        ));
         let recorder = tokio::spawn(record(
             keel.clone(),
             waiting_in.clone(),
             accepted,
             door.clone(),
             journal_waiting.clone(),
+            closed,
         ));
         let processor = tokio::spawn(process(
             keel,
@@ -92,6 +102,7 @@ impl Ingest {
             batches,
             given_up,
             journal_waiting,
+            closing: Arc::new(closing),
         };
         (ingest, all)
     }
@@ -105,6 +116,13 @@ impl Ingest {
     /// is logged as an error.
     pub fn given_up(&self) -> u64 {
         self.given_up.load(Ordering::Relaxed)
+    }
+
+    /// Stops taking events: what was handed over is still committed (or recorded), later
+    /// handovers fail ("keel is shutting down"), and the handle `start` returned ends, even while
+    /// adapters still hold clones of this `Ingest`.
+    pub fn close(&self) {
+        let _ = self.closing.send(true);
     }
 
     /// Events recorded in this process's inbox journal and not handled yet (events in the
@@ -141,6 +159,23 @@ impl Ingest {
     }
 }
 
+/// The next item of a queue; once keel is closing, the queue takes nothing more and ends when
+/// what it holds is taken.
+async fn next<T>(queue: &mut mpsc::Receiver<T>, closing: &mut tokio::sync::watch::Receiver<bool>) -> Option<T> {
+    let closed = *closing.borrow();
+    if !closed {
+        let woken = tokio::select! {
+            item = queue.recv() => Some(item),
+            _ = closing.wait_for(|closed| *closed) => None,
+        };
+        if let Some(item) = woken {
+            return item;
+        }
+    }
+    queue.close();
+    queue.recv().await
+}
+
 /// Takes up to `MAX_BATCH` waiting items after the first.
 fn gather<T>(first: T, queue: &mut mpsc::Receiver<T>) -> Vec<T> {
     let mut batch = vec![first];
@@ -154,8 +189,14 @@ fn gather<T>(first: T, queue: &mut mpsc::Receiver<T>) -> Vec<T> {
 }
 
 /// The writer: handles submitted events, a batch per transaction.
-async fn write(keel: Keel, mut jobs: mpsc::Receiver<Job>, batches: Arc<AtomicU64>, committed: Arc<Notify>) {
-    while let Some(first) = jobs.recv().await {
+async fn write(
+    keel: Keel,
+    mut jobs: mpsc::Receiver<Job>,
+    batches: Arc<AtomicU64>,
+    committed: Arc<Notify>,
+    closing: tokio::sync::watch::Receiver<bool>,
+) {
+    while let Some(first) = next(&mut jobs, &mut closing.clone()).await {
         let batch = gather(first, &mut jobs);
         batches.fetch_add(1, Ordering::Relaxed);
         let (events, replies): (Vec<Inbound>, Vec<_>) = batch.into_iter().unzip();
@@ -246,8 +287,9 @@ async fn record(
     mut accepted: mpsc::Receiver<Accepted>,
     door: Arc<Door>,
     journal_waiting: Arc<AtomicI64>,
+    closing: tokio::sync::watch::Receiver<bool>,
 ) {
-    while let Some(first) = accepted.recv().await {
+    while let Some(first) = next(&mut accepted, &mut closing.clone()).await {
         door.arrived();
         let batch = gather(first, &mut accepted);
         let (events, replies): (Vec<Inbound>, Vec<_>) = batch.into_iter().unzip();

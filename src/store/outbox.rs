@@ -106,8 +106,10 @@ pub async fn sent_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<String>>
 /// process that stopped expires after this.
 pub const CLAIM_SECONDS: i64 = 30;
 
-/// Claims up to `limit` due messages of one adapter, oldest first. On PostgreSQL, rows another
-/// replica holds are skipped (`FOR UPDATE SKIP LOCKED`), so each message is sent once.
+/// Claims up to `limit` due messages of one adapter, oldest first. A message waits while an
+/// earlier one to the same target waits for its retry or is claimed elsewhere, so messages to a
+/// conversation go out in order across retries. On PostgreSQL, rows another replica holds are
+/// skipped (`FOR UPDATE SKIP LOCKED`), so each message is sent once.
 pub async fn claim(
     conn: &mut Conn,
     backend: Backend,
@@ -120,8 +122,11 @@ pub async fn claim(
         Backend::Sqlite => "",
     };
     let sql = format!(
-        "UPDATE outbox SET claimed_until = $1, claims = claims + 1 WHERE id IN (SELECT id FROM outbox WHERE adapter = $2 \
+        "UPDATE outbox SET claimed_until = $1, claims = claims + 1 WHERE id IN (SELECT id FROM outbox AS o WHERE adapter = $2 \
          AND sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3) \
+         AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.adapter = o.adapter AND earlier.target = o.target \
+           AND earlier.id < o.id AND earlier.sent_at IS NULL AND earlier.failed_at IS NULL \
+           AND (earlier.next_attempt_at > $3 OR earlier.claimed_until >= $3)) \
          ORDER BY id LIMIT $4 {lock}) RETURNING id, kind, target, attempts, claims, body"
     );
     let rows = sqlx::query(AssertSqlSafe(sql))

@@ -206,7 +206,8 @@ impl Matrix {
                         me.link.set_down(&e.to_string());
                         tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "Matrix sync stopped; reconnecting");
                         tokio::time::sleep(wait).await;
-                        wait = (wait * 2).min(Duration::from_secs(30));
+                        // At most 10 s: what waits in the outbox goes soon after the server is back.
+                        wait = (wait * 2).min(Duration::from_secs(10));
                     }
                 }
             }
