@@ -337,6 +337,15 @@ impl Default for LogConfig {
     }
 }
 
+/// The settings that are secrets: read from the environment as text, never serialized.
+const SECRETS: [&str; 5] = [
+    "matrix.password",
+    "matrix.access_token",
+    "slack.bot_token",
+    "slack.app_token",
+    "slack.signing_secret",
+];
+
 /// The default config file, used when present.
 pub const DEFAULT_PATH: &str = "config/keel.toml";
 
@@ -359,7 +368,20 @@ impl Config {
                 }
             }
         }
-        figment = figment.merge(Env::prefixed("KEEL_").split("__").ignore(&["now", "config", "db"]));
+        figment = figment.merge(
+            Env::prefixed("KEEL_")
+                .split("__")
+                .ignore(&["now", "config", "db"])
+                .ignore(&SECRETS),
+        );
+        // Secrets are taken as written: the Env provider would read a password like `12345` or
+        // `007` as a number (and refuse it, or drop the zeros).
+        for key in SECRETS {
+            let var = format!("KEEL_{}", key.replace('.', "__").to_uppercase());
+            if let Ok(value) = std::env::var(&var) {
+                figment = figment.merge(Serialized::default(key, value));
+            }
+        }
         figment
             .extract::<Config>()
             .map_err(|e| format!("invalid configuration: {}", crate::store::one_line(&e)))
@@ -477,5 +499,23 @@ impl Config {
             .iter()
             .filter_map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn a_secret_that_looks_like_a_number_is_taken_as_written() {
+        // The only test in this binary that touches these variables.
+        std::env::set_var("KEEL_SLACK__SIGNING_SECRET", "007");
+        std::env::set_var("KEEL_SLACK__BOT_TOKEN", "12345");
+        let loaded = super::Config::load(None);
+        std::env::remove_var("KEEL_SLACK__SIGNING_SECRET");
+        std::env::remove_var("KEEL_SLACK__BOT_TOKEN");
+        let slack = loaded.expect("loads").slack.expect("[slack] from the environment");
+        assert_eq!(slack.signing_secret.expect("secret").expose_secret(), "007");
+        assert_eq!(slack.bot_token.expect("token").expose_secret(), "12345");
     }
 }
