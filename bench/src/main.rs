@@ -6,6 +6,8 @@
 //! `keel-bench matrix --messages N`
 //! `keel-bench slack-events --seconds S [--rounds R]`
 //! `keel-bench kpi --tasks N --backend sqlite|postgres`
+//! `keel-bench soak --minutes M --rate R [--window W]`
+//! `keel-bench idle`
 
 // matrix-sdk's sync future is deep; proving it `Send` for `tokio::spawn` needs a higher limit.
 #![recursion_limit = "256"]
@@ -13,6 +15,7 @@
 mod kpi;
 mod matrix;
 mod slack;
+mod soak;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -111,6 +114,21 @@ enum Bench {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
+    /// The real keel binary under a steady load on the console and the Slack Events API at
+    /// once: RSS at the start, warm and at the end, p99 request-to-answer time per window, lost
+    /// and repeated requests.
+    Soak {
+        #[arg(long, default_value_t = 30)]
+        minutes: u64,
+        /// Requests a second on each path.
+        #[arg(long, default_value_t = 100)]
+        rate: u64,
+        /// Minutes per latency window.
+        #[arg(long, default_value_t = 5)]
+        window: u64,
+    },
+    /// RSS of `keel run` idling with one adapter connected (Slack Socket Mode, fake Slack).
+    Idle,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -160,6 +178,14 @@ fn main() -> anyhow::Result<()> {
                 postgres,
             } => {
                 println!("{}", kpi::run(backend, tasks.max(1), &postgres).await?);
+                Ok(())
+            }
+            Bench::Soak { minutes, rate, window } => {
+                println!("{}", soak::run(minutes, rate.max(1), window).await?);
+                Ok(())
+            }
+            Bench::Idle => {
+                println!("{}", soak::idle().await?);
                 Ok(())
             }
             Bench::SlackEvents {

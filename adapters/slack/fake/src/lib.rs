@@ -268,6 +268,12 @@ impl FakeSlack {
         self.with(|s| s.posts.clone())
     }
 
+    /// The posts after the first `n` (people's and keel's), for following a long run without
+    /// copying all of it each time.
+    pub fn posts_after(&self, n: usize) -> Vec<Post> {
+        self.with(|s| s.posts.get(n..).map(<[Post]>::to_vec).unwrap_or_default())
+    }
+
     pub fn reactions(&self) -> Vec<(String, String, String)> {
         self.with(|s| s.reactions.clone())
     }
