@@ -181,6 +181,12 @@ pub struct Failure {
     pub message: String,
 }
 
+/// A value someone typed, as an error shows it: one line, at most 40 characters, nothing that
+/// would move the terminal's cursor.
+fn shown(value: &str) -> String {
+    crate::domain::truncate(value, 40)
+}
+
 fn failed(message: impl Into<String>) -> Failure {
     Failure {
         code: 1,
@@ -319,7 +325,7 @@ async fn kpi(
     let tz = keel.settings.team_tz;
     let day = |s: &str| {
         chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-            .map_err(|_| environment(format!("\"{s}\" is not a date (YYYY-MM-DD)")))
+            .map_err(|_| environment(format!("\"{}\" is not a date (YYYY-MM-DD)", shown(s))))
     };
     let period = match range {
         (Some(from), Some(to), None) => crate::kpi::Period::days(day(&from)?, day(&to)?, tz).map_err(environment)?,
@@ -789,12 +795,15 @@ async fn tasks_list(
     }
     if let Some(key) = client {
         let c = people::client_by_key(&mut conn, &key.to_lowercase()).await?;
-        filter.client_id = Some(c.ok_or_else(|| failed(format!("there is no client \"{key}\"")))?.id);
+        filter.client_id = Some(
+            c.ok_or_else(|| failed(format!("there is no client \"{}\"", shown(&key))))?
+                .id,
+        );
     }
     if let Some(name) = owner {
         let m = people::member_by_reference(&mut conn, "console", name.trim_start_matches('@')).await?;
         filter.owner_id = Some(
-            m.ok_or_else(|| failed(format!("there is no team member \"{name}\"")))?
+            m.ok_or_else(|| failed(format!("there is no team member \"{}\"", shown(&name))))?
                 .id,
         );
     }

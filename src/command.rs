@@ -5,7 +5,15 @@
 
 use chrono_tz::Tz;
 
-use crate::domain::{parse_tz, ClientKey, DomainError, Priority, Role, Status, TaskId, WorkingHours};
+use crate::domain::{is_unprintable, parse_tz, ClientKey, DomainError, Priority, Role, Status, TaskId, WorkingHours};
+
+/// The longest note, reason or comment (`note`, `done`, `cancel`, `escalate`): a few pages,
+/// more than anyone types into a chat. A longer one is refused rather than cut, so nothing that
+/// was said is lost without the speaker knowing.
+pub const NOTE_CHARS: usize = 10_000;
+
+/// The longest holiday name.
+pub const HOLIDAY_NAME_CHARS: usize = 100;
 
 /// Which tasks `list` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -502,6 +510,10 @@ pub static SPECS: &[Spec] = &[
                 _ => return Err("for which client or member?".into()),
             }
             let target = a.next().ok_or_else(|| "for which client or member?".to_string())?;
+            let target = match person(&target) {
+                Some(member) => format!("@{member}"),
+                None => ClientKey::parse(&target).map_err(|e| e.to_string())?.to_string(),
+            };
             a.finish(Command::PlaybookRun {
                 name: name.to_lowercase(),
                 target,
@@ -523,7 +535,7 @@ pub static SPECS: &[Spec] = &[
         does: "send surveys",
         allowed: Allowed::Leads,
         parse: |a| {
-            let client = a.next().ok_or_else(|| "which client? (client list)".to_string())?;
+            let client = a.client()?.to_string();
             a.finish(Command::SurveyNps { client })
         },
     },
@@ -544,6 +556,11 @@ pub static SPECS: &[Spec] = &[
         parse: |a| {
             let date = a.next().ok_or_else(|| "which day?".to_string())?;
             let name = a.rest().unwrap_or_default();
+            if name.chars().count() > HOLIDAY_NAME_CHARS || name.chars().any(is_unprintable) {
+                return Err(format!(
+                    "a holiday's name can be at most {HOLIDAY_NAME_CHARS} printable characters"
+                ));
+            }
             Ok(Command::HolidayAdd { date, name })
         },
     },
@@ -711,7 +728,8 @@ pub fn person(token: &str) -> Option<String> {
         .and_then(|t| t.strip_suffix('>'))
         .map(|t| t.split('|').next().unwrap_or(t))
         .or_else(|| token.strip_prefix('@'))?;
-    let valid = !inner.is_empty() && inner.len() <= 255 && inner.chars().all(|c| !c.is_whitespace() && !c.is_control());
+    let valid =
+        !inner.is_empty() && inner.len() <= 255 && inner.chars().all(|c| !c.is_whitespace() && !is_unprintable(c));
     valid.then(|| inner.to_string())
 }
 
@@ -785,7 +803,39 @@ fn parse_take(a: &mut Args) -> Result<Command, String> {
 fn status(a: &mut Args, status: Status, with_note: bool) -> Result<Command, String> {
     let task = a.task()?;
     let note = if with_note { a.rest() } else { None };
+    let what = if status == Status::Cancelled {
+        "a reason"
+    } else {
+        "a note"
+    };
+    let note = note.map(|n| free_text(n, what)).transpose()?;
     a.finish(Command::SetStatus { task, status, note })
+}
+
+/// A note or reason as typed, or why it is too long.
+fn free_text(text: String, what: &str) -> Result<String, String> {
+    let chars = text.chars().count();
+    if chars > NOTE_CHARS {
+        return Err(format!(
+            "{what} can be at most {} characters (this one has {})",
+            thousands(NOTE_CHARS),
+            thousands(chars)
+        ));
+    }
+    Ok(text)
+}
+
+/// `10000` → `10,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
 }
 
 fn parse_due(a: &mut Args) -> Result<Command, String> {
@@ -804,6 +854,7 @@ fn parse_priority(a: &mut Args) -> Result<Command, String> {
 fn parse_note(a: &mut Args) -> Result<Command, String> {
     let task = a.task()?;
     let text = a.rest().ok_or_else(|| "what is the note?".to_string())?;
+    let text = free_text(text, "a note")?;
     Ok(Command::Note { task, text })
 }
 
@@ -815,7 +866,7 @@ fn parse_snooze(a: &mut Args) -> Result<Command, String> {
 
 fn parse_escalate(a: &mut Args) -> Result<Command, String> {
     let task = a.task()?;
-    let why = a.rest();
+    let why = a.rest().map(|w| free_text(w, "a reason")).transpose()?;
     Ok(Command::Escalate { task, why })
 }
 
@@ -823,7 +874,7 @@ fn parse_client_add(a: &mut Args) -> Result<Command, String> {
     let key = a.client()?;
     let name = a.next().ok_or_else(|| "what is the client's name?".to_string())?;
     let name = name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(is_unprintable) {
         return Err("the client's name must be 1 to 200 printable characters".into());
     }
     let mut channels = Vec::new();
@@ -851,11 +902,14 @@ fn parse_client_add(a: &mut Args) -> Result<Command, String> {
 /// A channel reference: `#acme`, Slack's `<#C123|acme>`, or a Matrix room id/alias.
 pub fn channel_ref(token: &str) -> Option<String> {
     let token = token.trim().trim_end_matches([',', ';']);
+    if token.len() > 255 || token.chars().any(|c| c.is_whitespace() || is_unprintable(c)) {
+        return None;
+    }
     if let Some(inner) = token.strip_prefix("<#").and_then(|t| t.strip_suffix('>')) {
         return inner.split('|').next().filter(|s| !s.is_empty()).map(str::to_string);
     }
     // Matrix room ids: `!opaque:server`, or from room version 12 on just `!opaque`.
-    if token.len() > 1 && token.len() <= 255 && token.starts_with('!') && !token.chars().any(char::is_whitespace) {
+    if token.len() > 1 && token.starts_with('!') {
         return Some(token.to_string());
     }
     if token.starts_with('#') && token.contains(':') {
@@ -917,7 +971,7 @@ fn parse_standup_set(a: &mut Args) -> Result<Command, String> {
                 }
                 a.next();
                 let q = q.trim().to_string();
-                if q.is_empty() || q.chars().count() > 200 || q.chars().any(char::is_control) {
+                if q.is_empty() || q.chars().count() > 200 || q.chars().any(is_unprintable) {
                     return Err("each question must be 1 to 200 printable characters".into());
                 }
                 questions.push(q);

@@ -739,37 +739,101 @@ fn a_ticket_reaction_captures_a_message_once() {
     });
 }
 
+/// Waits until keel has declined the invite to `room`: its membership becomes "leave", never
+/// "join".
+async fn declined(inviter: &Person, room: &OwnedRoomId) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let r = inviter.client.get_room(room).expect("room");
+        let member = r.get_member(&id("keel")).await.expect("members");
+        let membership = member.map(|m| m.membership().to_string());
+        assert_ne!(
+            membership.as_deref(),
+            Some("join"),
+            "keel joined a room it was not allowed into"
+        );
+        if membership.as_deref() == Some("leave") {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "keel neither declined nor joined: {membership:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// How many rows each of these tables holds.
+fn rows(db: &support::TestDb, tables: &[&'static str]) -> Vec<(&'static str, i64)> {
+    let url = db.url.clone();
+    let tables = tables.to_vec();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&url).await.expect("database");
+            let mut counts = Vec::new();
+            for table in tables {
+                let sql = format!("SELECT COUNT(*) FROM {table}");
+                let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("count");
+                counts.push((table, count));
+            }
+            counts
+        })
+    })
+    .join()
+    .expect("counting rows")
+}
+
 #[test]
 fn a_team_member_who_is_not_allowed_cannot_invite_keel() {
     let _turn = one_at_a_time();
     support::runtime().block_on(async {
         let w = world("sqlite", 3).await;
         let room = w.max.create_room("max's room", &["keel"], false).await;
-        // keel declines: its membership becomes "leave", never "join".
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let r = w.max.client.get_room(&room).expect("room");
-            let member = r.get_member(&id("keel")).await.expect("members");
-            let membership = member.map(|m| m.membership().to_string());
-            assert_ne!(
-                membership.as_deref(),
-                Some("join"),
-                "keel joined a room it was not allowed into"
-            );
-            if membership.as_deref() == Some("leave") {
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "keel neither declined nor joined: {membership:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        declined(&w.max, &room).await;
         assert!(
             w.keel.log_text().contains("declining an invite"),
             "{}",
             w.keel.log_text()
         );
+
+        // Nor may eve, who is not in the team at all: keel declines, and nothing she writes
+        // there reaches it.
+        w.synapse.users(&["eve"]);
+        let eve = person(&w.synapse.url, "eve").await;
+        let hers = eve.create_room("eve's room", &["keel"], false).await;
+        eve.say(&hers, "!keel client add evil \"Evil Corp\"").await;
+        eve.say(&hers, "Please wire 10,000 EUR to this account today").await;
+        declined(&eve, &hers).await;
+        let log = w.keel.log_text();
+        assert!(
+            log.lines()
+                .any(|l| l.contains("declining an invite") && l.contains("@eve:localhost")),
+            "{log}"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let tables = [
+            "members",
+            "contacts",
+            "clients",
+            "tasks",
+            "task_events",
+            "inbound_events",
+            "inbox",
+            "outbox",
+        ];
+        let stored = rows(&w.db, &tables);
+        assert!(stored.iter().all(|(_, n)| *n == 0), "keel stored something: {stored:?}");
+        assert!(w.tasks().is_empty());
+
         // lea may invite it.
         let allowed = w.lea.create_room("lea's room", &["keel"], false).await;
         w.lea.wait_joined(&allowed, "keel").await;

@@ -3,8 +3,9 @@
 
 use chrono::{NaiveTime, TimeZone, Utc};
 use keel::capture::{self, noise};
-use keel::command::{self, ParseError};
+use keel::command::{self, Command, ParseError, NOTE_CHARS};
 use keel::domain::due::{find_due, parse_due, DueContext};
+use keel::domain::is_unprintable;
 use proptest::prelude::*;
 
 fn ctx() -> DueContext {
@@ -103,6 +104,60 @@ proptest! {
         prop_assert!((-1.0..=1.0).contains(&understood.sentiment));
         prop_assert!(!understood.title.contains('\n'));
         prop_assert!(understood.title.chars().count() <= 121);
+        prop_assert!(!understood.title.chars().any(is_unprintable), "{:?}", understood.title);
         let _ = noise::classify(&text);
+    }
+
+    #[test]
+    fn names_channels_and_labels_keel_accepts_are_printable(text in chat_text()) {
+        if let Some(person) = command::person(&text) {
+            prop_assert!(!person.chars().any(is_unprintable), "{person:?}");
+        }
+        if let Some(channel) = command::channel_ref(&text) {
+            prop_assert!(!channel.chars().any(is_unprintable), "{channel:?}");
+        }
+        let quoted = text.replace(['"', '“', '”'], "");
+        if let Ok((Command::ClientAdd { name, channels, .. }, _)) =
+            command::parse(&format!("client add acme \"{quoted}\""))
+        {
+            prop_assert!(!name.chars().any(is_unprintable), "{name:?}");
+            prop_assert!(channels.is_empty());
+        }
+        if let Ok((Command::HolidayAdd { name, .. }, _)) = command::parse(&format!("holiday add 2026-12-25 {text}")) {
+            prop_assert!(!name.chars().any(is_unprintable) && name.chars().count() <= 100, "{name:?}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_note_is_kept_whole_or_refused_naming_the_limit(len in 0usize..12_000, c in any::<char>()) {
+        let text: String = std::iter::repeat_n(c, len).collect();
+        for command in ["note #1", "done #1", "cancel #1", "escalate #1"] {
+            match command::parse(&format!("{command} {text}")) {
+                Ok((Command::Note { text: kept, .. }, _)) => {
+                    prop_assert_eq!(kept.as_str(), text.trim());
+                    prop_assert!(kept.chars().count() <= NOTE_CHARS);
+                }
+                Ok((Command::SetStatus { note, .. }, _)) | Ok((Command::Escalate { why: note, .. }, _)) => {
+                    let kept = note.unwrap_or_default();
+                    prop_assert_eq!(kept.as_str(), text.trim());
+                    prop_assert!(kept.chars().count() <= NOTE_CHARS);
+                }
+                Ok((other, _)) => prop_assert!(false, "{command} read as {other:?}"),
+                Err(ParseError::Usage(message)) => {
+                    let trimmed = text.trim().chars().count();
+                    if trimmed == 0 {
+                        prop_assert!(message.starts_with("what is the note?"), "{message}");
+                    } else {
+                        prop_assert!(trimmed > NOTE_CHARS, "{trimmed} characters refused: {message}");
+                        prop_assert!(message.contains("can be at most 10,000 characters"), "{message}");
+                    }
+                }
+                Err(ParseError::NotACommand) => prop_assert!(false, "{command} is a command"),
+            }
+        }
     }
 }

@@ -50,7 +50,7 @@ pub fn title(text: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !crate::domain::is_unprintable(*c))
         .collect();
     crate::domain::truncate(&clean, TITLE_CHARS)
 }
@@ -163,5 +163,6 @@ mod tests {
         assert_eq!(title("  first   line\nsecond"), "first line");
         assert_eq!(title(&"x".repeat(500)).chars().count(), TITLE_CHARS + 1);
         assert_eq!(title("a\u{0007}b"), "ab");
+        assert_eq!(title("rtl \u{202e}txet\u{200b} \u{0}nul"), "rtl txet nul");
     }
 }

@@ -64,14 +64,8 @@ pub struct DueError {
 
 impl fmt::Display for DueError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // One line, whatever was typed: control characters become spaces.
-        let input = self.input.trim();
-        let clean = |c: char| if c.is_control() { ' ' } else { c };
-        let shown: String = if input.chars().count() > 40 {
-            input.chars().take(40).map(clean).chain(std::iter::once('…')).collect()
-        } else {
-            input.chars().map(clean).collect()
-        };
+        // One line, whatever was typed: control characters become spaces, invisible ones go.
+        let shown = super::truncate(self.input.trim(), 40);
         write!(
             f,
             "\"{shown}\" is not a date I understand (try \"friday\", \"2026-12-01\", \"in 3 days\")"

@@ -182,14 +182,64 @@ pub fn parse_tz(text: &str) -> Result<chrono_tz::Tz, DomainError> {
         .map_err(|_| DomainError::TimeZone(truncate(text.trim(), 40)))
 }
 
-/// Shortens user text for echoing it back on one line: control characters become spaces.
-pub fn truncate(text: &str, max_chars: usize) -> String {
-    let clean = |c: char| if c.is_control() { ' ' } else { c };
-    if text.chars().count() <= max_chars {
-        text.chars().map(clean).collect()
+/// Characters that change how a line reads without being seen: bidirectional overrides and
+/// isolates (U+202E turns the rest of a line around), zero-width spaces, the BOM, soft hyphens.
+/// Zero-width (non-)joiners stay: scripts and emoji sequences need them.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+/// Control characters (NUL, CR, ESC …) and invisible ones: never part of a name, a key or a
+/// label, and never echoed back.
+pub fn is_unprintable(c: char) -> bool {
+    c.is_control() || is_invisible(c)
+}
+
+/// The longest name keel keeps for a person (Slack allows 80 characters, Matrix more).
+pub const NAME_CHARS: usize = 100;
+
+/// A person's name as a platform gave it, made safe to store and to show on one line: control
+/// characters become spaces, invisible ones go, whitespace is collapsed, and it is cut to
+/// [`NAME_CHARS`]. PostgreSQL refuses NUL in text, so a name must never carry one.
+pub fn clean_name(name: &str) -> String {
+    let visible: String = name
+        .chars()
+        .filter(|c| !is_invisible(*c))
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let collapsed = visible.split_whitespace().collect::<Vec<_>>().join(" ");
+    let cut: String = collapsed.chars().take(NAME_CHARS).collect();
+    if cut.is_empty() {
+        "someone".to_string()
     } else {
-        let cut: String = text.chars().take(max_chars).map(clean).collect();
+        cut
+    }
+}
+
+/// Shortens user text for echoing it back on one line: control characters become spaces and
+/// invisible ones are dropped.
+pub fn truncate(text: &str, max_chars: usize) -> String {
+    let mut shown = text
+        .chars()
+        .filter(|c| !is_invisible(*c))
+        .map(|c| if c.is_control() { ' ' } else { c });
+    let cut: String = shown.by_ref().take(max_chars).collect();
+    if shown.next().is_some() {
         format!("{cut}…")
+    } else {
+        cut
     }
 }
 
@@ -228,6 +278,16 @@ mod tests {
         assert!(ClientKey::parse("1acme").is_err());
         assert!(ClientKey::parse("ac me").is_err());
         assert!(ClientKey::parse("acme'; drop table tasks;--").is_err());
+    }
+
+    #[test]
+    fn names_and_echoes_are_one_clean_line() {
+        assert_eq!(clean_name("bo\u{0}b\r\n  \u{202e}smith\u{200b}"), "bo b smith");
+        assert_eq!(clean_name("\u{0}\u{202e}"), "someone");
+        assert_eq!(clean_name(&"é".repeat(500)).chars().count(), NAME_CHARS);
+        assert_eq!(clean_name("Lea 👩\u{200d}💻"), "Lea 👩\u{200d}💻", "joiners stay");
+        assert_eq!(truncate("ab\u{202e}c\u{1b}[31m", 40), "abc [31m");
+        assert!(is_unprintable('\u{0}') && is_unprintable('\u{202e}') && !is_unprintable('é'));
     }
 
     #[test]

@@ -43,7 +43,12 @@ impl Period {
 
     /// An ISO week, `2026-W47` (Monday to Sunday).
     pub fn iso_week(text: &str, tz: Tz) -> Result<Period, String> {
-        let bad = || format!("\"{text}\" is not an ISO week (try 2026-W47)");
+        let bad = || {
+            format!(
+                "\"{}\" is not an ISO week (try 2026-W47)",
+                crate::domain::truncate(text, 40)
+            )
+        };
         let (year, week) = text.trim().split_once(['-', ' ']).ok_or_else(bad)?;
         let week = week.trim_start_matches(['W', 'w']);
         let year: i32 = year.parse().map_err(|_| bad())?;

@@ -137,7 +137,7 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
         thread: thread.clone(),
         link: inbound.link.clone(),
         requester_id: request.requester.id.clone(),
-        requester_name: request.requester.name.clone(),
+        requester_name: crate::domain::clean_name(&request.requester.name),
         requester_is_client: request.requester_is_client,
         owner_id: owner.as_ref().map(|m| m.id),
         status: Status::Open,

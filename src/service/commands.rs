@@ -14,6 +14,9 @@ use crate::store::tasks::{self, Filter, Task};
 /// How many tasks `list` shows before it says how many more there are.
 const LIST_LIMIT: i64 = 30;
 
+/// How much of a note an answer repeats.
+const ECHO_CHARS: usize = 80;
+
 /// Text addressed to keel: a command, or else a request to track.
 pub(super) async fn run(turn: &mut Turn<'_>, text: &str, slash: bool) -> Outcome {
     match command::parse(text) {
@@ -232,7 +235,10 @@ pub(super) async fn member_named(turn: &mut Turn<'_>, who: &str) -> Outcome<Memb
 pub(super) async fn client_named(turn: &mut Turn<'_>, key: &str) -> Outcome<Client> {
     match people::client_by_key(turn.db().await?, key).await? {
         Some(c) => Ok(c),
-        None => user(format!("there is no client \"{key}\" (see \"client list\")")),
+        None => user(format!(
+            "there is no client \"{}\" (see \"client list\")",
+            truncate(key, 40)
+        )),
     }
 }
 
@@ -246,6 +252,9 @@ async fn list(turn: &mut Turn<'_>, scope: ListScope, client: Option<String>, own
     match &turn.who {
         Who::Client { client: Some(c), .. } => {
             // Clients see their own client's open requests and nothing else.
+            if client.as_ref().is_some_and(|key| *key != c.key) {
+                return user("only team members can list other clients' tasks");
+            }
             filter.statuses = active;
             filter.client_id = Some(c.id);
         }
@@ -345,7 +354,8 @@ async fn set_status(turn: &mut Turn<'_>, mut task: Task, to: Status, note: Optio
     turn.record(&task, "status", status_change(from, to, note)).await?;
     let mut answer = format!("{} {to}", task_ref(&task));
     if let Some(n) = note {
-        answer.push_str(&format!(": {n}"));
+        // The whole note is in the task's timeline; the answer stays one short line.
+        answer.push_str(&format!(": {}", truncate(n, ECHO_CHARS)));
     }
     turn.reply(answer);
     if to == Status::Done {
@@ -399,7 +409,10 @@ async fn escalate(turn: &mut Turn<'_>, id: TaskId, why: Option<String>) -> Outco
     let me = turn.who.member().map(|m| m.id);
     notify.retain(|m| Some(m.id) != me);
     notify.dedup_by_key(|m| m.id);
-    let reason = why.as_deref().map(|w| format!(": {w}")).unwrap_or_default();
+    let reason = why
+        .as_deref()
+        .map(|w| format!(": {}", truncate(w, 200)))
+        .unwrap_or_default();
     let message = format!(
         "{} escalated by {}{reason} — {} ({})",
         task_ref(&task),

@@ -6,6 +6,9 @@ use chrono_tz::Tz;
 use crate::store::people::{Client, Member};
 use crate::store::tasks::{Task, TaskEvent, TaskView};
 
+/// How much of a note or reason a task card shows.
+const DETAIL_CHARS: usize = 200;
+
 /// `Fri 27 Nov 17:00 UTC`, in the reader's time zone.
 pub fn format_time(at: i64, tz: Tz) -> String {
     match DateTime::<Utc>::from_timestamp(at, 0) {
@@ -86,7 +89,10 @@ pub fn card(v: &TaskView, events: &[TaskEvent], tz: Tz) -> String {
                 .unwrap_or_else(|| "none".into())
         ),
         format!("client {}", v.client_key.as_deref().unwrap_or("none")),
-        format!("requester {}", t.requester_name),
+        format!(
+            "requester {}",
+            crate::domain::truncate(&t.requester_name, crate::domain::NAME_CHARS)
+        ),
         format!("source {}", t.source),
         format!("in {}", super::capture::channel_label(t)),
     ];
@@ -107,7 +113,7 @@ pub fn card(v: &TaskView, events: &[TaskEvent], tz: Tz) -> String {
         lines.push(format!(
             "  {} {} {}{}",
             format_time(e.at, tz),
-            e.actor,
+            crate::domain::truncate(&e.actor, crate::domain::NAME_CHARS),
             e.kind.replace('_', " "),
             event_detail(e)
         ));
@@ -138,7 +144,8 @@ fn event_detail(e: &TaskEvent) -> String {
     if detail.is_empty() {
         detail
     } else {
-        format!(" {detail}")
+        // One line per event, whatever a note holds; `export events` has it whole.
+        format!(" {}", crate::domain::truncate(&detail, DETAIL_CHARS))
     }
 }
 

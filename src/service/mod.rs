@@ -323,14 +323,15 @@ impl Keel {
             (None, None, Some(contact)) => people::client_by_id(conn, contact.client_id).await?,
             (None, None, None) => None,
         };
+        // Stored as people see it: a display name with control characters is cleaned once, and
+        // compared cleaned, so it is not written again on every message.
+        let name = crate::domain::clean_name(&speaker.name);
         if let Some(c) = &client {
-            let changed = known
-                .as_ref()
-                .is_none_or(|k| k.client_id != c.id || k.name != speaker.name);
+            let changed = known.as_ref().is_none_or(|k| k.client_id != c.id || k.name != name);
             if changed {
                 let contact = people::Contact {
                     platform_id: speaker.id.clone(),
-                    name: speaker.name.clone(),
+                    name: name.clone(),
                     client_id: c.id,
                     tz: speaker.tz.clone(),
                 };
@@ -339,11 +340,7 @@ impl Keel {
             }
         }
         let tz = speaker.tz.clone().or_else(|| known.and_then(|k| k.tz));
-        Ok(Who::Client {
-            name: speaker.name.clone(),
-            client,
-            tz,
-        })
+        Ok(Who::Client { name, client, tz })
     }
 }
 

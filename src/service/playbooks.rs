@@ -41,7 +41,11 @@ pub(super) async fn run(turn: &mut Turn<'_>, name: &str, target: &str) -> Outcom
     let keel = turn.keel;
     let Some(playbook) = keel.settings.playbooks.iter().find(|p| p.name == name).cloned() else {
         let known: Vec<&str> = keel.settings.playbooks.iter().map(|p| p.name.as_str()).collect();
-        return user(format!("there is no playbook \"{name}\" (known: {})", known.join(", ")));
+        return user(format!(
+            "there is no playbook \"{}\" (known: {})",
+            crate::domain::truncate(name, 40),
+            known.join(", ")
+        ));
     };
     let runner = speaker_member(turn)?;
     let (client, subject) = match playbook.subject {

@@ -7,7 +7,7 @@ use sqlx::{AssertSqlSafe, Row};
 use serde_json::{json, Value};
 
 use super::{json_rows, Conn, Json};
-use crate::domain::{Role, WorkingHours};
+use crate::domain::{clean_name, Role, WorkingHours};
 
 /// A team member as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +102,7 @@ pub async fn members(conn: &mut Conn) -> anyhow::Result<Vec<Member>> {
 }
 
 /// Registers a team member seen for the first time; the first member of the team is its admin.
+/// The name is stored clean ([`clean_name`]): it appears in answers and events.
 pub async fn add_member(
     conn: &mut Conn,
     adapter: &str,
@@ -120,7 +121,7 @@ pub async fn add_member(
     )
     .bind(adapter)
     .bind(platform_id)
-    .bind(name)
+    .bind(clean_name(name))
     .bind(role.as_str())
     .bind(tz)
     .bind(now)
@@ -356,7 +357,7 @@ pub async fn contacts(conn: &mut Conn, people: &[(String, String)]) -> anyhow::R
         .collect()
 }
 
-/// Records (or moves) a client contact.
+/// Records (or moves) a client contact; the name is stored clean ([`clean_name`]).
 pub async fn upsert_contact(conn: &mut Conn, adapter: &str, c: &Contact, now: i64) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO contacts (adapter, platform_id, name, client_id, tz, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -364,7 +365,7 @@ pub async fn upsert_contact(conn: &mut Conn, adapter: &str, c: &Contact, now: i6
     )
     .bind(adapter)
     .bind(&c.platform_id)
-    .bind(&c.name)
+    .bind(clean_name(&c.name))
     .bind(c.client_id)
     .bind(&c.tz)
     .bind(now)
@@ -397,7 +398,7 @@ pub async fn add_touchpoints(conn: &mut Conn, touches: &[Touchpoint]) -> anyhow:
                 t.at,
                 t.adapter,
                 t.channel,
-                t.speaker,
+                clean_name(&t.speaker),
                 i64::from(t.from_client)
             ])
         })

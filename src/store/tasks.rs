@@ -309,12 +309,14 @@ pub async fn record(conn: &mut Conn, t: &Task, at: i64, kind: &str, actor: &str,
 }
 
 impl NewEvent {
+    /// An event by `actor`, a person's name as the platform gave it (kept clean: one line, no
+    /// NUL, which PostgreSQL refuses in text).
     pub fn new(task_id: i64, at: i64, kind: &str, actor: &str, data: Value) -> NewEvent {
         NewEvent {
             task_id,
             at,
             kind: kind.to_string(),
-            actor: actor.to_string(),
+            actor: crate::domain::clean_name(actor),
             data,
         }
     }

@@ -6,7 +6,7 @@
 //! with `/as`, `/join`, `/dm`, `/react` and `/quit` steer the console itself.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -125,6 +125,9 @@ impl Console {
             "/as" => return self.switch_speaker(trimmed),
             "/join" => {
                 return match trimmed.split_whitespace().nth(1) {
+                    Some(c) if c.chars().any(char::is_control) => {
+                        Line::Local("a channel name cannot contain control characters (usage: /join CHANNEL)".into())
+                    }
                     Some(c) => {
                         self.session.channel = Some(c.trim_start_matches('#').to_string());
                         Line::Local(String::new())
@@ -184,6 +187,10 @@ impl Console {
 
     fn switch_speaker(&mut self, line: &str) -> Line {
         let words: Vec<&str> = line.split_whitespace().skip(1).collect();
+        // PostgreSQL cannot store a NUL; other odd characters are cleaned from the name keel keeps.
+        if words.iter().any(|w| w.contains('\0')) {
+            return Line::Local("a name cannot contain a NUL character (usage: /as NAME [--client KEY])".into());
+        }
         match words.as_slice() {
             [name] => {
                 self.session.speaker = name.trim_start_matches('@').to_string();
@@ -414,15 +421,18 @@ fn read_lines(
             }
         }
     } else {
-        let stdin = std::io::stdin();
+        // Bytes, not text: a line that is not UTF-8 is read with replacement characters instead
+        // of ending the chat (and dropping every line after it).
+        let mut input = std::io::stdin().lock();
         while prompts.recv().is_ok() {
-            let mut line = String::new();
-            match stdin.read_line(&mut line) {
+            let mut bytes = Vec::new();
+            match input.read_until(b'\n', &mut bytes) {
                 Ok(0) | Err(_) => {
                     let _ = lines.blocking_send(None);
                     return;
                 }
                 Ok(_) => {
+                    let line = String::from_utf8_lossy(&bytes).into_owned();
                     if lines.blocking_send(Some(line)).is_err() {
                         return;
                     }
