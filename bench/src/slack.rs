@@ -86,25 +86,8 @@ async fn load(url: &str, connections: usize, seconds: u64, first: usize, epoch: 
             while Instant::now() < deadline {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let body = app_mention(i, epoch);
-                let ts = chrono::Utc::now().timestamp().to_string();
-                let signature = keel_slack::events::sign(SECRET, &ts, body.as_bytes());
                 let sent = Instant::now();
-                let answer = client
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("x-slack-request-timestamp", ts)
-                    .header("x-slack-signature", signature)
-                    .body(body)
-                    .send()
-                    .await;
-                let ok = match answer {
-                    Ok(response) => {
-                        let status = response.status();
-                        let _ = response.bytes().await;
-                        status.is_success()
-                    }
-                    Err(_) => false,
-                };
+                let ok = post_signed(&client, &url, SECRET, body).await;
                 latencies.push(sent.elapsed());
                 if !ok {
                     non_2xx += 1;
@@ -132,6 +115,28 @@ async fn load(url: &str, connections: usize, seconds: u64, first: usize, epoch: 
         per_s: latencies.len() as f64 / elapsed,
         ack_p99_ms: p99,
     })
+}
+
+/// POSTs a JSON body to `url` signed as Slack signs it now; true on a 2xx answer.
+pub(crate) async fn post_signed(client: &reqwest::Client, url: &str, secret: &str, body: String) -> bool {
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let signature = keel_slack::events::sign(secret, &ts, body.as_bytes());
+    let answer = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-slack-request-timestamp", ts)
+        .header("x-slack-signature", signature)
+        .body(body)
+        .send()
+        .await;
+    match answer {
+        Ok(response) => {
+            let status = response.status();
+            let _ = response.bytes().await;
+            status.is_success()
+        }
+        Err(_) => false,
+    }
 }
 
 /// Serves `app` on a free 127.0.0.1 port; returns its base URL.

@@ -279,17 +279,7 @@ fn client_message(fake: &FakeSlack, i: usize) -> (String, String) {
 }
 
 async fn post_signed(client: &reqwest::Client, url: &str, body: String) -> bool {
-    let ts = chrono::Utc::now().timestamp().to_string();
-    let signature = keel_slack::events::sign(SECRET, &ts, body.as_bytes());
-    let answer = client
-        .post(url)
-        .header("content-type", "application/json")
-        .header("x-slack-request-timestamp", ts)
-        .header("x-slack-signature", signature)
-        .body(body)
-        .send()
-        .await;
-    matches!(answer, Ok(r) if r.status().is_success())
+    super::slack::post_signed(client, url, SECRET, body).await
 }
 
 /// The Slack path: `keel run` on the Events API, R signed client messages a second, answers

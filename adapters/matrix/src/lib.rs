@@ -343,7 +343,9 @@ impl Matrix {
     /// A text message (or an edit of one) as an `Inbound`.
     async fn message(&self, ev: OriginalSyncRoomMessageEvent, room: &Room) -> Option<Inbound> {
         tracing::debug!(room = %room.room_id(), sender = %ev.sender, "matrix message");
-        if Some(ev.sender.as_ref()) == self.client.user_id() {
+        // Only rooms keel is in: a declined invite's room comes back in the sync's left rooms,
+        // with what its inviter wrote there, and none of it is for keel.
+        if Some(ev.sender.as_ref()) == self.client.user_id() || room.state() != matrix_sdk::RoomState::Joined {
             return None;
         }
         let MessageType::Text(text) = &ev.content.msgtype else {
@@ -438,7 +440,7 @@ impl Matrix {
     }
 
     async fn reaction(&self, ev: OriginalSyncReactionEvent, room: &Room) -> Option<Inbound> {
-        if Some(ev.sender.as_ref()) == self.client.user_id() {
+        if Some(ev.sender.as_ref()) == self.client.user_id() || room.state() != matrix_sdk::RoomState::Joined {
             return None;
         }
         let target = ev.content.relates_to.event_id.clone();
@@ -671,7 +673,12 @@ impl Adapter for Matrix {
     }
 
     async fn send_keyed(&self, key: &str, outbound: &Outbound) -> Result<Sent, SendError> {
-        self.deliver(Some(key), outbound).await
+        let sent = self.deliver(Some(key), outbound).await;
+        if sent.is_ok() {
+            // The homeserver answered: it is reachable, whatever the sync loop last saw.
+            self.link.set_up();
+        }
+        sent
     }
 }
 
