@@ -200,11 +200,11 @@ on_both_backends!(outbox_rows_are_claimed_once_and_retried_in_order, |backend| {
             .await
             .expect("retry");
         outbox::release(&mut conn, claimed[2].id).await.expect("release");
+        // reply 2 waits behind reply 1, which waits for its retry: no overtaking.
         let now = outbox::claim(&mut conn, store.backend(), "slack", 1001, 10)
             .await
             .expect("claim");
-        assert_eq!(now.iter().map(|p| p.id).collect::<Vec<_>>(), vec![claimed[2].id]);
-        outbox::release(&mut conn, claimed[2].id).await.expect("release");
+        assert!(now.is_empty(), "{now:?}");
         let later = outbox::claim(&mut conn, store.backend(), "slack", 1030, 10)
             .await
             .expect("claim");
