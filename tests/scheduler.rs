@@ -532,3 +532,87 @@ on_both_backends!(meet_finds_the_earliest_shared_hours_in_each_zone, |backend| {
     assert!(said.contains("no 180-minute slot where @lea, @ben all work"), "{said}");
     assert!(said.contains("I don't know @nobody"), "{said}");
 });
+
+on_both_backends!(
+    a_flood_of_notices_comes_twenty_a_sweep_with_one_line_for_the_rest,
+    |backend| {
+        let db = TestDb::new(backend);
+        let config = std::env::temp_dir().join(format!("keel-flood-{}-{backend}.toml", std::process::id()));
+        std::fs::write(&config, "[capture]\ngroup_minutes = 0\n").expect("config");
+        let config = config.to_string_lossy().to_string();
+        let with = |now: &str, who: &[&str], lines: &str| {
+            let mut args = vec!["chat", "--db", &db.url, "--config", &config, "--now", now];
+            args.extend_from_slice(who);
+            let out = keel(&args, lines);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        };
+        with("2026-11-20T12:00:00Z", &["--as", "lea"], "back\n");
+        with(
+            "2026-11-20T12:00:00Z",
+            &["--as", "lea", "--channel", "general"],
+            "@keel client add acme \"Acme Corp\" #acme\n",
+        );
+        // Mon 30 Nov 09:00: 25 urgent requests nobody owns (first response 1 h, warned at 45 min):
+        // every notice goes to lea, the lead.
+        let requests: String = (1..=25)
+            .map(|i| format!("urgent: checkout fails on shop {i}\n"))
+            .collect();
+        with(
+            "2026-11-30T09:00:00Z",
+            &["--as", "carol", "--client", "acme", "--channel", "acme"],
+            &requests,
+        );
+        assert_eq!(support::tasks_json(&db).len(), 25);
+        let sweep = |now: &str| -> (Vec<String>, Vec<String>) {
+            let out = keel(
+                &[
+                    "tick", "--db", &db.url, "--config", &config, "--now", now, "--format", "json",
+                ],
+                "",
+            );
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let posted: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("json"))
+                .collect();
+            let held = posted
+                .iter()
+                .filter(|m| m["kind"] == "notices_held")
+                .map(|m| {
+                    format!(
+                        "{}: {}",
+                        m["to"].as_str().unwrap_or(""),
+                        m["text"].as_str().unwrap_or("")
+                    )
+                })
+                .collect();
+            let given = notices(&posted)
+                .into_iter()
+                .filter(|n| !n.starts_with("notices_held"))
+                .collect();
+            (given, held)
+        };
+        let count = |given: &[String], what: &str| given.iter().filter(|n| *n == what).count();
+        // 09:45: twenty warnings and one line about the five that wait.
+        let (given, held) = sweep("2026-11-30T09:45:00Z");
+        assert_eq!(count(&given, "sla_warning→lea"), 20, "{given:?}");
+        assert_eq!(given.len(), 20, "{given:?}");
+        assert_eq!(held.len(), 1, "{held:?}");
+        assert!(held[0].starts_with("lea: …and 5 more notices"), "{held:?}");
+        // 10:00: all 25 breached, each with its escalation to the lead: 50 due, 20 now.
+        let (given, held) = sweep("2026-11-30T10:00:00Z");
+        assert_eq!(given.len(), 20, "{given:?}");
+        assert_eq!(count(&given, "sla_breach→lea"), 10, "{given:?}");
+        assert!(held.len() == 1 && held[0].contains("30 more"), "{held:?}");
+        let (given, held) = sweep("2026-11-30T10:15:00Z");
+        assert_eq!(given.len(), 20, "{given:?}");
+        assert!(held.len() == 1 && held[0].contains("10 more"), "{held:?}");
+        // The last ten, and no line: nothing waits.
+        let (given, held) = sweep("2026-11-30T10:30:00Z");
+        assert_eq!(count(&given, "sla_breach→lea"), 5, "{given:?}");
+        assert_eq!(count(&given, "escalation→lea"), 5, "{given:?}");
+        assert!(held.is_empty(), "{held:?}");
+        // Each went once.
+        assert_eq!(sweep("2026-11-30T10:45:00Z"), (vec![], vec![]));
+    }
+);

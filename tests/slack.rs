@@ -107,6 +107,78 @@ async fn deliver_until(dispatcher: &Dispatcher, fake: &FakeSlack, n: usize, with
     }
 }
 
+/// A burst to one conversation (ten notices for #ops, which Slack takes at one post a second)
+/// does not hold up another: a message for #acme queued after the burst is out at once, while
+/// #ops's ten go out in order, paced.
+#[test]
+fn a_paced_conversation_does_not_hold_up_the_others() {
+    support::runtime().block_on(async {
+        for backend in ["sqlite", "postgres"] {
+            let fake = fake_slack().await;
+            let db = support::TestDb::new(backend);
+            let store = Store::open(&db.url).await.expect("store");
+            {
+                let mut conn = store.writer().acquire().await.expect("connection");
+                let now = Utc::now().timestamp();
+                for i in 0..10 {
+                    let notice = message("C0OPS", format!("notice {i}"));
+                    keel::store::outbox::enqueue(&mut conn, keel_slack::NAME, &notice, now)
+                        .await
+                        .expect("queued");
+                }
+                keel::store::outbox::enqueue(&mut conn, keel_slack::NAME, &message("C0ACME", "answer"), now)
+                    .await
+                    .expect("queued");
+            }
+            let slack = slack_client(&fake, TOKEN);
+            let dispatcher = Dispatcher::new(store.clone(), vec![Arc::new(slack) as Arc<dyn Adapter>]);
+            let (stopping, stop) = tokio::sync::watch::channel(false);
+            let started = tokio::time::Instant::now();
+            let running = tokio::spawn(dispatcher.run(Arc::new(Notify::new()), stop));
+            let posted = |channel: &str| -> Vec<String> {
+                fake.keel_posts()
+                    .into_iter()
+                    .filter(|p| p.channel == channel)
+                    .map(|p| p.text)
+                    .collect()
+            };
+            while posted("C0ACME").is_empty() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "{backend}: the answer never went out"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let waited = started.elapsed();
+            let ops_by_then = posted("C0OPS").len();
+            assert!(
+                waited < Duration::from_secs(3) && ops_by_then < 10,
+                "{backend}: the answer waited {waited:?}, behind {ops_by_then} notices"
+            );
+            while posted("C0OPS").len() < 10 {
+                assert!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "{backend}: {:?}",
+                    posted("C0OPS")
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let expected: Vec<String> = (0..10).map(|i| format!("notice {i}")).collect();
+            assert_eq!(posted("C0OPS"), expected, "{backend}: in order, once each");
+            assert!(
+                started.elapsed() >= Duration::from_secs(8),
+                "{backend}: ten posts to one channel are paced a second apart"
+            );
+            let _ = stopping.send(true);
+            tokio::time::timeout(Duration::from_secs(10), running)
+                .await
+                .expect("the dispatcher stops")
+                .expect("no panic");
+            assert_eq!(posted("C0ACME"), ["answer"], "{backend}");
+        }
+    });
+}
+
 #[test]
 fn answers_go_to_the_request_thread_and_a_ratelimited_one_waits_and_goes_once() {
     support::runtime().block_on(async {

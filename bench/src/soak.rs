@@ -131,7 +131,7 @@ async fn console_path(
     until: Instant,
     ledger: Arc<Mutex<Ledger>>,
     memory: Arc<Mutex<Memory>>,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<(i64, i64)> {
     let db = format!("sqlite://{}", dir.join("console.db").display());
     let config = dir.join("console.toml");
     std::fs::write(
@@ -292,7 +292,7 @@ async fn slack_path(
     until: Instant,
     ledger: Arc<Mutex<Ledger>>,
     memory: Arc<Mutex<Memory>>,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<(i64, i64)> {
     let fake = Arc::new(fake_slack().await?);
     let (child, db) = keel_run(keel, dir, &fake, "events").await?;
     let pid = child.id().context("keel run's pid")?;
@@ -387,6 +387,9 @@ async fn slack_path(
 
 async fn fake_slack() -> anyhow::Result<FakeSlack> {
     let fake = FakeSlack::start(BOT_TOKEN).await?;
+    // Requests stamped with the time they are made, as Slack does: from a fixed second they
+    // would all be days old, and every one an SLA breach.
+    fake.stamp_with_wall_clock();
     fake.add_user("ULEA", "lea", "TTEAM", "Europe/Berlin");
     for c in 0..CHANNELS {
         fake.add_channel(&format!("C{c:05}"), &format!("client{c}"));
@@ -400,18 +403,30 @@ async fn fake_slack() -> anyhow::Result<FakeSlack> {
     Ok(fake)
 }
 
-async fn count_tasks(db: &str) -> anyhow::Result<i64> {
+/// Tasks in the database, and messages still in its outbox (notices the sweep queued for one
+/// person wait their turn at Slack's pace of one post a second per conversation).
+async fn count_tasks(db: &str) -> anyhow::Result<(i64, i64)> {
     let store = keel::store::Store::connect(db)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let tasks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks")
         .fetch_one(store.pool())
         .await?;
+    let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
+        .fetch_one(store.pool())
+        .await?;
     store.close().await;
-    Ok(tasks)
+    Ok((tasks, waiting))
 }
 
-fn report(ledger: &Ledger, memory: Memory, tasks: i64, started: Instant, window: Duration, windows: usize) -> Value {
+fn report(
+    ledger: &Ledger,
+    memory: Memory,
+    (tasks, waiting): (i64, i64),
+    started: Instant,
+    window: Duration,
+    windows: usize,
+) -> Value {
     let (per_window, lost, repeated) = ledger.summary(started, window, windows);
     let sent = ledger.sent.len() as i64;
     let p99 = |w: &Value| w["p99_ms"].as_f64().unwrap_or_default();
@@ -422,6 +437,7 @@ fn report(ledger: &Ledger, memory: Memory, tasks: i64, started: Instant, window:
         "lost": lost as i64 + (sent - tasks).max(0),
         "duplicates": repeated as i64 + (tasks - sent).max(0),
         "tasks": tasks,
+        "outbox_waiting": waiting,
         "rss_start_mb": super::round1(memory.start),
         "rss_warm_mb": super::round1(memory.warm),
         "rss_end_mb": super::round1(memory.end),

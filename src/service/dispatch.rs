@@ -1,13 +1,13 @@
 //! The way out: delivers outbox rows through their adapters, in order per conversation,
 //! retrying with backoff and honouring the platform's `Retry-After`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use keel_chat::{Adapter, Outbound, SendError};
 use sqlx::Connection;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::clock::{Clock, SystemClock};
 use crate::observe;
@@ -17,6 +17,8 @@ use crate::store::{outbox, Store};
 pub const MAX_ATTEMPTS: i64 = 12;
 /// Rows claimed per round.
 const ROUND: i64 = 100;
+/// Conversations one adapter delivers to at once.
+pub const PARALLEL: usize = 8;
 
 /// Sends what the core queued.
 #[derive(Clone)]
@@ -35,6 +37,31 @@ pub struct Round {
     pub failed: usize,
 }
 
+impl std::ops::AddAssign for Round {
+    fn add_assign(&mut self, other: Round) {
+        self.sent += other.sent;
+        self.retried += other.retried;
+        self.failed += other.failed;
+    }
+}
+
+/// Claimed rows split by conversation, each conversation's in order, the conversations in the
+/// order of their first row.
+fn by_target(claimed: Vec<outbox::Pending>) -> Vec<Vec<outbox::Pending>> {
+    let mut groups: Vec<Vec<outbox::Pending>> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for pending in claimed {
+        match at.get(&pending.target) {
+            Some(&i) => groups[i].push(pending),
+            None => {
+                at.insert(pending.target.clone(), groups.len());
+                groups.push(vec![pending]);
+            }
+        }
+    }
+    groups
+}
+
 impl Dispatcher {
     pub fn new(store: Store, adapters: Vec<Arc<dyn Adapter>>) -> Dispatcher {
         let adapters = adapters.into_iter().map(|a| (a.name().to_string(), a)).collect();
@@ -50,92 +77,121 @@ impl Dispatcher {
     pub async fn round(&self) -> anyhow::Result<Round> {
         let mut total = Round::default();
         for (name, adapter) in &self.adapters {
-            let done = self.round_for(name, adapter).await?;
-            total.sent += done.sent;
-            total.retried += done.retried;
-            total.failed += done.failed;
+            total += self.round_for(name, adapter).await?;
         }
         Ok(total)
     }
 
-    /// Delivers every due message of one adapter once.
+    /// Delivers every due message of one adapter once, several conversations at a time.
     async fn round_for(&self, name: &str, adapter: &Arc<dyn Adapter>) -> anyhow::Result<Round> {
         let mut total = Round::default();
+        let (_, stop) = tokio::sync::watch::channel(false);
         loop {
-            let now = self.clock.now().timestamp();
-            let mut conn = self.store.writer().acquire().await?;
-            let claimed = outbox::claim(&mut conn, self.store.backend(), name, now, ROUND).await?;
-            drop(conn);
+            let claimed = self.claim(name).await?;
             if claimed.is_empty() {
                 break;
             }
             let full = claimed.len() as i64 == ROUND;
-            let _keeper = Keeper::start(
-                self.store.clone(),
-                self.clock.clone(),
-                claimed.iter().map(|p| p.id).collect(),
-            );
-            let mut blocked: HashSet<String> = HashSet::new();
+            let permits = Arc::new(Semaphore::new(PARALLEL));
+            let mut workers = tokio::task::JoinSet::new();
+            for rows in by_target(claimed) {
+                let (me, name, adapter) = (self.clone(), name.to_string(), adapter.clone());
+                let (permits, stop) = (permits.clone(), stop.clone());
+                workers.spawn(async move { me.deliver(&name, &adapter, rows, &permits, &stop).await });
+            }
             let mut progressed = false;
-            for pending in claimed {
-                if blocked.contains(&pending.target) {
-                    let mut conn = self.store.writer().acquire().await?;
-                    outbox::release(&mut conn, pending.id).await?;
-                    continue;
-                }
-                let outbound = self.resolve_thread(pending.outbound).await?;
-                let key = format!("keel-{}", pending.id);
-                // No connection is held while the platform answers: the writer needs it.
-                let found = match pending.uncertain {
-                    true => adapter.find_sent(&key, &outbound).await,
-                    false => None,
-                };
-                let recovered = found.is_some();
-                let sent = match found {
-                    Some(sent) => Ok(sent),
-                    None => adapter.send_keyed(&key, &outbound).await,
-                };
-                let now = self.clock.now().timestamp();
-                let mut conn = self.store.writer().acquire().await?;
-                match sent {
-                    Ok(sent) => {
-                        let mut tx = conn.begin().await?;
-                        outbox::mark_sent(&mut tx, pending.id, now, sent.message_id.as_deref()).await?;
-                        if let (Some(survey), Some(message_id)) = (survey_of(&outbound), &sent.message_id) {
-                            // A reaction on the posted question answers it.
-                            crate::store::surveys::posted(&mut tx, survey, message_id).await?;
-                        }
-                        tx.commit().await?;
-                        let counter = if recovered { observe::RECOVERED } else { observe::SENT };
-                        metrics::counter!(counter, "adapter" => name.to_string()).increment(1);
-                        total.sent += 1;
-                        progressed = true;
-                    }
-                    Err(e) => {
-                        blocked.insert(pending.target.clone());
-                        let give_up = matches!(e, SendError::Rejected(_)) || pending.attempts + 1 >= MAX_ATTEMPTS;
-                        if give_up {
-                            tracing::error!(adapter = %name, outbox_id = pending.id, error = %e, "giving up on a message");
-                            outbox::mark_failed(&mut conn, pending.id, now, &e.to_string()).await?;
-                            metrics::counter!(observe::FAILURES, "adapter" => name.to_string()).increment(1);
-                            total.failed += 1;
-                        } else {
-                            let wait = match &e {
-                                SendError::RetryAfter(d) => d.as_secs_f64().ceil() as i64,
-                                _ => backoff(pending.attempts),
-                            };
-                            tracing::warn!(adapter = %name, outbox_id = pending.id, error = %e, retry_in_s = wait, "message will be retried");
-                            // Rows hold whole seconds: round up, or a 2 s wait could last 1.1 s.
-                            let retry_at = ceil_seconds(self.clock.now() + chrono::Duration::seconds(wait.max(1)));
-                            outbox::mark_retry(&mut conn, pending.id, retry_at, &e.to_string()).await?;
-                            metrics::counter!(observe::RETRIES, "adapter" => name.to_string()).increment(1);
-                            total.retried += 1;
-                        }
-                    }
-                }
+            while let Some(done) = workers.join_next().await {
+                let done = done??;
+                progressed |= done.sent > 0;
+                total += done;
             }
             if !full || !progressed {
                 break;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Claims up to a round of one adapter's due messages.
+    async fn claim(&self, name: &str) -> anyhow::Result<Vec<outbox::Pending>> {
+        let now = self.clock.now().timestamp();
+        let mut conn = self.store.writer().acquire().await?;
+        outbox::claim(&mut conn, self.store.backend(), name, now, ROUND).await
+    }
+
+    /// Sends one conversation's claimed messages in order. After a failure (or when keel is
+    /// stopping) the rest are given back, so they neither overtake it nor wait for their claim to
+    /// expire. Claims are renewed while this works through them.
+    async fn deliver(
+        &self,
+        name: &str,
+        adapter: &Arc<dyn Adapter>,
+        rows: Vec<outbox::Pending>,
+        permits: &Semaphore,
+        stop: &tokio::sync::watch::Receiver<bool>,
+    ) -> anyhow::Result<Round> {
+        let mut total = Round::default();
+        let _keeper = Keeper::start(
+            self.store.clone(),
+            self.clock.clone(),
+            rows.iter().map(|p| p.id).collect(),
+        );
+        let _permit = permits.acquire().await?;
+        let mut blocked = false;
+        for pending in rows {
+            if blocked || *stop.borrow() {
+                let mut conn = self.store.writer().acquire().await?;
+                outbox::release(&mut conn, pending.id).await?;
+                continue;
+            }
+            let outbound = self.resolve_thread(pending.outbound).await?;
+            let key = format!("keel-{}", pending.id);
+            // No connection is held while the platform answers: the writer needs it.
+            let found = match pending.uncertain {
+                true => adapter.find_sent(&key, &outbound).await,
+                false => None,
+            };
+            let recovered = found.is_some();
+            let sent = match found {
+                Some(sent) => Ok(sent),
+                None => adapter.send_keyed(&key, &outbound).await,
+            };
+            let now = self.clock.now().timestamp();
+            let mut conn = self.store.writer().acquire().await?;
+            match sent {
+                Ok(sent) => {
+                    let mut tx = conn.begin().await?;
+                    outbox::mark_sent(&mut tx, pending.id, now, sent.message_id.as_deref()).await?;
+                    if let (Some(survey), Some(message_id)) = (survey_of(&outbound), &sent.message_id) {
+                        // A reaction on the posted question answers it.
+                        crate::store::surveys::posted(&mut tx, survey, message_id).await?;
+                    }
+                    tx.commit().await?;
+                    let counter = if recovered { observe::RECOVERED } else { observe::SENT };
+                    metrics::counter!(counter, "adapter" => name.to_string()).increment(1);
+                    total.sent += 1;
+                }
+                Err(e) => {
+                    blocked = true;
+                    let give_up = matches!(e, SendError::Rejected(_)) || pending.attempts + 1 >= MAX_ATTEMPTS;
+                    if give_up {
+                        tracing::error!(adapter = %name, outbox_id = pending.id, error = %e, "giving up on a message");
+                        outbox::mark_failed(&mut conn, pending.id, now, &e.to_string()).await?;
+                        metrics::counter!(observe::FAILURES, "adapter" => name.to_string()).increment(1);
+                        total.failed += 1;
+                    } else {
+                        let wait = match &e {
+                            SendError::RetryAfter(d) => d.as_secs_f64().ceil() as i64,
+                            _ => backoff(pending.attempts),
+                        };
+                        tracing::warn!(adapter = %name, outbox_id = pending.id, error = %e, retry_in_s = wait, "message will be retried");
+                        // Rows hold whole seconds: round up, or a 2 s wait could last 1.1 s.
+                        let retry_at = ceil_seconds(self.clock.now() + chrono::Duration::seconds(wait.max(1)));
+                        outbox::mark_retry(&mut conn, pending.id, retry_at, &e.to_string()).await?;
+                        metrics::counter!(observe::RETRIES, "adapter" => name.to_string()).increment(1);
+                        total.retried += 1;
+                    }
+                }
             }
         }
         Ok(total)
@@ -165,16 +221,23 @@ impl Dispatcher {
         }
     }
 
-    /// Delivers until stopped: after every commit (`wake`) and at least every second (retries,
-    /// other replicas' rows). Each adapter has its own loop, so a platform that is slow or away
-    /// holds up only its own messages; when an adapter's link comes back, its waiting messages
-    /// are due at once instead of after their backoff.
+    /// Delivers until stopped: after every commit (`wake`), whenever a conversation's messages
+    /// are through, and at least every second (retries, other replicas' rows). Each adapter has
+    /// its own loop, so a platform that is slow or away holds up only its own messages, and
+    /// within it up to [`PARALLEL`] conversations are served at once, so one that is paced (a
+    /// burst of notices to one person, Slack's one post a second into a channel) holds up only
+    /// itself: its later messages are not claimed while earlier ones are out for delivery. When
+    /// an adapter's link comes back, its waiting messages are due at once instead of after their
+    /// backoff. On stop, each conversation finishes the message it is sending and gives the rest
+    /// back.
     pub async fn run(self, wake: Arc<Notify>, stop: tokio::sync::watch::Receiver<bool>) {
         let (nudge, _) = tokio::sync::broadcast::channel::<()>(16);
         let mut loops = Vec::new();
         for (name, adapter) in self.adapters.clone() {
             let (me, mut stop, mut nudged) = (self.clone(), stop.clone(), nudge.subscribe());
             loops.push(tokio::spawn(async move {
+                let permits = Arc::new(Semaphore::new(PARALLEL));
+                let mut workers = tokio::task::JoinSet::new();
                 let mut was_up = true;
                 loop {
                     let up = adapter.link().is_none_or(|l| l.is_up());
@@ -184,15 +247,37 @@ impl Dispatcher {
                         }
                     }
                     was_up = up;
-                    if let Err(e) = me.round_for(&name, &adapter).await {
-                        tracing::warn!(adapter = %name, error = %format!("{e:#}"), "outbox round failed; will retry");
+                    // Claim more only while fewer conversations than can be served are in hand.
+                    while workers.len() < PARALLEL {
+                        let claimed = match me.claim(&name).await {
+                            Ok(claimed) => claimed,
+                            Err(e) => {
+                                tracing::warn!(adapter = %name, error = %format!("{e:#}"), "outbox round failed; will retry");
+                                break;
+                            }
+                        };
+                        let full = claimed.len() as i64 == ROUND;
+                        for rows in by_target(claimed) {
+                            let (me, name, adapter) = (me.clone(), name.clone(), adapter.clone());
+                            let (permits, stop) = (permits.clone(), stop.clone());
+                            workers.spawn(async move { me.deliver(&name, &adapter, rows, &permits, &stop).await });
+                        }
+                        if !full {
+                            break;
+                        }
                     }
                     tokio::select! {
                         _ = nudged.recv() => {}
+                        Some(done) = workers.join_next(), if !workers.is_empty() => {
+                            if let Ok(Err(e)) = done {
+                                tracing::warn!(adapter = %name, error = %format!("{e:#}"), "outbox round failed; will retry");
+                            }
+                        }
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        _ = stop.changed() => return,
+                        _ = stop.changed() => break,
                     }
                 }
+                while workers.join_next().await.is_some() {}
             }));
         }
         let mut stop = stop;

@@ -19,7 +19,7 @@ use super::scheduler::{Ctx, Next};
 use super::standup::member_tz;
 use super::Keel;
 use crate::domain::calendar::Calendar;
-use crate::domain::Status;
+use crate::domain::{Priority, Status};
 use crate::store::jobs::{self, Job};
 use crate::store::people::{self, Client, Member};
 use crate::store::tasks::{self, Filter, NewEvent, Task, TaskView};
@@ -29,6 +29,12 @@ pub(crate) const SWEEP_JOB: &str = "sweep";
 /// How often the sweep runs (seconds); runs fall on the quarter hours.
 const EVERY: i64 = 15 * 60;
 
+/// Notices one person gets from one sweep. The rest are not recorded as sent, so they come in
+/// the next sweeps; the person gets one line saying how many wait. (Without a cap, a lead with
+/// thousands of unowned urgent requests got a direct message per request every quarter hour,
+/// and Slack takes one post a second into a conversation.)
+pub(crate) const NOTICES_PER_SWEEP: usize = 20;
+
 /// The people and calendars one sweep works with.
 struct Team {
     members: HashMap<i64, Member>,
@@ -36,6 +42,8 @@ struct Team {
     /// Each member's calendar: their zone and hours, the team's holidays, their away days.
     calendars: HashMap<i64, Calendar>,
     team: Calendar,
+    /// Per member: notices queued by this sweep, and notices held back for the next ones.
+    given: std::sync::Mutex<HashMap<i64, (usize, usize)>>,
 }
 
 impl Team {
@@ -63,10 +71,39 @@ pub(crate) fn member_calendar(keel: &Keel, now: DateTime<Utc>, m: &Member, holid
 /// The sweep job: runs every check, then waits for the next quarter hour.
 pub(crate) async fn sweep_job(ctx: &mut Ctx<'_>, _job: &Job) -> anyhow::Result<Next> {
     let team = load_team(ctx).await?;
+    // Only the tasks that may be due a notice are loaded (a business second is never shorter
+    // than a wall-clock one), so a sweep's memory and time follow the work at risk, not the
+    // whole backlog.
+    let settings = &ctx.keel.settings;
+    let now = ctx.now.timestamp();
+    let nudge_after = team
+        .members
+        .values()
+        .map(|m| {
+            let (start, end) = m.hours.to_minutes();
+            settings.schedules.nudge_after_days * (end - start) * 60
+        })
+        .filter(|p| *p > 0)
+        .min();
+    let sla_after = [Priority::Urgent, Priority::High, Priority::Normal, Priority::Low]
+        .into_iter()
+        .flat_map(|p| {
+            [
+                settings.sla.first_response_hours.seconds(p),
+                settings.sla.resolution_hours.seconds(p),
+            ]
+        })
+        .filter(|t| *t > 0)
+        .map(|t| (settings.schedules.sla_warning_at * t as f64).floor() as i64)
+        .min();
     let active = tasks::list(
         ctx.conn,
         &Filter {
             statuses: vec![Status::Open, Status::InProgress, Status::Waiting],
+            sweep_before: Some((
+                nudge_after.map_or(i64::MIN, |p| now - p),
+                sla_after.map_or(i64::MIN, |t| now - t),
+            )),
             ..Filter::default()
         },
     )
@@ -81,7 +118,8 @@ pub(crate) async fn sweep_job(ctx: &mut Ctx<'_>, _job: &Job) -> anyhow::Result<N
         sla(ctx, &team, &clients, view).await?;
     }
     silent_clients(ctx, &team, &clients).await?;
-    overloaded(ctx, &team, &active).await?;
+    overloaded(ctx, &team).await?;
+    held_back(ctx, &team);
     let next = (ctx.now.timestamp() / EVERY + 1) * EVERY;
     Ok(Next::At(
         Utc.timestamp_opt(next, 0)
@@ -121,7 +159,31 @@ async fn load_team(ctx: &mut Ctx<'_>) -> anyhow::Result<Team> {
         leads,
         calendars,
         team,
+        given: std::sync::Mutex::default(),
     })
+}
+
+/// One line to each person whose notices this sweep held back.
+fn held_back(ctx: &mut Ctx<'_>, team: &Team) {
+    let given = std::mem::take(&mut *team.given.lock().unwrap_or_else(|p| p.into_inner()));
+    let mut held: Vec<(i64, usize)> = given
+        .into_iter()
+        .filter(|(_, (_, held))| *held > 0)
+        .map(|(id, (_, held))| (id, held))
+        .collect();
+    held.sort();
+    for (id, n) in held {
+        let Some(to) = team.members.get(&id) else { continue };
+        let text = format!(
+            "…and {n} more notices (stalled work, SLA warnings) are waiting: they follow in the next sweeps, \
+             {NOTICES_PER_SWEEP} at a time. All open work: `tasks` (or `keel tasks list`)."
+        );
+        let outbound = Outbound::Direct {
+            user: to.platform_id.clone(),
+            text,
+        };
+        ctx.send("notices_held", &to.adapter, outbound);
+    }
 }
 
 /// Sends a notice to a member once per key, when they can be reached now; true when sent.
@@ -137,6 +199,24 @@ async fn notify(
         return Ok(false);
     }
     let key = format!("{key}:{}", to.id);
+    let queued = team
+        .given
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&to.id)
+        .map_or(0, |g| g.0);
+    if queued >= NOTICES_PER_SWEEP {
+        // Held back only when it was not sent before: a notice goes once per key.
+        if !jobs::notice_sent(ctx.conn, &key).await? {
+            team.given
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(to.id)
+                .or_default()
+                .1 += 1;
+        }
+        return Ok(false);
+    }
     if !jobs::first_notice(ctx.conn, &key, kind, ctx.now.timestamp()).await? {
         return Ok(false);
     }
@@ -145,6 +225,12 @@ async fn notify(
         text: text.to_string(),
     };
     ctx.send(kind, &to.adapter, outbound);
+    team.given
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(to.id)
+        .or_default()
+        .0 += 1;
     Ok(true)
 }
 
@@ -393,16 +479,13 @@ async fn silent_clients(ctx: &mut Ctx<'_>, team: &Team, clients: &HashMap<i64, C
 }
 
 /// Owners with more than `overload_tasks` active tasks: they and the leads hear once a week.
-async fn overloaded(ctx: &mut Ctx<'_>, team: &Team, active: &[TaskView]) -> anyhow::Result<()> {
+async fn overloaded(ctx: &mut Ctx<'_>, team: &Team) -> anyhow::Result<()> {
     let limit = ctx.keel.settings.schedules.overload_tasks;
-    let mut load: HashMap<i64, i64> = HashMap::new();
-    for v in active {
-        if let Some(o) = v.task.owner_id {
-            *load.entry(o).or_default() += 1;
-        }
-    }
-    let mut heavy: Vec<(i64, i64)> = load.into_iter().filter(|(_, n)| *n > limit).collect();
-    heavy.sort();
+    let heavy: Vec<(i64, i64)> = tasks::active_by_owner(ctx.conn)
+        .await?
+        .into_iter()
+        .filter(|(_, n)| *n > limit)
+        .collect();
     let week = ctx.now.format("%G-W%V").to_string();
     for (owner_id, n) in heavy {
         let Some(owner) = team.members.get(&owner_id).cloned() else {

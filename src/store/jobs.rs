@@ -194,6 +194,15 @@ pub async fn first_notice(conn: &mut Conn, key: &str, kind: &str, now: i64) -> a
     Ok(inserted == 1)
 }
 
+/// Whether the notice with this key went out already.
+pub async fn notice_sent(conn: &mut Conn, key: &str) -> anyhow::Result<bool> {
+    let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notices WHERE key = $1")
+        .bind(key)
+        .fetch_one(conn)
+        .await?;
+    Ok(found > 0)
+}
+
 /// Adds a team holiday (`YYYY-MM-DD` in the team's time zone); false when it was there already.
 pub async fn add_holiday(conn: &mut Conn, day: &str, name: &str) -> anyhow::Result<bool> {
     let inserted = sqlx::query("INSERT INTO holidays (day, name) VALUES ($1, $2) ON CONFLICT DO NOTHING")

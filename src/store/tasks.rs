@@ -420,6 +420,9 @@ pub struct Filter {
     pub owner_id: Option<i64>,
     /// Only tasks due before this instant.
     pub due_before: Option<i64>,
+    /// Only tasks the sweep may have something to say about: owned with no activity since the
+    /// first instant, or asked by a client before the second (`i64::MIN`: none of that kind).
+    pub sweep_before: Option<(i64, i64)>,
     pub limit: Option<i64>,
 }
 
@@ -449,6 +452,12 @@ pub async fn list(conn: &mut Conn, f: &Filter) -> anyhow::Result<Vec<TaskView>> 
     if f.due_before.is_some() {
         sql.push_str(&format!(" AND t.due_at IS NOT NULL AND t.due_at < {}", next()));
     }
+    if f.sweep_before.is_some() {
+        let (idle, asked) = (next(), next());
+        sql.push_str(&format!(
+            " AND ((t.owner_id IS NOT NULL AND t.last_activity_at <= {idle}) OR (t.requester_is_client <> 0 AND t.created_at <= {asked}))"
+        ));
+    }
     sql.push_str(" ORDER BY t.id");
     if f.limit.is_some() {
         sql.push_str(&format!(" LIMIT {}", next()));
@@ -463,11 +472,27 @@ pub async fn list(conn: &mut Conn, f: &Filter) -> anyhow::Result<Vec<TaskView>> 
     if let Some(d) = f.due_before {
         query = query.bind(d);
     }
+    if let Some((idle, asked)) = f.sweep_before {
+        query = query.bind(idle).bind(asked);
+    }
     if let Some(l) = f.limit {
         query = query.bind(l);
     }
     let rows = query.fetch_all(conn).await?;
     rows.iter().map(view).collect()
+}
+
+/// Open, in-progress and waiting tasks per owner.
+pub async fn active_by_owner(conn: &mut Conn) -> anyhow::Result<Vec<(i64, i64)>> {
+    let rows = sqlx::query(
+        "SELECT owner_id, COUNT(*) AS n FROM tasks WHERE owner_id IS NOT NULL \
+         AND status IN ('open', 'in-progress', 'waiting') GROUP BY owner_id ORDER BY owner_id",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("owner_id")?, r.try_get("n")?)))
+        .collect()
 }
 
 /// How many open, in-progress or waiting tasks a client has.

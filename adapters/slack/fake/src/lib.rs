@@ -48,6 +48,8 @@ struct Fake {
     failures: HashMap<String, VecDeque<u16>>,
     calls: Vec<(String, Instant)>,
     seq: u64,
+    /// Message timestamps from the wall clock (as Slack's are) instead of from a fixed second.
+    wall_clock: Option<(u64, u64)>,
     api_url: String,
     app_token: String,
     socket_url: String,
@@ -110,6 +112,7 @@ impl FakeSlack {
         let state = Arc::new(Mutex::new(Fake {
             bot_token: bot_token.to_string(),
             seq: 1,
+            wall_clock: None,
             api_url: api_url.clone(),
             app_token: "xapp-test-token".into(),
             socket_url,
@@ -140,6 +143,12 @@ impl FakeSlack {
         let user = json!({"id": id, "name": name, "real_name": name, "team_id": team_id, "tz": tz,
                           "profile": {"display_name": name, "real_name": name}});
         self.with(|s| s.users.insert(id.to_string(), user));
+    }
+
+    /// From now on, message timestamps (and events' times) come from the wall clock, as Slack's
+    /// do; by default they count up from a fixed second, so tests can name them.
+    pub fn stamp_with_wall_clock(&self) {
+        self.with(|s| s.wall_clock = Some((0, 0)));
     }
 
     /// The next `times` calls of `method` are answered 429 with `Retry-After: retry_after_s`.
@@ -313,13 +322,29 @@ impl Fake {
     /// The next message timestamp, Slack-style (`1795600000.000042`).
     fn next_ts(&mut self) -> String {
         self.seq += 1;
-        format!("1795600000.{:06}", self.seq)
+        match &mut self.wall_clock {
+            None => format!("1795600000.{:06}", self.seq),
+            Some((second, micro)) => {
+                // Increasing and unique, however many messages fall in one second.
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                if now > *second {
+                    (*second, *micro) = (now, 0);
+                } else if *micro >= 999_999 {
+                    (*second, *micro) = (*second + 1, 0);
+                } else {
+                    *micro += 1;
+                }
+                format!("{second}.{micro:06}")
+            }
+        }
     }
 
     fn callback(&mut self, event: Value) -> Value {
         self.seq += 1;
         json!({"token": "legacy", "team_id": "TTEAM", "api_app_id": "AKEEL", "type": "event_callback",
-               "event_id": format!("Ev{:08}", self.seq), "event_time": 1795600000, "event": event,
+               "event_id": format!("Ev{:08}", self.seq), "event_time": self.wall_clock.map_or(1795600000, |(s, _)| s), "event": event,
                "authorizations": [{"team_id": "TTEAM", "user_id": "UKEEL", "is_bot": true}]})
     }
 }
