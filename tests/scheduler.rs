@@ -359,6 +359,29 @@ on_both_backends!(two_schedulers_send_each_prompt_once, |backend| {
     });
 });
 
+/// `keel chat` with a config file, at `now`, as `who`.
+fn chat_with(db: &TestDb, config: &str, now: &str, who: &[&str], lines: &str) {
+    let mut args = vec!["chat", "--db", &db.url, "--config", config, "--now", now];
+    args.extend_from_slice(who);
+    let out = keel(&args, lines);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `keel tick` with a config file, at `now`: what was posted.
+fn tick_with_config(db: &TestDb, config: &str, now: &str) -> Vec<Value> {
+    let out = keel(
+        &[
+            "tick", "--db", &db.url, "--config", config, "--now", now, "--format", "json",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect()
+}
+
 /// The kinds and recipients in these messages, as `kind→to`.
 fn notices(posted: &[Value]) -> Vec<String> {
     posted
@@ -467,25 +490,9 @@ on_both_backends!(silent_clients_and_overloaded_owners_are_flagged_once, |backen
     let config = std::env::temp_dir().join(format!("keel-overload-{}-{backend}.toml", std::process::id()));
     std::fs::write(&config, "[schedules]\noverload_tasks = 2\n").expect("config");
     let config = config.to_string_lossy().to_string();
-    let with = |db: &TestDb, now: &str, who: &[&str], lines: &str| {
-        let mut args = vec!["chat", "--db", &db.url, "--config", &config, "--now", now];
-        args.extend_from_slice(who);
-        let out = keel(&args, lines);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    };
+    let with = |db: &TestDb, now: &str, who: &[&str], lines: &str| chat_with(db, &config, now, who, lines);
     let tick_with = |db: &TestDb, now: &str| {
-        let out = keel(
-            &[
-                "tick", "--db", &db.url, "--config", &config, "--now", now, "--format", "json",
-            ],
-            "",
-        );
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let posted: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("json"))
-            .collect();
-        notices(&posted)
+        notices(&tick_with_config(db, &config, now))
             .into_iter()
             .filter(|n| n.starts_with("overload") || n.starts_with("silent_client"))
             .collect::<Vec<_>>()
@@ -540,12 +547,7 @@ on_both_backends!(
         let config = std::env::temp_dir().join(format!("keel-flood-{}-{backend}.toml", std::process::id()));
         std::fs::write(&config, "[capture]\ngroup_minutes = 0\n").expect("config");
         let config = config.to_string_lossy().to_string();
-        let with = |now: &str, who: &[&str], lines: &str| {
-            let mut args = vec!["chat", "--db", &db.url, "--config", &config, "--now", now];
-            args.extend_from_slice(who);
-            let out = keel(&args, lines);
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        };
+        let with = |now: &str, who: &[&str], lines: &str| chat_with(&db, &config, now, who, lines);
         with("2026-11-20T12:00:00Z", &["--as", "lea"], "back\n");
         with(
             "2026-11-20T12:00:00Z",
@@ -564,17 +566,7 @@ on_both_backends!(
         );
         assert_eq!(support::tasks_json(&db).len(), 25);
         let sweep = |now: &str| -> (Vec<String>, Vec<String>) {
-            let out = keel(
-                &[
-                    "tick", "--db", &db.url, "--config", &config, "--now", now, "--format", "json",
-                ],
-                "",
-            );
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            let posted: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .map(|l| serde_json::from_str(l).expect("json"))
-                .collect();
+            let posted = tick_with_config(&db, &config, now);
             let held = posted
                 .iter()
                 .filter(|m| m["kind"] == "notices_held")

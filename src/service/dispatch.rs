@@ -1,7 +1,7 @@
 //! The way out: delivers outbox rows through their adapters, in order per conversation,
 //! retrying with backoff and honouring the platform's `Retry-After`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,8 +17,6 @@ use crate::store::{outbox, Store};
 pub const MAX_ATTEMPTS: i64 = 12;
 /// Rows claimed per round.
 const ROUND: i64 = 100;
-/// Conversations one adapter delivers to at once.
-pub const PARALLEL: usize = 8;
 
 /// Sends what the core queued.
 #[derive(Clone)]
@@ -46,8 +44,12 @@ impl std::ops::AddAssign for Round {
 }
 
 /// Claimed rows split by conversation, each conversation's in order, the conversations in the
-/// order of their first row.
-fn by_target(claimed: Vec<outbox::Pending>) -> Vec<Vec<outbox::Pending>> {
+/// order of their first row; with one conversation at a time, all of them in one run, in the
+/// order they were queued.
+fn by_target(claimed: Vec<outbox::Pending>, parallel: usize) -> Vec<Vec<outbox::Pending>> {
+    if parallel <= 1 {
+        return vec![claimed];
+    }
     let mut groups: Vec<Vec<outbox::Pending>> = Vec::new();
     let mut at: HashMap<String, usize> = HashMap::new();
     for pending in claimed {
@@ -92,12 +94,15 @@ impl Dispatcher {
                 break;
             }
             let full = claimed.len() as i64 == ROUND;
-            let permits = Arc::new(Semaphore::new(PARALLEL));
+            let parallel = adapter.parallel().max(1);
+            let permits = Arc::new(Semaphore::new(parallel));
             let mut workers = tokio::task::JoinSet::new();
-            for rows in by_target(claimed) {
-                let (me, name, adapter) = (self.clone(), name.to_string(), adapter.clone());
-                let (permits, stop) = (permits.clone(), stop.clone());
-                workers.spawn(async move { me.deliver(&name, &adapter, rows, &permits, &stop).await });
+            for rows in by_target(claimed, parallel) {
+                // Taken in order (the semaphore is fair): with one permit, conversations go out
+                // one after the other, in the order of their first message.
+                let permit = permits.clone().acquire_owned().await?;
+                let (me, name, adapter, stop) = (self.clone(), name.to_string(), adapter.clone(), stop.clone());
+                workers.spawn(async move { me.deliver(&name, &adapter, rows, permit, &stop).await });
             }
             let mut progressed = false;
             while let Some(done) = workers.join_next().await {
@@ -119,15 +124,16 @@ impl Dispatcher {
         outbox::claim(&mut conn, self.store.backend(), name, now, ROUND).await
     }
 
-    /// Sends one conversation's claimed messages in order. After a failure (or when keel is
-    /// stopping) the rest are given back, so they neither overtake it nor wait for their claim to
+    /// Sends claimed messages in order (one conversation's, or all of a round's when the adapter
+    /// takes one at a time). After a failure (or when keel is stopping) the rest of that
+    /// conversation's are given back, so they neither overtake it nor wait for their claim to
     /// expire. Claims are renewed while this works through them.
     async fn deliver(
         &self,
         name: &str,
         adapter: &Arc<dyn Adapter>,
         rows: Vec<outbox::Pending>,
-        permits: &Semaphore,
+        _permit: tokio::sync::OwnedSemaphorePermit,
         stop: &tokio::sync::watch::Receiver<bool>,
     ) -> anyhow::Result<Round> {
         let mut total = Round::default();
@@ -136,10 +142,9 @@ impl Dispatcher {
             self.clock.clone(),
             rows.iter().map(|p| p.id).collect(),
         );
-        let _permit = permits.acquire().await?;
-        let mut blocked = false;
+        let mut blocked: HashSet<String> = HashSet::new();
         for pending in rows {
-            if blocked || *stop.borrow() {
+            if blocked.contains(&pending.target) || *stop.borrow() {
                 let mut conn = self.store.writer().acquire().await?;
                 outbox::release(&mut conn, pending.id).await?;
                 continue;
@@ -172,7 +177,7 @@ impl Dispatcher {
                     total.sent += 1;
                 }
                 Err(e) => {
-                    blocked = true;
+                    blocked.insert(pending.target.clone());
                     let give_up = matches!(e, SendError::Rejected(_)) || pending.attempts + 1 >= MAX_ATTEMPTS;
                     if give_up {
                         tracing::error!(adapter = %name, outbox_id = pending.id, error = %e, "giving up on a message");
@@ -224,7 +229,7 @@ impl Dispatcher {
     /// Delivers until stopped: after every commit (`wake`), whenever a conversation's messages
     /// are through, and at least every second (retries, other replicas' rows). Each adapter has
     /// its own loop, so a platform that is slow or away holds up only its own messages, and
-    /// within it up to [`PARALLEL`] conversations are served at once, so one that is paced (a
+    /// within it up to [`Adapter::parallel`] conversations are served at once, so one that is paced (a
     /// burst of notices to one person, Slack's one post a second into a channel) holds up only
     /// itself: its later messages are not claimed while earlier ones are out for delivery. When
     /// an adapter's link comes back, its waiting messages are due at once instead of after their
@@ -236,7 +241,8 @@ impl Dispatcher {
         for (name, adapter) in self.adapters.clone() {
             let (me, mut stop, mut nudged) = (self.clone(), stop.clone(), nudge.subscribe());
             loops.push(tokio::spawn(async move {
-                let permits = Arc::new(Semaphore::new(PARALLEL));
+                let parallel = adapter.parallel().max(1);
+                let permits = Arc::new(Semaphore::new(parallel));
                 let mut workers = tokio::task::JoinSet::new();
                 let mut was_up = true;
                 loop {
@@ -248,7 +254,7 @@ impl Dispatcher {
                     }
                     was_up = up;
                     // Claim more only while fewer conversations than can be served are in hand.
-                    while workers.len() < PARALLEL {
+                    while workers.len() < parallel {
                         let claimed = match me.claim(&name).await {
                             Ok(claimed) => claimed,
                             Err(e) => {
@@ -257,10 +263,10 @@ impl Dispatcher {
                             }
                         };
                         let full = claimed.len() as i64 == ROUND;
-                        for rows in by_target(claimed) {
-                            let (me, name, adapter) = (me.clone(), name.clone(), adapter.clone());
-                            let (permits, stop) = (permits.clone(), stop.clone());
-                            workers.spawn(async move { me.deliver(&name, &adapter, rows, &permits, &stop).await });
+                        for rows in by_target(claimed, parallel) {
+                            let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                            let (me, name, adapter, stop) = (me.clone(), name.clone(), adapter.clone(), stop.clone());
+                            workers.spawn(async move { me.deliver(&name, &adapter, rows, permit, &stop).await });
                         }
                         if !full {
                             break;

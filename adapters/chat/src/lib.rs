@@ -260,6 +260,13 @@ pub trait Adapter: Send + Sync {
         None
     }
 
+    /// How many conversations the dispatcher may send to at once through this adapter, each in
+    /// order. One (the default) keeps every message in the order it was queued, as a terminal
+    /// needs; a platform that paces each conversation (Slack) gains from several.
+    fn parallel(&self) -> usize {
+        1
+    }
+
     /// The state of the adapter's connection to its platform; `None` for an adapter that holds
     /// none (the console).
     fn link(&self) -> Option<Link> {

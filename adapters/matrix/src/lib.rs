@@ -664,6 +664,10 @@ impl Adapter for Matrix {
         NAME
     }
 
+    fn parallel(&self) -> usize {
+        8
+    }
+
     fn link(&self) -> Option<keel_chat::Link> {
         Some(self.link.clone())
     }

@@ -406,6 +406,10 @@ impl Adapter for Slack {
         found.map(|ts| Sent { message_id: Some(ts) })
     }
 
+    fn parallel(&self) -> usize {
+        8
+    }
+
     fn link(&self) -> Option<Link> {
         Some(self.link.clone())
     }
