@@ -97,13 +97,8 @@ impl Dispatcher {
             let parallel = adapter.parallel().max(1);
             let permits = Arc::new(Semaphore::new(parallel));
             let mut workers = tokio::task::JoinSet::new();
-            for rows in by_target(claimed, parallel) {
-                // Taken in order (the semaphore is fair): with one permit, conversations go out
-                // one after the other, in the order of their first message.
-                let permit = permits.clone().acquire_owned().await?;
-                let (me, name, adapter, stop) = (self.clone(), name.to_string(), adapter.clone(), stop.clone());
-                workers.spawn(async move { me.deliver(&name, &adapter, rows, permit, &stop).await });
-            }
+            self.hand_out(&mut workers, name, adapter, claimed, &permits, &stop)
+                .await?;
             let mut progressed = false;
             while let Some(done) = workers.join_next().await {
                 let done = done??;
@@ -115,6 +110,26 @@ impl Dispatcher {
             }
         }
         Ok(total)
+    }
+
+    /// Starts a worker per conversation of the claimed rows (all of them in one when the adapter
+    /// takes one at a time). Permits are taken in order (the semaphore is fair), so with one
+    /// permit conversations go out one after the other, in the order of their first message.
+    async fn hand_out(
+        &self,
+        workers: &mut tokio::task::JoinSet<anyhow::Result<Round>>,
+        name: &str,
+        adapter: &Arc<dyn Adapter>,
+        claimed: Vec<outbox::Pending>,
+        permits: &Arc<Semaphore>,
+        stop: &tokio::sync::watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
+        for rows in by_target(claimed, adapter.parallel().max(1)) {
+            let permit = permits.clone().acquire_owned().await?;
+            let (me, name, adapter, stop) = (self.clone(), name.to_string(), adapter.clone(), stop.clone());
+            workers.spawn(async move { me.deliver(&name, &adapter, rows, permit, &stop).await });
+        }
+        Ok(())
     }
 
     /// Claims up to a round of one adapter's due messages.
@@ -263,10 +278,8 @@ impl Dispatcher {
                             }
                         };
                         let full = claimed.len() as i64 == ROUND;
-                        for rows in by_target(claimed, parallel) {
-                            let Ok(permit) = permits.clone().acquire_owned().await else { break };
-                            let (me, name, adapter, stop) = (me.clone(), name.clone(), adapter.clone(), stop.clone());
-                            workers.spawn(async move { me.deliver(&name, &adapter, rows, permit, &stop).await });
+                        if me.hand_out(&mut workers, &name, &adapter, claimed, &permits, &stop).await.is_err() {
+                            break;
                         }
                         if !full {
                             break;

@@ -52,6 +52,16 @@ impl Team {
         let away = m.away_until.is_some_and(|u| now.timestamp() < u);
         !away && self.calendars.get(&m.id).is_some_and(|c| c.is_business_time(now))
     }
+
+    /// Reads or counts a member's notices of this sweep (queued, held back).
+    fn tally<R>(&self, member: i64, f: impl FnOnce(&mut (usize, usize)) -> R) -> R {
+        f(self
+            .given
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(member)
+            .or_default())
+    }
 }
 
 /// A member's calendar: their zone and hours, the team's holidays, their away days from `now`.
@@ -199,21 +209,10 @@ async fn notify(
         return Ok(false);
     }
     let key = format!("{key}:{}", to.id);
-    let queued = team
-        .given
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&to.id)
-        .map_or(0, |g| g.0);
-    if queued >= NOTICES_PER_SWEEP {
+    if team.tally(to.id, |(queued, _)| *queued) >= NOTICES_PER_SWEEP {
         // Held back only when it was not sent before: a notice goes once per key.
         if !jobs::notice_sent(ctx.conn, &key).await? {
-            team.given
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(to.id)
-                .or_default()
-                .1 += 1;
+            team.tally(to.id, |(_, held)| *held += 1);
         }
         return Ok(false);
     }
@@ -225,12 +224,7 @@ async fn notify(
         text: text.to_string(),
     };
     ctx.send(kind, &to.adapter, outbound);
-    team.given
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .entry(to.id)
-        .or_default()
-        .0 += 1;
+    team.tally(to.id, |(queued, _)| *queued += 1);
     Ok(true)
 }
 
