@@ -55,10 +55,6 @@ pub struct Store {
     journal_dir: Option<std::path::PathBuf>,
 }
 
-/// Settings for every SQLite connection: write-ahead log, flushed at checkpoints (a crash loses
-/// no committed transaction, a power cut at most the last ones), and a log of up to 10,000 pages
-/// (40 MiB) between checkpoints, so a busy writer pays for fewer of them. The page cache is set
-/// per pool ([`WRITER_CACHE_KIB`], [`READER_CACHE_KIB`]).
 /// The writer's page cache: the pages every write walks (the tables' and indexes' upper levels
 /// and newest leaves) stay in it. Bounded, so keel's memory stays flat however large the file
 /// grows (with 64 MiB per connection, a 30-minute soak took `keel run` from 40 to 359 MB).
@@ -66,6 +62,10 @@ const WRITER_CACHE_KIB: i64 = 8 * 1024;
 /// Each reader's page cache (four readers).
 const READER_CACHE_KIB: i64 = 2 * 1024;
 
+/// Settings for every SQLite connection: write-ahead log, flushed at checkpoints (a crash loses
+/// no committed transaction, a power cut at most the last ones), and a log of up to 10,000 pages
+/// (40 MiB) between checkpoints, so a busy writer pays for fewer of them. The page cache is set
+/// per pool ([`WRITER_CACHE_KIB`], [`READER_CACHE_KIB`]).
 const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
@@ -189,6 +189,7 @@ impl Store {
                 open(1, WRITER_CACHE_KIB).await.map_err(|e| unreachable(one_line(&e)))?,
             ),
             (Backend::Postgres, _) => {
+                // The cache size is SQLite's; PostgreSQL's is the server's.
                 let pool = open(10, 0).await.map_err(|e| unreachable(one_line(&e)))?;
                 (pool.clone(), pool)
             }
