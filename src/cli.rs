@@ -457,12 +457,13 @@ async fn serve(config: &Config, clock: Arc<dyn Clock>) -> Result<(), Failure> {
         .map_err(|e| environment(format!("cannot listen on {address}: {e}")))?;
     let local = bound.local_addr().map(|a| a.to_string()).unwrap_or(address);
     let store = open(config).await?;
+    let upkeep = tokio::spawn(crate::observe::upkeep(prometheus.clone()));
     let keel = Keel::new(store.clone(), clock, Settings::from_config(config));
     let committed = Arc::new(Notify::new());
     let (ingest, writer) = Ingest::start(keel.clone(), committed.clone());
     let sink: Arc<dyn keel_chat::InboundSink> = Arc::new(ingest.clone());
     let mut adapters: Vec<Arc<dyn keel_chat::Adapter>> = Vec::new();
-    let mut listeners = Vec::new();
+    let mut listeners = vec![upkeep];
     let mut routes = axum::Router::new();
     if let Some(settings) = &config.matrix {
         let (matrix, sync) = connect_matrix(settings, sink.clone()).await?;
