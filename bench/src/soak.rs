@@ -11,7 +11,9 @@
 //! each path it prints the resident memory (RSS) of the keel process when the load starts, after
 //! the first minute (warm: caches and pools filled) and at the end; the p99 time from a request
 //! to its answer in each window of W minutes (by when the request was sent); and the requests
-//! lost (never answered, or no task) and repeated (answered twice, or a task too many).
+//! lost (never answered, or no task) and repeated (answered twice, or a task too many). With
+//! `KEEL_SOAK_TRACE=DIR` it also writes every request's send time and latency to
+//! `DIR/console.csv` and `DIR/slack.csv`, to see when the slow answers came.
 //!
 //! `keel-bench idle`: the RSS of `keel run` with one adapter connected (Slack, Socket Mode, to
 //! the fake Slack server), after 10 s of idling.
@@ -85,6 +87,20 @@ struct Ledger {
 impl Ledger {
     fn answered(&mut self, i: usize, at: Instant) {
         self.answers.entry(i).or_default().push(at);
+    }
+
+    /// Each request's send time (seconds from `started`) and first answer's latency (ms; empty
+    /// when never answered), a line each: where the slow answers fall in time.
+    fn trace(&self, started: Instant, path: &Path) -> std::io::Result<()> {
+        let mut out = String::from("sent_s,latency_ms\n");
+        for (i, sent) in self.sent.iter().enumerate() {
+            let at = (sent.saturating_duration_since(started)).as_secs_f64();
+            match self.answers.get(&i).and_then(|a| a.first()) {
+                Some(first) => out.push_str(&format!("{at:.3},{:.3}\n", (*first - *sent).as_secs_f64() * 1000.0)),
+                None => out.push_str(&format!("{at:.3},\n")),
+            }
+        }
+        std::fs::write(path, out)
     }
 
     /// p99 per window of the answered requests sent in it, and the counts.
@@ -486,12 +502,20 @@ pub async fn run(minutes: u64, rate: u64, window_minutes: u64) -> anyhow::Result
     let (console_tasks, slack_tasks) = (console?, slack?);
     let memory = |m: &Arc<Mutex<Memory>>| *m.lock().unwrap_or_else(|p| p.into_inner());
     let ledger = |l: Arc<Mutex<Ledger>>| std::mem::take(&mut *l.lock().unwrap_or_else(|p| p.into_inner()));
+    let (console_ledger, slack_ledger) = (ledger(console_ledger), ledger(slack_ledger));
+    // KEEL_SOAK_TRACE=DIR: every request's latency, in DIR/console.csv and DIR/slack.csv.
+    if let Some(dir) = std::env::var_os("KEEL_SOAK_TRACE") {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir)?;
+        console_ledger.trace(started, &dir.join("console.csv"))?;
+        slack_ledger.trace(started, &dir.join("slack.csv"))?;
+    }
     Ok(json!({
         "minutes": minutes,
         "rate_per_path": rate,
         "window_minutes": window_minutes,
-        "console": report(&ledger(console_ledger), memory(&console_memory), console_tasks, started, window, windows),
-        "slack": report(&ledger(slack_ledger), memory(&slack_memory), slack_tasks, started, window, windows),
+        "console": report(&console_ledger, memory(&console_memory), console_tasks, started, window, windows),
+        "slack": report(&slack_ledger, memory(&slack_memory), slack_tasks, started, window, windows),
     }))
 }
 
