@@ -3,6 +3,7 @@
 //! The core turns [`keel_chat::Inbound`] events into tasks and replies; it never imports a
 //! platform adapter. See `ARCHITECTURE.md`.
 
+mod background;
 pub mod capture;
 pub mod cli;
 pub mod clock;

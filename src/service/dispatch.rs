@@ -9,6 +9,7 @@ use keel_chat::{Adapter, Outbound, SendError};
 use sqlx::Connection;
 use tokio::sync::{Notify, Semaphore};
 
+use crate::background::Background;
 use crate::clock::{Clock, SystemClock};
 use crate::observe;
 use crate::store::{outbox, Store};
@@ -152,7 +153,7 @@ impl Dispatcher {
         stop: &tokio::sync::watch::Receiver<bool>,
     ) -> anyhow::Result<Round> {
         let mut total = Round::default();
-        let _keeper = Keeper::start(
+        let _keeper = keep_claims(
             self.store.clone(),
             self.clock.clone(),
             rows.iter().map(|p| p.id).collect(),
@@ -326,31 +327,21 @@ impl Dispatcher {
 /// Renews a round's claims every third of their length until dropped, so rows this
 /// dispatcher is still working through (a slow platform, a channel paced to one post a second)
 /// are never taken over by another replica.
-struct Keeper(tokio::task::JoinHandle<()>);
-
-impl Keeper {
-    fn start(store: Store, clock: Arc<dyn Clock>, ids: Vec<i64>) -> Keeper {
-        Keeper(tokio::spawn(async move {
-            let every = Duration::from_secs((outbox::CLAIM_SECONDS / 3) as u64);
-            loop {
-                tokio::time::sleep(every).await;
-                let until = clock.now().timestamp() + outbox::CLAIM_SECONDS;
-                let renewed = async {
-                    let mut conn = store.writer().acquire().await?;
-                    outbox::extend(&mut conn, &ids, until).await
-                };
-                if let Err(e) = renewed.await {
-                    tracing::warn!(error = %format!("{e:#}"), "cannot renew the outbox claims");
-                }
+fn keep_claims(store: Store, clock: Arc<dyn Clock>, ids: Vec<i64>) -> Background {
+    Background::spawn(async move {
+        let every = Duration::from_secs((outbox::CLAIM_SECONDS / 3) as u64);
+        loop {
+            tokio::time::sleep(every).await;
+            let until = clock.now().timestamp() + outbox::CLAIM_SECONDS;
+            let renewed = async {
+                let mut conn = store.writer().acquire().await?;
+                outbox::extend(&mut conn, &ids, until).await
+            };
+            if let Err(e) = renewed.await {
+                tracing::warn!(error = %format!("{e:#}"), "cannot renew the outbox claims");
             }
-        }))
-    }
-}
-
-impl Drop for Keeper {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+        }
+    })
 }
 
 /// The first whole second at or after `at`.

@@ -55,16 +55,7 @@ pub struct Store {
     journal_dir: Option<std::path::PathBuf>,
     /// The checkpoints of a SQLite file, run beside the writer (see [`checkpoints`]); stopped
     /// when the last clone of the store goes.
-    _checkpoints: Option<std::sync::Arc<Background>>,
-}
-
-/// A task that lives as long as its owner.
-struct Background(tokio::task::JoinHandle<()>);
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+    _checkpoints: Option<std::sync::Arc<crate::background::Background>>,
 }
 
 /// How often the write-ahead log of a SQLite file is copied into the database.
@@ -244,7 +235,7 @@ impl Store {
         };
         let checkpoints = journal_dir
             .is_some()
-            .then(|| std::sync::Arc::new(Background(tokio::spawn(checkpoints(pool.clone())))));
+            .then(|| std::sync::Arc::new(crate::background::Background::spawn(checkpoints(pool.clone()))));
         Ok(Store {
             pool,
             writer,
