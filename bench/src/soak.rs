@@ -9,11 +9,16 @@
 //!
 //! Each on its own SQLite file, client messages not grouped (each request its own task). For
 //! each path it prints the resident memory (RSS) of the keel process when the load starts, after
-//! the first minute (warm: caches and pools filled) and at the end; the p99 time from a request
-//! to its answer in each window of W minutes (by when the request was sent); and the requests
-//! lost (never answered, or no task) and repeated (answered twice, or a task too many). With
-//! `KEEL_SOAK_TRACE=DIR` it also writes every request's send time and latency to
-//! `DIR/console.csv` and `DIR/slack.csv`, to see when the slow answers came.
+//! the first minute (warm) and at the end; the p99 time from a request to its answer in each
+//! window of W minutes (by when the request was sent); and the requests lost (never answered, or
+//! no task) and repeated (answered twice, or a task too many). With `KEEL_SOAK_TRACE=DIR` it also
+//! writes every request's send time and latency to `DIR/console.csv` and `DIR/slack.csv`, to see
+//! when the slow answers came.
+//!
+//! Warm is not quite full: SQLite's page caches (at most 10 MiB a process, the writer's 8 and
+//! four readers' 0.5 each) fill as the file grows, at 100 requests a second in about 90 s, so the
+//! growth from warm still counts the end of that filling (most of the 5 to 6 % it shows); from
+//! then on RSS is flat.
 //!
 //! `keel-bench idle`: the RSS of `keel run` with one adapter connected (Slack, Socket Mode, to
 //! the fake Slack server), after 10 s of idling.
