@@ -196,6 +196,17 @@ impl Keel {
         }
     }
 
+    /// Sends a signal (`-STOP`, `-CONT`) to the running keel.
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("keel runs");
+        let sent = Command::new("kill")
+            .arg(signal)
+            .arg(child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill {signal}");
+    }
+
     /// SIGTERM, as `systemctl stop` and `docker stop` send it: returns the exit code and how
     /// long keel took to stop.
     fn terminate(&mut self) -> (Option<i32>, Duration) {
@@ -937,18 +948,33 @@ async fn answers_wait_out_a_synapse_outage(backend: &str) {
     for send in sends {
         asked.push(send.await.expect("send"));
     }
-    // keel's first answer arrives: Synapse dies while the rest are still to go.
-    let keel_id = id("keel");
-    w.bob
-        .next_where("keel's first answer", |ev| {
-            ev.sender == keel_id && thread_root(ev).is_some_and(|r| asked.contains(&r))
-        })
-        .await;
-    w.synapse.crash();
-    let down_at = std::time::Instant::now();
+    // Synapse dies the moment keel has taken the last request: the answers of that batch (and any
+    // still queued before it) are in the outbox, committed with their tasks. keel is held
+    // (SIGSTOP) for the few milliseconds the crash takes; otherwise, sending to both rooms at once,
+    // it could deliver a small last batch before the crash lands.
     let store = keel::store::Store::connect(&w.db.url).await.expect("store");
     let mut conn = store.pool().acquire().await.expect("conn");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let tasks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("count");
+        if tasks == 50 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{tasks} tasks of 50: {}",
+            w.keel.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    w.keel.signal("-STOP");
+    w.synapse.crash();
+    let down_at = std::time::Instant::now();
     let waiting = keel::store::outbox::depth(&mut conn).await.expect("depth");
+    w.keel.signal("-CONT");
     drop(conn);
     store.close().await;
     assert!(waiting > 0, "answers were waiting in the outbox when Synapse went away");

@@ -136,20 +136,44 @@ impl Ledger {
 }
 
 /// RSS samples of one process.
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone)]
 struct Memory {
     start: f64,
     warm: f64,
+    /// At the end of each window.
+    windows: Vec<f64>,
     end: f64,
+}
+
+impl Memory {
+    /// Takes the samples due `elapsed` into the load: warm after the first minute, one at the end
+    /// of each window.
+    fn sample(&mut self, pid: u32, elapsed: Duration, window: Duration) {
+        if self.warm == 0.0 && elapsed >= Duration::from_secs(60) {
+            self.warm = rss_mb(pid);
+        }
+        if elapsed >= window * (self.windows.len() as u32 + 1) {
+            self.windows.push(rss_mb(pid));
+        }
+    }
+}
+
+/// When and how fast each path sends.
+#[derive(Clone, Copy)]
+struct Plan {
+    /// Requests a second.
+    rate: u64,
+    started: Instant,
+    until: Instant,
+    /// The length of a window (p99 and RSS are reported per window).
+    window: Duration,
 }
 
 /// The console path: `keel chat` as bob of acme in #acme, R requests a second.
 async fn console_path(
     keel: &Path,
     dir: &Path,
-    rate: u64,
-    started: Instant,
-    until: Instant,
+    plan: Plan,
     ledger: Arc<Mutex<Ledger>>,
     memory: Arc<Mutex<Memory>>,
 ) -> anyhow::Result<(i64, i64)> {
@@ -205,9 +229,14 @@ async fn console_path(
         .await
         .context("keel chat did not add the client")??;
     memory.lock().unwrap_or_else(|p| p.into_inner()).start = rss_mb(pid);
+    let Plan {
+        rate,
+        started,
+        until,
+        window,
+    } = plan;
     let mut tick = tokio::time::interval_at(started.into(), Duration::from_secs_f64(1.0 / rate as f64));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut warm_taken = false;
     let mut i = 0usize;
     while Instant::now() < until {
         tick.tick().await;
@@ -220,10 +249,10 @@ async fn console_path(
             .push(Instant::now());
         stdin.write_all(line.as_bytes()).await?;
         i += 1;
-        if !warm_taken && started.elapsed() >= Duration::from_secs(60) {
-            memory.lock().unwrap_or_else(|p| p.into_inner()).warm = rss_mb(pid);
-            warm_taken = true;
-        }
+        memory
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sample(pid, started.elapsed(), window);
     }
     // The last answers.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -308,9 +337,7 @@ async fn post_signed(client: &reqwest::Client, url: &str, body: String) -> bool 
 async fn slack_path(
     keel: &Path,
     dir: &Path,
-    rate: u64,
-    started: Instant,
-    until: Instant,
+    plan: Plan,
     ledger: Arc<Mutex<Ledger>>,
     memory: Arc<Mutex<Memory>>,
 ) -> anyhow::Result<(i64, i64)> {
@@ -366,9 +393,14 @@ async fn slack_path(
             }
         })
     };
+    let Plan {
+        rate,
+        started,
+        until,
+        window,
+    } = plan;
     let mut tick = tokio::time::interval_at(started.into(), Duration::from_secs_f64(1.0 / rate as f64));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut warm_taken = false;
     let mut i = 0usize;
     let mut refused = 0usize;
     let mut sends = tokio::task::JoinSet::new();
@@ -387,10 +419,10 @@ async fn slack_path(
             refused += usize::from(!done.unwrap_or(false));
         }
         i += 1;
-        if !warm_taken && started.elapsed() >= Duration::from_secs(60) {
-            memory.lock().unwrap_or_else(|p| p.into_inner()).warm = rss_mb(pid);
-            warm_taken = true;
-        }
+        memory
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sample(pid, started.elapsed(), window);
     }
     while let Some(done) = sends.join_next().await {
         refused += usize::from(!done.unwrap_or(false));
@@ -462,6 +494,7 @@ fn report(
         "rss_start_mb": super::round1(memory.start),
         "rss_warm_mb": super::round1(memory.warm),
         "rss_end_mb": super::round1(memory.end),
+        "rss_per_window_mb": memory.windows.iter().map(|m| super::round1(*m)).collect::<Vec<_>>(),
         "rss_growth_from_warm": super::round3(memory.end / memory.warm.max(0.001) - 1.0),
         "windows": per_window,
         "p99_last_over_first": super::round3(last / first.max(0.001)),
@@ -476,6 +509,12 @@ pub async fn run(minutes: u64, rate: u64, window_minutes: u64) -> anyhow::Result
     let windows = length.as_secs().div_ceil(window.as_secs()) as usize;
     let started = Instant::now() + Duration::from_secs(45);
     let until = started + length;
+    let plan = Plan {
+        rate,
+        started,
+        until,
+        window,
+    };
     let (console_ledger, slack_ledger) = (
         Arc::new(Mutex::new(Ledger::default())),
         Arc::new(Mutex::new(Ledger::default())),
@@ -485,27 +524,11 @@ pub async fn run(minutes: u64, rate: u64, window_minutes: u64) -> anyhow::Result
         Arc::new(Mutex::new(Memory::default())),
     );
     let (console, slack) = tokio::join!(
-        console_path(
-            &keel,
-            dir.path(),
-            rate,
-            started,
-            until,
-            console_ledger.clone(),
-            console_memory.clone()
-        ),
-        slack_path(
-            &keel,
-            dir.path(),
-            rate,
-            started,
-            until,
-            slack_ledger.clone(),
-            slack_memory.clone()
-        ),
+        console_path(&keel, dir.path(), plan, console_ledger.clone(), console_memory.clone()),
+        slack_path(&keel, dir.path(), plan, slack_ledger.clone(), slack_memory.clone()),
     );
     let (console_tasks, slack_tasks) = (console?, slack?);
-    let memory = |m: &Arc<Mutex<Memory>>| *m.lock().unwrap_or_else(|p| p.into_inner());
+    let memory = |m: &Arc<Mutex<Memory>>| m.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let ledger = |l: Arc<Mutex<Ledger>>| std::mem::take(&mut *l.lock().unwrap_or_else(|p| p.into_inner()));
     let (console_ledger, slack_ledger) = (ledger(console_ledger), ledger(slack_ledger));
     // KEEL_SOAK_TRACE=DIR: every request's latency, in DIR/console.csv and DIR/slack.csv.
