@@ -169,6 +169,15 @@ struct Plan {
     window: Duration,
 }
 
+impl Plan {
+    /// One tick a request, from the start; late ticks are caught up at once.
+    fn ticks(&self) -> tokio::time::Interval {
+        let mut tick = tokio::time::interval_at(self.started.into(), Duration::from_secs_f64(1.0 / self.rate as f64));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        tick
+    }
+}
+
 /// The console path: `keel chat` as bob of acme in #acme, R requests a second.
 async fn console_path(
     keel: &Path,
@@ -229,14 +238,8 @@ async fn console_path(
         .await
         .context("keel chat did not add the client")??;
     memory.lock().unwrap_or_else(|p| p.into_inner()).start = rss_mb(pid);
-    let Plan {
-        rate,
-        started,
-        until,
-        window,
-    } = plan;
-    let mut tick = tokio::time::interval_at(started.into(), Duration::from_secs_f64(1.0 / rate as f64));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let (started, until, window) = (plan.started, plan.until, plan.window);
+    let mut tick = plan.ticks();
     let mut i = 0usize;
     while Instant::now() < until {
         tick.tick().await;
@@ -393,14 +396,8 @@ async fn slack_path(
             }
         })
     };
-    let Plan {
-        rate,
-        started,
-        until,
-        window,
-    } = plan;
-    let mut tick = tokio::time::interval_at(started.into(), Duration::from_secs_f64(1.0 / rate as f64));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let (started, until, window) = (plan.started, plan.until, plan.window);
+    let mut tick = plan.ticks();
     let mut i = 0usize;
     let mut refused = 0usize;
     let mut sends = tokio::task::JoinSet::new();
