@@ -361,3 +361,51 @@ on_both_backends!(sqlite_connections_live_as_long_as_the_store, |backend| {
         store.close().await;
     });
 });
+
+/// The page size of the SQLite file behind `store`.
+async fn page_size(store: &Store) -> i64 {
+    let row = sqlx::query("PRAGMA page_size")
+        .fetch_one(store.writer())
+        .await
+        .expect("page size");
+    sqlx::Row::get::<i64, _>(&row, 0)
+}
+
+#[test]
+fn a_new_sqlite_file_has_small_pages_and_an_old_one_keeps_its_own() {
+    runtime().block_on(async {
+        // New: 1 KiB pages (a new task changes ~27 pages; each goes to the log whole).
+        let db = TestDb::sqlite();
+        let store = open(&db).await;
+        assert_eq!(page_size(&store).await, 1024);
+        let mut conn = store.writer().acquire().await.expect("conn");
+        tasks::insert(&mut conn, &sample_task(1), "lea", &json!({}))
+            .await
+            .expect("task");
+        drop(conn);
+        store.close().await;
+        let store = open(&db).await;
+        assert_eq!(page_size(&store).await, 1024, "reopened, it keeps 1 KiB");
+        store.close().await;
+
+        // A file made before (SQLite's default 4 KiB, in WAL mode) keeps 4 KiB and works.
+        let old = TestDb::sqlite();
+        sqlx::any::install_default_drivers();
+        let raw = sqlx::AnyPool::connect(&format!("{}?mode=rwc", old.url))
+            .await
+            .expect("raw");
+        sqlx::raw_sql("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE made_before (a BIGINT)")
+            .execute(&raw)
+            .await
+            .expect("4 KiB file");
+        raw.close().await;
+        let store = open(&old).await;
+        assert_eq!(page_size(&store).await, 4096, "an existing file keeps its page size");
+        let mut conn = store.writer().acquire().await.expect("conn");
+        tasks::insert(&mut conn, &sample_task(2), "lea", &json!({}))
+            .await
+            .expect("task");
+        let read = tasks::by_id(&mut conn, 2).await.expect("read");
+        assert_eq!(read.map(|t| t.task.title), Some("renew the certificate".to_string()));
+    });
+}
