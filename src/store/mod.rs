@@ -105,7 +105,7 @@ const READER_CACHE_KIB: i64 = 512;
 /// A new file gets 1 KiB pages (set before anything is written; a file that exists keeps the
 /// size it has). A commit writes every page it changed to the log, and a new task changes one
 /// leaf in each of its tables and indexes, about 27 of them: with SQLite's default 4 KiB pages a
-/// request wrote 110 KB (11-14 MB/s at 100 requests a second), with 1 KiB 35 KB. Every second's
+/// request wrote 110 KB (11-14 MB/s at 100 requests a second), with 1 KiB 34 KB. Every second's
 /// checkpoint flushes that log to the disk, so on a shared disk the bytes are what the answers
 /// wait for when the disk is slow.
 const SQLITE_PRAGMAS: &[&str] = &[
