@@ -51,6 +51,22 @@ fn keel_binary() -> anyhow::Result<PathBuf> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
     build.args(["build", "--locked", "-p", "keel", "--bin", "keel", "--manifest-path"]);
     build.arg(manifest).arg("--target-dir").arg(target);
+    // `cargo run` gives this process the bench package's variables. ring's build script
+    // watches CARGO_MANIFEST_DIR and CARGO_PKG_*, so passing them on would rerun it here and
+    // again at the next `cargo run`: each would rebuild everything above ring (10 minutes).
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        let run_only = [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_CRATE_NAME",
+            "CARGO_BIN_NAME",
+            "CARGO_PRIMARY_PACKAGE",
+        ];
+        if name.starts_with("CARGO_PKG_") || run_only.contains(&name.as_str()) {
+            build.env_remove(name);
+        }
+    }
     if release {
         build.arg("--release");
     }
