@@ -485,7 +485,7 @@ async fn serve(config: &Config, clock: Arc<dyn Clock>) -> Result<(), Failure> {
     let probe = crate::observe::Probe {
         store: store.clone(),
         links,
-        ingest: ingest.clone(),
+        journal_waiting: ingest.journal_counter(),
         prometheus,
     };
     let routes = routes.merge(crate::observe::router(probe));

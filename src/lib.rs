@@ -15,4 +15,5 @@ pub mod logging;
 pub mod observe;
 pub mod playbook;
 pub mod service;
+pub mod settings;
 pub mod store;

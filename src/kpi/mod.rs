@@ -36,7 +36,7 @@ pub struct Rules {
 
 impl Rules {
     /// The rules of these settings, with the team's holidays (configured and added in chat).
-    pub fn new(settings: &crate::service::Settings, holidays: std::collections::BTreeSet<chrono::NaiveDate>) -> Rules {
+    pub fn new(settings: &crate::settings::Settings, holidays: std::collections::BTreeSet<chrono::NaiveDate>) -> Rules {
         let mut calendar = Calendar::new(settings.team_tz, settings.team_hours);
         calendar.holidays = holidays;
         Rules {

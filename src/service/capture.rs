@@ -4,30 +4,17 @@
 //! Invariant: the handlers reached without a command (`conversation`, `reaction`, `edit`) fail
 //! with a user error only before they write anything; they run without a savepoint.
 
-use keel_chat::{InboundKind, Speaker};
+use keel_chat::InboundKind;
 use serde_json::json;
 
-use super::format::{describe_new_task, quoted};
-use super::{status_change, user, Outcome, Turn, Who};
+use super::format::task_ref;
+use super::outcome::{user, Outcome};
+use super::task::{link, open_task, reaction_command, status_change, Request};
+use super::turn::{reply_thread, Turn, Who};
 use crate::capture::{self, noise, understand, FRUSTRATED};
 use crate::domain::{Priority, Source, Status};
 use crate::store::people::Touchpoint;
-use crate::store::people::{self, Client};
-use crate::store::tasks::{self, Link, NewEvent, Task};
-
-/// A request about to become a task.
-pub(super) struct Request<'a> {
-    pub text: &'a str,
-    pub source: Source,
-    pub requester: &'a Speaker,
-    pub requester_is_client: bool,
-    /// The client the speaker belongs to, when they are a client user.
-    pub speaker_client: Option<Client>,
-    /// The message the task comes from.
-    pub message_id: &'a str,
-    /// The thread the task's conversation happens in (and keel's answer goes to).
-    pub thread: Option<String>,
-}
+use crate::store::tasks::{self, Task};
 
 /// An ordinary message in a conversation (not addressed to keel).
 pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
@@ -62,7 +49,7 @@ pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
                 requester_is_client: true,
                 speaker_client: client,
                 message_id: &inbound.message_id,
-                thread: super::reply_thread(inbound),
+                thread: reply_thread(inbound),
             };
             open_task(turn, request).await.map(|_| ())
         }
@@ -86,115 +73,6 @@ pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
             }
         }
     }
-}
-
-/// Opens a task from a request and answers with everything keel understood.
-pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outcome<Task> {
-    let inbound = turn.inbound;
-    let understood = understand(request.text, &turn.due_context());
-    if understood.title.is_empty() {
-        return user("there is nothing to track in an empty message");
-    }
-    let mut unknown_people = Vec::new();
-    let mut owner = None;
-    for name in &understood.mentions {
-        match people::member_by_reference(turn.peek(), &inbound.adapter, name).await? {
-            Some(m) if owner.is_none() => owner = Some(m),
-            Some(_) => {}
-            None => unknown_people.push(name.clone()),
-        }
-    }
-    let mut client = turn.channel_client.clone();
-    if client.is_none() {
-        for word in &understood.for_words {
-            if let Some(c) = people::client_by_key(turn.peek(), word).await? {
-                client = Some(c);
-                break;
-            }
-        }
-    }
-    let client = client.or(request.speaker_client.clone());
-    if owner.is_none() && request.source == Source::Auto {
-        if let Some(owner_id) = client.as_ref().and_then(|c| c.owner_id) {
-            owner = people::member_by_id(turn.peek(), owner_id).await?;
-        }
-    }
-    let frustrated = request.requester_is_client && understood.sentiment <= FRUSTRATED;
-    let mut priority = understood.priority.unwrap_or(Priority::Normal);
-    if frustrated {
-        priority = priority.max(Priority::High);
-    }
-    let at = turn.at().timestamp();
-    let id = turn.next_task_id().await?;
-    let thread = request.thread.clone();
-    let task = Task {
-        id,
-        title: understood.title.clone(),
-        client_id: client.as_ref().map(|c| c.id),
-        adapter: inbound.adapter.clone(),
-        channel: inbound.conversation.id.clone(),
-        channel_name: inbound.conversation.name.clone(),
-        thread: thread.clone(),
-        link: inbound.link.clone(),
-        requester_id: request.requester.id.clone(),
-        requester_name: crate::domain::clean_name(&request.requester.name),
-        requester_is_client: request.requester_is_client,
-        owner_id: owner.as_ref().map(|m| m.id),
-        status: Status::Open,
-        priority,
-        source: request.source,
-        sentiment: understood.sentiment,
-        frustrated,
-        created_at: at,
-        due_at: understood.due.as_ref().map(|d| d.at.timestamp()),
-        first_response_at: None,
-        resolved_at: None,
-        last_activity_at: at,
-        last_client_message_at: request.requester_is_client.then_some(at),
-        snoozed_until: None,
-        escalated_at: None,
-    };
-    let data = json!({
-        "text": request.text,
-        "source": request.source.as_str(),
-        "priority": priority.as_str(),
-        "due_at": task.due_at,
-        "owner": owner.as_ref().map(|m| m.name.clone()),
-        "client": client.as_ref().map(|c| c.key.clone()),
-        "sentiment": understood.sentiment,
-        "frustrated": frustrated,
-    });
-    let created = NewEvent::new(id, at, "created", turn.who.name(), data);
-    turn.writes().insert_task(task.clone(), created);
-    link(turn, request.message_id, id);
-    if let Some(root) = &thread {
-        link(turn, root, id);
-    }
-    let tz = turn.speaker_tz();
-    let mut text = describe_new_task(
-        &task,
-        client.as_ref(),
-        owner.as_ref(),
-        understood.due.as_ref().map(|d| d.phrase.as_str()),
-        tz,
-    );
-    if !unknown_people.is_empty() {
-        let names: Vec<String> = unknown_people.iter().map(|p| format!("@{p}")).collect();
-        text.push_str(&format!(" · not in the team: {}", names.join(", ")));
-    }
-    turn.reply_in(thread, text);
-    if let Some(m) = &owner {
-        if Some(m.id) != turn.who.member().map(|w| w.id) {
-            let note = format!(
-                "{} is yours: {} ({})",
-                task_ref(&task),
-                quoted(&task.title),
-                channel_label(&task)
-            );
-            turn.direct(m, note);
-        }
-    }
-    Ok(task)
 }
 
 /// A client's later message in a task's thread: activity, and a reopen when it asks for more.
@@ -302,7 +180,7 @@ pub(super) async fn reaction(turn: &mut Turn<'_>, emoji: &str, message_id: &str)
             let (Some(task), Some(member)) = (existing, turn.who.member().cloned()) else {
                 return Ok(());
             };
-            super::commands::reaction_command(turn, task, &member, emoji_name(emoji) == "done").await
+            reaction_command(turn, task, &member, emoji_name(emoji) == "done").await
         }
         _ => Ok(()),
     }
@@ -378,29 +256,4 @@ fn touchpoint(turn: &mut Turn<'_>, client_id: i64, speaker: &str, from_client: b
         speaker: speaker.to_string(),
         from_client,
     });
-}
-
-/// Queues the link from a message in the event's conversation to a task.
-fn link(turn: &mut Turn<'_>, message_id: &str, task_id: i64) {
-    let inbound = turn.inbound;
-    turn.writes().link(Link {
-        adapter: inbound.adapter.clone(),
-        channel: inbound.conversation.id.clone(),
-        message_id: message_id.to_string(),
-        task_id,
-    });
-}
-
-/// `#12`.
-pub(super) fn task_ref(task: &Task) -> String {
-    format!("#{}", task.id)
-}
-
-/// `#acme`, or `direct message` for a direct conversation.
-pub(super) fn channel_label(task: &Task) -> String {
-    if task.channel_name.starts_with('@') {
-        "direct message".to_string()
-    } else {
-        format!("#{}", task.channel_name)
-    }
 }

@@ -2,20 +2,20 @@
 
 use serde_json::json;
 
-use super::capture::{channel_label, open_task, task_ref, Request};
-use super::format::{card, format_time, list_line, quoted};
-use super::{status_change, user, Outcome, Turn, Who};
+use super::format::{card, channel_label, format_time, list_line, quoted, task_ref};
+use super::lookup::{channel_named, client_named, existing, member_named, speaker_member};
+use super::outcome::{user, Fail, Outcome};
+use super::task::{assign, open_task, set_status, Request};
+use super::turn::{reply_thread, Turn, Who};
+use super::{kpi, playbooks, schedule_commands, standup, surveys};
 use crate::command::{self, Allowed, Command, Lifecycle, ListScope, ParseError, Spec};
 use crate::domain::due::parse_due;
 use crate::domain::{truncate, Role, Source, Status, TaskId};
 use crate::store::people::{self, Client, Member};
-use crate::store::tasks::{self, Filter, Task};
+use crate::store::tasks::{self, Filter};
 
 /// How many tasks `list` shows before it says how many more there are.
 const LIST_LIMIT: i64 = 30;
-
-/// How much of a note an answer repeats.
-const ECHO_CHARS: usize = 80;
 
 /// Text addressed to keel: a command, or else a request to track.
 pub(super) async fn run(turn: &mut Turn<'_>, text: &str, slash: bool) -> Outcome {
@@ -81,7 +81,7 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
         }
         Command::Due { task, date } => {
             let mut task = existing(turn, task).await?;
-            let due = parse_due(&date, &turn.due_context()).map_err(|e| super::Fail::User(e.to_string()))?;
+            let due = parse_due(&date, &turn.due_context()).map_err(|e| Fail::User(e.to_string()))?;
             task.due_at = Some(due.timestamp());
             task.last_activity_at = turn.at().timestamp();
             turn.record(&task, "due", json!({ "phrase": date, "due_at": task.due_at }))
@@ -115,7 +115,7 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
         }
         Command::Snooze { task, date } => {
             let mut task = existing(turn, task).await?;
-            let until = parse_due(&date, &turn.due_context()).map_err(|e| super::Fail::User(e.to_string()))?;
+            let until = parse_due(&date, &turn.due_context()).map_err(|e| Fail::User(e.to_string()))?;
             task.snoozed_until = Some(until.timestamp());
             turn.record(&task, "snoozed", json!({ "phrase": date, "until": task.snoozed_until }))
                 .await?;
@@ -135,7 +135,7 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
         Command::ClientStage { key, stage, date } => client_stage(turn, key.as_str(), stage, date).await,
         Command::Away { until } => {
             let mut me = speaker_member(turn)?;
-            let until = parse_due(&until, &turn.due_context()).map_err(|e| super::Fail::User(e.to_string()))?;
+            let until = parse_due(&until, &turn.due_context()).map_err(|e| Fail::User(e.to_string()))?;
             me.away_until = Some(until.timestamp());
             people::update_member(turn.db().await?, &me).await?;
             turn.reply(format!(
@@ -157,7 +157,7 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
             people::update_member(turn.db().await?, &me).await?;
             // The next standup prompt follows the new zone.
             let (now, keel) = (turn.at().timestamp(), turn.keel);
-            super::standup::schedule_member(turn.db().await?, keel, &me, now).await?;
+            standup::schedule_member(turn.db().await?, keel, &me, now).await?;
             turn.reply(format!("your time zone is {}", tz.name()));
             Ok(())
         }
@@ -173,18 +173,18 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
             cron,
             questions,
             channel,
-        } => super::schedule_commands::standup_set(turn, &cron, questions, channel).await,
-        Command::StandupNow => super::schedule_commands::standup_now(turn).await,
-        Command::StandupSkip { date } => super::schedule_commands::standup_skip(turn, &date).await,
-        Command::StandupOff => super::schedule_commands::standup_off(turn).await,
-        Command::HolidayAdd { date, name } => super::schedule_commands::holiday_add(turn, &date, &name).await,
-        Command::HolidayList => super::schedule_commands::holiday_list(turn).await,
-        Command::Kpi { range } => super::kpi::kpi(turn, range).await,
-        Command::PlaybookRun { name, target } => super::playbooks::run(turn, &name, &target).await,
-        Command::PlaybookList => super::playbooks::list(turn).await,
-        Command::SurveyNps { client } => super::surveys::survey_nps(turn, &client).await,
-        Command::HolidayRemove { date } => super::schedule_commands::holiday_remove(turn, &date).await,
-        Command::Meet { people, minutes, when } => super::schedule_commands::meet(turn, &people, minutes, when).await,
+        } => schedule_commands::standup_set(turn, &cron, questions, channel).await,
+        Command::StandupNow => schedule_commands::standup_now(turn).await,
+        Command::StandupSkip { date } => schedule_commands::standup_skip(turn, &date).await,
+        Command::StandupOff => schedule_commands::standup_off(turn).await,
+        Command::HolidayAdd { date, name } => schedule_commands::holiday_add(turn, &date, &name).await,
+        Command::HolidayList => schedule_commands::holiday_list(turn).await,
+        Command::Kpi { range } => kpi::kpi(turn, range).await,
+        Command::PlaybookRun { name, target } => playbooks::run(turn, &name, &target).await,
+        Command::PlaybookList => playbooks::list(turn).await,
+        Command::SurveyNps { client } => surveys::survey_nps(turn, &client).await,
+        Command::HolidayRemove { date } => schedule_commands::holiday_remove(turn, &date).await,
+        Command::Meet { people, minutes, when } => schedule_commands::meet(turn, &people, minutes, when).await,
     }
 }
 
@@ -201,45 +201,9 @@ async fn track(turn: &mut Turn<'_>, text: &str, slash: bool) -> Outcome {
         requester_is_client,
         speaker_client,
         message_id: &inbound.message_id,
-        thread: super::reply_thread(inbound),
+        thread: reply_thread(inbound),
     };
     open_task(turn, request).await.map(|_| ())
-}
-
-/// The task with this id, or the one-line answer that it does not exist.
-async fn existing(turn: &mut Turn<'_>, id: TaskId) -> Outcome<Task> {
-    match tasks::by_id(turn.db().await?, id.0).await? {
-        Some(v) => Ok(v.task),
-        None => user(format!("{id} does not exist")),
-    }
-}
-
-pub(super) fn speaker_member(turn: &Turn<'_>) -> Outcome<Member> {
-    match turn.who.member() {
-        Some(m) => Ok(m.clone()),
-        None => user("only team members can do that"),
-    }
-}
-
-pub(super) async fn member_named(turn: &mut Turn<'_>, who: &str) -> Outcome<Member> {
-    let inbound = turn.inbound;
-    match people::member_by_reference(turn.peek(), &inbound.adapter, who).await? {
-        Some(m) => Ok(m),
-        None => user(format!(
-            "I don't know @{}: people join the team when they first write where keel is",
-            truncate(who, 40)
-        )),
-    }
-}
-
-pub(super) async fn client_named(turn: &mut Turn<'_>, key: &str) -> Outcome<Client> {
-    match people::client_by_key(turn.db().await?, key).await? {
-        Some(c) => Ok(c),
-        None => user(format!(
-            "there is no client \"{}\" (see \"client list\")",
-            truncate(key, 40)
-        )),
-    }
 }
 
 async fn list(turn: &mut Turn<'_>, scope: ListScope, client: Option<String>, owner: Option<String>) -> Outcome {
@@ -311,73 +275,6 @@ async fn show(turn: &mut Turn<'_>, id: TaskId) -> Outcome {
     Ok(())
 }
 
-async fn assign(turn: &mut Turn<'_>, id: TaskId, owner: Member) -> Outcome {
-    let mut task = existing(turn, id).await?;
-    if task.owner_id == Some(owner.id) {
-        return user(format!("{} is @{}'s already", task_ref(&task), owner.name));
-    }
-    task.owner_id = Some(owner.id);
-    task.last_activity_at = turn.at().timestamp();
-    turn.record(&task, "assigned", json!({ "owner": owner.name })).await?;
-    if Some(owner.id) != turn.who.member().map(|m| m.id) {
-        let note = format!(
-            "{} is yours now ({} assigned it): {}",
-            task_ref(&task),
-            turn.who.name(),
-            quoted(&task.title)
-        );
-        turn.direct(&owner, note);
-    }
-    turn.reply(format!("{} owner @{}", task_ref(&task), owner.name));
-    Ok(())
-}
-
-async fn set_status(turn: &mut Turn<'_>, mut task: Task, to: Status, note: Option<&str>) -> Outcome {
-    let from = task.status;
-    if from == to {
-        return user(format!("{} is {} already", task_ref(&task), to));
-    }
-    if to == Status::Open && from.is_active() {
-        return user(format!("{} is {from}, not done or cancelled", task_ref(&task)));
-    }
-    if !from.is_active() && to != Status::Open {
-        return user(format!("{} is {from}; reopen it first", task_ref(&task)));
-    }
-    let at = turn.at().timestamp();
-    task.status = to;
-    task.last_activity_at = at;
-    task.resolved_at = match to {
-        Status::Done => Some(at),
-        Status::Open => None,
-        _ => task.resolved_at,
-    };
-    turn.record(&task, "status", status_change(from, to, note)).await?;
-    let mut answer = format!("{} {to}", task_ref(&task));
-    if let Some(n) = note {
-        // The whole note is in the task's timeline; the answer stays one short line.
-        answer.push_str(&format!(": {}", truncate(n, ECHO_CHARS)));
-    }
-    turn.reply(answer);
-    if to == Status::Done {
-        super::surveys::after_done(turn, &task).await?;
-    }
-    Ok(())
-}
-
-/// 👀 takes the task of the reacted message, ✅ marks it done.
-pub(super) async fn reaction_command(turn: &mut Turn<'_>, task: Task, member: &Member, done: bool) -> Outcome {
-    if done {
-        if !task.status.is_active() {
-            return Ok(());
-        }
-        return set_status(turn, task, Status::Done, None).await;
-    }
-    if task.owner_id == Some(member.id) {
-        return Ok(());
-    }
-    assign(turn, TaskId(task.id), member.clone()).await
-}
-
 async fn escalate(turn: &mut Turn<'_>, id: TaskId, why: Option<String>) -> Outcome {
     let mut task = existing(turn, id).await?;
     if !task.status.is_active() {
@@ -433,17 +330,6 @@ async fn escalate(turn: &mut Turn<'_>, id: TaskId, why: Option<String>) -> Outco
         turn.reply(format!("{} escalated to {}", task_ref(&task), names.join(", ")));
     }
     Ok(())
-}
-
-/// `#name` for a channel: the conversation's readable name when it is the one being spoken in
-/// (a Matrix room id says nothing to people), else the reference as given.
-fn channel_named(turn: &Turn<'_>, channel: &str) -> String {
-    let here = &turn.inbound.conversation;
-    if here.id == channel && !here.name.is_empty() && here.name != here.id {
-        format!("#{}", here.name.trim_start_matches('#'))
-    } else {
-        format!("#{channel}")
-    }
 }
 
 async fn client_add(turn: &mut Turn<'_>, key: &str, name: &str, channels: &[String], owner: Option<String>) -> Outcome {
@@ -547,7 +433,7 @@ async fn client_stage(turn: &mut Turn<'_>, key: &str, stage: Lifecycle, date: Op
     let mut c = client_named(turn, key).await?;
     let at = match &date {
         Some(d) => parse_due(d, &turn.due_context())
-            .map_err(|e| super::Fail::User(e.to_string()))?
+            .map_err(|e| Fail::User(e.to_string()))?
             .timestamp(),
         None => turn.at().timestamp(),
     };
@@ -570,7 +456,7 @@ async fn client_stage(turn: &mut Turn<'_>, key: &str, stage: Lifecycle, date: Op
     };
     people::update_client(turn.db().await?, &c).await?;
     if matches!(stage, Lifecycle::Live | Lifecycle::Churned) {
-        super::surveys::schedule_nps(turn.db().await?, &c).await?;
+        surveys::schedule_nps(turn.db().await?, &c).await?;
     }
     let offer = match stage {
         Lifecycle::Signed if turn.keel.settings.playbooks.iter().any(|p| p.name == "onboarding") => {

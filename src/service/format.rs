@@ -94,7 +94,7 @@ pub fn card(v: &TaskView, events: &[TaskEvent], tz: Tz) -> String {
             crate::domain::truncate(&t.requester_name, crate::domain::NAME_CHARS)
         ),
         format!("source {}", t.source),
-        format!("in {}", super::capture::channel_label(t)),
+        format!("in {}", channel_label(t)),
     ];
     if let Some(due) = t.due_at {
         fields.push(format!("due {}", format_time(due, tz)));
@@ -157,6 +157,20 @@ pub fn duration(seconds: i64) -> String {
         (0, 0) => format!("{m} min"),
         (0, _) => format!("{h} h {m} min"),
         _ => format!("{d} d {h} h"),
+    }
+}
+
+/// `#12`.
+pub(super) fn task_ref(task: &Task) -> String {
+    format!("#{}", task.id)
+}
+
+/// `#acme`, or `direct message` for a direct conversation.
+pub(super) fn channel_label(task: &Task) -> String {
+    if task.channel_name.starts_with('@') {
+        "direct message".to_string()
+    } else {
+        format!("#{}", task.channel_name)
     }
 }
 

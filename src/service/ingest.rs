@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use keel_chat::{Inbound, InboundSink};
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use super::{Handled, Keel};
+use super::keel::{Handled, Keel};
 use crate::store::inbox;
 use crate::store::journal::{Journal, Position};
 
@@ -125,10 +125,10 @@ impl Ingest {
         let _ = self.closing.send(true);
     }
 
-    /// Events recorded in this process's inbox journal and not handled yet (events in the
-    /// `inbox` table are counted there).
-    pub fn journal_waiting(&self) -> i64 {
-        self.journal_waiting.load(Ordering::Relaxed).max(0)
+    /// The count of events recorded in this process's inbox journal and not handled yet (events
+    /// in the `inbox` table are counted there), for the metrics to read when scraped.
+    pub fn journal_counter(&self) -> Arc<AtomicI64> {
+        self.journal_waiting.clone()
     }
 
     /// Hands one event to the core and waits until it is committed (or found a duplicate).

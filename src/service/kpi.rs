@@ -1,7 +1,10 @@
 //! `kpi` in chat, and the rules KPIs are measured against.
 
-use super::scheduler::{Ctx, Next};
-use super::{Keel, Outcome, Turn};
+use super::calendar::team_holidays;
+use super::context::{Ctx, Next};
+use super::keel::Keel;
+use super::outcome::{Fail, Outcome};
+use super::turn::{reply_thread, Turn};
 use crate::command::KpiRange;
 use crate::domain::schedule::Schedule;
 use crate::kpi::{self, Period, Rules};
@@ -10,7 +13,7 @@ use crate::store::Conn;
 
 /// The team's business hours (with every holiday), SLA targets and warning thresholds.
 pub async fn rules(keel: &Keel, conn: &mut Conn) -> anyhow::Result<Rules> {
-    let holidays = super::sweep::team_holidays(conn, keel).await?;
+    let holidays = team_holidays(conn, keel).await?;
     Ok(Rules::new(&keel.settings, holidays))
 }
 
@@ -55,7 +58,7 @@ pub fn period(keel: &Keel, range: &KpiRange, now: chrono::DateTime<chrono::Utc>)
 /// `kpi [week|month|<from>..<to>|2026-W47]`: the summary, attention first.
 pub(super) async fn kpi(turn: &mut Turn<'_>, range: KpiRange) -> Outcome {
     let now = turn.at();
-    let period = period(turn.keel, &range, now).map_err(super::Fail::User)?;
+    let period = period(turn.keel, &range, now).map_err(Fail::User)?;
     let keel = turn.keel;
     let inbound = turn.inbound;
     let conn = turn.db().await?;
@@ -67,7 +70,7 @@ pub(super) async fn kpi(turn: &mut Turn<'_>, range: KpiRange) -> Outcome {
         &report,
         now,
         inbound.conversation.id.clone(),
-        super::reply_thread(inbound),
+        reply_thread(inbound),
     )
     .await?;
     turn.reply(report.to_text());

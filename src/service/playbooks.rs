@@ -3,9 +3,10 @@
 use chrono::{Duration, TimeZone};
 use serde_json::json;
 
-use super::capture::task_ref;
-use super::commands::{client_named, member_named, speaker_member};
-use super::{user, Outcome, Turn};
+use super::format::{format_time, task_ref};
+use super::lookup::{client_named, member_named, speaker_member};
+use super::outcome::{user, Outcome};
+use super::turn::Turn;
 use crate::domain::{Priority, Source, Status};
 use crate::playbook::{OwnerRole, Subject};
 use crate::store::people::{self, Member};
@@ -139,7 +140,7 @@ pub(super) async fn run(turn: &mut Turn<'_>, name: &str, target: &str) -> Outcom
     let (Some((first, first_owner)), Some((last, _))) = (created.first(), created.last()) else {
         return user(format!("playbook {name} has no items"));
     };
-    let when = super::format_time(first.due_at.unwrap_or_default(), turn.speaker_tz());
+    let when = format_time(first.due_at.unwrap_or_default(), turn.speaker_tz());
     turn.reply(format!(
         "playbook {name} for {about}: {} tasks {}–{}; first due {when}: {} (@{first_owner}). See them with: list all",
         created.len(),

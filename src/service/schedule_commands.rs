@@ -3,9 +3,11 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
 use super::format::format_time;
-use super::standup::{self, member_tz};
-use super::sweep::{member_calendar, team_holidays};
-use super::{user, Outcome, Turn};
+
+use super::calendar::{member_calendar, member_tz, team_holidays};
+use super::outcome::{user, Fail, Outcome};
+use super::standup;
+use super::turn::Turn;
 use crate::command::MeetWhen;
 use crate::domain::due::{parse_due, DueContext};
 use crate::domain::schedule::Schedule;
@@ -78,7 +80,7 @@ pub(super) async fn standup_now(turn: &mut Turn<'_>) -> Outcome {
 /// A date the speaker typed, as a day in their time zone.
 fn day(turn: &Turn<'_>, text: &str) -> Outcome<NaiveDate> {
     let context: DueContext = turn.due_context();
-    let at = parse_due(text, &context).map_err(|e| super::Fail::User(e.to_string()))?;
+    let at = parse_due(text, &context).map_err(|e| Fail::User(e.to_string()))?;
     Ok(at.with_timezone(&context.tz).date_naive())
 }
 
@@ -171,7 +173,7 @@ pub(super) async fn holiday_remove(turn: &mut Turn<'_>, date: &str) -> Outcome {
 fn team_day(turn: &Turn<'_>, text: &str) -> Outcome<NaiveDate> {
     let mut context = turn.due_context();
     context.tz = turn.keel.settings.team_tz;
-    let at = parse_due(text, &context).map_err(|e| super::Fail::User(e.to_string()))?;
+    let at = parse_due(text, &context).map_err(|e| Fail::User(e.to_string()))?;
     Ok(at.with_timezone(&context.tz).date_naive())
 }
 
@@ -248,7 +250,7 @@ pub(super) async fn meet(turn: &mut Turn<'_>, names: &[String], minutes: i64, wh
 
 /// A member's standup prompts in `[from, to)`, each kept free for 15 minutes.
 fn standup_times(
-    keel: &crate::service::Keel,
+    keel: &super::keel::Keel,
     standup: Option<&standups::Standup>,
     member: &Member,
     from: DateTime<Utc>,

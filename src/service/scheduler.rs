@@ -6,90 +6,22 @@
 //! job twice. A job that was due while keel was down runs once, for its latest due time: a job
 //! computes its next run from now, never from the time it missed.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use tokio::sync::Notify;
 
-use super::{standup, sweep, Keel};
+use super::context::{Ctx, Next};
+use super::keel::Keel;
+use super::{kpi, standup, surveys, sweep};
 use crate::store::jobs::{self, Job};
-use crate::store::outbox::{self, Queued};
-use crate::store::people::Member;
-use crate::store::standups::Standup;
-use crate::store::Conn;
+use crate::store::outbox;
 
 /// How many due jobs one transaction takes.
 const BATCH: i64 = 200;
 
 /// How long a job that failed waits before it is tried again (seconds).
 const RETRY_AFTER: i64 = 300;
-
-/// What a job or a command works with: the transaction, the core, the time, and the messages
-/// it queues.
-pub(crate) struct Ctx<'a> {
-    pub conn: &'a mut Conn,
-    pub keel: &'a Keel,
-    pub now: DateTime<Utc>,
-    pub out: &'a mut Vec<Queued>,
-    /// Lookups that hold for one transaction: standups, holidays, skipped days, members.
-    pub seen: Seen,
-    /// Jobs to create when the batch ends (key → kind, time; the later time wins), or `None` to
-    /// create them at once.
-    deferred: Option<BTreeMap<String, (String, i64)>>,
-}
-
-/// What a transaction has looked up already (standups do not change while jobs run).
-#[derive(Default)]
-pub(crate) struct Seen {
-    pub standups: HashMap<i64, Option<Standup>>,
-    pub holidays: Option<HashSet<String>>,
-    pub skips: HashMap<(i64, String), bool>,
-    pub members: HashMap<i64, Member>,
-}
-
-impl<'a> Ctx<'a> {
-    pub fn new(conn: &'a mut Conn, keel: &'a Keel, now: DateTime<Utc>, out: &'a mut Vec<Queued>) -> Ctx<'a> {
-        Ctx {
-            conn,
-            keel,
-            now,
-            out,
-            seen: Seen::default(),
-            deferred: None,
-        }
-    }
-
-    /// Creates jobs (an existing one keeps the later time): at once, or when the batch ends.
-    pub async fn schedule(&mut self, rows: Vec<(String, String, i64)>) -> anyhow::Result<()> {
-        match &mut self.deferred {
-            Some(later) => {
-                for (key, kind, at) in rows {
-                    let entry = later.entry(key).or_insert((kind, at));
-                    entry.1 = entry.1.max(at);
-                }
-                Ok(())
-            }
-            None => jobs::schedule_many(self.conn, &rows).await,
-        }
-    }
-
-    /// Queues a message of a kind on an adapter.
-    pub fn send(&mut self, kind: &str, adapter: &str, outbound: keel_chat::Outbound) {
-        self.out.push(Queued {
-            adapter: adapter.to_string(),
-            kind: kind.to_string(),
-            outbound,
-        });
-    }
-}
-
-/// When a job runs next.
-pub(crate) enum Next {
-    At(DateTime<Utc>),
-    /// The job is finished: delete it.
-    Done,
-}
 
 /// Runs due jobs.
 #[derive(Clone)]
@@ -124,8 +56,7 @@ impl Scheduler {
         let mut tx = self.keel.store.begin().await?;
         let due = jobs::claim_due(&mut tx, self.keel.store.backend(), now.timestamp(), limit).await?;
         let mut out = Vec::new();
-        let mut ctx = Ctx::new(&mut tx, &self.keel, now, &mut out);
-        ctx.deferred = Some(BTreeMap::new());
+        let mut ctx = Ctx::deferring_jobs(&mut tx, &self.keel, now, &mut out);
         standup::prefetch(&mut ctx, &due).await?;
         let (mut again, mut done) = (Vec::new(), Vec::new());
         for job in &due {
@@ -135,13 +66,7 @@ impl Scheduler {
                 Next::At(at) => again.push((job.key.clone(), at.timestamp().max(now.timestamp() + 1))),
             }
         }
-        let later: Vec<(String, String, i64)> = ctx
-            .deferred
-            .take()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(key, (kind, at))| (key, kind, at))
-            .collect();
+        let later = ctx.take_deferred_jobs();
         drop(ctx);
         jobs::ran_many(&mut tx, now.timestamp(), &again).await?;
         jobs::delete_many(&mut tx, &done).await?;
@@ -215,8 +140,8 @@ async fn run_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<Next> {
         standup::REMINDER_JOB => standup::reminder_job(ctx, job).await,
         standup::SUMMARY_JOB => standup::summary_job(ctx, job).await,
         sweep::SWEEP_JOB => sweep::sweep_job(ctx, job).await,
-        super::kpi::WEEKLY_JOB => super::kpi::weekly_job(ctx, job).await,
-        super::surveys::NPS_JOB => super::surveys::nps_job(ctx, job).await,
+        kpi::WEEKLY_JOB => kpi::weekly_job(ctx, job).await,
+        surveys::NPS_JOB => surveys::nps_job(ctx, job).await,
         other => {
             tracing::warn!(job = %job.key, kind = other, "unknown job kind; deleting it");
             Ok(Next::Done)

@@ -12,9 +12,9 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use keel_chat::Outbound;
 
-use super::scheduler::{Ctx, Next};
-use super::Keel;
-use crate::domain::parse_tz;
+use super::calendar::member_tz;
+use super::context::{Ctx, Next};
+use super::keel::Keel;
 use crate::domain::schedule::Schedule;
 use crate::store::jobs::{self, Job};
 use crate::store::people::{self, Member};
@@ -46,15 +46,6 @@ fn summary_key(standup_id: i64, day: &str) -> String {
     format!("{SUMMARY_JOB}:{standup_id}:{day}")
 }
 
-/// A member's time zone: their own, else the team's.
-pub(crate) fn member_tz(keel: &Keel, member: &Member) -> Tz {
-    member
-        .tz
-        .as_deref()
-        .and_then(|tz| parse_tz(tz).ok())
-        .unwrap_or(keel.settings.team_tz)
-}
-
 fn local_day(tz: Tz, at: DateTime<Utc>) -> String {
     at.with_timezone(&tz).date_naive().format("%Y-%m-%d").to_string()
 }
@@ -75,29 +66,29 @@ async fn is_holiday(ctx: &mut Ctx<'_>, day: &str) -> anyhow::Result<bool> {
     if NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok_and(|d| ctx.keel.settings.holidays.contains(&d)) {
         return Ok(true);
     }
-    if ctx.seen.holidays.is_none() {
+    if ctx.looked_up.holidays.is_none() {
         let days = jobs::holidays(ctx.conn).await?.into_iter().map(|(d, _)| d).collect();
-        ctx.seen.holidays = Some(days);
+        ctx.looked_up.holidays = Some(days);
     }
-    Ok(ctx.seen.holidays.as_ref().is_some_and(|days| days.contains(day)))
+    Ok(ctx.looked_up.holidays.as_ref().is_some_and(|days| days.contains(day)))
 }
 
 async fn is_skipped(ctx: &mut Ctx<'_>, standup_id: i64, day: &str) -> anyhow::Result<bool> {
     let key = (standup_id, day.to_string());
-    if let Some(skipped) = ctx.seen.skips.get(&key) {
+    if let Some(skipped) = ctx.looked_up.skips.get(&key) {
         return Ok(*skipped);
     }
     let skipped = standups::is_skipped(ctx.conn, standup_id, day).await?;
-    ctx.seen.skips.insert(key, skipped);
+    ctx.looked_up.skips.insert(key, skipped);
     Ok(skipped)
 }
 
 async fn standup_by_id(ctx: &mut Ctx<'_>, id: i64) -> anyhow::Result<Option<Standup>> {
-    if let Some(known) = ctx.seen.standups.get(&id) {
+    if let Some(known) = ctx.looked_up.standups.get(&id) {
         return Ok(known.clone());
     }
     let found = standups::by_id(ctx.conn, id).await?;
-    ctx.seen.standups.insert(id, found.clone());
+    ctx.looked_up.standups.insert(id, found.clone());
     Ok(found)
 }
 
@@ -174,7 +165,7 @@ pub(crate) async fn prefetch(ctx: &mut Ctx<'_>, due: &[Job]) -> anyhow::Result<(
         .filter_map(|j| j.key.rsplit(':').next().and_then(|id| id.parse().ok()))
         .collect();
     for m in people::members_by_ids(ctx.conn, &ids).await? {
-        ctx.seen.members.insert(m.id, m);
+        ctx.looked_up.members.insert(m.id, m);
     }
     Ok(())
 }
@@ -189,7 +180,7 @@ pub(crate) async fn prompt_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<N
     let Some(standup) = standup_by_id(ctx, standup_id).await?.filter(|s| s.active) else {
         return Ok(Next::Done);
     };
-    let member = match ctx.seen.members.get(&member_id) {
+    let member = match ctx.looked_up.members.get(&member_id) {
         Some(m) => Some(m.clone()),
         None => people::member_by_id(ctx.conn, member_id).await?,
     };

@@ -8,8 +8,11 @@
 use keel_chat::{Choice, InboundKind, Outbound};
 use serde_json::json;
 
-use super::scheduler::{Ctx, Next};
-use super::{user, Outcome, Turn, Who};
+use super::context::{Ctx, Next};
+use super::lookup::client_named;
+use super::outcome::{user, Outcome};
+use super::turn::{Turn, Who};
+
 use crate::store::jobs::{self, Job};
 use crate::store::people::{self, Client, Touchpoint};
 use crate::store::surveys::{self, Survey};
@@ -107,7 +110,7 @@ pub(crate) async fn ask_nps(ctx: &mut Ctx<'_>, client: &Client, scheduled: bool)
 
 /// `survey nps <client>`: the NPS question now.
 pub(super) async fn survey_nps(turn: &mut Turn<'_>, key: &str) -> Outcome {
-    let client = super::commands::client_named(turn, key).await?;
+    let client = client_named(turn, key).await?;
     if client.churned_at.is_some() {
         return user(format!("{key} has churned; keel does not survey former clients"));
     }

@@ -7,17 +7,15 @@
 //! zone and working hours, the team's holidays, not while away): it goes out at the first sweep
 //! inside them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use keel_chat::Outbound;
 use serde_json::json;
 
-use super::capture::{channel_label, task_ref};
-use super::format::quoted;
-use super::scheduler::{Ctx, Next};
-use super::standup::member_tz;
-use super::Keel;
+use super::calendar::{member_calendar, team_holidays};
+use super::context::{Ctx, Next};
+use super::format::{channel_label, quoted, task_ref};
 use crate::domain::calendar::Calendar;
 use crate::domain::{Priority, Status};
 use crate::store::jobs::{self, Job};
@@ -62,20 +60,6 @@ impl Team {
             .entry(member)
             .or_default())
     }
-}
-
-/// A member's calendar: their zone and hours, the team's holidays, their away days from `now`.
-pub(crate) fn member_calendar(keel: &Keel, now: DateTime<Utc>, m: &Member, holidays: &BTreeSet<NaiveDate>) -> Calendar {
-    let mut cal = Calendar::new(member_tz(keel, m), m.hours);
-    cal.holidays = holidays.clone();
-    if let Some(until) = m.away_until.and_then(|u| Utc.timestamp_opt(u, 0).single()) {
-        let from = cal.local_date(now);
-        let to = cal.local_date(until);
-        if to >= from {
-            cal.away.push((from, to));
-        }
-    }
-    cal
 }
 
 /// The sweep job: runs every check, then waits for the next quarter hour.
@@ -136,17 +120,6 @@ pub(crate) async fn sweep_job(ctx: &mut Ctx<'_>, _job: &Job) -> anyhow::Result<N
             .single()
             .unwrap_or(ctx.now + Duration::seconds(EVERY)),
     ))
-}
-
-/// The team's holidays: configured and added with `holiday add`.
-pub(crate) async fn team_holidays(conn: &mut crate::store::Conn, keel: &Keel) -> anyhow::Result<BTreeSet<NaiveDate>> {
-    let mut holidays = keel.settings.holidays.clone();
-    for (day, _) in jobs::holidays(conn).await? {
-        if let Ok(d) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
-            holidays.insert(d);
-        }
-    }
-    Ok(holidays)
 }
 
 async fn load_team(ctx: &mut Ctx<'_>) -> anyhow::Result<Team> {

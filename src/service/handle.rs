@@ -1,0 +1,291 @@
+//! Handling inbound events: dedupe, identify the speaker, route to a command or to capture, and
+//! queue the replies, in one transaction per batch.
+
+use keel_chat::{Inbound, InboundKind, Outbound};
+use sqlx::Connection;
+
+use super::batch::Batch;
+use super::keel::{Handled, Keel};
+use super::outcome::{Fail, Outcome};
+use super::turn::{reply_thread, Turn, Who};
+use super::{capture, commands, standup, surveys};
+use crate::store::outbox::{self, Queued};
+use crate::store::people::{self, Client};
+use crate::store::{tasks, Conn};
+
+impl Keel {
+    /// Handles one event in its own transaction.
+    pub async fn handle(&self, inbound: &Inbound) -> anyhow::Result<Handled> {
+        let mut results = self.in_one_transaction(std::slice::from_ref(inbound)).await?;
+        Ok(results.pop().unwrap_or(Handled::Duplicate))
+    }
+
+    /// Handles several events in one transaction, so one commit makes them all durable (group
+    /// commit). When any of them hits a bug or an outage the whole batch is rolled back and each
+    /// event is handled again in a transaction of its own, so one bad event cannot take the
+    /// others down.
+    pub async fn handle_batch(&self, batch: &[Inbound]) -> Vec<anyhow::Result<Handled>> {
+        if batch.len() > 1 {
+            match self.in_one_transaction(batch).await {
+                Ok(results) => return results.into_iter().map(Ok).collect(),
+                Err(e) => {
+                    tracing::warn!(events = batch.len(), error = %format!("{e:#}"), "a batch failed; handling its events one by one");
+                }
+            }
+        }
+        let mut results = Vec::with_capacity(batch.len());
+        for inbound in batch {
+            let result = self.handle(inbound).await;
+            if let Err(e) = &result {
+                tracing::error!(adapter = %inbound.adapter, event = %inbound.event_id, error = %format!("{e:#}"), "handling an event failed");
+            }
+            results.push(result);
+        }
+        results
+    }
+
+    /// Dedupes the whole batch with one statement, handles the new events, and queues all their
+    /// replies with one statement before the commit.
+    async fn in_one_transaction(&self, events: &[Inbound]) -> anyhow::Result<Vec<Handled>> {
+        let now = self.clock.now().timestamp();
+        let mut tx = self.store.begin().await?;
+        let ids: Vec<(&str, &str)> = events
+            .iter()
+            .map(|e| (e.adapter.as_str(), e.event_id.as_str()))
+            .collect();
+        let fresh = tasks::first_sightings(&mut tx, &ids, now).await?;
+        let mut batch = Batch::default();
+        let new_events: Vec<&Inbound> = events.iter().zip(&fresh).filter(|(_, f)| **f).map(|(e, _)| e).collect();
+        if new_events.len() > 1 {
+            batch
+                .prefetch(&mut tx, &new_events, self.settings.group_window_secs)
+                .await?;
+        }
+        let mut out = Vec::new();
+        for inbound in new_events {
+            out.extend(self.handle_in(&mut tx, &mut batch, inbound, now).await?);
+        }
+        batch.writes.flush(&mut tx).await?;
+        outbox::enqueue_queued(&mut tx, &out, now).await?;
+        tx.commit().await?;
+        count_handled(events, &fresh, batch.writes.created());
+        Ok(fresh
+            .into_iter()
+            .map(|f| if f { Handled::Processed } else { Handled::Duplicate })
+            .collect())
+    }
+
+    /// Handles one event seen for the first time; returns the replies to queue.
+    async fn handle_in(
+        &self,
+        conn: &mut Conn,
+        batch: &mut Batch,
+        inbound: &Inbound,
+        now: i64,
+    ) -> anyhow::Result<Vec<Queued>> {
+        let channel_client = batch
+            .channel_client(conn, &inbound.adapter, &inbound.conversation.id)
+            .await?;
+        let who = self
+            .identify(conn, batch, inbound, channel_client.as_ref(), now)
+            .await?;
+        if addresses_keel(inbound) && !is_request(inbound) {
+            // A command runs in a savepoint of its own, so a mistake rolls back whatever it
+            // touched while the dedupe record and the answer stay. Rows queued by earlier
+            // events are written first: a rollback must not take them along.
+            batch.writes.flush(conn).await?;
+            let created = batch.writes.created();
+            let mut inner = conn.begin().await?;
+            let (result, out) = {
+                let mut turn = Turn::new(&mut inner, batch, self, inbound, who, channel_client);
+                let result = route(&mut turn).await;
+                (result, turn.out)
+            };
+            let out = match result {
+                Ok(()) => {
+                    batch.writes.flush(&mut inner).await?;
+                    inner.commit().await?;
+                    out
+                }
+                Err(Fail::User(message)) => {
+                    batch.writes.discard();
+                    batch.writes.rewind_created(created);
+                    inner.rollback().await?;
+                    vec![error_reply(inbound, &message)]
+                }
+                Err(Fail::Internal(e)) => return Err(e),
+            };
+            batch.forget();
+            Ok(out)
+        } else {
+            // Conversation, reactions, edits and requests only fail with a user error before
+            // they write anything (see `capture.rs`), so they need no savepoint: their rows are
+            // written with the batch's.
+            let mut turn = Turn::new(conn, batch, self, inbound, who, channel_client);
+            match route(&mut turn).await {
+                Ok(()) => Ok(turn.out),
+                Err(Fail::User(message)) => Ok(vec![error_reply(inbound, &message)]),
+                Err(Fail::Internal(e)) => Err(e),
+            }
+        }
+    }
+
+    /// Finds or registers the speaker: a team member, or a contact of a client.
+    async fn identify(
+        &self,
+        conn: &mut Conn,
+        batch: &mut Batch,
+        inbound: &Inbound,
+        channel_client: Option<&Client>,
+        now: i64,
+    ) -> anyhow::Result<Who> {
+        let speaker = &inbound.speaker;
+        if !speaker.external {
+            let member = match people::member_by_platform_id(conn, &inbound.adapter, &speaker.id).await? {
+                Some(m) => m,
+                None => {
+                    let member = people::add_member(
+                        conn,
+                        &inbound.adapter,
+                        &speaker.id,
+                        &speaker.name,
+                        speaker.tz.as_deref(),
+                        now,
+                    )
+                    .await?;
+                    standup::schedule_member(conn, self, &member, member.created_at).await?;
+                    member
+                }
+            };
+            return Ok(Who::Team(member));
+        }
+        let hinted = match &speaker.client_hint {
+            Some(key) => people::client_by_key(conn, key).await?,
+            None => None,
+        };
+        let known = batch.contact(conn, &inbound.adapter, &speaker.id).await?;
+        let client = match (hinted, channel_client, &known) {
+            (Some(c), _, _) => Some(c),
+            (None, Some(c), _) => Some(c.clone()),
+            (None, None, Some(contact)) => people::client_by_id(conn, contact.client_id).await?,
+            (None, None, None) => None,
+        };
+        // Stored as people see it: a display name with control characters is cleaned once, and
+        // compared cleaned, so it is not written again on every message.
+        let name = crate::domain::clean_name(&speaker.name);
+        if let Some(c) = &client {
+            let changed = known.as_ref().is_none_or(|k| k.client_id != c.id || k.name != name);
+            if changed {
+                let contact = people::Contact {
+                    platform_id: speaker.id.clone(),
+                    name: name.clone(),
+                    client_id: c.id,
+                    tz: speaker.tz.clone(),
+                };
+                people::upsert_contact(conn, &inbound.adapter, &contact, now).await?;
+                batch.contact_saved(&inbound.adapter, &contact);
+            }
+        }
+        let tz = speaker.tz.clone().or_else(|| known.and_then(|k| k.tz));
+        Ok(Who::Client { name, client, tz })
+    }
+}
+
+/// Counts a committed batch for the metrics: its new events by kind, its repeats, the tasks it
+/// created.
+fn count_handled(events: &[Inbound], fresh: &[bool], tasks_created: u64) {
+    use crate::observe;
+    for (event, first) in events.iter().zip(fresh) {
+        let adapter = event.adapter.clone();
+        if *first {
+            let kind = match event.kind {
+                InboundKind::Message { .. } => "message",
+                InboundKind::Command { .. } => "command",
+                InboundKind::Reaction { .. } => "reaction",
+                InboundKind::Edit { .. } => "edit",
+                InboundKind::Action { .. } => "action",
+            };
+            metrics::counter!(observe::INBOUND_EVENTS, "adapter" => adapter, "kind" => kind).increment(1);
+        } else {
+            metrics::counter!(observe::DUPLICATES, "adapter" => adapter).increment(1);
+        }
+    }
+    if tasks_created > 0 {
+        metrics::counter!(observe::TASKS_CREATED).increment(tasks_created);
+    }
+}
+
+/// Sends an event where it belongs: a command, a request, a reply, a reaction.
+async fn route(turn: &mut Turn<'_>) -> Outcome {
+    let inbound = turn.inbound;
+    if surveys::intercept(turn).await? {
+        return Ok(());
+    }
+    match &inbound.kind {
+        InboundKind::Command { text } => commands::run(turn, text, true).await,
+        InboundKind::Message { text, .. } if addresses_keel(inbound) => {
+            if let Some(member) = turn.who.member().cloned().filter(|_| inbound.conversation.direct) {
+                let now = turn.at();
+                if let Some(run) = standup::open_run(turn.db().await?, &member, now).await? {
+                    // While a standup waits for answers, a direct message is the next answer
+                    // (`/keel …` still runs commands).
+                    let mut ctx = turn.ctx().await?;
+                    return Ok(standup::answer(&mut ctx, &member, run, text).await?);
+                }
+            }
+            commands::run(turn, text, false).await
+        }
+        InboundKind::Message { text, .. } => capture::conversation(turn, text).await,
+        InboundKind::Reaction { emoji, message_id, .. } => capture::reaction(turn, emoji, message_id).await,
+        InboundKind::Edit { message_id, text } => capture::edit(turn, message_id, text).await,
+        // Buttons other than keel's questions (answered above) do nothing.
+        InboundKind::Action { .. } => Ok(()),
+    }
+}
+
+/// True for events addressed to keel: slash commands, mentions, direct messages.
+fn addresses_keel(inbound: &Inbound) -> bool {
+    match &inbound.kind {
+        InboundKind::Command { .. } => true,
+        InboundKind::Message { to_keel, .. } => *to_keel || inbound.conversation.direct,
+        _ => false,
+    }
+}
+
+/// A request addressed to keel in a channel (`@keel <request>`, `track …`, `/keel <request>`):
+/// like auto-capture it only queues rows, after its last possible user error.
+fn is_request(inbound: &Inbound) -> bool {
+    if inbound.conversation.direct {
+        return false;
+    }
+    let text = match &inbound.kind {
+        InboundKind::Message { text, to_keel: true } | InboundKind::Command { text } => text,
+        _ => return false,
+    };
+    !text.trim().is_empty()
+        && matches!(
+            crate::command::parse(text),
+            Ok((crate::command::Command::Track { .. }, _)) | Err(crate::command::ParseError::NotACommand)
+        )
+}
+
+/// The answer to a mistake: private for slash commands and buttons, in the thread otherwise.
+fn error_reply(inbound: &Inbound, text: &str) -> Queued {
+    let outbound = match inbound.kind {
+        InboundKind::Command { .. } | InboundKind::Action { .. } => Outbound::Ephemeral {
+            conversation: inbound.conversation.id.clone(),
+            user: inbound.speaker.id.clone(),
+            text: text.to_string(),
+        },
+        _ => Outbound::Message {
+            conversation: inbound.conversation.id.clone(),
+            thread: reply_thread(inbound),
+            text: text.to_string(),
+        },
+    };
+    Queued {
+        adapter: inbound.adapter.clone(),
+        kind: "reply".into(),
+        outbound,
+    }
+}

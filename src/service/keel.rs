@@ -1,0 +1,31 @@
+//! The core of the use cases: the store, the clock and the settings every handler and job
+//! works with.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::settings::Settings;
+use crate::store::Store;
+
+/// What became of an inbound event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// First sighting: processed and committed.
+    Processed,
+    /// Seen before: nothing changed.
+    Duplicate,
+}
+
+/// The core: store, clock and settings.
+#[derive(Clone)]
+pub struct Keel {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Settings,
+}
+
+impl Keel {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Keel {
+        Keel { store, clock, settings }
+    }
+}

@@ -1,0 +1,230 @@
+//! What happens to a task, whoever asked for it: opening it from a request, linking messages to
+//! it, assigning it, changing its status.
+
+use serde_json::json;
+
+use super::format::{channel_label, describe_new_task, quoted, task_ref};
+use super::lookup::existing;
+use super::outcome::{user, Outcome};
+use super::surveys;
+use super::turn::Turn;
+use crate::capture::{understand, FRUSTRATED};
+use crate::domain::{truncate, Priority, Source, Status, TaskId};
+use crate::store::people::{self, Client, Member};
+use crate::store::tasks::{Link, NewEvent, Task};
+use keel_chat::Speaker;
+
+/// How much of a note an answer repeats.
+const ECHO_CHARS: usize = 80;
+
+/// The event data for a status change.
+pub(crate) fn status_change(
+    from: crate::domain::Status,
+    to: crate::domain::Status,
+    note: Option<&str>,
+) -> serde_json::Value {
+    json!({ "from": from.as_str(), "to": to.as_str(), "note": note })
+}
+
+/// A request about to become a task.
+pub(super) struct Request<'a> {
+    pub text: &'a str,
+    pub source: Source,
+    pub requester: &'a Speaker,
+    pub requester_is_client: bool,
+    /// The client the speaker belongs to, when they are a client user.
+    pub speaker_client: Option<Client>,
+    /// The message the task comes from.
+    pub message_id: &'a str,
+    /// The thread the task's conversation happens in (and keel's answer goes to).
+    pub thread: Option<String>,
+}
+
+/// Opens a task from a request and answers with everything keel understood.
+pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outcome<Task> {
+    let inbound = turn.inbound;
+    let understood = understand(request.text, &turn.due_context());
+    if understood.title.is_empty() {
+        return user("there is nothing to track in an empty message");
+    }
+    let mut unknown_people = Vec::new();
+    let mut owner = None;
+    for name in &understood.mentions {
+        match people::member_by_reference(turn.peek(), &inbound.adapter, name).await? {
+            Some(m) if owner.is_none() => owner = Some(m),
+            Some(_) => {}
+            None => unknown_people.push(name.clone()),
+        }
+    }
+    let mut client = turn.channel_client.clone();
+    if client.is_none() {
+        for word in &understood.for_words {
+            if let Some(c) = people::client_by_key(turn.peek(), word).await? {
+                client = Some(c);
+                break;
+            }
+        }
+    }
+    let client = client.or(request.speaker_client.clone());
+    if owner.is_none() && request.source == Source::Auto {
+        if let Some(owner_id) = client.as_ref().and_then(|c| c.owner_id) {
+            owner = people::member_by_id(turn.peek(), owner_id).await?;
+        }
+    }
+    let frustrated = request.requester_is_client && understood.sentiment <= FRUSTRATED;
+    let mut priority = understood.priority.unwrap_or(Priority::Normal);
+    if frustrated {
+        priority = priority.max(Priority::High);
+    }
+    let at = turn.at().timestamp();
+    let id = turn.next_task_id().await?;
+    let thread = request.thread.clone();
+    let task = Task {
+        id,
+        title: understood.title.clone(),
+        client_id: client.as_ref().map(|c| c.id),
+        adapter: inbound.adapter.clone(),
+        channel: inbound.conversation.id.clone(),
+        channel_name: inbound.conversation.name.clone(),
+        thread: thread.clone(),
+        link: inbound.link.clone(),
+        requester_id: request.requester.id.clone(),
+        requester_name: crate::domain::clean_name(&request.requester.name),
+        requester_is_client: request.requester_is_client,
+        owner_id: owner.as_ref().map(|m| m.id),
+        status: Status::Open,
+        priority,
+        source: request.source,
+        sentiment: understood.sentiment,
+        frustrated,
+        created_at: at,
+        due_at: understood.due.as_ref().map(|d| d.at.timestamp()),
+        first_response_at: None,
+        resolved_at: None,
+        last_activity_at: at,
+        last_client_message_at: request.requester_is_client.then_some(at),
+        snoozed_until: None,
+        escalated_at: None,
+    };
+    let data = json!({
+        "text": request.text,
+        "source": request.source.as_str(),
+        "priority": priority.as_str(),
+        "due_at": task.due_at,
+        "owner": owner.as_ref().map(|m| m.name.clone()),
+        "client": client.as_ref().map(|c| c.key.clone()),
+        "sentiment": understood.sentiment,
+        "frustrated": frustrated,
+    });
+    let created = NewEvent::new(id, at, "created", turn.who.name(), data);
+    turn.writes().insert_task(task.clone(), created);
+    link(turn, request.message_id, id);
+    if let Some(root) = &thread {
+        link(turn, root, id);
+    }
+    let tz = turn.speaker_tz();
+    let mut text = describe_new_task(
+        &task,
+        client.as_ref(),
+        owner.as_ref(),
+        understood.due.as_ref().map(|d| d.phrase.as_str()),
+        tz,
+    );
+    if !unknown_people.is_empty() {
+        let names: Vec<String> = unknown_people.iter().map(|p| format!("@{p}")).collect();
+        text.push_str(&format!(" · not in the team: {}", names.join(", ")));
+    }
+    turn.reply_in(thread, text);
+    if let Some(m) = &owner {
+        if Some(m.id) != turn.who.member().map(|w| w.id) {
+            let note = format!(
+                "{} is yours: {} ({})",
+                task_ref(&task),
+                quoted(&task.title),
+                channel_label(&task)
+            );
+            turn.direct(m, note);
+        }
+    }
+    Ok(task)
+}
+
+/// Queues the link from a message in the event's conversation to a task.
+pub(super) fn link(turn: &mut Turn<'_>, message_id: &str, task_id: i64) {
+    let inbound = turn.inbound;
+    turn.writes().link(Link {
+        adapter: inbound.adapter.clone(),
+        channel: inbound.conversation.id.clone(),
+        message_id: message_id.to_string(),
+        task_id,
+    });
+}
+
+/// Makes `owner` the task's owner and tells them.
+pub(super) async fn assign(turn: &mut Turn<'_>, id: TaskId, owner: Member) -> Outcome {
+    let mut task = existing(turn, id).await?;
+    if task.owner_id == Some(owner.id) {
+        return user(format!("{} is @{}'s already", task_ref(&task), owner.name));
+    }
+    task.owner_id = Some(owner.id);
+    task.last_activity_at = turn.at().timestamp();
+    turn.record(&task, "assigned", json!({ "owner": owner.name })).await?;
+    if Some(owner.id) != turn.who.member().map(|m| m.id) {
+        let note = format!(
+            "{} is yours now ({} assigned it): {}",
+            task_ref(&task),
+            turn.who.name(),
+            quoted(&task.title)
+        );
+        turn.direct(&owner, note);
+    }
+    turn.reply(format!("{} owner @{}", task_ref(&task), owner.name));
+    Ok(())
+}
+
+/// Moves the task to another status, refusing the moves that make no sense.
+pub(super) async fn set_status(turn: &mut Turn<'_>, mut task: Task, to: Status, note: Option<&str>) -> Outcome {
+    let from = task.status;
+    if from == to {
+        return user(format!("{} is {} already", task_ref(&task), to));
+    }
+    if to == Status::Open && from.is_active() {
+        return user(format!("{} is {from}, not done or cancelled", task_ref(&task)));
+    }
+    if !from.is_active() && to != Status::Open {
+        return user(format!("{} is {from}; reopen it first", task_ref(&task)));
+    }
+    let at = turn.at().timestamp();
+    task.status = to;
+    task.last_activity_at = at;
+    task.resolved_at = match to {
+        Status::Done => Some(at),
+        Status::Open => None,
+        _ => task.resolved_at,
+    };
+    turn.record(&task, "status", status_change(from, to, note)).await?;
+    let mut answer = format!("{} {to}", task_ref(&task));
+    if let Some(n) = note {
+        // The whole note is in the task's timeline; the answer stays one short line.
+        answer.push_str(&format!(": {}", truncate(n, ECHO_CHARS)));
+    }
+    turn.reply(answer);
+    if to == Status::Done {
+        surveys::after_done(turn, &task).await?;
+    }
+    Ok(())
+}
+
+/// 👀 takes the task of the reacted message, ✅ marks it done.
+pub(super) async fn reaction_command(turn: &mut Turn<'_>, task: Task, member: &Member, done: bool) -> Outcome {
+    if done {
+        if !task.status.is_active() {
+            return Ok(());
+        }
+        return set_status(turn, task, Status::Done, None).await;
+    }
+    if task.owner_id == Some(member.id) {
+        return Ok(());
+    }
+    assign(turn, TaskId(task.id), member.clone()).await
+}

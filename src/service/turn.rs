@@ -1,0 +1,193 @@
+//! One inbound event being handled: its transaction, who is speaking, and the replies it
+//! queues.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use keel_chat::{Inbound, Outbound};
+
+use super::batch::Batch;
+use super::context::Ctx;
+use super::keel::Keel;
+use super::outcome::Outcome;
+use crate::domain::due::DueContext;
+use crate::domain::parse_tz;
+use crate::store::outbox::Queued;
+use crate::store::people::{Client, Member};
+use crate::store::tasks::{self, NewEvent};
+use crate::store::writes::Writes;
+use crate::store::Conn;
+
+/// Who is speaking, as keel knows them.
+#[derive(Debug, Clone)]
+pub(crate) enum Who {
+    Team(Member),
+    Client {
+        name: String,
+        client: Option<Client>,
+        tz: Option<String>,
+    },
+}
+
+impl Who {
+    pub fn name(&self) -> &str {
+        match self {
+            Who::Team(m) => &m.name,
+            Who::Client { name, .. } => name,
+        }
+    }
+
+    pub fn member(&self) -> Option<&Member> {
+        match self {
+            Who::Team(m) => Some(m),
+            Who::Client { .. } => None,
+        }
+    }
+}
+
+/// One event being handled: the transaction, the event, and what it has produced so far.
+pub(crate) struct Turn<'a> {
+    conn: &'a mut Conn,
+    pub(super) batch: &'a mut Batch,
+    pub keel: &'a Keel,
+    pub inbound: &'a Inbound,
+    pub who: Who,
+    /// The channel's client, when the channel is shared with one.
+    pub channel_client: Option<Client>,
+    pub out: Vec<Queued>,
+}
+
+impl<'a> Turn<'a> {
+    pub fn new(
+        conn: &'a mut Conn,
+        batch: &'a mut Batch,
+        keel: &'a Keel,
+        inbound: &'a Inbound,
+        who: Who,
+        channel_client: Option<Client>,
+    ) -> Turn<'a> {
+        Turn {
+            conn,
+            batch,
+            keel,
+            inbound,
+            who,
+            channel_client,
+            out: Vec::new(),
+        }
+    }
+
+    /// The database, with every queued row written first: any read sees what this
+    /// transaction has done so far.
+    pub async fn db(&mut self) -> anyhow::Result<&mut Conn> {
+        self.batch.writes.flush(self.conn).await?;
+        Ok(&mut *self.conn)
+    }
+
+    /// The transaction, the core and the replies, for code shared with scheduled jobs (queued
+    /// rows are written first).
+    pub async fn ctx(&mut self) -> anyhow::Result<Ctx<'_>> {
+        self.batch.writes.flush(self.conn).await?;
+        Ok(Ctx::new(&mut *self.conn, self.keel, self.inbound.at, &mut self.out))
+    }
+
+    /// The database without flushing the queue, for reads that consult the queue themselves or
+    /// touch only tables it never holds (members, clients, contacts).
+    pub fn peek(&mut self) -> &mut Conn {
+        self.conn
+    }
+
+    /// Rows to write before the next read or the commit.
+    pub fn writes(&mut self) -> &mut Writes {
+        &mut self.batch.writes
+    }
+
+    /// The next short task id.
+    pub async fn next_task_id(&mut self) -> anyhow::Result<i64> {
+        self.batch.writes.next_task_id(self.conn).await
+    }
+
+    /// The speaker's time zone: their own setting, the platform's, or the team's.
+    pub fn speaker_tz(&self) -> Tz {
+        let own = match &self.who {
+            Who::Team(m) => m.tz.clone(),
+            Who::Client { tz, .. } => tz.clone(),
+        };
+        own.or_else(|| self.inbound.speaker.tz.clone())
+            .and_then(|tz| parse_tz(&tz).ok())
+            .unwrap_or(self.keel.settings.team_tz)
+    }
+
+    /// The context for reading dates the speaker wrote.
+    pub fn due_context(&self) -> DueContext {
+        let day_end = match &self.who {
+            Who::Team(m) => m.hours.end,
+            Who::Client { .. } => self.keel.settings.team_hours.end,
+        };
+        DueContext {
+            now: self.at(),
+            tz: self.speaker_tz(),
+            day_end,
+        }
+    }
+
+    /// When the event happened.
+    pub fn at(&self) -> DateTime<Utc> {
+        self.inbound.at
+    }
+
+    /// Answers in the conversation, threaded under the event.
+    pub fn reply(&mut self, text: impl Into<String>) {
+        self.reply_in(reply_thread(self.inbound), text);
+    }
+
+    /// Answers in the conversation, in the given thread.
+    pub fn reply_in(&mut self, thread: Option<String>, text: impl Into<String>) {
+        let outbound = Outbound::Message {
+            conversation: self.inbound.conversation.id.clone(),
+            thread,
+            text: text.into(),
+        };
+        self.send("reply", &self.inbound.adapter.clone(), outbound);
+    }
+
+    /// A private message to a team member, on their own adapter.
+    pub fn direct(&mut self, member: &Member, text: impl Into<String>) {
+        let outbound = Outbound::Direct {
+            user: member.platform_id.clone(),
+            text: text.into(),
+        };
+        self.send("reply", &member.adapter, outbound);
+    }
+
+    /// Queues a message of a given kind (`reply`, `standup_prompt`, …) on an adapter.
+    pub fn send(&mut self, kind: &str, adapter: &str, outbound: Outbound) {
+        self.out.push(Queued {
+            adapter: adapter.to_string(),
+            kind: kind.to_string(),
+            outbound,
+        });
+    }
+
+    /// Writes a task's new state with the event that caused it.
+    pub async fn record(&mut self, task: &tasks::Task, kind: &str, data: serde_json::Value) -> Outcome {
+        let event = NewEvent::new(task.id, self.at().timestamp(), kind, self.who.name(), data);
+        match self.batch.writes.queued_task_mut(task.id) {
+            Some(queued) => *queued = task.clone(),
+            None => {
+                tasks::update(self.db().await?, task).await?;
+                self.batch.task_updated(task);
+            }
+        }
+        self.batch.writes.event(event);
+        Ok(())
+    }
+}
+
+/// Where replies to an event go: its thread, or a new thread under it, in channels.
+pub(crate) fn reply_thread(inbound: &Inbound) -> Option<String> {
+    if inbound.conversation.direct {
+        inbound.thread.clone()
+    } else {
+        Some(inbound.thread.clone().unwrap_or_else(|| inbound.message_id.clone()))
+    }
+}

@@ -1,0 +1,55 @@
+//! The settings the core reads while handling events and running jobs, taken from the
+//! configuration once at start-up.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+
+use crate::config::{Config, SchedulesConfig, SlaConfig};
+use crate::domain::WorkingHours;
+use crate::playbook::{self, Playbook};
+
+/// The settings the core reads while handling events.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub team_tz: Tz,
+    pub team_hours: WorkingHours,
+    /// Client messages at most this many seconds apart in a channel join one task; 0 = off.
+    pub group_window_secs: i64,
+    /// Team holidays from the configuration (`holiday add` ones live in the database).
+    pub holidays: BTreeSet<NaiveDate>,
+    pub schedules: SchedulesConfig,
+    pub sla: SlaConfig,
+    /// The adapter and channel of the weekly KPI summary.
+    pub weekly_kpi: Option<(String, String)>,
+    /// The playbooks `playbook run` knows.
+    pub playbooks: Arc<Vec<Playbook>>,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> Settings {
+        Settings {
+            team_tz: config.team_tz(),
+            team_hours: config.team_hours(),
+            group_window_secs: config.capture.group_minutes * 60,
+            holidays: config.team_holidays(),
+            schedules: config.schedules.clone(),
+            sla: config.sla.clone(),
+            weekly_kpi: config.weekly_kpi(),
+            playbooks: Arc::new(
+                playbook::load(Path::new(&config.playbooks_dir))
+                    .or_else(|_| playbook::load(Path::new("")))
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings::from_config(&Config::default())
+    }
+}
