@@ -1,0 +1,172 @@
+//! Matrix events as keel's `Inbound`: text messages (mentions and pills, threads, edits) and
+//! reactions.
+
+use chrono::{DateTime, Utc};
+use keel_chat::{Conversation, Inbound, InboundKind, Speaker};
+use matrix_sdk::room::Room;
+use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
+use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation};
+use matrix_sdk::ruma::events::{AnySyncMessageLikeEvent, AnySyncTimelineEvent, SyncMessageLikeEvent};
+use matrix_sdk::ruma::UserId;
+
+use crate::{matches, Matrix, NAME};
+
+impl Matrix {
+    fn speaker(&self, user: &UserId, name: Option<String>) -> Speaker {
+        Speaker {
+            id: user.to_string(),
+            name: name.unwrap_or_else(|| user.localpart().to_string()),
+            external: !matches(&self.config.team, user),
+            client_hint: None,
+            tz: None,
+        }
+    }
+
+    async fn conversation(&self, room: &Room) -> Conversation {
+        let name = room
+            .cached_display_name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| room.room_id().to_string());
+        Conversation {
+            id: room.room_id().to_string(),
+            name,
+            direct: room.is_direct().await.unwrap_or(false),
+        }
+    }
+
+    /// A text message (or an edit of one) as an `Inbound`.
+    pub(crate) async fn message(&self, ev: OriginalSyncRoomMessageEvent, room: &Room) -> Option<Inbound> {
+        tracing::debug!(room = %room.room_id(), sender = %ev.sender, "matrix message");
+        // Only rooms keel is in: a declined invite's room comes back in the sync's left rooms,
+        // with what its inviter wrote there, and none of it is for keel.
+        if Some(ev.sender.as_ref()) == self.client.user_id() || room.state() != matrix_sdk::RoomState::Joined {
+            return None;
+        }
+        let MessageType::Text(text) = &ev.content.msgtype else {
+            return None;
+        };
+        let mut thread = None;
+        let kind = match &ev.content.relates_to {
+            Some(Relation::Replacement(edit)) => {
+                let new_text = match &edit.new_content.msgtype {
+                    MessageType::Text(t) => t.body.clone(),
+                    _ => return None,
+                };
+                InboundKind::Edit {
+                    message_id: edit.event_id.to_string(),
+                    text: new_text,
+                }
+            }
+            relation => {
+                if let Some(Relation::Thread(t)) = relation {
+                    thread = Some(t.event_id.to_string());
+                }
+                let mentioned = ev
+                    .content
+                    .mentions
+                    .as_ref()
+                    .zip(self.client.user_id())
+                    .is_some_and(|(m, me)| m.user_ids.contains(me));
+                self.addressed(&text.body, mentioned, room).await
+            }
+        };
+        let at = DateTime::<Utc>::from_timestamp_millis(ev.origin_server_ts.get().into()).unwrap_or_else(Utc::now);
+        let name = room
+            .get_member_no_sync(&ev.sender)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|m| m.display_name().map(str::to_string));
+        Some(Inbound {
+            adapter: NAME.into(),
+            event_id: ev.event_id.to_string(),
+            at,
+            speaker: self.speaker(&ev.sender, name),
+            conversation: self.conversation(room).await,
+            message_id: ev.event_id.to_string(),
+            thread,
+            link: Some(format!("https://matrix.to/#/{}/{}", room.room_id(), ev.event_id)),
+            kind,
+        })
+    }
+
+    /// `!keel …` is a command; a mention of keel (a pill, its id, `@keel`, or its display name
+    /// at the start) makes a message for keel, without the mention.
+    async fn addressed(&self, body: &str, mentioned: bool, room: &Room) -> InboundKind {
+        let trimmed = body.trim();
+        if let Some(rest) = trimmed.strip_prefix("!keel ") {
+            return InboundKind::Command {
+                text: rest.trim().to_string(),
+            };
+        }
+        let mut names = Vec::new();
+        if let Some(me) = self.client.user_id() {
+            names.push(me.to_string());
+            names.push(format!("@{}", me.localpart()));
+            // A pill's text is the display name (in this room, or the global one).
+            if let Ok(Some(member)) = room.get_member_no_sync(me).await {
+                if let Some(shown) = member.display_name() {
+                    names.push(shown.to_string());
+                }
+            }
+        }
+        names.push("@keel".into());
+        for name in &names {
+            let at_start = trimmed
+                .strip_prefix(name.as_str())
+                .filter(|rest| rest.is_empty() || rest.starts_with([':', ',', ' ']));
+            let found = match at_start {
+                Some(rest) => Some(rest.to_string()),
+                None if name.starts_with('@') && trimmed.contains(name.as_str()) => {
+                    Some(trimmed.replacen(name.as_str(), "", 1))
+                }
+                None => None,
+            };
+            if let Some(rest) = found {
+                let text = rest.trim_start_matches([':', ',', ' ']).trim().to_string();
+                return InboundKind::Message { text, to_keel: true };
+            }
+        }
+        InboundKind::Message {
+            text: trimmed.to_string(),
+            to_keel: mentioned,
+        }
+    }
+
+    pub(crate) async fn reaction(&self, ev: OriginalSyncReactionEvent, room: &Room) -> Option<Inbound> {
+        if Some(ev.sender.as_ref()) == self.client.user_id() || room.state() != matrix_sdk::RoomState::Joined {
+            return None;
+        }
+        let target = ev.content.relates_to.event_id.clone();
+        let original = room.event(&target, None).await.ok();
+        let (message_text, author) = match original.and_then(|e| e.raw().deserialize().ok()) {
+            Some(AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
+                SyncMessageLikeEvent::Original(m),
+            ))) => {
+                let text = match &m.content.msgtype {
+                    MessageType::Text(t) => Some(t.body.clone()),
+                    _ => None,
+                };
+                (text, Some(self.speaker(&m.sender, None)))
+            }
+            _ => (None, None),
+        };
+        let at = DateTime::<Utc>::from_timestamp_millis(ev.origin_server_ts.get().into()).unwrap_or_else(Utc::now);
+        Some(Inbound {
+            adapter: NAME.into(),
+            event_id: ev.event_id.to_string(),
+            at,
+            speaker: self.speaker(&ev.sender, None),
+            conversation: self.conversation(room).await,
+            message_id: ev.event_id.to_string(),
+            thread: None,
+            link: None,
+            kind: InboundKind::Reaction {
+                emoji: ev.content.relates_to.key.clone(),
+                message_id: target.to_string(),
+                message_text,
+                author,
+            },
+        })
+    }
+}

@@ -1,0 +1,155 @@
+//! keel's `Outbound` as Matrix sends; a keyed send carries its key as the transaction id.
+
+use std::time::Duration;
+
+use keel_chat::{Outbound, SendError, Sent};
+use matrix_sdk::attachment::AttachmentConfig;
+use matrix_sdk::room::reply::{EnforceThread, Reply};
+use matrix_sdk::room::Room;
+use matrix_sdk::ruma::api::error::{ErrorKind, RetryAfter};
+use matrix_sdk::ruma::events::reaction::ReactionEventContent;
+use matrix_sdk::ruma::events::relation::{Annotation, Thread};
+use matrix_sdk::ruma::events::room::message::{
+    AddMentions, Relation, ReplyWithinThread, RoomMessageEventContent, TextMessageEventContent,
+};
+use matrix_sdk::ruma::events::Mentions;
+use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId};
+
+use crate::Matrix;
+
+impl Matrix {
+    /// The direct-message room with a user, made when there is none.
+    async fn dm_room(&self, user: &str) -> Result<Room, SendError> {
+        let user: OwnedUserId = user
+            .try_into()
+            .map_err(|_| SendError::Rejected(format!("{user} is not a Matrix user id")))?;
+        if let Some(room) = self.client.get_dm_room(&user) {
+            return Ok(room);
+        }
+        self.client.create_dm(&user).await.map_err(failure)
+    }
+
+    fn room(&self, id: &str) -> Result<Room, SendError> {
+        let id: OwnedRoomId = id
+            .try_into()
+            .map_err(|_| SendError::Rejected(format!("{id} is not a Matrix room id")))?;
+        self.client
+            .get_room(&id)
+            .ok_or_else(|| SendError::Rejected(format!("keel is not in {id}")))
+    }
+
+    pub(crate) async fn deliver(&self, key: Option<&str>, outbound: &Outbound) -> Result<Sent, SendError> {
+        let (room, content) = match outbound {
+            Outbound::Message {
+                conversation,
+                thread,
+                text,
+            } => (self.room(conversation)?, in_thread(text, thread.as_deref())),
+            // Matrix has no buttons: the question says how to answer (a number, a reaction).
+            Outbound::Question {
+                conversation,
+                thread,
+                text,
+                fallback,
+                ..
+            } => (
+                self.room(conversation)?,
+                in_thread(&keel_chat::plain_question(text, fallback), thread.as_deref()),
+            ),
+            Outbound::Direct { user, text } => {
+                (self.dm_room(user).await?, RoomMessageEventContent::text_markdown(text))
+            }
+            // Matrix has no message only one person sees: the answer goes where they wrote,
+            // mentioning them.
+            Outbound::Ephemeral {
+                conversation,
+                user,
+                text,
+            } => {
+                let mut content = RoomMessageEventContent::text_markdown(text);
+                if let Ok(user) = OwnedUserId::try_from(user.as_str()) {
+                    content = content.add_mentions(Mentions::with_user_ids([user]));
+                }
+                (self.room(conversation)?, content)
+            }
+            Outbound::Image {
+                conversation,
+                thread,
+                name,
+                caption,
+                png,
+            } => {
+                let room = self.room(conversation)?;
+                let mut config = AttachmentConfig::new().caption(Some(TextMessageEventContent::markdown(caption)));
+                if let Some(key) = key {
+                    config = config.txn_id(key.into());
+                }
+                if let Some(root) = thread.as_deref().and_then(|t| OwnedEventId::try_from(t).ok()) {
+                    config = config.reply(Some(Reply {
+                        event_id: root.clone(),
+                        enforce_thread: EnforceThread::Threaded(ReplyWithinThread::No),
+                        add_mentions: AddMentions::No,
+                    }));
+                }
+                let sent = room
+                    .send_attachment(name.as_str(), &mime::IMAGE_PNG, png.clone(), config)
+                    .await
+                    .map_err(failure)?;
+                return Ok(Sent {
+                    message_id: Some(sent.event_id.to_string()),
+                });
+            }
+            Outbound::Reaction {
+                conversation,
+                message_id,
+                emoji,
+            } => {
+                let room = self.room(conversation)?;
+                let target = OwnedEventId::try_from(message_id.as_str())
+                    .map_err(|_| SendError::Rejected(format!("{message_id} is not an event id")))?;
+                let reaction = ReactionEventContent::new(Annotation::new(target, emoji.clone()));
+                let mut send = room.send(reaction);
+                if let Some(key) = key {
+                    send = send.with_transaction_id(key.into());
+                }
+                let sent = send.await.map_err(failure)?;
+                return Ok(Sent {
+                    message_id: Some(sent.response.event_id.to_string()),
+                });
+            }
+        };
+        let mut send = room.send(content);
+        if let Some(key) = key {
+            // The same key on every retry: the homeserver answers a repeat with the first event.
+            send = send.with_transaction_id(key.into());
+        }
+        let sent = send.await.map_err(failure)?;
+        Ok(Sent {
+            message_id: Some(sent.response.event_id.to_string()),
+        })
+    }
+}
+
+/// A matrix-sdk error as keel's send outcome: rate limits wait as asked, the rest back off.
+fn failure(e: matrix_sdk::Error) -> SendError {
+    match e.client_api_error_kind() {
+        Some(ErrorKind::LimitExceeded(data)) => {
+            let wait = match data.retry_after {
+                Some(RetryAfter::Delay(d)) => d,
+                _ => Duration::from_secs(1),
+            };
+            SendError::RetryAfter(wait)
+        }
+        Some(ErrorKind::Forbidden) | Some(ErrorKind::NotFound) => SendError::Rejected(e.to_string()),
+        _ => SendError::Transient(e.to_string()),
+    }
+}
+
+/// A Markdown message, in the thread of `thread` when it is an event id.
+fn in_thread(text: &str, thread: Option<&str>) -> RoomMessageEventContent {
+    let mut content = RoomMessageEventContent::text_markdown(text);
+    if let Some(root) = thread.and_then(|t| OwnedEventId::try_from(t).ok()) {
+        content.relates_to = Some(Relation::Thread(Thread::plain(root.clone(), root)));
+    }
+    content
+}
