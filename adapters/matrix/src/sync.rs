@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
 use keel_chat::{Inbound, InboundSink};
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::room::MessagesOptions;
@@ -25,6 +26,26 @@ use crate::{matches, Matrix};
 const TIMELINE_LIMIT: u32 = 100;
 /// Pages of 100 events read back to close one gap (beyond that, the oldest are logged as lost).
 const GAP_PAGES: usize = 50;
+
+/// Waits between failed syncs, from the first failure on; a sync that succeeds starts them over.
+const SYNC_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_millis(500))
+    .with_max_delay(SYNC_MAX_WAIT)
+    .without_max_times();
+/// The longest wait between syncs: what waits in the outbox goes soon after the server is back.
+const SYNC_MAX_WAIT: Duration = Duration::from_secs(10);
+
+/// Waits after each of the 8 failed joins of an invited room (the last one too), doubling.
+const JOIN_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_secs(1))
+    .without_max_delay()
+    .with_max_times(8);
+
+/// Waits between the 24 tries to hand keel an event (23 waits, doubling up to 30 s).
+const FORWARD_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_millis(250))
+    .with_max_delay(Duration::from_secs(30))
+    .with_max_times(23);
 
 fn timeline_filter(limit: u32) -> matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter {
     let mut filter = FilterDefinition::default();
@@ -76,13 +97,13 @@ impl Matrix {
         // less than a second after the one before: in a busy room that second is every answer's.
         Ok(tokio::spawn(async move {
             let settings = SyncSettings::default().filter(timeline_filter(TIMELINE_LIMIT));
-            let mut wait = Duration::from_millis(500);
+            let mut waits = SYNC_BACKOFF.build();
             loop {
                 let started = std::time::Instant::now();
                 match me.client.sync_once(settings.clone()).await {
                     Ok(response) => {
                         me.link.set_up();
-                        wait = Duration::from_millis(500);
+                        waits = SYNC_BACKOFF.build();
                         let quiet = response.rooms.joined.is_empty()
                             && response.rooms.invited.is_empty()
                             && response.to_device.is_empty();
@@ -95,10 +116,9 @@ impl Matrix {
                     }
                     Err(e) => {
                         me.link.set_down(&e.to_string());
+                        let wait = waits.next().unwrap_or(SYNC_MAX_WAIT);
                         tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "Matrix sync stopped; reconnecting");
                         tokio::time::sleep(wait).await;
-                        // At most 10 s: what waits in the outbox goes soon after the server is back.
-                        wait = (wait * 2).min(Duration::from_secs(10));
                     }
                 }
             }
@@ -196,14 +216,12 @@ impl Matrix {
             let _ = room.leave().await;
             return;
         }
-        let mut wait = Duration::from_secs(1);
-        for _ in 0..8 {
+        for wait in JOIN_BACKOFF.build() {
             match room.join().await {
                 Ok(()) => return,
                 Err(e) => {
                     tracing::warn!(room = %room.room_id(), error = %e, "joining failed; retrying");
                     tokio::time::sleep(wait).await;
-                    wait *= 2;
                 }
             }
         }
@@ -215,18 +233,48 @@ impl Matrix {
 /// for about ten minutes before it is logged as lost.
 async fn forward(sink: Arc<dyn InboundSink>, inbound: Option<Inbound>) {
     let Some(inbound) = inbound else { return };
-    let mut wait = Duration::from_millis(250);
-    for attempt in 1..=24 {
-        match sink.deliver(inbound.clone()).await {
-            Ok(()) => return,
-            Err(e) if attempt == 24 => {
-                tracing::error!(event_id = %inbound.event_id, error = %format!("{e:#}"), "keel could not take a Matrix event; giving up");
-            }
-            Err(e) => {
-                tracing::warn!(event_id = %inbound.event_id, error = %format!("{e:#}"), retry_in_ms = wait.as_millis() as u64, "keel could not take a Matrix event; retrying");
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(30));
-            }
-        }
+    let taken = (|| sink.deliver(inbound.clone()))
+        .retry(FORWARD_BACKOFF)
+        .notify(|e, wait| {
+            tracing::warn!(event_id = %inbound.event_id, error = %format!("{e:#}"), retry_in_ms = wait.as_millis() as u64, "keel could not take a Matrix event; retrying");
+        })
+        .await;
+    if let Err(e) = taken {
+        tracing::error!(event_id = %inbound.event_id, error = %format!("{e:#}"), "keel could not take a Matrix event; giving up");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn millis(list: &[u64]) -> Vec<Duration> {
+        list.iter().copied().map(Duration::from_millis).collect()
+    }
+
+    #[test]
+    fn sync_waits_double_from_half_a_second_up_to_ten() {
+        let waits: Vec<Duration> = SYNC_BACKOFF.build().take(9).collect();
+        assert_eq!(
+            waits,
+            millis(&[500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000, 10_000])
+        );
+    }
+
+    #[test]
+    fn join_waits_eight_times_doubling_from_one_second() {
+        let waits: Vec<Duration> = JOIN_BACKOFF.build().collect();
+        assert_eq!(
+            waits,
+            millis(&[1000, 2000, 4000, 8000, 16_000, 32_000, 64_000, 128_000])
+        );
+    }
+
+    #[test]
+    fn forward_waits_23_times_doubling_up_to_thirty_seconds() {
+        let waits: Vec<Duration> = FORWARD_BACKOFF.build().collect();
+        let mut expected = millis(&[250, 500, 1000, 2000, 4000, 8000, 16_000]);
+        expected.extend([Duration::from_secs(30); 16]);
+        assert_eq!(waits, expected);
     }
 }

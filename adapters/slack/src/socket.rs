@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use futures_util::{SinkExt, StreamExt};
 use keel_chat::InboundSink;
 use secrecy::{ExposeSecret, SecretString};
@@ -18,6 +19,15 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::inbound::Translator;
 use crate::Slack;
+
+/// Waits between failed connections, from the first failure on; a connection that Slack ends
+/// starts them over (and is opened again at once).
+const RECONNECT_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_millis(500))
+    .with_max_delay(RECONNECT_MAX_WAIT)
+    .without_max_times();
+/// The longest wait between connections while Slack cannot be reached.
+const RECONNECT_MAX_WAIT: Duration = Duration::from_secs(30);
 
 /// Keeps a Socket Mode connection open until the task is aborted.
 pub fn start(
@@ -29,20 +39,20 @@ pub fn start(
     let link = slack.socket_link();
     link.set_down("connecting to Slack");
     tokio::spawn(async move {
-        let mut wait = Duration::from_millis(500);
+        let mut waits = RECONNECT_BACKOFF.build();
         loop {
             let ended = connection(&slack, &app_token, &translator, &sink, &link).await;
             match ended {
                 Ok(reason) => {
                     link.set_down(reason);
                     tracing::info!(reason, "Slack Socket Mode connection ended; reconnecting");
-                    wait = Duration::from_millis(500);
+                    waits = RECONNECT_BACKOFF.build();
                 }
                 Err(e) => {
                     link.set_down(&format!("{e:#}"));
+                    let wait = waits.next().unwrap_or(RECONNECT_MAX_WAIT);
                     tracing::warn!(error = %format!("{e:#}"), retry_in_ms = wait.as_millis() as u64, "Slack Socket Mode connection failed; reconnecting");
                     tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(30));
                 }
             }
         }
@@ -108,4 +118,19 @@ async fn connection(
         }
     }
     Ok("connection lost")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnect_waits_double_from_half_a_second_up_to_thirty() {
+        let waits: Vec<Duration> = RECONNECT_BACKOFF.build().take(9).collect();
+        let expected: Vec<Duration> = [500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]
+            .into_iter()
+            .map(Duration::from_millis)
+            .collect();
+        assert_eq!(waits, expected);
+    }
 }
