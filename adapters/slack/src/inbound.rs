@@ -177,87 +177,8 @@ impl Translator {
             direct: event["channel_type"].as_str() == Some("im") || channel.starts_with('D'),
         };
         match kind {
-            "message" | "app_mention" => {
-                let subtype = event["subtype"].as_str();
-                if subtype == Some("message_changed") {
-                    let edited = &event["message"];
-                    let (Some(ts), Some(body), Some(editor)) =
-                        (text(edited, "ts"), text(edited, "text"), text(edited, "user"))
-                    else {
-                        return Vec::new();
-                    };
-                    let edit_ts = text(edited.get("edited").unwrap_or(&Value::Null), "ts").unwrap_or_default();
-                    return vec![Inbound {
-                        adapter: NAME.into(),
-                        event_id: format!("edit:{channel}:{ts}:{edit_ts}"),
-                        at: instant(&edit_ts),
-                        speaker: self.speaker(&editor, None).await,
-                        conversation,
-                        message_id: ts.clone(),
-                        thread: None,
-                        link: None,
-                        kind: InboundKind::Edit {
-                            message_id: ts,
-                            text: body,
-                        },
-                    }];
-                }
-                if subtype.is_some_and(|s| !matches!(s, "thread_broadcast" | "file_share")) || user.is_empty() {
-                    return Vec::new();
-                }
-                let Some(ts) = text(event, "ts") else { return Vec::new() };
-                let body = text(event, "text").unwrap_or_default();
-                let (body, to_keel) = self.addressed(&body).await;
-                let thread = text(event, "thread_ts").filter(|t| *t != ts);
-                let speaker = self
-                    .speaker(&user, event["user_team"].as_str().or(event["team"].as_str()))
-                    .await;
-                vec![Inbound {
-                    adapter: NAME.into(),
-                    event_id: format!("msg:{channel}:{ts}"),
-                    at: instant(&ts),
-                    speaker,
-                    conversation,
-                    message_id: ts.clone(),
-                    thread,
-                    link: None,
-                    kind: InboundKind::Message {
-                        text: body,
-                        to_keel: to_keel || kind == "app_mention",
-                    },
-                }]
-            }
-            "reaction_added" => {
-                let item = &event["item"];
-                let (Some(channel), Some(ts)) = (text(item, "channel"), text(item, "ts")) else {
-                    return Vec::new();
-                };
-                let reaction = text(event, "reaction").unwrap_or_default();
-                let (message_text, author) = match self.slack.message_text(&channel, &ts).await {
-                    Some((body, author)) => (Some(body), Some(self.speaker(&author, None).await)),
-                    None => (None, None),
-                };
-                vec![Inbound {
-                    adapter: NAME.into(),
-                    event_id: format!("react:{channel}:{ts}:{user}:{reaction}"),
-                    at: text(event, "event_ts").map(|t| instant(&t)).unwrap_or_else(Utc::now),
-                    speaker: self.speaker(&user, None).await,
-                    conversation: Conversation {
-                        id: channel.clone(),
-                        name: channel.clone(),
-                        direct: channel.starts_with('D'),
-                    },
-                    message_id: ts.clone(),
-                    thread: None,
-                    link: None,
-                    kind: InboundKind::Reaction {
-                        emoji: emoji(&reaction),
-                        message_id: ts,
-                        message_text,
-                        author,
-                    },
-                }]
-            }
+            "message" | "app_mention" => self.message(event, kind, &channel, &user, conversation).await,
+            "reaction_added" => self.reaction(event, &user).await,
             "member_joined_channel" => {
                 // Nothing to record (PRODUCT.md gives joining no meaning); learning who the
                 // newcomer is now saves the `users.info` round trip on their first message.
@@ -266,6 +187,97 @@ impl Translator {
             }
             _ => Vec::new(),
         }
+    }
+
+    /// A `message` (new, or an edit of one) or an `app_mention` event.
+    async fn message(
+        &self,
+        event: &Value,
+        kind: &str,
+        channel: &str,
+        user: &str,
+        conversation: Conversation,
+    ) -> Vec<Inbound> {
+        let subtype = event["subtype"].as_str();
+        if subtype == Some("message_changed") {
+            let edited = &event["message"];
+            let (Some(ts), Some(body), Some(editor)) = (text(edited, "ts"), text(edited, "text"), text(edited, "user"))
+            else {
+                return Vec::new();
+            };
+            let edit_ts = text(edited.get("edited").unwrap_or(&Value::Null), "ts").unwrap_or_default();
+            return vec![Inbound {
+                adapter: NAME.into(),
+                event_id: format!("edit:{channel}:{ts}:{edit_ts}"),
+                at: instant(&edit_ts),
+                speaker: self.speaker(&editor, None).await,
+                conversation,
+                message_id: ts.clone(),
+                thread: None,
+                link: None,
+                kind: InboundKind::Edit {
+                    message_id: ts,
+                    text: body,
+                },
+            }];
+        }
+        if subtype.is_some_and(|s| !matches!(s, "thread_broadcast" | "file_share")) || user.is_empty() {
+            return Vec::new();
+        }
+        let Some(ts) = text(event, "ts") else { return Vec::new() };
+        let body = text(event, "text").unwrap_or_default();
+        let (body, to_keel) = self.addressed(&body).await;
+        let thread = text(event, "thread_ts").filter(|t| *t != ts);
+        let speaker = self
+            .speaker(user, event["user_team"].as_str().or(event["team"].as_str()))
+            .await;
+        vec![Inbound {
+            adapter: NAME.into(),
+            event_id: format!("msg:{channel}:{ts}"),
+            at: instant(&ts),
+            speaker,
+            conversation,
+            message_id: ts.clone(),
+            thread,
+            link: None,
+            kind: InboundKind::Message {
+                text: body,
+                to_keel: to_keel || kind == "app_mention",
+            },
+        }]
+    }
+
+    /// A `reaction_added` event, with the text and author of the message it is on.
+    async fn reaction(&self, event: &Value, user: &str) -> Vec<Inbound> {
+        let item = &event["item"];
+        let (Some(channel), Some(ts)) = (text(item, "channel"), text(item, "ts")) else {
+            return Vec::new();
+        };
+        let reaction = text(event, "reaction").unwrap_or_default();
+        let (message_text, author) = match self.slack.message_text(&channel, &ts).await {
+            Some((body, author)) => (Some(body), Some(self.speaker(&author, None).await)),
+            None => (None, None),
+        };
+        vec![Inbound {
+            adapter: NAME.into(),
+            event_id: format!("react:{channel}:{ts}:{user}:{reaction}"),
+            at: text(event, "event_ts").map(|t| instant(&t)).unwrap_or_else(Utc::now),
+            speaker: self.speaker(user, None).await,
+            conversation: Conversation {
+                id: channel.clone(),
+                name: channel.clone(),
+                direct: channel.starts_with('D'),
+            },
+            message_id: ts.clone(),
+            thread: None,
+            link: None,
+            kind: InboundKind::Reaction {
+                emoji: emoji(&reaction),
+                message_id: ts,
+                message_text,
+                author,
+            },
+        }]
     }
 
     /// A `/keel …` slash command (its form fields as a JSON object).
