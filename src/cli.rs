@@ -942,9 +942,9 @@ async fn export_events(store: &Store) -> Result<(), Failure> {
                 "id": e.id,
                 "task": e.task_id,
                 "at": rfc3339(Some(e.at)),
-                "kind": e.kind,
+                "kind": e.event.kind(),
                 "actor": e.actor,
-                "data": e.data,
+                "data": e.event.data(),
             });
             writeln!(out, "{line}").map_err(|e| environment(format!("writing output: {e}")))?;
         }

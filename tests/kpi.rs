@@ -617,3 +617,22 @@ fn nps_on_schedule(backend: &str) {
 on_both_backends!(nps_is_asked_30_days_after_go_live_then_every_90_days, |backend| {
     nps_on_schedule(backend);
 });
+
+/// A database an older keel wrote (tests/data/kpi-2026-W46: its make.sh says how) is migrated
+/// when opened, and its week's KPIs come out byte for byte as that keel printed them.
+#[test]
+fn a_database_of_an_older_keel_reports_the_same_bytes() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kpi-2026-W46");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let copy = dir.path().join("keel.db");
+    std::fs::copy(fixture.join("keel.db"), &copy).expect("copy the database");
+    let url = format!("sqlite://{}", copy.display());
+    let out = keel(&["kpi", "--db", &url, "--week", "2026-W46", "--format", "json"], "");
+    assert!(
+        out.status.success(),
+        "keel kpi: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = std::fs::read(fixture.join("kpi.json")).expect("the older keel's output");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&expected));
+}

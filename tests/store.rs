@@ -2,9 +2,10 @@
 
 mod support;
 
+use keel::domain::event::{Created, TaskEvent};
+use keel::domain::Status;
 use keel::store::{outbox, people, tasks, Backend, Store};
 use keel_chat::Outbound;
-use serde_json::json;
 use support::{runtime, TestDb};
 
 async fn open(db: &TestDb) -> Store {
@@ -90,13 +91,13 @@ on_both_backends!(task_ids_are_never_reused_even_after_a_rollback, |backend| {
         let store = open(&db).await;
         let mut tx = store.begin().await.expect("tx");
         let first = tasks::next_task_id(&mut tx).await.expect("id");
-        tasks::insert(&mut tx, &sample_task(first), "lea", &json!({}))
+        tasks::insert(&mut tx, &sample_task(first), "lea", Created::default())
             .await
             .expect("insert");
         tx.commit().await.expect("commit");
         let mut tx = store.begin().await.expect("tx");
         let second = tasks::next_task_id(&mut tx).await.expect("id");
-        tasks::insert(&mut tx, &sample_task(second), "lea", &json!({}))
+        tasks::insert(&mut tx, &sample_task(second), "lea", Created::default())
             .await
             .expect("insert");
         tx.rollback().await.expect("rollback");
@@ -115,7 +116,7 @@ on_both_backends!(task_ids_are_never_reused_even_after_a_rollback, |backend| {
         );
         let events = tasks::events(&mut conn, 1).await.expect("events");
         assert_eq!(events.len(), 1);
-        assert_eq!(events[0].kind, "created");
+        assert_eq!(events[0].event.kind(), "created");
     });
 });
 
@@ -124,9 +125,17 @@ on_both_backends!(the_projection_and_its_event_commit_together, |backend| {
         let db = TestDb::new(backend);
         let store = open(&db).await;
         let mut tx = store.begin().await.expect("tx");
-        tasks::insert(&mut tx, &sample_task(1), "lea", &json!({"text": "x"}))
-            .await
-            .expect("insert");
+        tasks::insert(
+            &mut tx,
+            &sample_task(1),
+            "lea",
+            Created {
+                text: "x".into(),
+                ..Created::default()
+            },
+        )
+        .await
+        .expect("insert");
         tx.commit().await.expect("commit");
         let mut changed = sample_task(1);
         changed.status = keel::domain::Status::Done;
@@ -136,9 +145,12 @@ on_both_backends!(the_projection_and_its_event_commit_together, |backend| {
             &mut tx,
             &changed,
             1_764_050_000,
-            "status",
             "lea",
-            &json!({"to": "done"}),
+            TaskEvent::Status {
+                from: Status::Open,
+                to: Status::Done,
+                note: None,
+            },
         )
         .await
         .expect("record");
@@ -153,9 +165,12 @@ on_both_backends!(the_projection_and_its_event_commit_together, |backend| {
             &mut tx,
             &changed,
             1_764_050_000,
-            "status",
             "lea",
-            &json!({"to": "done"}),
+            TaskEvent::Status {
+                from: Status::Open,
+                to: Status::Done,
+                note: None,
+            },
         )
         .await
         .expect("record");
@@ -316,9 +331,12 @@ on_both_backends!(version_1_rows_survive_later_migrations, |backend| {
         .await
         .expect("version 1");
         let mut conn = store.pool().acquire().await.expect("conn");
-        tasks::insert(&mut conn, &sample_task(7), "lea", &json!({}))
+        // The task as version 1 wrote it: the row, and its event without later columns.
+        tasks::insert_tasks(&mut conn, &[sample_task(7)]).await.expect("task");
+        sqlx::query("INSERT INTO task_events (task_id, at, kind, actor, data) VALUES (7, 1, 'created', 'lea', '{}')")
+            .execute(&mut *conn)
             .await
-            .expect("task");
+            .expect("its event");
         tasks::link_messages(
             &mut conn,
             &[tasks::Link {
@@ -379,7 +397,7 @@ fn a_new_sqlite_file_has_small_pages_and_an_old_one_keeps_its_own() {
         let store = open(&db).await;
         assert_eq!(page_size(&store).await, 1024);
         let mut conn = store.writer().acquire().await.expect("conn");
-        tasks::insert(&mut conn, &sample_task(1), "lea", &json!({}))
+        tasks::insert(&mut conn, &sample_task(1), "lea", Created::default())
             .await
             .expect("task");
         drop(conn);
@@ -402,7 +420,7 @@ fn a_new_sqlite_file_has_small_pages_and_an_old_one_keeps_its_own() {
         let store = open(&old).await;
         assert_eq!(page_size(&store).await, 4096, "an existing file keeps its page size");
         let mut conn = store.writer().acquire().await.expect("conn");
-        tasks::insert(&mut conn, &sample_task(2), "lea", &json!({}))
+        tasks::insert(&mut conn, &sample_task(2), "lea", Created::default())
             .await
             .expect("task");
         let read = tasks::by_id(&mut conn, 2).await.expect("read");

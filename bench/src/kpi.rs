@@ -11,6 +11,8 @@
 use std::time::Instant;
 
 use chrono::{Duration, TimeZone, Utc};
+use keel::domain::event::{Created, TaskEvent};
+use keel::domain::{Source, Status};
 use keel::kpi::{self, Period, Rules};
 use keel::service::Settings;
 use keel::store::{Backend as DbBackend, Store};
@@ -30,6 +32,12 @@ fn end() -> i64 {
         .single()
         .map(|t| t.timestamp())
         .unwrap_or_default()
+}
+
+/// The `kind, actor, data, status_from, status_to` columns of a status change by the owner.
+fn status(from: Status, to: Status) -> String {
+    let event = TaskEvent::Status { from, to, note: None };
+    format!("'status', 'owner', '{}', '{from}', '{to}'", event.data())
 }
 
 /// Task `i` of `n` (0-based; the last one just before `end`): its creation time.
@@ -84,14 +92,29 @@ fn fill_sql(backend: DbBackend, n: i64) -> Vec<String> {
              FROM ({series}) s"
         ),
         format!(
-            "INSERT INTO task_events (task_id, at, kind, actor, data) \
-             SELECT i, c, 'created', 'contact', '{{\"source\":\"auto\"}}' FROM ({series}) s \
-             UNION ALL SELECT i, {fr}, 'first_response', 'owner', '{{}}' FROM ({series}) s \
-             UNION ALL SELECT i, {fr}, 'status', 'owner', '{{\"from\":\"open\",\"note\":null,\"to\":\"in-progress\"}}' FROM ({series}) s \
-             UNION ALL SELECT i, {fr} + 600, 'status', 'owner', '{{\"from\":\"in-progress\",\"note\":null,\"to\":\"waiting\"}}' FROM ({series}) s WHERE g % 10 = 0 \
-             UNION ALL SELECT i, {fr} + 4200, 'status', 'owner', '{{\"from\":\"waiting\",\"note\":null,\"to\":\"in-progress\"}}' FROM ({series}) s WHERE g % 10 = 0 \
-             UNION ALL SELECT i, {fr} + 60, 'escalated', 'owner', '{{\"text\":null}}' FROM ({series}) s WHERE g % 33 = 0 \
-             UNION ALL SELECT i, {done}, 'status', 'owner', '{{\"from\":\"in-progress\",\"note\":null,\"to\":\"done\"}}' FROM ({series}) s WHERE NOT {open}"
+            "INSERT INTO task_events (task_id, at, kind, actor, data, status_from, status_to) \
+             SELECT i, c, 'created', 'contact', '{created}', NULL, NULL FROM ({series}) s \
+             UNION ALL SELECT i, {fr}, 'first_response', 'owner', '{first_response}', NULL, NULL FROM ({series}) s \
+             UNION ALL SELECT i, {fr}, {started} FROM ({series}) s \
+             UNION ALL SELECT i, {fr} + 600, {waiting} FROM ({series}) s WHERE g % 10 = 0 \
+             UNION ALL SELECT i, {fr} + 4200, {resumed} FROM ({series}) s WHERE g % 10 = 0 \
+             UNION ALL SELECT i, {fr} + 60, 'escalated', 'owner', '{escalated}', NULL, NULL FROM ({series}) s WHERE g % 33 = 0 \
+             UNION ALL SELECT i, {done}, {finished} FROM ({series}) s WHERE NOT {open}",
+            created = TaskEvent::Created(Created {
+                source: Some(Source::Auto),
+                ..Created::default()
+            })
+            .data(),
+            first_response = TaskEvent::FirstResponse {
+                after_seconds: 0,
+                owner: None
+            }
+            .data(),
+            escalated = TaskEvent::Escalated { text: None, by: None }.data(),
+            started = status(Status::Open, Status::InProgress),
+            waiting = status(Status::InProgress, Status::Waiting),
+            resumed = status(Status::Waiting, Status::InProgress),
+            finished = status(Status::InProgress, Status::Done),
         ),
         format!(
             "INSERT INTO touchpoints (client_id, at, adapter, channel, speaker, from_client) \

@@ -12,13 +12,13 @@ pub mod report;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, TimeZone, Utc};
-use serde_json::Value;
 use sqlx::{AssertSqlSafe, Row};
 
 pub use period::Period;
 
 use crate::config::SlaConfig;
 use crate::domain::calendar::Calendar;
+use crate::domain::event::TaskEvent;
 use crate::domain::{Priority, Status};
 use crate::store::{json_rows, with_rows, Conn, Json};
 
@@ -299,11 +299,6 @@ fn ratio(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
-fn status_to(data: &str) -> Option<Status> {
-    let value: Value = serde_json::from_str(data).ok()?;
-    value.get("to")?.as_str()?.parse().ok()
-}
-
 /// A task created in the period.
 struct Created {
     id: i64,
@@ -322,18 +317,20 @@ async fn waiting_events(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<HashMap<
     for chunk in ids.chunks(5000) {
         let rest = format!(
             "({}) ids CROSS JOIN task_events e{} WHERE e.task_id = ids.c0 \
-             AND e.kind = 'status' AND e.data LIKE '%waiting%'",
+             AND (e.status_to = 'waiting' OR e.status_from = 'waiting')",
             json_rows(conn, &[Json::Int]),
             indexed_by(conn, "task_events_waiting")
         );
-        let sql = packed(conn, "e.id, e.task_id, e.at, e.data", &rest);
+        let sql = packed(conn, "e.id, e.task_id, e.at, e.status_to", &rest);
         let row = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
             .fetch_one(&mut *conn)
             .await?;
-        let mut rows: Vec<(i64, i64, i64, String)> = unpack(&row)?;
+        let mut rows: Vec<(i64, i64, i64, Option<String>)> = unpack(&row)?;
         rows.sort_by_key(|r| r.0);
-        for (_, task_id, at, data) in rows {
-            out.entry(task_id).or_default().push((at, status_to(&data)));
+        for (_, task_id, at, to) in rows {
+            out.entry(task_id)
+                .or_default()
+                .push((at, to.and_then(|to| to.parse().ok())));
         }
     }
     Ok(out)
@@ -454,12 +451,12 @@ async fn figures(
     let mut resolved: BTreeMap<i64, (i64, i64, Priority, bool)> = BTreeMap::new();
     let rest = format!(
         "task_events e{} JOIN tasks t ON t.id = e.task_id \
-         WHERE e.kind = 'status' AND e.at >= $1 AND e.at < $2 AND e.data LIKE '%\"done\"%' AND t.source <> 'playbook'",
+         WHERE e.status_to = 'done' AND e.at >= $1 AND e.at < $2 AND t.source <> 'playbook'",
         indexed_by(conn, "task_events_done_at")
     );
     let sql = packed(
         conn,
-        "e.id, e.task_id, e.at, e.data, t.created_at, t.priority, t.requester_is_client",
+        "e.id, e.task_id, e.at, t.created_at, t.priority, t.requester_is_client",
         &rest,
     );
     let row = sqlx::query(AssertSqlSafe(sql))
@@ -467,12 +464,9 @@ async fn figures(
         .bind(to)
         .fetch_one(&mut *conn)
         .await?;
-    let mut rows: Vec<(i64, i64, i64, String, i64, String, i64)> = unpack(&row)?;
+    let mut rows: Vec<(i64, i64, i64, i64, String, i64)> = unpack(&row)?;
     rows.sort_by_key(|r| r.0);
-    for (_, task_id, at, data, created_at, priority, from_client) in rows {
-        if status_to(&data) != Some(Status::Done) {
-            continue;
-        }
+    for (_, task_id, at, created_at, priority, from_client) in rows {
         resolved.insert(
             task_id,
             (
@@ -701,21 +695,19 @@ async fn first_done_before(conn: &mut Conn, ids: &[i64], until: i64) -> anyhow::
     for chunk in ids.chunks(5000) {
         let rest = format!(
             "({}) ids CROSS JOIN task_events e{} WHERE e.task_id = ids.c0 \
-             AND e.kind = 'status' AND e.data LIKE '%\"done\"%' AND e.at <= $2",
+             AND e.status_to = 'done' AND e.at <= $2",
             json_rows(conn, &[Json::Int]),
             indexed_by(conn, "task_events_done")
         );
-        let sql = packed(conn, "e.id, e.task_id, e.at, e.data", &rest);
+        let sql = packed(conn, "e.id, e.task_id, e.at", &rest);
         let row = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
             .bind(until)
             .fetch_one(&mut *conn)
             .await?;
-        let mut rows: Vec<(i64, i64, i64, String)> = unpack(&row)?;
+        let mut rows: Vec<(i64, i64, i64)> = unpack(&row)?;
         rows.sort_by_key(|r| r.0);
-        for (_, task_id, at, data) in rows {
-            if status_to(&data) == Some(Status::Done) {
-                out.entry(task_id).or_insert(at);
-            }
+        for (_, task_id, at) in rows {
+            out.entry(task_id).or_insert(at);
         }
     }
     Ok(out)
@@ -746,11 +738,11 @@ async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
     };
     let sql = packed(
         conn,
-        "e.id, e.task_id, e.kind, e.data, t.status, t.owner_id, t.due_at",
+        "e.id, e.task_id, e.kind, e.status_from, t.status, t.owner_id, t.due_at",
         from,
     );
     let row = sqlx::query(AssertSqlSafe(sql)).bind(at).fetch_one(&mut *conn).await?;
-    type ChangeRow = (i64, i64, String, String, String, Option<i64>, Option<i64>);
+    type ChangeRow = (i64, i64, String, Option<String>, String, Option<i64>, Option<i64>);
     let mut changes: Vec<ChangeRow> = unpack(&row)?;
     changes.sort_by_key(|c| c.0);
     /// What the changes since `at` tell of a task then.
@@ -765,7 +757,7 @@ async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
         due_at: Option<i64>,
     }
     let mut then: BTreeMap<i64, Then> = BTreeMap::new();
-    for (_, task_id, kind, data, status, owner_id, due_at) in changes {
+    for (_, task_id, kind, status_from, status, owner_id, due_at) in changes {
         let entry = then.entry(task_id).or_insert_with(|| Then {
             status: status.parse().ok(),
             status_seen: false,
@@ -776,9 +768,7 @@ async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
         match kind.as_str() {
             "status" if !entry.status_seen => {
                 entry.status_seen = true;
-                entry.status = serde_json::from_str::<Value>(&data)
-                    .ok()
-                    .and_then(|v| v.get("from")?.as_str()?.parse().ok());
+                entry.status = status_from.and_then(|from| from.parse().ok());
                 entry.look_up |= entry.status.is_none();
             }
             "due" => entry.look_up = true,
@@ -810,7 +800,7 @@ async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
     for chunk in look_up.chunks(5000) {
         let rest = format!(
             "(SELECT t.owner_id, \
-             (SELECT e.data FROM task_events e WHERE e.task_id = t.id AND e.kind || '' = 'status' AND e.at < $2 \
+             (SELECT e.status_to FROM task_events e WHERE e.task_id = t.id AND e.kind || '' = 'status' AND e.at < $2 \
               ORDER BY e.id DESC LIMIT 1) AS last_status, \
              (SELECT e.data FROM task_events e WHERE e.task_id = t.id AND e.kind || '' = 'due' AND e.at < $2 \
               ORDER BY e.id DESC LIMIT 1) AS last_due, \
@@ -826,19 +816,26 @@ async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
             .await?;
         type OpenRow = (Option<i64>, Option<String>, Option<String>, Option<String>);
         for (owner_id, last_status, last_due, created) in unpack::<OpenRow>(&row)? {
-            let status = last_status.and_then(|d| status_to(&d)).unwrap_or(Status::Open);
+            let status = last_status.and_then(|to| to.parse().ok()).unwrap_or(Status::Open);
             if !status.is_active() {
                 continue;
             }
-            let due_at = last_due.or(created).and_then(|d| due_from(&d));
+            let due_at = match (last_due, created) {
+                (Some(due), _) => due_from("due", &due),
+                (None, Some(created)) => due_from("created", &created),
+                (None, None) => None,
+            };
             out.push(OpenTask { owner_id, due_at });
         }
     }
     Ok(out)
 }
 
-/// The due time a `due` event set.
-fn due_from(data: &str) -> Option<i64> {
-    let value: Value = serde_json::from_str(data).ok()?;
-    value.get("to").or_else(|| value.get("due_at"))?.as_i64()
+/// The due time a `due` or `created` event (its stored data) set.
+fn due_from(kind: &str, data: &str) -> Option<i64> {
+    match TaskEvent::read(kind, serde_json::from_str(data).ok()?).ok()? {
+        TaskEvent::Due { due_at, .. } => due_at,
+        TaskEvent::Created(created) => created.due_at,
+        _ => None,
+    }
 }

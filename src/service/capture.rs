@@ -4,17 +4,16 @@
 //! Invariant: the handlers reached without a command (`conversation`, `reaction`, `edit`) fail
 //! with a user error only before they write anything; they run without a savepoint.
 
-use keel_chat::InboundKind;
-use serde_json::json;
-
 use super::format::task_ref;
 use super::outcome::{user, Outcome};
-use super::task::{link, open_task, reaction_command, status_change, Request};
+use super::task::{link, open_task, reaction_command, Request};
 use super::turn::{reply_thread, Turn, Who};
 use crate::capture::{self, noise, understand, FRUSTRATED};
+use crate::domain::event::{Side, TaskEvent};
 use crate::domain::{Priority, Source, Status};
 use crate::store::people::Touchpoint;
 use crate::store::tasks::{self, Task};
+use keel_chat::InboundKind;
 
 /// An ordinary message in a conversation (not addressed to keel).
 pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
@@ -84,16 +83,20 @@ async fn client_follow_up(turn: &mut Turn<'_>, mut task: Task, text: &str) -> Ou
         let from = task.status;
         task.status = Status::Open;
         task.resolved_at = None;
+        let note = Some("the client wrote again".to_string());
         turn.record(
             &task,
-            "status",
-            status_change(from, Status::Open, Some("the client wrote again")),
+            TaskEvent::Status {
+                from,
+                to: Status::Open,
+                note,
+            },
         )
         .await?;
         turn.reply(format!("{} reopened: the client wrote again", task_ref(&task)));
         return Ok(());
     }
-    turn.record(&task, "message", json!({ "from": "client" })).await
+    turn.record(&task, TaskEvent::Message { from: Side::Client }).await
 }
 
 /// A team member's message about a task: the first one is the first response.
@@ -102,17 +105,19 @@ async fn team_follow_up(turn: &mut Turn<'_>, mut task: Task) -> Outcome {
     task.last_activity_at = at;
     if task.first_response_at.is_none() && task.requester_is_client {
         task.first_response_at = Some(at);
-        let member = turn.who.member().cloned();
-        let mut data = json!({ "after_seconds": at - task.created_at });
+        let mut owner = None;
         if task.owner_id.is_none() {
-            if let Some(m) = &member {
+            if let Some(m) = turn.who.member() {
                 task.owner_id = Some(m.id);
-                data["owner"] = json!(m.name);
+                owner = Some(m.name.clone());
             }
         }
-        return turn.record(&task, "first_response", data).await;
+        let after_seconds = at - task.created_at;
+        return turn
+            .record(&task, TaskEvent::FirstResponse { after_seconds, owner })
+            .await;
     }
-    turn.record(&task, "message", json!({ "from": "team" })).await
+    turn.record(&task, TaskEvent::Message { from: Side::Team }).await
 }
 
 /// A client message arriving soon after another joins that message's task.
@@ -133,12 +138,11 @@ async fn join(turn: &mut Turn<'_>, mut task: Task, text: &str) -> Outcome {
         task.due_at = understood.due.map(|d| d.at.timestamp());
     }
     link(turn, &inbound.message_id, task.id);
-    turn.record(
-        &task,
-        "message_joined",
-        json!({ "text": text, "sentiment": understood.sentiment }),
-    )
-    .await
+    let joined = TaskEvent::MessageJoined {
+        text: text.to_string(),
+        sentiment: understood.sentiment,
+    };
+    turn.record(&task, joined).await
 }
 
 /// A reaction: 🎫 captures the message, 👀 takes its task, ✅ marks it done.
@@ -205,11 +209,10 @@ pub(super) async fn edit(turn: &mut Turn<'_>, message_id: &str, text: &str) -> O
         return Ok(());
     };
     let events = tasks::events(turn.db().await?, task.id).await?;
-    let captured_here = events
-        .first()
-        .and_then(|e| e.data.get("text"))
-        .and_then(|t| t.as_str())
-        .map(capture::title);
+    let captured_here = events.first().and_then(|e| match &e.event {
+        TaskEvent::Created(created) => Some(capture::title(&created.text)),
+        _ => None,
+    });
     if captured_here.as_deref() != Some(task.title.as_str()) {
         return Ok(());
     }
@@ -218,7 +221,7 @@ pub(super) async fn edit(turn: &mut Turn<'_>, message_id: &str, text: &str) -> O
         return Ok(());
     }
     let from = std::mem::replace(&mut task.title, title.clone());
-    turn.record(&task, "edited", json!({ "from": from, "to": title })).await
+    turn.record(&task, TaskEvent::Edited { from, to: title }).await
 }
 
 /// The task a client message at `at` joins: the newest open auto-captured task in the channel

@@ -1,7 +1,5 @@
 //! One handler per command. Each checks, changes the task and its log together, and answers.
 
-use serde_json::json;
-
 use super::format::{card, channel_label, format_time, list_line, quoted, task_ref};
 use super::lookup::{channel_named, client_named, existing, member_named, speaker_member};
 use super::outcome::{user, Fail, Outcome};
@@ -10,6 +8,7 @@ use super::turn::{reply_thread, Turn, Who};
 use super::{kpi, playbooks, schedule_commands, standup, surveys};
 use crate::command::{self, Allowed, Command, Lifecycle, ListScope, ParseError, Spec};
 use crate::domain::due::parse_due;
+use crate::domain::event::TaskEvent;
 use crate::domain::{truncate, Role, Source, Status, TaskId};
 use crate::store::people::{self, Client, Member};
 use crate::store::tasks::{self, Filter};
@@ -84,8 +83,14 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
             let due = parse_due(&date, &turn.due_context()).map_err(|e| Fail::User(e.to_string()))?;
             task.due_at = Some(due.timestamp());
             task.last_activity_at = turn.at().timestamp();
-            turn.record(&task, "due", json!({ "phrase": date, "due_at": task.due_at }))
-                .await?;
+            turn.record(
+                &task,
+                TaskEvent::Due {
+                    phrase: date,
+                    due_at: task.due_at,
+                },
+            )
+            .await?;
             let when = format_time(due.timestamp(), turn.speaker_tz());
             turn.reply(format!("{} due {when}", task_ref(&task)));
             Ok(())
@@ -97,19 +102,14 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
             }
             let from = std::mem::replace(&mut task.priority, level);
             task.last_activity_at = turn.at().timestamp();
-            turn.record(
-                &task,
-                "priority",
-                json!({ "from": from.as_str(), "to": level.as_str() }),
-            )
-            .await?;
+            turn.record(&task, TaskEvent::Priority { from, to: level }).await?;
             turn.reply(format!("{} priority {level} (was {from})", task_ref(&task)));
             Ok(())
         }
         Command::Note { task, text } => {
             let mut task = existing(turn, task).await?;
             task.last_activity_at = turn.at().timestamp();
-            turn.record(&task, "note", json!({ "text": text })).await?;
+            turn.record(&task, TaskEvent::Note { text }).await?;
             turn.reply(format!("{} note added", task_ref(&task)));
             Ok(())
         }
@@ -117,8 +117,14 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
             let mut task = existing(turn, task).await?;
             let until = parse_due(&date, &turn.due_context()).map_err(|e| Fail::User(e.to_string()))?;
             task.snoozed_until = Some(until.timestamp());
-            turn.record(&task, "snoozed", json!({ "phrase": date, "until": task.snoozed_until }))
-                .await?;
+            turn.record(
+                &task,
+                TaskEvent::Snoozed {
+                    phrase: date,
+                    until: task.snoozed_until,
+                },
+            )
+            .await?;
             let when = format_time(until.timestamp(), turn.speaker_tz());
             turn.reply(format!("{} snoozed until {when}", task_ref(&task)));
             Ok(())
@@ -287,7 +293,14 @@ async fn escalate(turn: &mut Turn<'_>, id: TaskId, why: Option<String>) -> Outco
     let at = turn.at().timestamp();
     task.escalated_at = Some(at);
     task.last_activity_at = at;
-    turn.record(&task, "escalated", json!({ "text": why })).await?;
+    turn.record(
+        &task,
+        TaskEvent::Escalated {
+            text: why.clone(),
+            by: None,
+        },
+    )
+    .await?;
     let mut notify: Vec<Member> = people::members(turn.db().await?)
         .await?
         .into_iter()

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 
 use super::keel::Keel;
-use crate::store::jobs;
+use crate::store::jobs::{self, JobKind, NewJob};
 use crate::store::outbox::Queued;
 use crate::store::people::Member;
 use crate::store::standups::Standup;
@@ -23,7 +23,7 @@ pub(crate) struct Ctx<'a> {
     pub looked_up: Lookups,
     /// Jobs to create when the batch ends (key → kind, time; the later time wins), or `None` to
     /// create them at once.
-    deferred: Option<BTreeMap<String, (String, i64)>>,
+    deferred: Option<BTreeMap<String, (JobKind, i64)>>,
 }
 
 /// What a transaction has looked up already (standups do not change while jobs run).
@@ -57,26 +57,26 @@ impl<'a> Ctx<'a> {
     }
 
     /// The jobs deferred so far, to create now.
-    pub fn take_deferred_jobs(&mut self) -> Vec<(String, String, i64)> {
+    pub fn take_deferred_jobs(&mut self) -> Vec<NewJob> {
         self.deferred
             .take()
             .unwrap_or_default()
             .into_iter()
-            .map(|(key, (kind, at))| (key, kind, at))
+            .map(|(key, (kind, at))| NewJob { key, kind, at })
             .collect()
     }
 
     /// Creates jobs (an existing one keeps the later time): at once, or when the batch ends.
-    pub async fn schedule(&mut self, rows: Vec<(String, String, i64)>) -> anyhow::Result<()> {
+    pub async fn schedule(&mut self, new: Vec<NewJob>) -> anyhow::Result<()> {
         match &mut self.deferred {
             Some(later) => {
-                for (key, kind, at) in rows {
-                    let entry = later.entry(key).or_insert((kind, at));
-                    entry.1 = entry.1.max(at);
+                for job in new {
+                    let entry = later.entry(job.key).or_insert((job.kind, job.at));
+                    entry.1 = entry.1.max(job.at);
                 }
                 Ok(())
             }
-            None => jobs::schedule_many(self.conn, &rows).await,
+            None => jobs::schedule_many(self.conn, &new).await,
         }
     }
 

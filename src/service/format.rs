@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use crate::domain::event::TaskEvent;
 use crate::store::people::{Client, Member};
-use crate::store::tasks::{Task, TaskEvent, TaskView};
+use crate::store::tasks::{LoggedEvent, Task, TaskView};
 
 /// How much of a note or reason a task card shows.
 const DETAIL_CHARS: usize = 200;
@@ -76,7 +77,7 @@ pub fn list_line(v: &TaskView, now: i64, tz: Tz) -> String {
 }
 
 /// The task card of `show`: fields, then the timeline.
-pub fn card(v: &TaskView, events: &[TaskEvent], tz: Tz) -> String {
+pub fn card(v: &TaskView, events: &[LoggedEvent], tz: Tz) -> String {
     let t = &v.task;
     let mut lines = vec![format!("#{} {} — {}", t.id, t.status, t.title)];
     let mut fields = vec![
@@ -114,31 +115,28 @@ pub fn card(v: &TaskView, events: &[TaskEvent], tz: Tz) -> String {
             "  {} {} {}{}",
             format_time(e.at, tz),
             crate::domain::truncate(&e.actor, crate::domain::NAME_CHARS),
-            e.kind.replace('_', " "),
+            e.event.kind().replace('_', " "),
             event_detail(e)
         ));
     }
     lines.join("\n")
 }
 
-fn event_detail(e: &TaskEvent) -> String {
-    let get = |k: &str| e.data.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let detail = match e.kind.as_str() {
-        "status" => match (get("to"), get("note")) {
-            (Some(to), Some(note)) => format!("→ {to}: {note}"),
-            (Some(to), None) => format!("→ {to}"),
-            _ => String::new(),
-        },
-        "assigned" => get("owner").map(|o| format!("→ @{o}")).unwrap_or_default(),
-        "note" | "escalated" => get("text").unwrap_or_default(),
-        "priority" => get("to").unwrap_or_default(),
-        "due" | "snoozed" => get("phrase").unwrap_or_default(),
-        "edited" => get("to").map(|t| quoted(&t)).unwrap_or_default(),
-        "survey_answered" => match (get("kind"), e.data.get("score").and_then(|s| s.as_i64())) {
-            (Some(k), Some(s)) if k == "csat" => format!("CSAT {}", if s > 0 { "👍" } else { "👎" }),
-            (Some(_), Some(s)) => format!("NPS {s}"),
-            _ => String::new(),
-        },
+fn event_detail(e: &LoggedEvent) -> String {
+    let detail = match &e.event {
+        TaskEvent::Status {
+            to, note: Some(note), ..
+        } => format!("→ {to}: {note}"),
+        TaskEvent::Status { to, note: None, .. } => format!("→ {to}"),
+        TaskEvent::Assigned { owner } => format!("→ @{owner}"),
+        TaskEvent::Note { text } | TaskEvent::Escalated { text: Some(text), .. } => text.clone(),
+        TaskEvent::Priority { to, .. } => to.to_string(),
+        TaskEvent::Due { phrase, .. } | TaskEvent::Snoozed { phrase, .. } => phrase.clone(),
+        TaskEvent::Edited { to, .. } => quoted(to),
+        TaskEvent::SurveyAnswered { kind, score, .. } if kind == "csat" => {
+            format!("CSAT {}", if *score > 0 { "👍" } else { "👎" })
+        }
+        TaskEvent::SurveyAnswered { score, .. } => format!("NPS {score}"),
         _ => String::new(),
     };
     if detail.is_empty() {

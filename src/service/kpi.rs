@@ -80,7 +80,8 @@ pub(super) async fn kpi(turn: &mut Turn<'_>, range: KpiRange) -> Outcome {
     Ok(())
 }
 
-pub(crate) const WEEKLY_JOB: &str = "weekly_kpi";
+/// The outbox kind of the weekly summary's messages.
+const WEEKLY_MESSAGE: &str = "weekly_kpi";
 
 /// The weekly summary job: Mondays 09:00 team time, last week's KPIs and chart in the configured
 /// channel. Its first run (when keel first starts) only schedules the next Monday; a Monday missed
@@ -104,7 +105,7 @@ pub(crate) async fn weekly_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<N
     let report = kpi::report(ctx.conn, Some(keel.store.pool()), &rules, &period, now).await?;
     let image = chart_image(ctx.conn, &rules, &report, now, channel.clone(), None).await?;
     ctx.send(
-        WEEKLY_JOB,
+        WEEKLY_MESSAGE,
         &adapter,
         keel_chat::Outbound::Message {
             conversation: channel,
@@ -113,7 +114,7 @@ pub(crate) async fn weekly_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<N
         },
     );
     if let Some(image) = image {
-        ctx.send(WEEKLY_JOB, &adapter, image);
+        ctx.send(WEEKLY_MESSAGE, &adapter, image);
     }
     Ok(Next::At(next))
 }

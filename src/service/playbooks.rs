@@ -1,12 +1,12 @@
 //! `playbook run <name> for <client|@member>` and `playbook list`.
 
 use chrono::{Duration, TimeZone};
-use serde_json::json;
 
 use super::format::{format_time, task_ref};
 use super::lookup::{client_named, member_named, speaker_member};
 use super::outcome::{user, Outcome};
 use super::turn::Turn;
+use crate::domain::event::{Created, TaskEvent};
 use crate::domain::{Priority, Source, Status};
 use crate::playbook::{OwnerRole, Subject};
 use crate::store::people::{self, Member};
@@ -123,17 +123,18 @@ pub(super) async fn run(turn: &mut Turn<'_>, name: &str, target: &str) -> Outcom
             snoozed_until: None,
             escalated_at: None,
         };
-        let data = json!({
-            "text": title,
-            "source": "playbook",
-            "playbook": playbook.name,
-            "item": index,
-            "priority": "normal",
-            "due_at": due,
-            "owner": owner.name,
-            "client": client.as_ref().map(|c| c.key.clone()),
+        let opened = TaskEvent::Created(Created {
+            text: title.to_string(),
+            source: Some(Source::Playbook),
+            priority: Some(Priority::Normal),
+            due_at: Some(due),
+            owner: Some(owner.name.clone()),
+            client: client.as_ref().map(|c| c.key.clone()),
+            playbook: Some(playbook.name.clone()),
+            item: Some(index as i64),
+            ..Created::default()
         });
-        let event = NewEvent::new(id, at.timestamp(), "created", &runner.name, data);
+        let event = NewEvent::new(id, at.timestamp(), &runner.name, opened);
         turn.writes().insert_task(task.clone(), event);
         created.push((task, owner.name));
     }

@@ -109,7 +109,7 @@ pub(super) async fn standup_off(turn: &mut Turn<'_>) -> Outcome {
         return user("there is no standup to stop");
     };
     standups::stop(conn).await?;
-    jobs::delete_prefixed(conn, &format!("{}:{}:", standup::PROMPT_JOB, active.id)).await?;
+    jobs::delete_prefixed(conn, &standup::prompt_prefix(active.id)).await?;
     turn.reply("standup stopped");
     Ok(())
 }

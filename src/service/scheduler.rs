@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use super::context::{Ctx, Next};
 use super::keel::Keel;
 use super::{kpi, standup, surveys, sweep};
-use crate::store::jobs::{self, Job};
+use crate::store::jobs::{self, Job, JobKind};
 use crate::store::outbox;
 
 /// How many due jobs one transaction takes.
@@ -74,7 +74,8 @@ impl Scheduler {
         outbox::enqueue_queued(&mut tx, &out, now.timestamp()).await?;
         tx.commit().await?;
         for job in &due {
-            metrics::counter!(crate::observe::JOBS_RUN, "kind" => job.kind.clone()).increment(1);
+            let kind = job.kind.map_or("unknown", JobKind::as_str);
+            metrics::counter!(crate::observe::JOBS_RUN, "kind" => kind).increment(1);
             let delay = (now.timestamp() - job.next_run_at).max(0) as f64;
             metrics::histogram!(crate::observe::JOB_DELAY).record(delay);
         }
@@ -135,15 +136,15 @@ impl Scheduler {
 
 /// Runs one job; returns when it runs next.
 async fn run_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<Next> {
-    match job.kind.as_str() {
-        standup::PROMPT_JOB => standup::prompt_job(ctx, job).await,
-        standup::REMINDER_JOB => standup::reminder_job(ctx, job).await,
-        standup::SUMMARY_JOB => standup::summary_job(ctx, job).await,
-        sweep::SWEEP_JOB => sweep::sweep_job(ctx, job).await,
-        kpi::WEEKLY_JOB => kpi::weekly_job(ctx, job).await,
-        surveys::NPS_JOB => surveys::nps_job(ctx, job).await,
-        other => {
-            tracing::warn!(job = %job.key, kind = other, "unknown job kind; deleting it");
+    match job.kind {
+        Some(JobKind::StandupPrompt) => standup::prompt_job(ctx, job).await,
+        Some(JobKind::StandupReminder) => standup::reminder_job(ctx, job).await,
+        Some(JobKind::StandupSummary) => standup::summary_job(ctx, job).await,
+        Some(JobKind::Sweep) => sweep::sweep_job(ctx, job).await,
+        Some(JobKind::WeeklyKpi) => kpi::weekly_job(ctx, job).await,
+        Some(JobKind::NpsSurvey) => surveys::nps_job(ctx, job).await,
+        None => {
+            tracing::warn!(job = %job.key, "unknown job kind; deleting it");
             Ok(Next::Done)
         }
     }

@@ -16,14 +16,15 @@ use super::calendar::member_tz;
 use super::context::{Ctx, Next};
 use super::keel::Keel;
 use crate::domain::schedule::Schedule;
-use crate::store::jobs::{self, Job};
+use crate::store::jobs::{self, Job, JobKind, NewJob};
 use crate::store::people::{self, Member};
 use crate::store::standups::{self, Run, RunStatus, Standup};
 use crate::store::{outbox, Conn};
 
-pub(crate) const PROMPT_JOB: &str = "standup";
-pub(crate) const REMINDER_JOB: &str = "standup_reminder";
-pub(crate) const SUMMARY_JOB: &str = "standup_summary";
+/// Where the keys of one standup's prompt jobs start (`standup:<standup>:`).
+pub(crate) fn prompt_prefix(standup_id: i64) -> String {
+    format!("{}:{standup_id}:", JobKind::StandupPrompt.as_str())
+}
 
 /// The questions when `standup set` names none.
 pub const DEFAULT_QUESTIONS: [&str; 3] = [
@@ -39,11 +40,11 @@ const REMINDER_AFTER: i64 = 3600;
 const WINDOW: i64 = 4 * 3600;
 
 fn prompt_key(standup_id: i64, member_id: i64) -> String {
-    format!("{PROMPT_JOB}:{standup_id}:{member_id}")
+    format!("{}{member_id}", prompt_prefix(standup_id))
 }
 
 fn summary_key(standup_id: i64, day: &str) -> String {
-    format!("{SUMMARY_JOB}:{standup_id}:{day}")
+    format!("{}:{standup_id}:{day}", JobKind::StandupSummary.as_str())
 }
 
 fn local_day(tz: Tz, at: DateTime<Utc>) -> String {
@@ -100,7 +101,7 @@ pub(crate) async fn reconcile(conn: &mut Conn, keel: &Keel, now: DateTime<Utc>) 
     let Ok(schedule) = Schedule::parse(&standup.cron) else {
         return Ok(());
     };
-    let have: HashSet<String> = jobs::prefixed(conn, &format!("{PROMPT_JOB}:{}:", standup.id))
+    let have: HashSet<String> = jobs::prefixed(conn, &prompt_prefix(standup.id))
         .await?
         .into_iter()
         .map(|(key, _)| key)
@@ -115,7 +116,11 @@ pub(crate) async fn reconcile(conn: &mut Conn, keel: &Keel, now: DateTime<Utc>) 
         // Monday's prompt, even when the scheduler first sees them on Monday.
         let since = member.created_at.max(standup.created_at).max(now.timestamp() - 86_400);
         if let Some(next) = schedule.next_after(member_tz(keel, &member), at(since)) {
-            new.push((key, PROMPT_JOB.to_string(), next.timestamp()));
+            new.push(NewJob {
+                key,
+                kind: JobKind::StandupPrompt,
+                at: next.timestamp(),
+            });
         }
     }
     jobs::schedule_many(conn, &new).await
@@ -132,7 +137,14 @@ pub(crate) async fn schedule_member(conn: &mut Conn, keel: &Keel, member: &Membe
     };
     if let Some(next) = schedule.next_after(member_tz(keel, member), at(since.max(standup.created_at))) {
         let key = prompt_key(standup.id, member.id);
-        jobs::upsert(conn, &key, PROMPT_JOB, next.timestamp(), &serde_json::json!({})).await?;
+        jobs::upsert(
+            conn,
+            &key,
+            JobKind::StandupPrompt,
+            next.timestamp(),
+            &serde_json::json!({}),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -150,7 +162,7 @@ pub(crate) async fn set(
         questions
     };
     if let Some(old) = standups::active(ctx.conn).await? {
-        jobs::delete_prefixed(ctx.conn, &format!("{PROMPT_JOB}:{}:", old.id)).await?;
+        jobs::delete_prefixed(ctx.conn, &prompt_prefix(old.id)).await?;
     }
     let standup = standups::set(ctx.conn, cron, &questions, channel, ctx.now.timestamp()).await?;
     reconcile(ctx.conn, ctx.keel, ctx.now).await?;
@@ -161,7 +173,7 @@ pub(crate) async fn set(
 pub(crate) async fn prefetch(ctx: &mut Ctx<'_>, due: &[Job]) -> anyhow::Result<()> {
     let ids: Vec<i64> = due
         .iter()
-        .filter(|j| j.kind == PROMPT_JOB)
+        .filter(|j| j.kind == Some(JobKind::StandupPrompt))
         .filter_map(|j| j.key.rsplit(':').next().and_then(|id| id.parse().ok()))
         .collect();
     for m in people::members_by_ids(ctx.conn, &ids).await? {
@@ -236,7 +248,11 @@ pub(crate) async fn prompt(
     let Some(run_id) = standups::start_run(ctx.conn, standup.id, member.id, &day, status, now).await? else {
         return Ok(false);
     };
-    let summary = (summary_key(standup.id, &day), SUMMARY_JOB.to_string(), now + WINDOW);
+    let summary = NewJob {
+        key: summary_key(standup.id, &day),
+        kind: JobKind::StandupSummary,
+        at: now + WINDOW,
+    };
     if away {
         ctx.schedule(vec![summary]).await?;
         return Ok(false);
@@ -245,11 +261,11 @@ pub(crate) async fn prompt(
     let first = standup.questions.first().cloned().unwrap_or_default();
     let text = format!("Standup for {} · 1/{total}: {first} (reply here)", day_label(&day));
     ctx.send("standup_prompt", &member.adapter, direct(member, text));
-    let reminder = (
-        format!("{REMINDER_JOB}:{run_id}"),
-        REMINDER_JOB.to_string(),
-        now + REMINDER_AFTER,
-    );
+    let reminder = NewJob {
+        key: format!("{}:{run_id}", JobKind::StandupReminder.as_str()),
+        kind: JobKind::StandupReminder,
+        at: now + REMINDER_AFTER,
+    };
     ctx.schedule(vec![summary, reminder]).await?;
     Ok(true)
 }
@@ -331,7 +347,7 @@ async fn still_to_prompt(ctx: &mut Ctx<'_>, standup: &Standup, day: &str) -> any
         .iter()
         .map(|r| r.member_id)
         .collect();
-    let due: HashMap<String, i64> = jobs::prefixed(ctx.conn, &format!("{PROMPT_JOB}:{}:", standup.id))
+    let due: HashMap<String, i64> = jobs::prefixed(ctx.conn, &prompt_prefix(standup.id))
         .await?
         .into_iter()
         .collect();

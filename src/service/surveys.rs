@@ -13,14 +13,13 @@ use super::lookup::client_named;
 use super::outcome::{user, Outcome};
 use super::turn::{Turn, Who};
 
-use crate::store::jobs::{self, Job};
+use crate::domain::event::TaskEvent;
+use crate::store::jobs::{self, Job, JobKind};
 use crate::store::people::{self, Client, Touchpoint};
 use crate::store::surveys::{self, Survey};
 use crate::store::tasks::{NewEvent, Task};
 use crate::store::Conn;
 
-/// The job that asks a live client's contacts the NPS question.
-pub(crate) const NPS_JOB: &str = "nps_survey";
 /// The outbox kind and the buttons' action of survey questions.
 const ACTION: &str = "survey";
 const DAY: i64 = 86_400;
@@ -45,7 +44,7 @@ pub(crate) async fn schedule_nps(conn: &mut Conn, client: &Client) -> anyhow::Re
             jobs::upsert(
                 conn,
                 &nps_job_key(client),
-                NPS_JOB,
+                JobKind::NpsSurvey,
                 live + NPS_FIRST_DAYS * DAY,
                 &json!({}),
             )
@@ -273,8 +272,12 @@ async fn record(turn: &mut Turn<'_>, survey: &Survey, score: i64) -> Outcome<Str
         _ => "👎".into(),
     };
     if let Some(task) = survey.task_id {
-        let data = json!({ "survey": survey.id, "kind": survey.kind, "score": score });
-        let event = NewEvent::new(task, at, "survey_answered", &survey.contact_name, data);
+        let answered = TaskEvent::SurveyAnswered {
+            survey: survey.id,
+            kind: survey.kind.clone(),
+            score,
+        };
+        let event = NewEvent::new(task, at, &survey.contact_name, answered);
         turn.writes().event(event);
     }
     let inbound = turn.inbound;

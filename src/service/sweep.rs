@@ -11,18 +11,16 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use keel_chat::Outbound;
-use serde_json::json;
 
 use super::calendar::{member_calendar, team_holidays};
 use super::context::{Ctx, Next};
 use super::format::{channel_label, quoted, task_ref};
 use crate::domain::calendar::Calendar;
+use crate::domain::event::TaskEvent;
 use crate::domain::{Priority, Status};
 use crate::store::jobs::{self, Job};
 use crate::store::people::{self, Client, Member};
 use crate::store::tasks::{self, Filter, NewEvent, Task, TaskView};
-
-pub(crate) const SWEEP_JOB: &str = "sweep";
 
 /// How often the sweep runs (seconds); runs fall on the quarter hours.
 const EVERY: i64 = 15 * 60;
@@ -224,8 +222,8 @@ fn about(task: &Task) -> String {
 
 /// Appends an event to a task's log without changing the task (a nudge, an automatic
 /// escalation's notice).
-async fn log_event(ctx: &mut Ctx<'_>, task: &Task, kind: &str, data: serde_json::Value) -> anyhow::Result<()> {
-    let event = NewEvent::new(task.id, ctx.now.timestamp(), kind, "keel", data);
+async fn log_event(ctx: &mut Ctx<'_>, task: &Task, event: TaskEvent) -> anyhow::Result<()> {
+    let event = NewEvent::new(task.id, ctx.now.timestamp(), "keel", event);
     tasks::append_events(ctx.conn, &[event]).await
 }
 
@@ -267,7 +265,11 @@ async fn stalled(
         );
         let key = format!("nudge:{}:{}:{periods}", task.id, task.last_activity_at);
         if notify(ctx, team, "nudge", &key, owner, &text).await? {
-            log_event(ctx, task, "nudged", json!({ "count": periods, "owner": owner.name })).await?;
+            let nudged = TaskEvent::Nudged {
+                count: periods,
+                owner: owner.name.clone(),
+            };
+            log_event(ctx, task, nudged).await?;
         }
         return Ok(());
     }
@@ -299,7 +301,11 @@ async fn escalate(
         let mut escalated = task.clone();
         escalated.escalated_at = escalated.escalated_at.or(Some(ctx.now.timestamp()));
         tasks::update(ctx.conn, &escalated).await?;
-        log_event(ctx, task, "escalated", json!({ "text": why, "by": "keel" })).await?;
+        let escalated = TaskEvent::Escalated {
+            text: Some(why.to_string()),
+            by: Some("keel".to_string()),
+        };
+        log_event(ctx, task, escalated).await?;
     }
     Ok(())
 }
@@ -393,11 +399,11 @@ async fn waiting_seconds(ctx: &mut Ctx<'_>, team: &Team, task: &Task) -> anyhow:
     let mut total = 0;
     let mut since: Option<DateTime<Utc>> = None;
     for e in tasks::events(ctx.conn, task.id).await? {
-        if e.kind != "status" {
+        let Some((_, to)) = e.event.status_change() else {
             continue;
-        }
+        };
         let at = Utc.timestamp_opt(e.at, 0).single().unwrap_or(ctx.now);
-        if e.data.get("to").and_then(|v| v.as_str()) == Some("waiting") {
+        if to == Status::Waiting {
             since.get_or_insert(at);
         } else if let Some(start) = since.take() {
             total += team.team.business_seconds_between(start, at);

@@ -1,7 +1,7 @@
 //! What happens to a task, whoever asked for it: opening it from a request, linking messages to
 //! it, assigning it, changing its status.
 
-use serde_json::json;
+use keel_chat::Speaker;
 
 use super::format::{channel_label, describe_new_task, quoted, task_ref};
 use super::lookup::existing;
@@ -9,22 +9,13 @@ use super::outcome::{user, Outcome};
 use super::surveys;
 use super::turn::Turn;
 use crate::capture::{understand, FRUSTRATED};
+use crate::domain::event::{Created, TaskEvent};
 use crate::domain::{truncate, Priority, Source, Status, TaskId};
 use crate::store::people::{self, Client, Member};
 use crate::store::tasks::{Link, NewEvent, Task};
-use keel_chat::Speaker;
 
 /// How much of a note an answer repeats.
 const ECHO_CHARS: usize = 80;
-
-/// The event data for a status change.
-pub(crate) fn status_change(
-    from: crate::domain::Status,
-    to: crate::domain::Status,
-    note: Option<&str>,
-) -> serde_json::Value {
-    json!({ "from": from.as_str(), "to": to.as_str(), "note": note })
-}
 
 /// A request about to become a task.
 pub(super) struct Request<'a> {
@@ -106,17 +97,18 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
         snoozed_until: None,
         escalated_at: None,
     };
-    let data = json!({
-        "text": request.text,
-        "source": request.source.as_str(),
-        "priority": priority.as_str(),
-        "due_at": task.due_at,
-        "owner": owner.as_ref().map(|m| m.name.clone()),
-        "client": client.as_ref().map(|c| c.key.clone()),
-        "sentiment": understood.sentiment,
-        "frustrated": frustrated,
+    let created = TaskEvent::Created(Created {
+        text: request.text.to_string(),
+        source: Some(request.source),
+        priority: Some(priority),
+        due_at: task.due_at,
+        owner: owner.as_ref().map(|m| m.name.clone()),
+        client: client.as_ref().map(|c| c.key.clone()),
+        sentiment: Some(understood.sentiment),
+        frustrated: Some(frustrated),
+        ..Created::default()
     });
-    let created = NewEvent::new(id, at, "created", turn.who.name(), data);
+    let created = NewEvent::new(id, at, turn.who.name(), created);
     turn.writes().insert_task(task.clone(), created);
     link(turn, request.message_id, id);
     if let Some(root) = &thread {
@@ -168,7 +160,13 @@ pub(super) async fn assign(turn: &mut Turn<'_>, id: TaskId, owner: Member) -> Ou
     }
     task.owner_id = Some(owner.id);
     task.last_activity_at = turn.at().timestamp();
-    turn.record(&task, "assigned", json!({ "owner": owner.name })).await?;
+    turn.record(
+        &task,
+        TaskEvent::Assigned {
+            owner: owner.name.clone(),
+        },
+    )
+    .await?;
     if Some(owner.id) != turn.who.member().map(|m| m.id) {
         let note = format!(
             "{} is yours now ({} assigned it): {}",
@@ -202,7 +200,12 @@ pub(super) async fn set_status(turn: &mut Turn<'_>, mut task: Task, to: Status, 
         Status::Open => None,
         _ => task.resolved_at,
     };
-    turn.record(&task, "status", status_change(from, to, note)).await?;
+    let event = TaskEvent::Status {
+        from,
+        to,
+        note: note.map(str::to_string),
+    };
+    turn.record(&task, event).await?;
     let mut answer = format!("{} {to}", task_ref(&task));
     if let Some(n) = note {
         // The whole note is in the task's timeline; the answer stays one short line.

@@ -10,6 +10,7 @@ use super::context::Ctx;
 use super::keel::Keel;
 use super::outcome::Outcome;
 use crate::domain::due::DueContext;
+use crate::domain::event::TaskEvent;
 use crate::domain::parse_tz;
 use crate::store::outbox::Queued;
 use crate::store::people::{Client, Member};
@@ -169,8 +170,8 @@ impl<'a> Turn<'a> {
     }
 
     /// Writes a task's new state with the event that caused it.
-    pub async fn record(&mut self, task: &tasks::Task, kind: &str, data: serde_json::Value) -> Outcome {
-        let event = NewEvent::new(task.id, self.at().timestamp(), kind, self.who.name(), data);
+    pub async fn record(&mut self, task: &tasks::Task, event: TaskEvent) -> Outcome {
+        let event = NewEvent::new(task.id, self.at().timestamp(), self.who.name(), event);
         match self.batch.writes.queued_task_mut(task.id) {
             Some(queued) => *queued = task.clone(),
             None => {

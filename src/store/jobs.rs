@@ -6,11 +6,65 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::{json_rows, Backend, Conn, Json};
 
+/// What a scheduled job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// One member's standup questions.
+    StandupPrompt,
+    /// A reminder to a member who has not answered yet.
+    StandupReminder,
+    /// A standup's summary in its channel.
+    StandupSummary,
+    /// Nudges, escalations, SLA warnings, silent clients, overload.
+    Sweep,
+    /// The weekly KPI summary.
+    WeeklyKpi,
+    /// A client's NPS round.
+    NpsSurvey,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 6] = [
+        JobKind::StandupPrompt,
+        JobKind::StandupReminder,
+        JobKind::StandupSummary,
+        JobKind::Sweep,
+        JobKind::WeeklyKpi,
+        JobKind::NpsSurvey,
+    ];
+
+    /// The name stored in the `kind` column (and the start of most job keys).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::StandupPrompt => "standup",
+            JobKind::StandupReminder => "standup_reminder",
+            JobKind::StandupSummary => "standup_summary",
+            JobKind::Sweep => "sweep",
+            JobKind::WeeklyKpi => "weekly_kpi",
+            JobKind::NpsSurvey => "nps_survey",
+        }
+    }
+
+    /// The kind stored as `text`; `None` for a kind this version does not know.
+    pub fn parse(text: &str) -> Option<JobKind> {
+        JobKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// A job to create (or move to a later time, when one with its key exists).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    pub key: String,
+    pub kind: JobKind,
+    pub at: i64,
+}
+
 /// A scheduled job as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub key: String,
-    pub kind: String,
+    /// `None`: a kind this version of keel does not know (the scheduler deletes it).
+    pub kind: Option<JobKind>,
     pub next_run_at: i64,
     pub data: Value,
     pub last_run_at: Option<i64>,
@@ -20,7 +74,7 @@ fn job(row: &AnyRow) -> anyhow::Result<Job> {
     let data: String = row.try_get("data")?;
     Ok(Job {
         key: row.try_get("key")?,
-        kind: row.try_get("kind")?,
+        kind: JobKind::parse(row.try_get("kind")?),
         next_run_at: row.try_get("next_run_at")?,
         data: serde_json::from_str(&data).unwrap_or(Value::Null),
         last_run_at: row.try_get("last_run_at")?,
@@ -28,13 +82,13 @@ fn job(row: &AnyRow) -> anyhow::Result<Job> {
 }
 
 /// Creates the job, or moves an existing one with this key to `next_run_at`.
-pub async fn upsert(conn: &mut Conn, key: &str, kind: &str, next_run_at: i64, data: &Value) -> anyhow::Result<()> {
+pub async fn upsert(conn: &mut Conn, key: &str, kind: JobKind, next_run_at: i64, data: &Value) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO jobs (key, kind, next_run_at, data) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, next_run_at = excluded.next_run_at, data = excluded.data",
     )
     .bind(key)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(next_run_at)
     .bind(data.to_string())
     .execute(conn)
@@ -43,12 +97,12 @@ pub async fn upsert(conn: &mut Conn, key: &str, kind: &str, next_run_at: i64, da
 }
 
 /// Creates the job unless one with this key exists; true when it was created.
-pub async fn ensure(conn: &mut Conn, key: &str, kind: &str, next_run_at: i64, data: &Value) -> anyhow::Result<bool> {
+pub async fn ensure(conn: &mut Conn, key: &str, kind: JobKind, next_run_at: i64, data: &Value) -> anyhow::Result<bool> {
     let created = sqlx::query(
         "INSERT INTO jobs (key, kind, next_run_at, data) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
     )
     .bind(key)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(next_run_at)
     .bind(data.to_string())
     .execute(conn)
@@ -58,13 +112,13 @@ pub async fn ensure(conn: &mut Conn, key: &str, kind: &str, next_run_at: i64, da
 }
 
 /// Creates jobs with one statement; a job that exists keeps the later of its time and the new one.
-pub async fn schedule_many(conn: &mut Conn, rows: &[(String, String, i64)]) -> anyhow::Result<()> {
-    if rows.is_empty() {
+pub async fn schedule_many(conn: &mut Conn, jobs: &[NewJob]) -> anyhow::Result<()> {
+    if jobs.is_empty() {
         return Ok(());
     }
-    let json: Vec<Value> = rows
+    let json: Vec<Value> = jobs
         .iter()
-        .map(|(key, kind, at)| serde_json::json!([key, kind, at]))
+        .map(|job| serde_json::json!([job.key, job.kind.as_str(), job.at]))
         .collect();
     let sql = format!(
         "INSERT INTO jobs (key, kind, next_run_at) {} ON CONFLICT (key) DO UPDATE SET next_run_at = \

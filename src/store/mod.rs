@@ -144,6 +144,7 @@ static MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_inbox.sql"),
     migration!(7, "0007_kpi_status.sql"),
     migration!(8, "0008_replicas.sql"),
+    migration!(9, "0009_status_columns.sql"),
 ];
 
 /// A URL safe to show: the password removed.

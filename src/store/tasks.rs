@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{flag, json_rows, Conn, Json};
+use crate::domain::event::{Created, TaskEvent};
 use crate::domain::{Priority, Source, Status};
 
 /// A task as stored: the current state of its event log.
@@ -153,9 +154,8 @@ pub async fn next_task_id(conn: &mut Conn) -> anyhow::Result<i64> {
 pub struct NewEvent {
     pub task_id: i64,
     pub at: i64,
-    pub kind: String,
     pub actor: String,
-    pub data: Value,
+    pub event: TaskEvent,
 }
 
 /// A message that belongs to a task.
@@ -230,11 +230,33 @@ pub async fn append_events(conn: &mut Conn, new: &[NewEvent]) -> anyhow::Result<
     }
     let rows: Vec<Value> = new
         .iter()
-        .map(|e| json!([e.task_id, e.at, e.kind, e.actor, e.data.to_string()]))
+        .map(|e| {
+            let change = e.event.status_change();
+            json!([
+                e.task_id,
+                e.at,
+                e.event.kind(),
+                e.actor,
+                e.event.data().to_string(),
+                change.map(|(from, _)| from.as_str()),
+                change.map(|(_, to)| to.as_str()),
+            ])
+        })
         .collect();
     let sql = format!(
-        "INSERT INTO task_events (task_id, at, kind, actor, data) {}",
-        json_rows(conn, &[Json::Int, Json::Int, Json::Text, Json::Text, Json::Text])
+        "INSERT INTO task_events (task_id, at, kind, actor, data, status_from, status_to) {}",
+        json_rows(
+            conn,
+            &[
+                Json::Int,
+                Json::Int,
+                Json::Text,
+                Json::Text,
+                Json::Text,
+                Json::Text,
+                Json::Text
+            ]
+        )
     );
     super::with_rows(conn, sql, rows)
         .execute(&mut *conn)
@@ -264,11 +286,11 @@ pub async fn link_messages(conn: &mut Conn, links: &[Link]) -> anyhow::Result<()
 }
 
 /// Inserts a new task and its `created` event.
-pub async fn insert(conn: &mut Conn, t: &Task, actor: &str, data: &Value) -> anyhow::Result<()> {
+pub async fn insert(conn: &mut Conn, t: &Task, actor: &str, created: Created) -> anyhow::Result<()> {
     insert_tasks(conn, std::slice::from_ref(t)).await?;
     append_events(
         conn,
-        &[NewEvent::new(t.id, t.created_at, "created", actor, data.clone())],
+        &[NewEvent::new(t.id, t.created_at, actor, TaskEvent::Created(created))],
     )
     .await
 }
@@ -303,21 +325,20 @@ pub async fn update(conn: &mut Conn, t: &Task) -> anyhow::Result<()> {
 }
 
 /// Writes a task's new state and the event that led to it; call inside one transaction.
-pub async fn record(conn: &mut Conn, t: &Task, at: i64, kind: &str, actor: &str, data: &Value) -> anyhow::Result<()> {
+pub async fn record(conn: &mut Conn, t: &Task, at: i64, actor: &str, event: TaskEvent) -> anyhow::Result<()> {
     update(conn, t).await?;
-    append_events(conn, &[NewEvent::new(t.id, at, kind, actor, data.clone())]).await
+    append_events(conn, &[NewEvent::new(t.id, at, actor, event)]).await
 }
 
 impl NewEvent {
     /// An event by `actor`, a person's name as the platform gave it (kept clean: one line, no
     /// NUL, which PostgreSQL refuses in text).
-    pub fn new(task_id: i64, at: i64, kind: &str, actor: &str, data: Value) -> NewEvent {
+    pub fn new(task_id: i64, at: i64, actor: &str, event: TaskEvent) -> NewEvent {
         NewEvent {
             task_id,
             at,
-            kind: kind.to_string(),
             actor: crate::domain::clean_name(actor),
-            data,
+            event,
         }
     }
 }
@@ -505,31 +526,32 @@ pub async fn active_for_client(conn: &mut Conn, client_id: i64) -> anyhow::Resul
     .await?)
 }
 
-/// One entry of a task's timeline.
+/// One entry of a task's timeline, as logged.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TaskEvent {
+pub struct LoggedEvent {
     pub id: i64,
     pub task_id: i64,
     pub at: i64,
-    pub kind: String,
     pub actor: String,
-    pub data: Value,
+    pub event: TaskEvent,
 }
 
-fn event(row: &AnyRow) -> anyhow::Result<TaskEvent> {
+fn event(row: &AnyRow) -> anyhow::Result<LoggedEvent> {
+    let id: i64 = row.try_get("id")?;
+    let kind: String = row.try_get("kind")?;
     let data: String = row.try_get("data")?;
-    Ok(TaskEvent {
-        id: row.try_get("id")?,
+    let data: Value = serde_json::from_str(&data).with_context(|| format!("task event {id}: its data is not JSON"))?;
+    Ok(LoggedEvent {
+        id,
         task_id: row.try_get("task_id")?,
         at: row.try_get("at")?,
-        kind: row.try_get("kind")?,
         actor: row.try_get("actor")?,
-        data: serde_json::from_str(&data).unwrap_or(Value::Null),
+        event: TaskEvent::read(&kind, data).with_context(|| format!("task event {id}"))?,
     })
 }
 
 /// A task's timeline, oldest first.
-pub async fn events(conn: &mut Conn, task_id: i64) -> anyhow::Result<Vec<TaskEvent>> {
+pub async fn events(conn: &mut Conn, task_id: i64) -> anyhow::Result<Vec<LoggedEvent>> {
     let rows = sqlx::query("SELECT id, task_id, at, kind, actor, data FROM task_events WHERE task_id = $1 ORDER BY id")
         .bind(task_id)
         .fetch_all(conn)
@@ -538,7 +560,7 @@ pub async fn events(conn: &mut Conn, task_id: i64) -> anyhow::Result<Vec<TaskEve
 }
 
 /// Every task event after `after_id`, in order, at most `limit` (for export).
-pub async fn events_after(conn: &mut Conn, after_id: i64, limit: i64) -> anyhow::Result<Vec<TaskEvent>> {
+pub async fn events_after(conn: &mut Conn, after_id: i64, limit: i64) -> anyhow::Result<Vec<LoggedEvent>> {
     let rows =
         sqlx::query("SELECT id, task_id, at, kind, actor, data FROM task_events WHERE id > $1 ORDER BY id LIMIT $2")
             .bind(after_id)

@@ -1,0 +1,185 @@
+//! What happened to a task: the closed set of entries of its append-only log.
+//!
+//! A task's row is a projection of these events. Each is stored as its `kind` and a JSON `data`
+//! object (serde's adjacent tagging gives both); the status a change leads to and leaves is also
+//! stored in columns of their own, so the KPIs find status changes by index rather than by text.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Priority, Source, Status};
+
+/// One entry of a task's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum TaskEvent {
+    /// The task was opened.
+    Created(Created),
+    /// Its status changed (a status change always says where it came from).
+    Status {
+        from: Status,
+        to: Status,
+        note: Option<String>,
+    },
+    /// It got an owner.
+    Assigned { owner: String },
+    /// Its due date was set with `due`, as the person wrote it.
+    Due { phrase: String, due_at: Option<i64> },
+    /// Its priority was changed with `priority`.
+    Priority { from: Priority, to: Priority },
+    /// A note was added.
+    Note { text: String },
+    /// It was snoozed until a date.
+    Snoozed { phrase: String, until: Option<i64> },
+    /// It was escalated, by a person (`by` absent) or by keel's sweep.
+    Escalated {
+        text: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
+    /// A later message in its thread.
+    Message { from: Side },
+    /// The team's first answer to a client's request.
+    FirstResponse {
+        after_seconds: i64,
+        /// The first responder, when they became the owner with it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
+    },
+    /// A client message that joined the task (sent soon after the one that opened it).
+    MessageJoined { text: String, sentiment: f64 },
+    /// Its title followed an edit of the message it came from.
+    Edited { from: String, to: String },
+    /// keel reminded the owner that it stalled.
+    Nudged { count: i64, owner: String },
+    /// A client answered a survey about it.
+    SurveyAnswered { survey: i64, kind: String, score: i64 },
+}
+
+/// Who wrote a message in a task's thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Client,
+    Team,
+}
+
+/// What a task was opened with.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Created {
+    pub text: String,
+    pub source: Option<Source>,
+    pub priority: Option<Priority>,
+    pub due_at: Option<i64>,
+    pub owner: Option<String>,
+    pub client: Option<String>,
+    /// Requests read from people: their sentiment and whether it read as frustrated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frustrated: Option<bool>,
+    /// Playbook items: the playbook and the item's place in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playbook: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<i64>,
+}
+
+/// Why a stored event could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("task event \"{kind}\" cannot be read: {source}")]
+pub struct UnreadableEvent {
+    pub kind: String,
+    #[source]
+    pub source: serde_json::Error,
+}
+
+impl TaskEvent {
+    /// The name stored in the log's `kind` column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TaskEvent::Created(_) => "created",
+            TaskEvent::Status { .. } => "status",
+            TaskEvent::Assigned { .. } => "assigned",
+            TaskEvent::Due { .. } => "due",
+            TaskEvent::Priority { .. } => "priority",
+            TaskEvent::Note { .. } => "note",
+            TaskEvent::Snoozed { .. } => "snoozed",
+            TaskEvent::Escalated { .. } => "escalated",
+            TaskEvent::Message { .. } => "message",
+            TaskEvent::FirstResponse { .. } => "first_response",
+            TaskEvent::MessageJoined { .. } => "message_joined",
+            TaskEvent::Edited { .. } => "edited",
+            TaskEvent::Nudged { .. } => "nudged",
+            TaskEvent::SurveyAnswered { .. } => "survey_answered",
+        }
+    }
+
+    /// The JSON stored in the log's `data` column.
+    pub fn data(&self) -> serde_json::Value {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(mut tagged)) => tagged.remove("data").unwrap_or_default(),
+            _ => serde_json::Value::Null,
+        }
+    }
+
+    /// Reads a stored event back from its `kind` and `data` columns.
+    pub fn read(kind: &str, data: serde_json::Value) -> Result<TaskEvent, UnreadableEvent> {
+        let tagged = serde_json::json!({ "kind": kind, "data": data });
+        serde_json::from_value(tagged).map_err(|source| UnreadableEvent {
+            kind: kind.to_string(),
+            source,
+        })
+    }
+
+    /// The status change it records (left, reached), for the log's status columns.
+    pub fn status_change(&self) -> Option<(Status, Status)> {
+        match self {
+            TaskEvent::Status { from, to, .. } => Some((*from, *to)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_stored_as_they_always_were() {
+        let status = TaskEvent::Status {
+            from: Status::InProgress,
+            to: Status::Done,
+            note: None,
+        };
+        assert_eq!(status.kind(), "status");
+        assert_eq!(
+            status.data().to_string(),
+            r#"{"from":"in-progress","note":null,"to":"done"}"#
+        );
+        let first = TaskEvent::FirstResponse {
+            after_seconds: 240,
+            owner: None,
+        };
+        assert_eq!(first.data().to_string(), r#"{"after_seconds":240}"#);
+        let read = TaskEvent::read(
+            "status",
+            serde_json::json!({"from": "in-progress", "note": null, "to": "done"}),
+        )
+        .expect("read");
+        assert_eq!(read, status);
+        assert_eq!(read.status_change(), Some((Status::InProgress, Status::Done)));
+    }
+
+    #[test]
+    fn a_created_event_of_any_origin_reads_back() {
+        let request = serde_json::json!({"text": "export broken", "source": "auto", "priority": "normal",
+            "due_at": null, "owner": null, "client": "acme", "sentiment": -0.2, "frustrated": false});
+        let read = TaskEvent::read("created", request.clone()).expect("request");
+        assert_eq!(read.data(), request);
+        let item = serde_json::json!({"text": "Kick-off call", "source": "playbook", "playbook": "onboarding",
+            "item": 0, "priority": "normal", "due_at": 1_764_000_000, "owner": "lea", "client": "acme"});
+        let read = TaskEvent::read("created", item.clone()).expect("playbook item");
+        assert_eq!(read.data(), item);
+        assert!(TaskEvent::read("reticulated", serde_json::json!({})).is_err());
+    }
+}
