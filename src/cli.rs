@@ -539,7 +539,12 @@ async fn connect_matrix(
         allow_invites_from: settings.inviters(),
     };
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
-    let mut wait = std::time::Duration::from_millis(500);
+    use backon::BackoffBuilder;
+    let mut waits = backon::ExponentialBuilder::new()
+        .with_min_delay(std::time::Duration::from_millis(500))
+        .with_max_delay(std::time::Duration::from_secs(10))
+        .without_max_times()
+        .build();
     loop {
         let attempt = async {
             let matrix = keel_matrix::Matrix::connect(config.clone()).await?;
@@ -551,12 +556,12 @@ async fn connect_matrix(
             Err(e) => {
                 let message = crate::store::one_line(&format!("{e:#}"));
                 let refused = keel_matrix::is_refused(&e);
+                let wait = waits.next().unwrap_or(std::time::Duration::from_secs(10));
                 if refused || tokio::time::Instant::now() + wait > deadline {
                     return Err(environment(format!("cannot connect to Matrix: {message}")));
                 }
                 tracing::warn!(error = %message, retry_in_ms = wait.as_millis() as u64, "cannot reach the Matrix homeserver yet");
                 tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(std::time::Duration::from_secs(10));
             }
         }
     }

@@ -349,9 +349,17 @@ fn ceil_seconds(at: chrono::DateTime<chrono::Utc>) -> i64 {
     at.timestamp() + i64::from(at.timestamp_subsec_nanos() > 0)
 }
 
-/// Seconds before attempt `attempts + 1`: 1, 2, 4 … capped at about 4 minutes.
+/// Seconds before attempt `attempts + 1`: 1, 2, 4 … capped at about 4 minutes. The tries are
+/// counted in the outbox row, so the wait is the n-th of the sequence rather than a loop's next.
 pub fn backoff(attempts: i64) -> i64 {
-    1_i64 << attempts.clamp(0, 8) as u32
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::new()
+        .with_min_delay(std::time::Duration::from_secs(1))
+        .with_max_delay(std::time::Duration::from_secs(256))
+        .without_max_times()
+        .build()
+        .nth(attempts.clamp(0, 8) as usize)
+        .map_or(256, |wait| wait.as_secs() as i64)
 }
 
 /// The survey a posted question asks (its choices' values are `<survey id>:<score>`).

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use async_trait::async_trait;
+use backon::{BackoffBuilder, ExponentialBuilder};
 use keel_chat::{Inbound, InboundSink};
 use tokio::sync::{mpsc, oneshot, Notify};
 
@@ -358,6 +359,13 @@ async fn put(keel: &Keel, inbox: &Inbox, events: &[Inbound]) -> anyhow::Result<V
         .collect())
 }
 
+/// Pauses after inbox rounds that could handle nothing, until one can.
+const ROUND_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_millis(100))
+    .with_max_delay(ROUND_MAX_PAUSE)
+    .without_max_times();
+const ROUND_MAX_PAUSE: Duration = Duration::from_secs(30);
+
 /// The processor: handles the inbox oldest first until keel stops, giving way to arrivals (see
 /// `QUIET`). A round where nothing could be handled (the database is away) is tried again after
 /// a pause that grows to 30 s.
@@ -370,7 +378,7 @@ async fn process(keel: Keel, mut reader: Reader, door: Arc<Door>, committed: Arc
             }
         }
     }
-    let mut pause = Duration::from_millis(100);
+    let mut pauses = ROUND_BACKOFF.build();
     loop {
         let closing = door.closed.load(Ordering::Relaxed);
         if !closing {
@@ -383,18 +391,18 @@ async fn process(keel: Keel, mut reader: Reader, door: Arc<Door>, committed: Arc
             }
             Ok(_) => {
                 committed.notify_one();
-                pause = Duration::from_millis(100);
+                pauses = ROUND_BACKOFF.build();
                 if closing {
                     return;
                 }
             }
             Err(e) => {
+                let pause = pauses.next().unwrap_or(ROUND_MAX_PAUSE);
                 tracing::warn!(error = %format!("{e:#}"), retry_in_ms = pause.as_millis() as u64, "keel could not handle the inbox; trying again");
                 if closing {
                     return;
                 }
                 tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(30));
             }
         }
     }
