@@ -305,6 +305,9 @@ mod tests {
         assert_eq!(classify("th\u{200B}anks"), Some(T));
         assert_eq!(classify("\u{202B}thanks\u{202C}"), Some(T));
         assert_eq!(classify("\u{FEFF}ok"), Some(A));
+        assert_eq!(classify("th\u{180E}anks"), Some(T));
+        assert_eq!(classify("th\u{200C}anks"), Some(T));
+        assert_eq!(classify("ok \u{1F44D}\u{200D}\u{1F44E}"), None);
     }
 
     #[test]

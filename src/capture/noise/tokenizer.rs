@@ -4,6 +4,7 @@
 use super::emoji::{emoji_at, emoticon_at, is_emoji_modifier, shortcode_at, shortcode_flavour, Flavour, ZWJ};
 use super::vocabulary::canonical;
 use super::MAX_WORDS;
+use crate::domain::is_invisible;
 
 /// One piece of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,13 +30,16 @@ fn is_apostrophe(c: char) -> bool {
     matches!(c, '\'' | '\u{2019}' | '\u{2018}' | '\u{02BC}' | '`' | '\u{00B4}')
 }
 
-/// Characters that are dropped without separating words (zero-width and
-/// bidirectional controls, soft hyphen, stray joiners and variation selectors).
-fn is_invisible(c: char) -> bool {
-    matches!(c as u32,
-        0x00AD | 0x061C | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064
-        | 0x2066..=0x2069 | 0xFEFF)
-        || is_emoji_modifier(c)
+/// The zero-width non-joiner and joiner. `domain::is_invisible` keeps them for scripts and emoji
+/// sequences; here a joiner after an emoji is read by `emoji_at`, and anywhere else joins nothing.
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\u{200C}' | ZWJ)
+}
+
+/// Characters dropped without separating words: invisible ones, stray joiners, and emoji
+/// modifiers not following an emoji.
+fn is_ignored(c: char) -> bool {
+    is_invisible(c) || is_joiner(c) || is_emoji_modifier(c)
 }
 
 fn is_question_mark(c: char) -> bool {
@@ -86,7 +90,7 @@ pub(super) fn tokenize(text: &str) -> Option<Vec<Token>> {
             i += 1;
             continue;
         }
-        if is_invisible(c) || c == ZWJ {
+        if is_ignored(c) {
             i += 1;
             continue;
         }
