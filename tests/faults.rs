@@ -37,20 +37,23 @@ fn channel(n: usize) -> String {
     format!("C0K{n:02}")
 }
 
-/// The fake Slack: lea of the team, and one user of each client's own workspace per channel.
-async fn fake_slack() -> FakeSlack {
-    let fake = FakeSlack::start(TOKEN).await.expect("fake slack");
-    fake.add_user("ULEA", "lea", "TTEAM", "Europe/Berlin");
-    for n in 0..CHANNELS {
-        fake.add_channel(&channel(n), &format!("client{n}"));
-        fake.add_user(
-            &format!("UC{n:02}"),
-            &format!("contact{n}"),
-            &format!("TC{n:02}"),
-            "UTC",
-        );
-    }
-    fake
+/// The client channels, one per client.
+fn client_channels() -> Vec<(String, String)> {
+    (0..CHANNELS).map(|n| (channel(n), format!("client{n}"))).collect()
+}
+
+/// lea of the team, and one user of each client's own workspace per channel.
+fn people() -> Vec<(String, String, String, String)> {
+    let lea = ("ULEA".into(), "lea".into(), "TTEAM".into(), "Europe/Berlin".into());
+    let contacts = (0..CHANNELS).map(|n| {
+        (
+            format!("UC{n:02}"),
+            format!("contact{n}"),
+            format!("TC{n:02}"),
+            "UTC".into(),
+        )
+    });
+    std::iter::once(lea).chain(contacts).collect()
 }
 
 fn config(database_url: &str, fake: &FakeSlack) -> String {
@@ -162,7 +165,7 @@ async fn exactly_once(db_url: &str, fake: &FakeSlack, requests: &[(String, Vec<A
 
 fn a_burst_survives_kill_9(backend: &str) {
     support::runtime().block_on(async {
-        let fake = fake_slack().await;
+        let fake = support::fake_slack(TOKEN, &client_channels(), &people()).await;
         let db = support::TestDb::new(backend);
         let keel = Arc::new(Mutex::new(keel_run(&db.url, &fake)));
         let url = format!("http://{}/slack/events", keel.lock().expect("keel").http);
@@ -210,7 +213,7 @@ on_both_backends!(
 fn a_postgres_restart_in_a_burst_loses_nothing_and_healthz_reports_it() {
     support::runtime().block_on(async {
         let pg = Arc::new(support::OwnPostgres::start());
-        let fake = fake_slack().await;
+        let fake = support::fake_slack(TOKEN, &client_channels(), &people()).await;
         let keel = keel_run(&pg.url, &fake);
         let url = format!("http://{}/slack/events", keel.http);
         add_clients(&fake, &url).await;
@@ -260,7 +263,7 @@ fn a_postgres_restart_in_a_burst_loses_nothing_and_healthz_reports_it() {
 #[test]
 fn two_replicas_behind_a_load_balancer_handle_and_send_each_event_once() {
     support::runtime().block_on(async {
-        let fake = fake_slack().await;
+        let fake = support::fake_slack(TOKEN, &client_channels(), &people()).await;
         let db = support::TestDb::postgres();
         let one = keel_run(&db.url, &fake);
         let two = keel_run(&db.url, &fake);
@@ -307,7 +310,7 @@ fn a_send_cut_short_is_not_repeated(backend: &str) {
     use keel::store::outbox;
     use keel_chat::Adapter;
     support::runtime().block_on(async {
-        let fake = fake_slack().await;
+        let fake = support::fake_slack(TOKEN, &client_channels(), &people()).await;
         let db = support::TestDb::new(backend);
         let store = keel::store::Store::open(&db.url).await.expect("store");
         let slack = keel_slack::Slack::new(&keel_slack::SlackConfig {

@@ -809,15 +809,14 @@ async fn keel_behind_the_events_api(db: &TestDb, fake: &FakeSlack) -> (String, S
     (base, store)
 }
 
-/// A fake Slack with the shared channel #acme, lea of the team and bob of the client's own
-/// workspace.
-async fn fake_slack() -> FakeSlack {
-    let fake = FakeSlack::start(TOKEN).await.expect("fake slack");
-    fake.add_channel("C0ACME", "acme");
-    fake.add_user("ULEA", "lea", "TTEAM", "Europe/Berlin");
-    fake.add_user("UBOB", "bob", "TACME", "America/New_York");
-    fake
-}
+/// The fake Slack's shared channel #acme.
+const CHANNELS: &[(&str, &str)] = &[("C0ACME", "acme")];
+
+/// lea of the team and bob of the client's own workspace.
+const USERS: &[(&str, &str, &str, &str)] = &[
+    ("ULEA", "lea", "TTEAM", "Europe/Berlin"),
+    ("UBOB", "bob", "TACME", "America/New_York"),
+];
 
 /// Everything keel keeps of what Slack sent: tasks, events, dedupe records, the inbox, the
 /// outbox, people and touchpoints.
@@ -947,7 +946,7 @@ fn message_event(user: &str, ts: &str, text: &str) -> Vec<u8> {
 on_both_backends!(forged_and_stale_slack_requests_get_401_and_store_nothing, |backend| {
     let db = TestDb::new(backend);
     support::runtime().block_on(async {
-        let fake = fake_slack().await;
+        let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
         let (base, store) = keel_behind_the_events_api(&db, &fake).await;
         let nothing = stored(&store).await;
         let endpoints = [
@@ -1083,7 +1082,7 @@ on_both_backends!(forged_and_stale_slack_requests_get_401_and_store_nothing, |ba
 on_both_backends!(a_replayed_slack_request_is_one_task_and_one_answer, |backend| {
     let db = TestDb::new(backend);
     support::runtime().block_on(async {
-        let fake = fake_slack().await;
+        let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
         let (base, store) = keel_behind_the_events_api(&db, &fake).await;
         let add = slash("ULEA", "client add acme \"Acme Corp\" <#C0ACME|acme>", "T-add");
         let now = unix_now().to_string();
@@ -1150,7 +1149,7 @@ on_both_backends!(
     |backend| {
         let db = TestDb::new(backend);
         support::runtime().block_on(async {
-            let fake = fake_slack().await;
+            let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
             let (base, store) = keel_behind_the_events_api(&db, &fake).await;
             let nothing = stored(&store).await;
             let huge_text = "x".repeat(1024 * 1024);
@@ -1212,7 +1211,7 @@ on_both_backends!(
     |backend| {
         let db = TestDb::new(backend);
         support::runtime().block_on(async {
-            let fake = fake_slack().await;
+            let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
             let long = "y".repeat(100 * 1024);
             let names = [
                 ("UEVE", "ev\u{0}e\u{202e}\r\n"),

@@ -53,17 +53,15 @@ async fn keel_with_slack(db: &support::TestDb, fake: &FakeSlack) -> (Ingest, Dis
     (ingest, dispatcher)
 }
 
-/// A fake Slack with the client's shared channel, a team channel, two team members (lea, max)
-/// and bob from the client's own workspace.
-async fn fake_slack() -> FakeSlack {
-    let fake = FakeSlack::start(TOKEN).await.expect("fake slack");
-    fake.add_channel("C0ACME", "acme");
-    fake.add_channel("C0OPS", "ops");
-    fake.add_user("ULEA", "lea", "TTEAM", "Europe/Berlin");
-    fake.add_user("UMAX", "max", "TTEAM", "Europe/Berlin");
-    fake.add_user("UBOB", "bob", "TACME", "America/New_York");
-    fake
-}
+/// The client's shared channel and a team channel.
+const CHANNELS: &[(&str, &str)] = &[("C0ACME", "acme"), ("C0OPS", "ops")];
+
+/// Two team members (lea, max) and bob from the client's own workspace.
+const USERS: &[(&str, &str, &str, &str)] = &[
+    ("ULEA", "lea", "TTEAM", "Europe/Berlin"),
+    ("UMAX", "max", "TTEAM", "Europe/Berlin"),
+    ("UBOB", "bob", "TACME", "America/New_York"),
+];
 
 /// A top-level message in a channel.
 fn message(channel: &str, text: impl Into<String>) -> keel_chat::Outbound {
@@ -114,7 +112,7 @@ async fn deliver_until(dispatcher: &Dispatcher, fake: &FakeSlack, n: usize, with
 fn a_paced_conversation_does_not_hold_up_the_others() {
     support::runtime().block_on(async {
         for backend in ["sqlite", "postgres"] {
-            let fake = fake_slack().await;
+            let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
             let db = support::TestDb::new(backend);
             let store = Store::open(&db.url).await.expect("store");
             {
@@ -183,7 +181,7 @@ fn a_paced_conversation_does_not_hold_up_the_others() {
 fn answers_go_to_the_request_thread_and_a_ratelimited_one_waits_and_goes_once() {
     support::runtime().block_on(async {
         for backend in ["sqlite", "postgres"] {
-            let fake = fake_slack().await;
+            let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
             let db = support::TestDb::new(backend);
             let (ingest, dispatcher) = keel_with_slack(&db, &fake).await;
             add_acme(&ingest).await;
@@ -232,7 +230,7 @@ fn answers_go_to_the_request_thread_and_a_ratelimited_one_waits_and_goes_once() 
 #[test]
 fn posts_to_one_channel_are_paced_to_one_per_second() {
     support::runtime().block_on(async {
-        let fake = fake_slack().await;
+        let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
         let slack = slack_client(&fake, TOKEN);
         let started = std::time::Instant::now();
         for n in 0..3 {
@@ -261,7 +259,7 @@ fn posts_to_one_channel_are_paced_to_one_per_second() {
 #[test]
 fn a_rate_limit_holds_only_its_method_for_the_time_slack_asked() {
     support::runtime().block_on(async {
-        let fake = fake_slack().await;
+        let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
         let slack = slack_client(&fake, TOKEN);
         fake.rate_limit("chat.postMessage", 1, 3);
         let first = slack.send(&message("C0ACME", "one")).await.expect_err("limited");
@@ -298,7 +296,7 @@ fn a_rate_limit_holds_only_its_method_for_the_time_slack_asked() {
 #[test]
 fn reactions_direct_messages_and_images_use_their_slack_methods() {
     support::runtime().block_on(async {
-        let fake = fake_slack().await;
+        let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
         let slack = slack_client(&fake, TOKEN);
         let reaction = keel_chat::Outbound::Reaction {
             conversation: "C0ACME".into(),
@@ -520,7 +518,7 @@ async fn keel_post(fake: &FakeSlack, n: usize) -> keel_fake_slack::Post {
 
 /// The whole conversation of the issue, over one transport, on one backend.
 async fn slack_connect_conversation(backend: &str, events_api: bool) {
-    let fake = fake_slack().await;
+    let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
     let db = support::TestDb::new(backend);
     let keel = keel_on_slack(&db, &fake, events_api).await;
 
@@ -738,7 +736,7 @@ fn socket_mode_a_slack_connect_conversation_and_redeliveries() {
 #[test]
 fn socket_mode_requests_commands_and_a_dropped_connection_lose_nothing() {
     support::runtime().block_on(async {
-        let fake = fake_slack().await;
+        let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
         let db = support::TestDb::new("sqlite");
         let store = Store::open(&db.url).await.expect("store");
         // Grouping off: each request its own task.
@@ -870,7 +868,7 @@ fn keel_run(db: &support::TestDb, slack_section: &str, listen: &str) -> KeelRun 
 #[test]
 fn keel_run_talks_to_slack_in_socket_mode_and_over_the_events_api() {
     support::runtime().block_on(async {
-        let fake = fake_slack().await;
+        let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
         let db = support::TestDb::new("sqlite");
         let socket = keel_run(
             &db,
@@ -918,7 +916,7 @@ fn keel_run_talks_to_slack_in_socket_mode_and_over_the_events_api() {
 #[test]
 fn a_slack_outage_backs_off_and_the_message_goes_once_and_a_newcomer_is_looked_up_on_joining() {
     support::runtime().block_on(async {
-        let fake = fake_slack().await;
+        let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
         let db = support::TestDb::new("sqlite");
         let (ingest, dispatcher) = keel_with_slack(&db, &fake).await;
         // Slack answers 503 twice; keel backs off (1 s, 2 s) and posts once.

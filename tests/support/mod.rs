@@ -1,5 +1,5 @@
-//! Shared test helpers: a fresh real database per test on SQLite or PostgreSQL, and the real
-//! `keel` binary driven through its console.
+//! Shared test helpers: a fresh real database per test on SQLite or PostgreSQL, the real `keel`
+//! binary driven through its console, and the fake Slack.
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -348,6 +348,23 @@ pub async fn http_get(address: &str, path: &str) -> (u16, String) {
         }
         _ => (0, String::new()),
     }
+}
+
+/// A fake Slack that takes the bot token `token`, with these channels (id, name) and users (id,
+/// name, Slack team, time zone). The tests differ only in these.
+pub async fn fake_slack<S: AsRef<str>>(
+    token: &str,
+    channels: &[(S, S)],
+    users: &[(S, S, S, S)],
+) -> keel_fake_slack::FakeSlack {
+    let fake = keel_fake_slack::FakeSlack::start(token).await.expect("fake slack");
+    for (id, name) in channels {
+        fake.add_channel(id.as_ref(), name.as_ref());
+    }
+    for (id, name, team, tz) in users {
+        fake.add_user(id.as_ref(), name.as_ref(), team.as_ref(), tz.as_ref());
+    }
+    fake
 }
 
 /// One figure from Prometheus's text format: the sample whose name and labels are exactly
