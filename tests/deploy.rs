@@ -4,16 +4,18 @@
 //! binary: every variable names a setting, the ports, hosts, users and passwords line up, and
 //! `keel config check` accepts the compose file's environment and the example configuration.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
 use keel::config::{Config, MatrixSettings, SlackSettings};
+use regex::{Captures, Regex};
 use serde_json::{json, Value as Json};
 use serde_yaml_ng::Value as Yaml;
+use url::Url;
 
 /// The settings serde does not write (`skip_serializing`): the secrets, which come from the
 /// environment only. `the_secrets_are_the_fields_serde_leaves_out` keeps this list true.
@@ -129,80 +131,43 @@ fn debug_paths(config: &Config) -> BTreeSet<String> {
 // ---------------------------------------------------------------------------------------------
 // docker-compose.yml, with compose's interpolation from deploy/env.example
 
-/// `deploy/env.example` as compose reads `.env`: `NAME=value` lines.
+/// `deploy/env.example` as compose reads `.env`.
 fn env_example() -> BTreeMap<String, String> {
-    read("deploy/env.example")
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (name, value) = l
-                .split_once('=')
-                .unwrap_or_else(|| panic!("deploy/env.example: {l:?} is not NAME=value"));
-            (name.trim().to_string(), value.trim().to_string())
-        })
+    dotenvy::from_path_iter(repo("deploy/env.example"))
+        .expect("deploy/env.example")
+        .map(|line| line.expect("deploy/env.example is dotenv syntax"))
         .collect()
 }
 
-/// Compose's interpolation of one string: `${VAR}`, `${VAR:-default}`, `${VAR-default}`,
-/// `${VAR:?error}`, `${VAR?error}`, `$VAR` and `$$`. A variable that is needed and not set fails,
-/// as `docker compose` does for `:?`.
+/// Compose's interpolation: `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}`,
+/// `${VAR?error}`, `$VAR` and `$$`. No crate does compose's rules; these few keep the URLs and
+/// names comparable and fail, as `docker compose` does, on a variable that is needed and not set.
 fn interpolate(text: &str, vars: &BTreeMap<String, String>, used: &mut BTreeSet<String>) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at + 1..];
-        if let Some(after) = rest.strip_prefix('$') {
-            out.push('$');
-            rest = after;
-            continue;
+    let reference = Regex::new(r"\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*)|(\$)|\{)").unwrap();
+    let expression = Regex::new(r"^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])(.*))?$").unwrap();
+    let value = |found: &Captures| {
+        if found.get(3).is_some() {
+            return "$".to_string();
         }
-        let ident = |s: &str| {
-            s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(s.len())
-        };
-        let (name, op, arg) = if let Some(inner) = rest.strip_prefix('{') {
-            let end = inner.find('}').unwrap_or_else(|| panic!("unclosed ${{ in {text:?}"));
-            let expr = &inner[..end];
-            rest = &inner[end + 1..];
-            let (name, tail) = expr.split_at(ident(expr));
-            let (op, arg) = [":-", ":?", "-", "?"]
-                .into_iter()
-                .find_map(|op| tail.strip_prefix(op).map(|arg| (op, arg)))
-                .unwrap_or(("", tail));
-            assert!(
-                !name.is_empty() && (!op.is_empty() || tail.is_empty()),
-                "docker-compose.yml: ${{{expr}}} is not an interpolation this test knows"
-            );
-            (name, op, arg)
-        } else {
-            let n = ident(rest);
-            if n == 0 {
-                out.push('$');
-                continue;
-            }
-            let name = &rest[..n];
-            rest = &rest[n..];
-            (name, "", "")
-        };
+        let inner = found
+            .get(1)
+            .or(found.get(2))
+            .unwrap_or_else(|| panic!("unclosed ${{ in {text:?}"));
+        let parts = expression.captures(inner.as_str()).unwrap_or_else(|| {
+            panic!(
+                "docker-compose.yml: {} is not an interpolation this test knows",
+                &found[0]
+            )
+        });
+        let (name, op) = (&parts[1], parts.get(2).map_or("", |m| m.as_str()));
         used.insert(name.to_string());
-        let value = vars.get(name);
-        let value = match op {
-            ":-" => value
-                .filter(|v| !v.is_empty())
-                .cloned()
-                .unwrap_or_else(|| arg.to_string()),
-            "-" => value.cloned().unwrap_or_else(|| arg.to_string()),
-            _ => value
-                .filter(|v| op != ":?" || !v.is_empty())
-                .cloned()
-                .unwrap_or_else(|| panic!("docker-compose.yml needs ${name}, which deploy/env.example does not set")),
-        };
-        out.push_str(&value);
-    }
-    out.push_str(rest);
-    out
+        match vars.get(name).filter(|v| !(op.starts_with(':') && v.is_empty())) {
+            Some(value) => value.clone(),
+            None if op.ends_with('-') => parts[3].to_string(),
+            None => panic!("docker-compose.yml needs ${name}, which deploy/env.example does not set"),
+        }
+    };
+    reference.replace_all(text, value).into_owned()
 }
 
 fn interpolate_all(value: &mut Yaml, vars: &BTreeMap<String, String>, used: &mut BTreeSet<String>) {
@@ -380,139 +345,73 @@ impl Compose {
     }
 }
 
-/// `scheme://user:password@host:port/path` taken apart.
-#[derive(Debug)]
-struct Url {
-    scheme: String,
-    user: String,
-    password: String,
-    host: String,
-    port: Option<u16>,
-    path: String,
-}
-
+/// A URL of the compose file, parsed.
 fn url(text: &str) -> Url {
-    let (scheme, rest) = text
-        .split_once("://")
-        .unwrap_or_else(|| panic!("{text:?} is not a URL"));
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let (credentials, host_port) = authority.rsplit_once('@').unwrap_or(("", authority));
-    let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
-    let (host, port) = match host_port.rsplit_once(':') {
-        Some((host, port)) => (
-            host,
-            Some(port.parse().unwrap_or_else(|_| panic!("{text:?}: bad port"))),
-        ),
-        None => (host_port, None),
-    };
-    Url {
-        scheme: scheme.into(),
-        user: user.into(),
-        password: password.into(),
-        host: host.into(),
-        port,
-        path: path.into(),
-    }
+    Url::parse(text).unwrap_or_else(|e| panic!("{text:?} is not a URL: {e}"))
 }
 
 // ---------------------------------------------------------------------------------------------
 // The Dockerfile: instructions by stage
 
-#[derive(Debug)]
-struct Instruction {
-    keyword: String,
-    args: String,
-}
-
-#[derive(Debug)]
+/// A build stage: the words of its `FROM` and its instructions (keyword, arguments).
 struct Stage {
-    image: String,
-    name: Option<String>,
-    instructions: Vec<Instruction>,
+    from: Vec<String>,
+    instructions: Vec<(String, String)>,
 }
 
-/// Words, with "double quotes" keeping spaces.
-fn shell_words(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut quoted = false;
-    let mut any = false;
-    for c in text.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                any = true;
-            }
-            c if c.is_whitespace() && !quoted => {
-                if any || !word.is_empty() {
-                    words.push(std::mem::take(&mut word));
-                }
-                any = false;
-            }
-            c => word.push(c),
-        }
-    }
-    if any || !word.is_empty() {
-        words.push(word);
-    }
-    words
-}
-
+/// The Dockerfile's stages, as Docker reads them: comment lines dropped, then continued lines
+/// joined. No argument in it quotes a space, so words are split at white space.
 fn dockerfile() -> Vec<Stage> {
-    let mut logical = Vec::new();
-    let mut current = String::new();
-    for line in read("Dockerfile").lines() {
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        match trimmed.strip_suffix('\\') {
-            Some(head) => {
-                current.push_str(head);
-                current.push(' ');
-            }
-            None => {
-                current.push_str(trimmed);
-                logical.push(std::mem::take(&mut current));
-            }
-        }
-    }
-    assert!(current.is_empty(), "the Dockerfile ends in a line continuation");
+    let text: Vec<String> = read("Dockerfile")
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .map(String::from)
+        .collect();
+    assert!(
+        !text
+            .iter()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| l.trim_end().ends_with('\\')),
+        "the Dockerfile ends in a line continuation"
+    );
     let mut stages: Vec<Stage> = Vec::new();
-    for line in logical {
-        let (keyword, args) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
-        let keyword = keyword.to_uppercase();
-        let args = args.trim().to_string();
+    for line in text.join("\n").replace("\\\n", " ").lines().map(str::trim) {
+        let (keyword, args) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let (keyword, args) = (keyword.to_uppercase(), args.trim().to_string());
         if keyword == "FROM" {
-            let words = shell_words(&args);
-            let image = words
-                .iter()
-                .find(|w| !w.starts_with("--"))
-                .cloned()
-                .expect("FROM names an image");
-            let name = words
-                .iter()
-                .position(|w| w.eq_ignore_ascii_case("as"))
-                .and_then(|i| words.get(i + 1).cloned());
+            let from = args.split_whitespace().map(String::from).collect();
             stages.push(Stage {
-                image,
-                name,
+                from,
                 instructions: Vec::new(),
             });
-        } else {
+        } else if !keyword.is_empty() {
             let stage = stages.last_mut().unwrap_or_else(|| panic!("{keyword} before FROM"));
-            stage.instructions.push(Instruction { keyword, args });
+            stage.instructions.push((keyword, args));
         }
     }
     stages
 }
 
 impl Stage {
+    fn image(&self) -> &str {
+        self.from
+            .iter()
+            .find(|w| !w.starts_with("--"))
+            .expect("FROM names an image")
+    }
+
+    /// The `AS` name.
+    fn name(&self) -> Option<&str> {
+        let at = self.from.iter().position(|w| w.eq_ignore_ascii_case("as"))?;
+        self.from.get(at + 1).map(String::as_str)
+    }
+
     fn all(&self, keyword: &str) -> Vec<&str> {
         self.instructions
             .iter()
-            .filter(|i| i.keyword == keyword)
-            .map(|i| i.args.as_str())
+            .filter(|(k, _)| k == keyword)
+            .map(|(_, args)| args.as_str())
             .collect()
     }
 
@@ -520,23 +419,18 @@ impl Stage {
         self.all(keyword).pop()
     }
 
-    /// Every `ENV` of the stage, in both of its forms.
+    /// Every `ENV` of the stage (`ENV NAME=value …`).
     fn env(&self) -> BTreeMap<String, String> {
-        let mut env = BTreeMap::new();
-        for args in self.all("ENV") {
-            let words = shell_words(args);
-            if words.first().is_some_and(|w| w.contains('=')) {
-                for word in words {
-                    let (k, v) = word
-                        .split_once('=')
-                        .unwrap_or_else(|| panic!("ENV {args}: {word:?} has no ="));
-                    env.insert(k.to_string(), v.to_string());
-                }
-            } else if let Some((k, v)) = args.split_once(char::is_whitespace) {
-                env.insert(k.to_string(), v.trim().to_string());
-            }
-        }
-        env
+        self.all("ENV")
+            .iter()
+            .flat_map(|args| args.split_whitespace())
+            .map(|word| {
+                let (k, v) = word
+                    .split_once('=')
+                    .unwrap_or_else(|| panic!("ENV {word}: not NAME=value"));
+                (k.to_string(), v.to_string())
+            })
+            .collect()
     }
 
     /// An exec-form (`["…"]`) instruction's words.
@@ -552,9 +446,13 @@ impl Stage {
         self.all("COPY")
             .into_iter()
             .map(|args| {
-                let words = shell_words(args);
+                let words: Vec<&str> = args.split_whitespace().collect();
                 let from = words.iter().find_map(|w| w.strip_prefix("--from=")).map(String::from);
-                let mut paths: Vec<String> = words.into_iter().filter(|w| !w.starts_with("--")).collect();
+                let mut paths: Vec<String> = words
+                    .into_iter()
+                    .filter(|w| !w.starts_with("--"))
+                    .map(String::from)
+                    .collect();
                 let destination = paths.pop().expect("COPY has a destination");
                 (from, paths, destination)
             })
@@ -566,31 +464,16 @@ fn final_stage(stages: &[Stage]) -> &Stage {
     stages.last().expect("the Dockerfile has a stage")
 }
 
-/// `.dockerignore`'s pattern matching, enough for its patterns: `*` within a name, a leading
-/// `**/` for any directory, a pattern excluding a directory excludes what is in it.
+/// Whether `.dockerignore`'s `pattern` leaves out `path`: Docker matches the pattern (`*` within a
+/// name, `**/` any directories) against the path and each directory above it.
 fn ignored(pattern: &str, path: &str) -> bool {
-    fn glob(p: &[u8], s: &[u8]) -> bool {
-        match (p.first(), s.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => glob(&p[1..], s) || (s.first().is_some_and(|c| *c != b'/') && glob(p, &s[1..])),
-            (Some(a), Some(b)) if a == b => glob(&p[1..], &s[1..]),
-            _ => false,
-        }
-    }
-    let pattern = pattern.trim_start_matches('/').trim_end_matches('/');
-    let (anywhere, pattern) = match pattern.strip_prefix("**/") {
-        Some(rest) => (true, rest),
-        None => (false, pattern),
-    };
+    let glob = globset::GlobBuilder::new(pattern.trim_matches('/'))
+        .literal_separator(true)
+        .build()
+        .unwrap_or_else(|e| panic!(".dockerignore: {pattern}: {e}"))
+        .compile_matcher();
     let segments: Vec<&str> = path.split('/').collect();
-    (1..=segments.len()).any(|n| {
-        let prefix = segments[..n].join("/");
-        if anywhere {
-            (0..n).any(|start| glob(pattern.as_bytes(), segments[start..n].join("/").as_bytes()))
-        } else {
-            glob(pattern.as_bytes(), prefix.as_bytes())
-        }
-    })
+    (1..=segments.len()).any(|n| glob.is_match(segments[..n].join("/")))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -615,61 +498,6 @@ fn lines(bytes: &[u8]) -> Vec<String> {
         .filter(|l| !l.trim().is_empty())
         .map(String::from)
         .collect()
-}
-
-/// A PostgreSQL server on 127.0.0.1 that refuses every login, as one does for a wrong user: keel
-/// gets as far as the database and stops there at once, with the server's message.
-fn refusing_postgres() -> SocketAddr {
-    fn refuse(mut stream: TcpStream) {
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        loop {
-            let mut length = [0u8; 4];
-            if stream.read_exact(&mut length).is_err() {
-                return;
-            }
-            let length = u32::from_be_bytes(length) as usize;
-            if !(8..=10_000).contains(&length) {
-                return;
-            }
-            let mut body = vec![0u8; length - 4];
-            if stream.read_exact(&mut body).is_err() {
-                return;
-            }
-            // SSLRequest and GSSENCRequest: "N", no encryption here; then the StartupMessage.
-            if matches!(
-                u32::from_be_bytes([body[0], body[1], body[2], body[3]]),
-                80877103 | 80877104
-            ) {
-                let _ = stream.write_all(b"N");
-                continue;
-            }
-            let mut fields = Vec::new();
-            for (tag, text) in [
-                (b'S', "FATAL"),
-                (b'V', "FATAL"),
-                (b'C', "28000"),
-                (b'M', "no database here (tests/deploy.rs)"),
-            ] {
-                fields.push(tag);
-                fields.extend_from_slice(text.as_bytes());
-                fields.push(0);
-            }
-            fields.push(0);
-            let mut message = vec![b'E'];
-            message.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
-            message.extend_from_slice(&fields);
-            let _ = stream.write_all(&message);
-            return;
-        }
-    }
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a port on 127.0.0.1");
-    let address = listener.local_addr().expect("its address");
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || refuse(stream));
-        }
-    });
-    address
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -797,15 +625,18 @@ fn keel_starts_once_postgres_is_healthy_and_its_matrix_account_exists() {
 fn the_database_url_is_the_postgres_service_with_its_user_password_and_database() {
     let compose = compose();
     let db = url(&compose.env("keel", "KEEL_DATABASE_URL"));
-    assert!(db.scheme == "postgres" || db.scheme == "postgresql", "{db:?}");
-    assert_eq!(db.host, "postgres", "the host is the postgres service");
-    let _ = compose.service(&db.host);
-    assert_eq!(db.port.unwrap_or(5432), 5432, "the port PostgreSQL listens on");
+    assert!(db.scheme() == "postgres" || db.scheme() == "postgresql", "{db}");
+    assert_eq!(db.host_str(), Some("postgres"), "the host is the postgres service");
+    let _ = compose.service(db.host_str().unwrap_or_default());
+    assert_eq!(db.port().unwrap_or(5432), 5432, "the port PostgreSQL listens on");
     let user = compose.env("postgres", "POSTGRES_USER");
-    assert_eq!(db.user, user);
-    assert_eq!(db.password, compose.env("postgres", "POSTGRES_PASSWORD"));
+    assert_eq!(db.username(), user);
+    assert_eq!(
+        db.password(),
+        Some(compose.env("postgres", "POSTGRES_PASSWORD").as_str())
+    );
     let database = compose.environment("postgres").remove("POSTGRES_DB").unwrap_or(user);
-    assert_eq!(db.path, database);
+    assert_eq!(db.path(), format!("/{database}"));
     let volumes = compose.volumes("postgres");
     assert!(
         volumes
@@ -819,7 +650,11 @@ fn the_database_url_is_the_postgres_service_with_its_user_password_and_database(
 fn keel_signs_in_to_the_synapse_service_as_the_account_the_registration_creates() {
     let compose = compose();
     let homeserver = url(&compose.env("keel", "KEEL_MATRIX__HOMESERVER"));
-    assert_eq!(homeserver.host, "synapse", "keel's homeserver is the synapse service");
+    assert_eq!(
+        homeserver.host_str(),
+        Some("synapse"),
+        "keel's homeserver is the synapse service"
+    );
 
     // Synapse's own configuration, as deploy/synapse/start.sh writes it in the container.
     let mounted = compose.volumes("synapse");
@@ -837,19 +672,20 @@ fn keel_signs_in_to_the_synapse_service_as_the_account_the_registration_creates(
         "{script} exists"
     );
     let synapse_env = compose.environment("synapse");
-    let mut template = read("deploy/synapse/homeserver.yaml");
-    while let Some(start) = template.find("${") {
-        let end = start + template[start..].find('}').expect("closed ${");
-        let name = template[start + 2..end].to_string();
-        let value = synapse_env
-            .get(&name)
-            .unwrap_or_else(|| panic!("homeserver.yaml needs {name}, which the synapse service does not set"));
-        template.replace_range(start..=end, value);
-    }
+    // Filled in as start.sh fills it in: each ${NAME} from the service's environment.
+    let needed = |found: &Captures| {
+        let name = &found[1];
+        synapse_env
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| panic!("homeserver.yaml needs {name}, which the synapse service does not set"))
+    };
+    let template = read("deploy/synapse/homeserver.yaml");
+    let template = Regex::new(r"\$\{(\w+)\}").unwrap().replace_all(&template, needed);
     let synapse: Yaml = serde_yaml_ng::from_str(&template).expect("homeserver.yaml is YAML");
     let server_name = scalar(&synapse["server_name"]).expect("server_name");
     assert_eq!(server_name, synapse_env["SYNAPSE_SERVER_NAME"]);
-    let port = homeserver.port.unwrap_or(80);
+    let port = homeserver.port_or_known_default().expect("a port");
     let listener = synapse["listeners"]
         .as_sequence()
         .into_iter()
@@ -924,28 +760,47 @@ fn the_compose_files_keel_environment_passes_keel_config_check() {
             *value = "dummy-secret".into();
         }
     }
-    let db = url(&vars["KEEL_DATABASE_URL"]);
-    let postgres = refusing_postgres();
-    vars.insert(
-        "KEEL_DATABASE_URL".into(),
-        format!("{}://{}:dummy@{postgres}/{}", db.scheme, db.user, db.path),
+    // The database: the test suite's PostgreSQL (config check only connects), through the
+    // compose file's scheme, with a password so that the check shows it hidden.
+    let mut db = url(&support::postgres_admin_url());
+    db.set_scheme(url(&vars["KEEL_DATABASE_URL"]).scheme())
+        .expect("a PostgreSQL scheme");
+    if db.password().is_none() {
+        db.set_password(Some("dummy")).expect("a password");
+    }
+    let hidden = |url: &Url| {
+        let mut shown = url.clone();
+        shown.set_password(Some("***")).expect("a password");
+        shown
+    };
+    vars.insert("KEEL_DATABASE_URL".into(), db.to_string());
+    let out = keel(&["config", "check"], &vars);
+    let stderr = lines(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr:?}");
+    assert!(stderr.is_empty(), "no configuration problem: {stderr:#?}");
+    assert_eq!(
+        lines(&out.stdout),
+        [format!(
+            "configuration ok: database {}, team time zone {}, business hours 09:00-17:00, matrix {} on {}",
+            hidden(&db),
+            vars["KEEL_TEAM__TIMEZONE"],
+            vars["KEEL_MATRIX__USER"],
+            vars["KEEL_MATRIX__HOMESERVER"]
+        )]
     );
 
+    // A database the server refuses: the check stops there, in one line with the server's reason.
+    let mut absent = db.clone();
+    absent.set_path("keel_no_such_database");
+    vars.insert("KEEL_DATABASE_URL".into(), absent.to_string());
     let out = keel(&["config", "check"], &vars);
     let stderr = lines(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr:?}");
     assert!(lines(&out.stdout).is_empty());
-    assert_eq!(
-        stderr.len(),
-        1,
-        "no configuration problem, only the database: {stderr:#?}"
-    );
-    let expected = format!(
-        "keel: cannot open database {}://{}:***@{postgres}/{}",
-        db.scheme, db.user, db.path
-    );
+    assert_eq!(stderr.len(), 1, "only the database: {stderr:#?}");
+    let expected = format!("keel: cannot open database {}", hidden(&absent));
     assert!(
-        stderr[0].starts_with(&expected) && stderr[0].contains("no database here"),
+        stderr[0].starts_with(&expected) && stderr[0].contains("does not exist"),
         "{stderr:?}"
     );
 
@@ -1018,12 +873,12 @@ fn the_image_runs_keel_as_a_user_that_is_not_root_in_its_data_directory() {
         "compose keeps keel's directory on a named volume"
     );
 
-    let builder = stages[0].name.clone().expect("the builder stage has a name");
+    let builder = stages[0].name().expect("the builder stage has a name");
     let entrypoint = image.exec("ENTRYPOINT");
     let binary = image
         .copies()
         .into_iter()
-        .find(|(from, _, _)| from.as_deref() == Some(builder.as_str()))
+        .find(|(from, _, _)| from.as_deref() == Some(builder))
         .map(|(_, _, destination)| destination)
         .expect("the keel binary is copied from the builder");
     assert_eq!(entrypoint, [binary]);
@@ -1052,12 +907,12 @@ fn the_image_builds_keel_with_the_workspace_rust_version_and_everything_the_buil
     let stages = dockerfile();
     let runtime = final_stage(&stages);
     let debian = runtime
-        .image
+        .image()
         .strip_prefix("debian:")
         .and_then(|tag| tag.strip_suffix("-slim"))
         .expect("the runtime is debian:<release>-slim");
     assert_eq!(
-        stages[0].image,
+        stages[0].image(),
         format!("rust:{rust}-{debian}"),
         "the builder has the workspace's Rust on the runtime's Debian (same glibc)"
     );
