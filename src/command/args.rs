@@ -1,7 +1,6 @@
 //! Each command's argument parser, the typed readers they share (a task id, a person, a client
 //! key) and the person and channel references chat platforms write.
 
-use super::spec::specs_named;
 use super::tokenizer::Args;
 use super::{Command, KpiRange, Lifecycle, ListScope, MeetWhen, HOLIDAY_NAME_CHARS, NOTE_CHARS};
 use crate::domain::{is_unprintable, parse_tz, ClientKey, DomainError, Priority, Role, Status, TaskId, WorkingHours};
@@ -75,16 +74,6 @@ pub fn channel_ref(token: &str) -> Option<String> {
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
     valid.then(|| name.to_string())
-}
-
-pub(super) fn parse_help(a: &mut Args) -> Result<Command, String> {
-    let topic = a.rest();
-    if let Some(t) = &topic {
-        if specs_named(t).is_empty() {
-            return Err(format!("there is no command \"{}\"", crate::domain::truncate(t, 40)));
-        }
-    }
-    Ok(Command::Help { topic })
 }
 
 pub(super) fn parse_track(a: &mut Args) -> Result<Command, String> {

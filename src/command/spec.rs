@@ -2,7 +2,7 @@
 //! parser reads its arguments. `parse` dispatches on it and `help` prints it.
 
 use super::args::{
-    client_stage, parse_assign, parse_away, parse_client_add, parse_client_show, parse_due, parse_escalate, parse_help,
+    client_stage, parse_assign, parse_away, parse_client_add, parse_client_show, parse_due, parse_escalate,
     parse_holiday_add, parse_holiday_remove, parse_hours, parse_kpi, parse_list, parse_meet, parse_note,
     parse_playbook_run, parse_priority, parse_role, parse_show, parse_snooze, parse_standup_set, parse_standup_skip,
     parse_survey_nps, parse_take, parse_track, parse_tz_cmd, status,
@@ -350,6 +350,17 @@ pub static SPECS: &[Spec] = &[
         parse: parse_holiday_remove,
     },
 ];
+
+/// `help [command]`: a topic must name a command.
+fn parse_help(a: &mut Args) -> Result<Command, String> {
+    let topic = a.rest();
+    if let Some(t) = &topic {
+        if specs_named(t).is_empty() {
+            return Err(format!("there is no command \"{}\"", crate::domain::truncate(t, 40)));
+        }
+    }
+    Ok(Command::Help { topic })
+}
 
 /// Looks up a command by name for `help <command>` (`client` lists every `client …`).
 pub fn specs_named(topic: &str) -> Vec<&'static Spec> {

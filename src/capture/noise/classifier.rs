@@ -6,7 +6,19 @@ use super::emoji::Flavour;
 use super::tokenizer::Token;
 use super::vocabulary::{is_known, longest_phrase, Category};
 use super::words::{NEGATIONS, NOT_NAMES};
-use super::Noise;
+
+/// What a short message amounts to when it asks for nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Noise {
+    /// Hello / good morning / bye, possibly with a name or 👋.
+    Greeting,
+    /// Thanks, praise ("great work") or appreciation.
+    Thanks,
+    /// Ok / got it / works now / 👍 mixed with words.
+    Acknowledgement,
+    /// Nothing but emoji, emoji shortcodes or emoticons.
+    Emoji,
+}
 
 /// A phrase, name, emoji or punctuation mark of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! emoticon says (thanks, acknowledgement, greeting, a problem), and how far one emoji reaches
 //! with its modifiers and zero-width-joiner sequence.
 
-use super::tokenizer::is_word_char;
+use super::chars::is_word_char;
 
 /// Longest emoji shortcode name we recognise (`:name:`).
 const MAX_SHORTCODE: usize = 40;

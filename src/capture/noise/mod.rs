@@ -13,27 +13,17 @@
 //! The word lists are in `words`, the lookups over them in `vocabulary`, emoji in `emoji`, the
 //! splitting of a message in `tokenizer` and the verdict in `classifier`.
 
+mod chars;
 mod classifier;
 mod emoji;
 mod tokenizer;
 mod vocabulary;
 mod words;
 
+use chars::is_word_char;
+pub use classifier::Noise;
 use classifier::{decide, to_units};
-use tokenizer::{is_word_char, tokenize};
-
-/// What a short message amounts to when it asks for nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Noise {
-    /// Hello / good morning / bye, possibly with a name or 👋.
-    Greeting,
-    /// Thanks, praise ("great work") or appreciation.
-    Thanks,
-    /// Ok / got it / works now / 👍 mixed with words.
-    Acknowledgement,
-    /// Nothing but emoji, emoji shortcodes or emoticons.
-    Emoji,
-}
+use tokenizer::{tokenize, MAX_WORDS};
 
 /// `Some(kind)` when the message is only a greeting, thanks, acknowledgement
 /// or emoji (or a mix of those), `None` when it may carry a request.
@@ -65,8 +55,6 @@ pub fn is_noise(text: &str) -> bool {
     classify(text).is_some()
 }
 
-/// Messages with more words (and @mentions) than this are never noise.
-const MAX_WORDS: usize = 12;
 /// Messages longer than this (in bytes) are never noise.
 const MAX_BYTES: usize = 4096;
 

@@ -1,10 +1,13 @@
 //! Splits a chat message into the tokens the noise classifier reads: lowercased words (elongated
 //! spellings mapped back to known words), @mentions, emoji, commas and question marks.
 
+use super::chars::is_word_char;
 use super::emoji::{emoji_at, emoticon_at, is_emoji_modifier, shortcode_at, shortcode_flavour, Flavour, ZWJ};
 use super::vocabulary::canonical;
-use super::MAX_WORDS;
 use crate::domain::is_invisible;
+
+/// More words than this and the message carries more than pleasantries.
+pub(super) const MAX_WORDS: usize = 12;
 
 /// One piece of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,16 +17,6 @@ pub(super) enum Token {
     Emoji(Flavour),
     Comma,
     Question,
-}
-
-fn is_combining(c: char) -> bool {
-    matches!(c as u32,
-        0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20E2
-        | 0x20E4..=0x20FF | 0xFE20..=0xFE2F)
-}
-
-pub(super) fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || is_combining(c)
 }
 
 fn is_apostrophe(c: char) -> bool {
