@@ -1,5 +1,7 @@
 //! One handler per command. Each checks, changes the task and its log together, and answers.
 
+use chrono_tz::Tz;
+
 use super::format::{card, channel_label, format_time, list_line, quoted, task_ref};
 use super::lookup::{channel_named, client_named, existing, member_named, speaker_member};
 use super::outcome::{user, Fail, Outcome};
@@ -9,7 +11,7 @@ use super::{kpi, playbooks, schedule_commands, standup, surveys};
 use crate::command::{self, Allowed, Command, Lifecycle, ListScope, ParseError, Spec};
 use crate::domain::due::parse_due;
 use crate::domain::event::TaskEvent;
-use crate::domain::{truncate, Role, Source, Status, TaskId};
+use crate::domain::{truncate, Priority, Role, Source, Status, TaskId, WorkingHours};
 use crate::store::people::{self, Client, Member};
 use crate::store::tasks::{self, Filter};
 
@@ -78,57 +80,10 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
             let task = existing(turn, task).await?;
             set_status(turn, task, status, note.as_deref()).await
         }
-        Command::Due { task, date } => {
-            let mut task = existing(turn, task).await?;
-            let due = parse_due(&date, &turn.due_context()).map_err(|e| Fail::User(e.to_string()))?;
-            task.due_at = Some(due.timestamp());
-            task.last_activity_at = turn.at().timestamp();
-            turn.record(
-                &task,
-                TaskEvent::Due {
-                    phrase: date,
-                    due_at: task.due_at,
-                },
-            )
-            .await?;
-            let when = format_time(due.timestamp(), turn.speaker_tz());
-            turn.reply(format!("{} due {when}", task_ref(&task)));
-            Ok(())
-        }
-        Command::Priority { task, level } => {
-            let mut task = existing(turn, task).await?;
-            if task.priority == level {
-                return user(format!("{} is {} already", task_ref(&task), level));
-            }
-            let from = std::mem::replace(&mut task.priority, level);
-            task.last_activity_at = turn.at().timestamp();
-            turn.record(&task, TaskEvent::Priority { from, to: level }).await?;
-            turn.reply(format!("{} priority {level} (was {from})", task_ref(&task)));
-            Ok(())
-        }
-        Command::Note { task, text } => {
-            let mut task = existing(turn, task).await?;
-            task.last_activity_at = turn.at().timestamp();
-            turn.record(&task, TaskEvent::Note { text }).await?;
-            turn.reply(format!("{} note added", task_ref(&task)));
-            Ok(())
-        }
-        Command::Snooze { task, date } => {
-            let mut task = existing(turn, task).await?;
-            let until = parse_due(&date, &turn.due_context()).map_err(|e| Fail::User(e.to_string()))?;
-            task.snoozed_until = Some(until.timestamp());
-            turn.record(
-                &task,
-                TaskEvent::Snoozed {
-                    phrase: date,
-                    until: task.snoozed_until,
-                },
-            )
-            .await?;
-            let when = format_time(until.timestamp(), turn.speaker_tz());
-            turn.reply(format!("{} snoozed until {when}", task_ref(&task)));
-            Ok(())
-        }
+        Command::Due { task, date } => set_due(turn, task, date).await,
+        Command::Priority { task, level } => set_priority(turn, task, level).await,
+        Command::Note { task, text } => add_note(turn, task, text).await,
+        Command::Snooze { task, date } => snooze(turn, task, date).await,
         Command::Escalate { task, why } => escalate(turn, task, why).await,
         Command::ClientAdd {
             key,
@@ -139,41 +94,10 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
         Command::ClientList => client_list(turn).await,
         Command::ClientShow { key } => client_show(turn, key.as_str()).await,
         Command::ClientStage { key, stage, date } => client_stage(turn, key.as_str(), stage, date).await,
-        Command::Away { until } => {
-            let mut me = speaker_member(turn)?;
-            let until = parse_due(&until, &turn.due_context()).map_err(|e| Fail::User(e.to_string()))?;
-            me.away_until = Some(until.timestamp());
-            people::update_member(turn.db().await?, &me).await?;
-            turn.reply(format!(
-                "away until {}: no nudges or standups until then",
-                format_time(until.timestamp(), turn.speaker_tz())
-            ));
-            Ok(())
-        }
-        Command::Back => {
-            let mut me = speaker_member(turn)?;
-            me.away_until = None;
-            people::update_member(turn.db().await?, &me).await?;
-            turn.reply("welcome back");
-            Ok(())
-        }
-        Command::Tz { tz } => {
-            let mut me = speaker_member(turn)?;
-            me.tz = Some(tz.name().to_string());
-            people::update_member(turn.db().await?, &me).await?;
-            // The next standup prompt follows the new zone.
-            let (now, keel) = (turn.at().timestamp(), turn.keel);
-            standup::schedule_member(turn.db().await?, keel, &me, now).await?;
-            turn.reply(format!("your time zone is {}", tz.name()));
-            Ok(())
-        }
-        Command::Hours { hours } => {
-            let mut me = speaker_member(turn)?;
-            me.hours = hours;
-            people::update_member(turn.db().await?, &me).await?;
-            turn.reply(format!("your working hours are {hours}"));
-            Ok(())
-        }
+        Command::Away { until } => away(turn, until).await,
+        Command::Back => back(turn).await,
+        Command::Tz { tz } => set_tz(turn, tz).await,
+        Command::Hours { hours } => set_hours(turn, hours).await,
         Command::Role { who, role } => set_role(turn, &who, role).await,
         Command::StandupSet {
             cron,
@@ -192,6 +116,108 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
         Command::HolidayRemove { date } => schedule_commands::holiday_remove(turn, &date).await,
         Command::Meet { people, minutes, when } => schedule_commands::meet(turn, &people, minutes, when).await,
     }
+}
+
+/// `due #N <date>`.
+async fn set_due(turn: &mut Turn<'_>, task: TaskId, date: String) -> Outcome {
+    let mut task = existing(turn, task).await?;
+    let due = parse_due(&date, &turn.due_context()).map_err(|e| Fail::User(e.to_string()))?;
+    task.due_at = Some(due.timestamp());
+    task.last_activity_at = turn.at().timestamp();
+    turn.record(
+        &task,
+        TaskEvent::Due {
+            phrase: date,
+            due_at: task.due_at,
+        },
+    )
+    .await?;
+    let when = format_time(due.timestamp(), turn.speaker_tz());
+    turn.reply(format!("{} due {when}", task_ref(&task)));
+    Ok(())
+}
+
+/// `priority #N <level>`.
+async fn set_priority(turn: &mut Turn<'_>, task: TaskId, level: Priority) -> Outcome {
+    let mut task = existing(turn, task).await?;
+    if task.priority == level {
+        return user(format!("{} is {} already", task_ref(&task), level));
+    }
+    let from = std::mem::replace(&mut task.priority, level);
+    task.last_activity_at = turn.at().timestamp();
+    turn.record(&task, TaskEvent::Priority { from, to: level }).await?;
+    turn.reply(format!("{} priority {level} (was {from})", task_ref(&task)));
+    Ok(())
+}
+
+/// `note #N <text>`.
+async fn add_note(turn: &mut Turn<'_>, task: TaskId, text: String) -> Outcome {
+    let mut task = existing(turn, task).await?;
+    task.last_activity_at = turn.at().timestamp();
+    turn.record(&task, TaskEvent::Note { text }).await?;
+    turn.reply(format!("{} note added", task_ref(&task)));
+    Ok(())
+}
+
+/// `snooze #N <date>`.
+async fn snooze(turn: &mut Turn<'_>, task: TaskId, date: String) -> Outcome {
+    let mut task = existing(turn, task).await?;
+    let until = parse_due(&date, &turn.due_context()).map_err(|e| Fail::User(e.to_string()))?;
+    task.snoozed_until = Some(until.timestamp());
+    turn.record(
+        &task,
+        TaskEvent::Snoozed {
+            phrase: date,
+            until: task.snoozed_until,
+        },
+    )
+    .await?;
+    let when = format_time(until.timestamp(), turn.speaker_tz());
+    turn.reply(format!("{} snoozed until {when}", task_ref(&task)));
+    Ok(())
+}
+
+/// `away until <date>`: no nudges or standups until then.
+async fn away(turn: &mut Turn<'_>, until: String) -> Outcome {
+    let mut me = speaker_member(turn)?;
+    let until = parse_due(&until, &turn.due_context()).map_err(|e| Fail::User(e.to_string()))?;
+    me.away_until = Some(until.timestamp());
+    people::update_member(turn.db().await?, &me).await?;
+    turn.reply(format!(
+        "away until {}: no nudges or standups until then",
+        format_time(until.timestamp(), turn.speaker_tz())
+    ));
+    Ok(())
+}
+
+/// `back`: the speaker is available again.
+async fn back(turn: &mut Turn<'_>) -> Outcome {
+    let mut me = speaker_member(turn)?;
+    me.away_until = None;
+    people::update_member(turn.db().await?, &me).await?;
+    turn.reply("welcome back");
+    Ok(())
+}
+
+/// `tz <Area/City>`: the speaker's time zone.
+async fn set_tz(turn: &mut Turn<'_>, tz: Tz) -> Outcome {
+    let mut me = speaker_member(turn)?;
+    me.tz = Some(tz.name().to_string());
+    people::update_member(turn.db().await?, &me).await?;
+    // The next standup prompt follows the new zone.
+    let (now, keel) = (turn.at().timestamp(), turn.keel);
+    standup::schedule_member(turn.db().await?, keel, &me, now).await?;
+    turn.reply(format!("your time zone is {}", tz.name()));
+    Ok(())
+}
+
+/// `hours 09:00-17:00`: the speaker's working hours.
+async fn set_hours(turn: &mut Turn<'_>, hours: WorkingHours) -> Outcome {
+    let mut me = speaker_member(turn)?;
+    me.hours = hours;
+    people::update_member(turn.db().await?, &me).await?;
+    turn.reply(format!("your working hours are {hours}"));
+    Ok(())
 }
 
 async fn track(turn: &mut Turn<'_>, text: &str, slash: bool) -> Outcome {

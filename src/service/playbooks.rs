@@ -9,7 +9,7 @@ use super::turn::Turn;
 use crate::domain::event::{Created, TaskEvent};
 use crate::domain::{Priority, Source, Status};
 use crate::playbook::{OwnerRole, Subject};
-use crate::store::people::{self, Member};
+use crate::store::people::{self, Client, Member};
 use crate::store::tasks::{NewEvent, Task};
 
 /// `playbook list`.
@@ -96,33 +96,16 @@ pub(super) async fn run(turn: &mut Turn<'_>, name: &str, target: &str) -> Outcom
             .unwrap_or(at.timestamp() + item.day * 86_400);
         let id = turn.next_task_id().await?;
         let title = format!("{} — {about}", item.title);
-        let task = Task {
+        let task = item_task(
+            inbound,
             id,
-            title: title.clone(),
-            client_id: client.as_ref().map(|c| c.id),
-            adapter: inbound.adapter.clone(),
-            channel: inbound.conversation.id.clone(),
-            channel_name: inbound.conversation.name.clone(),
-            thread: None,
-            link: None,
-            requester_id: inbound.speaker.id.clone(),
-            requester_name: runner.name.clone(),
-            requester_is_client: false,
-            owner_id: Some(owner.id),
-            status: Status::Open,
-            priority: Priority::Normal,
-            source: Source::Playbook,
-            sentiment: 0.0,
-            frustrated: false,
-            created_at: at.timestamp(),
-            due_at: Some(due),
-            first_response_at: None,
-            resolved_at: None,
-            last_activity_at: at.timestamp(),
-            last_client_message_at: None,
-            snoozed_until: None,
-            escalated_at: None,
-        };
+            &title,
+            client.as_ref(),
+            &runner,
+            &owner,
+            at.timestamp(),
+            due,
+        );
         let opened = TaskEvent::Created(Created {
             text: title.to_string(),
             source: Some(Source::Playbook),
@@ -150,4 +133,45 @@ pub(super) async fn run(turn: &mut Turn<'_>, name: &str, target: &str) -> Outcom
         first.title,
     ));
     Ok(())
+}
+
+/// A playbook item's task: open, normal priority, owned and due as the playbook says.
+#[allow(clippy::too_many_arguments)]
+fn item_task(
+    inbound: &keel_chat::Inbound,
+    id: i64,
+    title: &str,
+    client: Option<&Client>,
+    runner: &Member,
+    owner: &Member,
+    at: i64,
+    due: i64,
+) -> Task {
+    Task {
+        id,
+        title: title.to_string(),
+        client_id: client.map(|c| c.id),
+        adapter: inbound.adapter.clone(),
+        channel: inbound.conversation.id.clone(),
+        channel_name: inbound.conversation.name.clone(),
+        thread: None,
+        link: None,
+        requester_id: inbound.speaker.id.clone(),
+        requester_name: runner.name.clone(),
+        requester_is_client: false,
+        owner_id: Some(owner.id),
+        status: Status::Open,
+        priority: Priority::Normal,
+        source: Source::Playbook,
+        sentiment: 0.0,
+        frustrated: false,
+        created_at: at,
+        due_at: Some(due),
+        first_response_at: None,
+        resolved_at: None,
+        last_activity_at: at,
+        last_client_message_at: None,
+        snoozed_until: None,
+        escalated_at: None,
+    }
 }

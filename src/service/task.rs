@@ -8,7 +8,7 @@ use super::lookup::existing;
 use super::outcome::{user, Outcome};
 use super::surveys;
 use super::turn::Turn;
-use crate::capture::{understand, FRUSTRATED};
+use crate::capture::{understand, Understood, FRUSTRATED};
 use crate::domain::event::{Created, TaskEvent};
 use crate::domain::{truncate, Priority, Source, Status, TaskId};
 use crate::store::people::{self, Client, Member};
@@ -38,30 +38,7 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
     if understood.title.is_empty() {
         return user("there is nothing to track in an empty message");
     }
-    let mut unknown_people = Vec::new();
-    let mut owner = None;
-    for name in &understood.mentions {
-        match people::member_by_reference(turn.peek(), &inbound.adapter, name).await? {
-            Some(m) if owner.is_none() => owner = Some(m),
-            Some(_) => {}
-            None => unknown_people.push(name.clone()),
-        }
-    }
-    let mut client = turn.channel_client.clone();
-    if client.is_none() {
-        for word in &understood.for_words {
-            if let Some(c) = people::client_by_key(turn.peek(), word).await? {
-                client = Some(c);
-                break;
-            }
-        }
-    }
-    let client = client.or(request.speaker_client.clone());
-    if owner.is_none() && request.source == Source::Auto {
-        if let Some(owner_id) = client.as_ref().and_then(|c| c.owner_id) {
-            owner = people::member_by_id(turn.peek(), owner_id).await?;
-        }
-    }
+    let (owner, client, unknown_people) = owner_and_client(turn, &understood, &request).await?;
     let frustrated = request.requester_is_client && understood.sentiment <= FRUSTRATED;
     let mut priority = understood.priority.unwrap_or(Priority::Normal);
     if frustrated {
@@ -139,6 +116,42 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
         }
     }
     Ok(task)
+}
+
+/// Who a new task belongs to and which client it is for: the first team member it mentions (or,
+/// for auto-capture, the client's owner), the channel's client (or `for <client>`, or the
+/// speaker's); and the mentioned names nobody in the team has.
+async fn owner_and_client(
+    turn: &mut Turn<'_>,
+    understood: &Understood,
+    request: &Request<'_>,
+) -> Outcome<(Option<Member>, Option<Client>, Vec<String>)> {
+    let inbound = turn.inbound;
+    let mut unknown_people = Vec::new();
+    let mut owner = None;
+    for name in &understood.mentions {
+        match people::member_by_reference(turn.peek(), &inbound.adapter, name).await? {
+            Some(m) if owner.is_none() => owner = Some(m),
+            Some(_) => {}
+            None => unknown_people.push(name.clone()),
+        }
+    }
+    let mut client = turn.channel_client.clone();
+    if client.is_none() {
+        for word in &understood.for_words {
+            if let Some(c) = people::client_by_key(turn.peek(), word).await? {
+                client = Some(c);
+                break;
+            }
+        }
+    }
+    let client = client.or(request.speaker_client.clone());
+    if owner.is_none() && request.source == Source::Auto {
+        if let Some(owner_id) = client.as_ref().and_then(|c| c.owner_id) {
+            owner = people::member_by_id(turn.peek(), owner_id).await?;
+        }
+    }
+    Ok((owner, client, unknown_people))
 }
 
 /// Queues the link from a message in the event's conversation to a task.
