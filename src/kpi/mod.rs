@@ -9,18 +9,21 @@ pub mod chart;
 mod period;
 pub mod report;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, TimeZone, Utc};
-use sqlx::{AssertSqlSafe, Row};
 
 pub use period::Period;
 
 use crate::config::SlaConfig;
 use crate::domain::calendar::Calendar;
-use crate::domain::event::TaskEvent;
-use crate::domain::{Priority, Status};
-use crate::store::{json_rows, with_rows, Conn, Json};
+use crate::domain::Status;
+use crate::store::kpi::{
+    active_rows, changes_since, clients, created_in, escalated_tasks, first_done_before, logged_before, members,
+    playbook_items_adapted, resolved_in, spare_connection, survey_answers, touched_clients, waiting_changes, Changed,
+    Client, CreatedTask, Pool,
+};
+use crate::store::Conn;
 
 /// What the KPIs are measured against.
 #[derive(Debug, Clone)]
@@ -127,34 +130,13 @@ pub struct Report {
     pub silent_client_days: i64,
 }
 
-/// A client as the KPIs need it.
-#[derive(Debug, Clone)]
-struct ClientRow {
-    id: i64,
-    key: String,
-    owner_id: Option<i64>,
-    signed_at: Option<i64>,
-    live_at: Option<i64>,
-    churned_at: Option<i64>,
-    created_at: i64,
-}
-
-impl ClientRow {
-    fn active_at(&self, t: i64) -> bool {
-        self.created_at <= t && self.churned_at.is_none_or(|c| c > t)
-    }
-}
-
-/// Event kinds that show a person adapted a task (a playbook item no longer as the template made it).
-const ADAPTED: &str = "'assigned', 'due', 'edited', 'note', 'priority', 'snoozed'";
-
 /// Computes the KPIs of `period` and of the period before it. With `spare`, a pool with a
 /// connection to spare, the two periods are computed at once on two connections (each is a
 /// handful of independent reads; a week at 1,000,000 tasks: SQLite 253 -> 149 ms, PostgreSQL
 /// 218 -> 136 ms); otherwise one after the other on `conn`.
 pub async fn report(
     conn: &mut Conn,
-    spare: Option<&sqlx::AnyPool>,
+    spare: Option<&Pool>,
     rules: &Rules,
     period: &Period,
     now: DateTime<Utc>,
@@ -164,14 +146,8 @@ pub async fn report(
     let clients = clients(conn).await?;
     let members = members(conn).await?;
     let second = match spare {
-        Some(pool) if pool.options().get_max_connections() > 1 => match pool.try_acquire() {
-            Some(c) => Some(c),
-            None => tokio::time::timeout(std::time::Duration::from_millis(100), pool.acquire())
-                .await
-                .ok()
-                .and_then(Result::ok),
-        },
-        _ => None,
+        Some(pool) => spare_connection(pool).await,
+        None => None,
     };
     let earlier = second.map(|mut c| {
         let (rules, period, clients, members) =
@@ -191,13 +167,6 @@ pub async fn report(
         previous,
         silent_client_days: rules.silent_client_days,
     })
-}
-
-async fn members(conn: &mut Conn) -> anyhow::Result<HashMap<i64, String>> {
-    let rows = sqlx::query("SELECT id, name FROM members").fetch_all(conn).await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
-        .collect()
 }
 
 /// The chart's data: the 8 weeks ending on the report's last day, and the report's owner load.
@@ -244,96 +213,12 @@ pub async fn chart_png(conn: &mut Conn, rules: &Rules, report: &Report, now: Dat
     chart::render(&data)
 }
 
-async fn clients(conn: &mut Conn) -> anyhow::Result<Vec<ClientRow>> {
-    let rows = sqlx::query(
-        "SELECT id, key, owner_id, contract_signed_at, go_live_at, churned_at, created_at FROM clients ORDER BY key",
-    )
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(ClientRow {
-                id: r.try_get("id")?,
-                key: r.try_get("key")?,
-                owner_id: r.try_get("owner_id")?,
-                signed_at: r.try_get("contract_signed_at")?,
-                live_at: r.try_get("go_live_at")?,
-                churned_at: r.try_get("churned_at")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
-}
-
-/// `SELECT` of many rows as one row holding them all as a JSON array of arrays: sqlx hands
-/// SQLite's rows over one at a time between threads, so one row is far cheaper than thousands.
-/// `rest` is everything after `FROM` (no `ORDER BY`: callers sort).
-fn packed(conn: &Conn, columns: &str, rest: &str) -> String {
-    if crate::store::is_postgres(conn) {
-        format!("SELECT COALESCE(json_agg(json_build_array({columns})), '[]'::json)::text FROM {rest}")
-    } else {
-        format!("SELECT json_group_array(json_array({columns})) FROM {rest}")
-    }
-}
-
-/// SQLite's `INDEXED BY` for a partial index the query's WHERE clause repeats the condition of
-/// (without statistics its planner may prefer a plainer index); PostgreSQL plans by statistics.
-fn indexed_by(conn: &Conn, index: &str) -> String {
-    if crate::store::is_postgres(conn) {
-        String::new()
-    } else {
-        format!(" INDEXED BY {index}")
-    }
-}
-
-fn unpack<T: serde::de::DeserializeOwned>(row: &sqlx::any::AnyRow) -> anyhow::Result<Vec<T>> {
-    let text: String = row.try_get(0)?;
-    Ok(serde_json::from_str(&text)?)
-}
-
 fn instant(t: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(t, 0).single().unwrap_or_default()
 }
 
 fn ratio(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
-}
-
-/// A task created in the period.
-struct Created {
-    id: i64,
-    client_id: Option<i64>,
-    from_client: bool,
-    priority: Priority,
-    source: String,
-    sentiment: f64,
-    created_at: i64,
-    first_response_at: Option<i64>,
-}
-
-/// Status events (`(at, to)`, in order) of the given tasks that enter or leave `waiting`.
-async fn waiting_events(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<HashMap<i64, Vec<(i64, Option<Status>)>>> {
-    let mut out: HashMap<i64, Vec<(i64, Option<Status>)>> = HashMap::new();
-    for chunk in ids.chunks(5000) {
-        let rest = format!(
-            "({}) ids CROSS JOIN task_events e{} WHERE e.task_id = ids.c0 \
-             AND (e.status_to = 'waiting' OR e.status_from = 'waiting')",
-            json_rows(conn, &[Json::Int]),
-            indexed_by(conn, "task_events_waiting")
-        );
-        let sql = packed(conn, "e.id, e.task_id, e.at, e.status_to", &rest);
-        let row = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
-            .fetch_one(&mut *conn)
-            .await?;
-        let mut rows: Vec<(i64, i64, i64, Option<String>)> = unpack(&row)?;
-        rows.sort_by_key(|r| r.0);
-        for (_, task_id, at, to) in rows {
-            out.entry(task_id)
-                .or_default()
-                .push((at, to.and_then(|to| to.parse().ok())));
-        }
-    }
-    Ok(out)
 }
 
 /// Business time as a running total: the team's working periods over a range, so the business
@@ -403,7 +288,7 @@ async fn figures(
     rules: &Rules,
     period: &Period,
     now: DateTime<Utc>,
-    clients: &[ClientRow],
+    clients: &[Client],
     members: &HashMap<i64, String>,
 ) -> anyhow::Result<Figures> {
     let (from, to) = (period.from.timestamp(), period.to.timestamp());
@@ -412,79 +297,29 @@ async fn figures(
     let mut f = Figures::default();
 
     // Retention: clients active at the start and not churned by the end.
-    let at_start: Vec<&ClientRow> = clients.iter().filter(|c| c.active_at(from)).collect();
+    let at_start: Vec<&Client> = clients.iter().filter(|c| c.active_at(from)).collect();
     f.clients_at_start = at_start.len() as i64;
     f.clients_retained = at_start.iter().filter(|c| c.churned_at.is_none_or(|x| x >= to)).count() as i64;
     f.retention_rate = ratio(f.clients_retained, f.clients_at_start);
 
     // Tasks created in the period.
-    let sql = packed(
-        conn,
-        "id, client_id, requester_is_client, priority, source, sentiment, created_at, first_response_at",
-        "tasks WHERE created_at >= $1 AND created_at < $2",
-    );
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(from)
-        .bind(to)
-        .fetch_one(&mut *conn)
-        .await?;
-    type CreatedRow = (i64, Option<i64>, i64, String, String, f64, i64, Option<i64>);
-    let created: Vec<Created> = unpack::<CreatedRow>(&row)?
-        .into_iter()
-        .map(
-            |(id, client_id, from_client, priority, source, sentiment, created_at, first_response_at)| Created {
-                id,
-                client_id,
-                from_client: from_client != 0,
-                priority: priority.parse().unwrap_or(Priority::Normal),
-                source,
-                sentiment,
-                created_at,
-                first_response_at,
-            },
-        )
-        .collect();
-    let requests: Vec<&Created> = created.iter().filter(|t| t.source != "playbook").collect();
+    let created = created_in(conn, from, to).await?;
+    let requests: Vec<&CreatedTask> = created.iter().filter(|t| t.source != "playbook").collect();
     f.tasks_created = requests.len() as i64;
 
     // Resolutions in the period: the last `done` of each task.
-    let mut resolved: BTreeMap<i64, (i64, i64, Priority, bool)> = BTreeMap::new();
-    let rest = format!(
-        "task_events e{} JOIN tasks t ON t.id = e.task_id \
-         WHERE e.status_to = 'done' AND e.at >= $1 AND e.at < $2 AND t.source <> 'playbook'",
-        indexed_by(conn, "task_events_done_at")
-    );
-    let sql = packed(
-        conn,
-        "e.id, e.task_id, e.at, t.created_at, t.priority, t.requester_is_client",
-        &rest,
-    );
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(from)
-        .bind(to)
-        .fetch_one(&mut *conn)
-        .await?;
-    let mut rows: Vec<(i64, i64, i64, i64, String, i64)> = unpack(&row)?;
-    rows.sort_by_key(|r| r.0);
-    for (_, task_id, at, created_at, priority, from_client) in rows {
-        resolved.insert(
-            task_id,
-            (
-                at,
-                created_at,
-                priority.parse().unwrap_or(Priority::Normal),
-                from_client != 0,
-            ),
-        );
+    let mut resolved: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for r in resolved_in(conn, from, to).await? {
+        resolved.insert(r.task_id, (r.done_at, r.created_at));
     }
 
     // Waiting pauses the resolution clock: the waiting spells of every task measured here.
-    let client_requests: Vec<&&Created> = requests.iter().filter(|t| t.from_client).collect();
+    let client_requests: Vec<&&CreatedTask> = requests.iter().filter(|t| t.from_client).collect();
     let mut ids: Vec<i64> = resolved.keys().copied().collect();
     ids.extend(client_requests.iter().map(|t| t.id));
     ids.sort_unstable();
     ids.dedup();
-    let waiting = waiting_events(conn, &ids).await?;
+    let waiting = waiting_changes(conn, &ids).await?;
 
     // One business clock over every instant measured here.
     let earliest = created
@@ -507,7 +342,7 @@ async fn figures(
     f.resolution_hours = Spread::of(
         resolved
             .iter()
-            .map(|(id, (done_at, created_at, ..))| {
+            .map(|(id, (done_at, created_at))| {
                 let elapsed = cal.between(*created_at, *done_at);
                 hours(elapsed - waited(cal, waiting.get(id), *done_at))
             })
@@ -515,7 +350,7 @@ async fn figures(
     );
 
     // SLA compliance of the client requests created in the period, once both targets are decided.
-    let mut done_at: HashMap<i64, i64> = resolved.iter().map(|(id, (at, ..))| (*id, *at)).collect();
+    let mut done_at: HashMap<i64, i64> = resolved.iter().map(|(id, (at, _))| (*id, *at)).collect();
     let undone: Vec<i64> = client_requests
         .iter()
         .map(|t| t.id)
@@ -550,17 +385,11 @@ async fn figures(
     f.overdue = open.iter().filter(|t| t.due_at.is_some_and(|d| d < as_of)).count() as i64;
 
     // Surveys answered in the period.
-    let answers = sqlx::query("SELECT kind, score FROM surveys WHERE answered_at >= $1 AND answered_at < $2")
-        .bind(from)
-        .bind(to)
-        .fetch_all(&mut *conn)
-        .await?;
+    let answers = survey_answers(conn, from, to).await?;
     let (mut promoters, mut detractors, mut thumbs_up) = (0, 0, 0);
-    for r in &answers {
-        let kind: String = r.try_get("kind")?;
-        let score: Option<i64> = r.try_get("score")?;
-        let Some(score) = score else { continue };
-        match kind.as_str() {
+    for answer in &answers {
+        let Some(score) = answer.score else { continue };
+        match answer.kind.as_str() {
             "nps" => {
                 f.nps_answers += 1;
                 promoters += i64::from(score >= 9);
@@ -589,13 +418,7 @@ async fn figures(
     f.onboarding_days = Spread::of(f.onboarding_per_client.values().copied().collect()).median;
 
     // Escalated tasks (in the period) per task created.
-    f.tasks_escalated = sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(DISTINCT task_id) FROM task_events WHERE kind = 'escalated' AND at >= $1 AND at < $2",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_one(&mut *conn)
-    .await?;
+    f.tasks_escalated = escalated_tasks(conn, from, to).await?;
     f.escalation_rate = ratio(f.tasks_escalated, f.tasks_created);
 
     // Owner load at the end: open tasks and active clients per owner.
@@ -620,14 +443,7 @@ async fn figures(
 
     // Silent clients at the end: active, known for the whole window, and no touchpoint in it.
     let window = rules.silent_client_days * 86_400;
-    let touched: HashSet<i64> =
-        sqlx::query_scalar::<_, i64>("SELECT DISTINCT client_id FROM touchpoints WHERE at >= $1 AND at < $2")
-            .bind(as_of - window)
-            .bind(as_of)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .collect();
+    let touched = touched_clients(conn, as_of - window, as_of).await?;
     f.silent_clients = clients
         .iter()
         .filter(|c| c.active_at(as_of) && c.created_at <= as_of - window && !touched.contains(&c.id))
@@ -657,18 +473,7 @@ async fn figures(
         if !onboarding {
             continue;
         }
-        let sql = format!(
-            "SELECT COUNT(*) AS items, COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM task_events e \
-             WHERE e.task_id = t.id AND e.kind || '' IN ({ADAPTED}) AND e.at < $2) THEN 1 ELSE 0 END), 0) AS adapted \
-             FROM tasks t WHERE t.client_id = $1 AND t.source = 'playbook' AND t.created_at + 0 < $2"
-        );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(c.id)
-            .bind(as_of)
-            .fetch_one(&mut *conn)
-            .await?;
-        let items: i64 = row.try_get("items")?;
-        let adapted: i64 = row.try_get("adapted")?;
+        let (items, adapted) = playbook_items_adapted(conn, c.id, as_of).await?;
         if items > 0 && adapted == 0 {
             f.template_trap.push(c.key.clone());
         }
@@ -689,30 +494,6 @@ fn owner_entry<'a>(
     })
 }
 
-/// The first `done` at or before `until` of each task (for SLA decisions past the period).
-async fn first_done_before(conn: &mut Conn, ids: &[i64], until: i64) -> anyhow::Result<HashMap<i64, i64>> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(5000) {
-        let rest = format!(
-            "({}) ids CROSS JOIN task_events e{} WHERE e.task_id = ids.c0 \
-             AND e.status_to = 'done' AND e.at <= $2",
-            json_rows(conn, &[Json::Int]),
-            indexed_by(conn, "task_events_done")
-        );
-        let sql = packed(conn, "e.id, e.task_id, e.at", &rest);
-        let row = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
-            .bind(until)
-            .fetch_one(&mut *conn)
-            .await?;
-        let mut rows: Vec<(i64, i64, i64)> = unpack(&row)?;
-        rows.sort_by_key(|r| r.0);
-        for (_, task_id, at) in rows {
-            out.entry(task_id).or_insert(at);
-        }
-    }
-    Ok(out)
-}
-
 /// A task open at some instant.
 struct OpenTask {
     owner_id: Option<i64>,
@@ -725,26 +506,6 @@ struct OpenTask {
 /// first one after `at` says what the status was then; only a task whose due date changed since
 /// is looked up in its log before `at`.
 async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
-    // Few changes, many tasks: each change's task is looked up by its key. PostgreSQL, left to
-    // choose, scans every task for a hash join (246 ms at 1,000,000 tasks, against 50 ms); a
-    // LATERAL subquery it cannot flatten (`OFFSET 0`) keeps the lookups.
-    let from = if crate::store::is_postgres(conn) {
-        "task_events e CROSS JOIN LATERAL \
-         (SELECT t.status, t.owner_id, t.due_at FROM tasks t WHERE t.id = e.task_id AND t.created_at < $1 OFFSET 0) t \
-         WHERE e.kind IN ('status', 'due') AND e.at >= $1"
-    } else {
-        "task_events e JOIN tasks t ON t.id = e.task_id \
-         WHERE e.kind IN ('status', 'due') AND e.at >= $1 AND t.created_at < $1"
-    };
-    let sql = packed(
-        conn,
-        "e.id, e.task_id, e.kind, e.status_from, t.status, t.owner_id, t.due_at",
-        from,
-    );
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(at).fetch_one(&mut *conn).await?;
-    type ChangeRow = (i64, i64, String, Option<String>, String, Option<i64>, Option<i64>);
-    let mut changes: Vec<ChangeRow> = unpack(&row)?;
-    changes.sort_by_key(|c| c.0);
     /// What the changes since `at` tell of a task then.
     struct Then {
         /// The row's status, until the first status change since `at` says where it came from.
@@ -757,34 +518,32 @@ async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
         due_at: Option<i64>,
     }
     let mut then: BTreeMap<i64, Then> = BTreeMap::new();
-    for (_, task_id, kind, status_from, status, owner_id, due_at) in changes {
-        let entry = then.entry(task_id).or_insert_with(|| Then {
-            status: status.parse().ok(),
+    for change in changes_since(conn, at).await? {
+        let entry = then.entry(change.task_id).or_insert_with(|| Then {
+            status: change.status,
             status_seen: false,
             look_up: false,
-            owner_id,
-            due_at,
+            owner_id: change.owner_id,
+            due_at: change.due_at,
         });
-        match kind.as_str() {
-            "status" if !entry.status_seen => {
+        match change.changed {
+            Changed::Status(from) if !entry.status_seen => {
                 entry.status_seen = true;
-                entry.status = status_from.and_then(|from| from.parse().ok());
+                entry.status = from;
                 entry.look_up |= entry.status.is_none();
             }
-            "due" => entry.look_up = true,
-            _ => {}
+            Changed::Due => entry.look_up = true,
+            Changed::Status(_) => {}
         }
     }
-    let sql = packed(
-        conn,
-        "id, owner_id, due_at",
-        "tasks WHERE status IN ('open', 'in-progress', 'waiting') AND created_at < $1",
-    );
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(at).fetch_one(&mut *conn).await?;
-    let mut out: Vec<OpenTask> = unpack::<(i64, Option<i64>, Option<i64>)>(&row)?
+    let mut out: Vec<OpenTask> = active_rows(conn, at)
+        .await?
         .into_iter()
-        .filter(|(id, _, _)| !then.contains_key(id))
-        .map(|(_, owner_id, due_at)| OpenTask { owner_id, due_at })
+        .filter(|row| !then.contains_key(&row.id))
+        .map(|row| OpenTask {
+            owner_id: row.owner_id,
+            due_at: row.due_at,
+        })
         .collect();
     let mut look_up = Vec::new();
     for (id, t) in &then {
@@ -797,45 +556,13 @@ async fn open_at(conn: &mut Conn, at: i64) -> anyhow::Result<Vec<OpenTask>> {
             });
         }
     }
-    for chunk in look_up.chunks(5000) {
-        let rest = format!(
-            "(SELECT t.owner_id, \
-             (SELECT e.status_to FROM task_events e WHERE e.task_id = t.id AND e.kind || '' = 'status' AND e.at < $2 \
-              ORDER BY e.id DESC LIMIT 1) AS last_status, \
-             (SELECT e.data FROM task_events e WHERE e.task_id = t.id AND e.kind || '' = 'due' AND e.at < $2 \
-              ORDER BY e.id DESC LIMIT 1) AS last_due, \
-             (SELECT e.data FROM task_events e WHERE e.task_id = t.id AND e.kind || '' = 'created' \
-              ORDER BY e.id LIMIT 1) AS created \
-             FROM ({}) ids CROSS JOIN tasks t WHERE t.id = ids.c0) o",
-            json_rows(conn, &[Json::Int])
-        );
-        let sql = packed(conn, "o.owner_id, o.last_status, o.last_due, o.created", &rest);
-        let row = with_rows(conn, sql, chunk.iter().map(|id| serde_json::json!([id])).collect())
-            .bind(at)
-            .fetch_one(&mut *conn)
-            .await?;
-        type OpenRow = (Option<i64>, Option<String>, Option<String>, Option<String>);
-        for (owner_id, last_status, last_due, created) in unpack::<OpenRow>(&row)? {
-            let status = last_status.and_then(|to| to.parse().ok()).unwrap_or(Status::Open);
-            if !status.is_active() {
-                continue;
-            }
-            let due_at = match (last_due, created) {
-                (Some(due), _) => due_from("due", &due),
-                (None, Some(created)) => due_from("created", &created),
-                (None, None) => None,
-            };
-            out.push(OpenTask { owner_id, due_at });
+    for task in logged_before(conn, &look_up, at).await? {
+        if task.status.unwrap_or(Status::Open).is_active() {
+            out.push(OpenTask {
+                owner_id: task.owner_id,
+                due_at: task.due_at,
+            });
         }
     }
     Ok(out)
-}
-
-/// The due time a `due` or `created` event (its stored data) set.
-fn due_from(kind: &str, data: &str) -> Option<i64> {
-    match TaskEvent::read(kind, serde_json::from_str(data).ok()?).ok()? {
-        TaskEvent::Due { due_at, .. } => due_at,
-        TaskEvent::Created(created) => created.due_at,
-        _ => None,
-    }
 }

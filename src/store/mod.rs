@@ -6,6 +6,7 @@
 pub mod inbox;
 pub mod jobs;
 pub mod journal;
+pub mod kpi;
 pub mod outbox;
 pub mod people;
 pub mod standups;
