@@ -4,95 +4,290 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::{Figures, OwnerLoad, Period, Report, Spread};
 
-fn period_json(p: &Period) -> Value {
-    json!({"first_day": p.first.to_string(), "last_day": p.last.to_string(), "label": p.label(),
-           "from": p.from.to_rfc3339(), "to": p.to.to_rfc3339()})
+// The JSON's structs declare their fields in alphabetical order: its keys have always come out
+// sorted (serde_json's `Value` sorts them), and a struct serializes in declaration order.
+
+#[derive(Serialize)]
+struct ReportJson<'a> {
+    as_of: String,
+    backlog: Compared<i64>,
+    csat: Answered,
+    escalation_rate: Escalation,
+    first_response_hours: WithPrevious<SpreadJson>,
+    nps: Answered,
+    onboarding_days: WithPrevious<Onboarding<'a>>,
+    overdue: Compared<i64>,
+    overloaded_owners: Compared<&'a [String]>,
+    owner_load: Compared<Vec<Load<'a>>>,
+    period: PeriodJson,
+    previous_period: PeriodJson,
+    resolution_hours: WithPrevious<SpreadJson>,
+    retention_rate: Retention,
+    sentiment: Sentiment<'a>,
+    silent_clients: Compared<&'a [String]>,
+    sla_compliance: Sla,
+    template_trap: Compared<&'a [String]>,
 }
 
-fn round(x: Option<f64>, places: i32) -> Value {
-    let scale = 10f64.powi(places);
-    x.map_or(Value::Null, |v| json!((v * scale).round() / scale))
+/// A KPI that is a number or a list, with its previous value.
+#[derive(Serialize)]
+struct Compared<T> {
+    previous: T,
+    value: T,
 }
 
-fn spread(s: &Spread) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("median".into(), round(s.median, 2));
-    m.insert("p90".into(), round(s.p90, 2));
-    m.insert("count".into(), json!(s.count));
-    m
+/// A KPI that is an object, with the previous period's object under `previous`.
+#[derive(Serialize)]
+struct WithPrevious<T> {
+    #[serde(flatten)]
+    now: T,
+    previous: T,
 }
 
-fn loads(l: &[OwnerLoad]) -> Value {
+#[derive(Serialize)]
+struct PeriodJson {
+    first_day: String,
+    from: String,
+    label: String,
+    last_day: String,
+    to: String,
+}
+
+impl PeriodJson {
+    fn of(p: &Period) -> PeriodJson {
+        PeriodJson {
+            first_day: p.first.to_string(),
+            from: p.from.to_rfc3339(),
+            label: p.label(),
+            last_day: p.last.to_string(),
+            to: p.to.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SpreadJson {
+    count: usize,
+    median: Option<f64>,
+    p90: Option<f64>,
+}
+
+impl SpreadJson {
+    fn of(s: &Spread) -> SpreadJson {
+        SpreadJson {
+            count: s.count,
+            median: round(s.median, 2),
+            p90: round(s.p90, 2),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Retention {
+    clients_at_start: i64,
+    previous: Option<f64>,
+    retained: i64,
+    value: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Sla {
+    decided: i64,
+    met: i64,
+    previous: Option<f64>,
+    value: Option<f64>,
+}
+
+/// NPS or CSAT: the score and how many answers it is made of.
+#[derive(Serialize)]
+struct Answered {
+    answers: i64,
+    previous: Option<f64>,
+    value: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Escalation {
+    created: i64,
+    escalated: i64,
+    previous: Option<f64>,
+    value: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Onboarding<'a> {
+    median: Option<f64>,
+    per_client: &'a BTreeMap<String, f64>,
+}
+
+impl Onboarding<'_> {
+    fn of(f: &Figures) -> Onboarding<'_> {
+        Onboarding {
+            median: round(f.onboarding_days, 1),
+            per_client: &f.onboarding_per_client,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Load<'a> {
+    active_clients: i64,
+    open_tasks: i64,
+    owner: &'a str,
+}
+
+fn loads(l: &[OwnerLoad]) -> Vec<Load<'_>> {
     l.iter()
-        .map(|o| json!({"owner": o.owner, "open_tasks": o.open_tasks, "active_clients": o.active_clients}))
+        .map(|o| Load {
+            active_clients: o.active_clients,
+            open_tasks: o.open_tasks,
+            owner: &o.owner,
+        })
         .collect()
 }
 
-/// An object KPI with its previous value (the same object) under `previous`.
-fn with_previous(mut now: Map<String, Value>, before: Map<String, Value>) -> Value {
-    now.insert("previous".into(), Value::Object(before));
-    Value::Object(now)
+/// The sentiment now, each client's with its previous value and trend, and the previous
+/// period's.
+#[derive(Serialize)]
+struct Sentiment<'a> {
+    mean: Option<f64>,
+    per_client: BTreeMap<&'a String, ClientSentiment>,
+    previous: SentimentBefore<'a>,
 }
 
-/// A scalar or list KPI with its previous value.
-fn value(now: Value, before: Value) -> Value {
-    json!({"value": now, "previous": before})
+#[derive(Serialize)]
+struct ClientSentiment {
+    mean: f64,
+    previous: Option<f64>,
+    trend: &'static str,
 }
 
-fn onboarding(f: &Figures) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("median".into(), round(f.onboarding_days, 1));
-    m.insert("per_client".into(), json!(f.onboarding_per_client));
-    m
+#[derive(Serialize)]
+struct SentimentBefore<'a> {
+    mean: Option<f64>,
+    per_client: &'a BTreeMap<String, f64>,
+}
+
+impl Sentiment<'_> {
+    fn of<'a>(c: &'a Figures, p: &'a Figures) -> Sentiment<'a> {
+        Sentiment {
+            mean: round(c.sentiment, 3),
+            per_client: c
+                .sentiment_per_client
+                .iter()
+                .map(|(k, v)| {
+                    let before = p.sentiment_per_client.get(k).copied();
+                    let trend = trend(Some(*v), before, 0.05);
+                    (
+                        k,
+                        ClientSentiment {
+                            mean: *v,
+                            previous: before,
+                            trend,
+                        },
+                    )
+                })
+                .collect(),
+            previous: SentimentBefore {
+                mean: round(p.sentiment, 3),
+                per_client: &p.sentiment_per_client,
+            },
+        }
+    }
+}
+
+/// `x` rounded to `places` decimals.
+fn round(x: Option<f64>, places: i32) -> Option<f64> {
+    let scale = 10f64.powi(places);
+    x.map(|v| (v * scale).round() / scale)
+}
+
+impl ReportJson<'_> {
+    fn of(r: &Report) -> ReportJson<'_> {
+        let (c, p) = (&r.current, &r.previous);
+        ReportJson {
+            as_of: r.as_of.to_rfc3339(),
+            backlog: Compared {
+                previous: p.backlog,
+                value: c.backlog,
+            },
+            csat: Answered {
+                answers: c.csat_answers,
+                previous: round(p.csat, 4),
+                value: round(c.csat, 4),
+            },
+            escalation_rate: Escalation {
+                created: c.tasks_created,
+                escalated: c.tasks_escalated,
+                previous: round(p.escalation_rate, 4),
+                value: round(c.escalation_rate, 4),
+            },
+            first_response_hours: WithPrevious {
+                now: SpreadJson::of(&c.first_response_hours),
+                previous: SpreadJson::of(&p.first_response_hours),
+            },
+            nps: Answered {
+                answers: c.nps_answers,
+                previous: round(p.nps, 1),
+                value: round(c.nps, 1),
+            },
+            onboarding_days: WithPrevious {
+                now: Onboarding::of(c),
+                previous: Onboarding::of(p),
+            },
+            overdue: Compared {
+                previous: p.overdue,
+                value: c.overdue,
+            },
+            overloaded_owners: Compared {
+                previous: &p.overloaded_owners,
+                value: &c.overloaded_owners,
+            },
+            owner_load: Compared {
+                previous: loads(&p.owner_load),
+                value: loads(&c.owner_load),
+            },
+            period: PeriodJson::of(&r.period),
+            previous_period: PeriodJson::of(&r.previous_period),
+            resolution_hours: WithPrevious {
+                now: SpreadJson::of(&c.resolution_hours),
+                previous: SpreadJson::of(&p.resolution_hours),
+            },
+            retention_rate: Retention {
+                clients_at_start: c.clients_at_start,
+                previous: round(p.retention_rate, 4),
+                retained: c.clients_retained,
+                value: round(c.retention_rate, 4),
+            },
+            sentiment: Sentiment::of(c, p),
+            silent_clients: Compared {
+                previous: &p.silent_clients,
+                value: &c.silent_clients,
+            },
+            sla_compliance: Sla {
+                decided: c.sla_decided,
+                met: c.sla_met,
+                previous: round(p.sla_compliance, 4),
+                value: round(c.sla_compliance, 4),
+            },
+            template_trap: Compared {
+                previous: &p.template_trap,
+                value: &c.template_trap,
+            },
+        }
+    }
 }
 
 impl Report {
+    /// One key per KPI, each with its previous value.
     pub fn to_json(&self) -> Value {
-        let (c, p) = (&self.current, &self.previous);
-        let mut sentiment = Map::new();
-        sentiment.insert("mean".into(), round(c.sentiment, 3));
-        let clients: BTreeMap<&String, Value> = c
-            .sentiment_per_client
-            .iter()
-            .map(|(k, v)| {
-                let before = p.sentiment_per_client.get(k).copied();
-                (
-                    k,
-                    json!({"mean": v, "previous": before, "trend": trend(Some(*v), before, 0.05)}),
-                )
-            })
-            .collect();
-        sentiment.insert("per_client".into(), json!(clients));
-        let mut sentiment_before = Map::new();
-        sentiment_before.insert("mean".into(), round(p.sentiment, 3));
-        sentiment_before.insert("per_client".into(), json!(p.sentiment_per_client));
-        json!({
-            "period": period_json(&self.period),
-            "previous_period": period_json(&self.previous_period),
-            "as_of": self.as_of.to_rfc3339(),
-            "retention_rate": json!({"value": round(c.retention_rate, 4), "clients_at_start": c.clients_at_start,
-                                     "retained": c.clients_retained, "previous": round(p.retention_rate, 4)}),
-            "first_response_hours": with_previous(spread(&c.first_response_hours), spread(&p.first_response_hours)),
-            "resolution_hours": with_previous(spread(&c.resolution_hours), spread(&p.resolution_hours)),
-            "sla_compliance": json!({"value": round(c.sla_compliance, 4), "decided": c.sla_decided, "met": c.sla_met,
-                                     "previous": round(p.sla_compliance, 4)}),
-            "backlog": value(json!(c.backlog), json!(p.backlog)),
-            "overdue": value(json!(c.overdue), json!(p.overdue)),
-            "nps": json!({"value": round(c.nps, 1), "answers": c.nps_answers, "previous": round(p.nps, 1)}),
-            "csat": json!({"value": round(c.csat, 4), "answers": c.csat_answers, "previous": round(p.csat, 4)}),
-            "onboarding_days": with_previous(onboarding(c), onboarding(p)),
-            "escalation_rate": json!({"value": round(c.escalation_rate, 4), "escalated": c.tasks_escalated,
-                                      "created": c.tasks_created, "previous": round(p.escalation_rate, 4)}),
-            "owner_load": value(loads(&c.owner_load), loads(&p.owner_load)),
-            "overloaded_owners": value(json!(c.overloaded_owners), json!(p.overloaded_owners)),
-            "silent_clients": value(json!(c.silent_clients), json!(p.silent_clients)),
-            "sentiment": with_previous(sentiment, sentiment_before),
-            "template_trap": value(json!(c.template_trap), json!(p.template_trap)),
-        })
+        // Cannot fail: every map's keys are strings.
+        serde_json::to_value(ReportJson::of(self)).unwrap_or(Value::Null)
     }
 
     /// One row per figure: `kpi,value,previous`.
@@ -262,7 +457,6 @@ impl Report {
 
     /// The chat summary: the period, what needs attention, then the figures with their change.
     pub fn to_text(&self) -> String {
-        let (c, p) = (&self.current, &self.previous);
         let mut out = format!(
             "KPIs {} ({} to {}), compared with the period before\n",
             self.period.label(),
@@ -278,6 +472,16 @@ impl Report {
                 out.push_str(&format!("{}. {item}\n", i + 1));
             }
         }
+        for line in self.figure_lines() {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out.trim_end().to_string()
+    }
+
+    /// One line per KPI, with the previous period's value.
+    fn figure_lines(&self) -> [String; 10] {
+        let (c, p) = (&self.current, &self.previous);
         let spread_text = |s: &Spread, b: &Spread| match (s.median, s.p90) {
             (Some(m), Some(p90)) => format!(
                 "median {} h, p90 {} h ({}){}",
@@ -288,7 +492,7 @@ impl Report {
             ),
             _ => "no data".into(),
         };
-        let lines = [
+        [
             format!(
                 "Retention: {} (was {})",
                 percent(c.retention_rate),
@@ -355,12 +559,7 @@ impl Report {
                 c.sentiment.map(|s| format!("{s:.2}")).unwrap_or("–".into()),
                 p.sentiment.map(|s| format!(" (was {s:.2})")).unwrap_or_default()
             ),
-        ];
-        for line in lines {
-            out.push_str(&line);
-            out.push('\n');
-        }
-        out.trim_end().to_string()
+        ]
     }
 }
 
@@ -404,5 +603,38 @@ fn csv_field(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_json_structs_list_their_keys_in_the_order_they_come_out() {
+        let tz: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+        let period = Period::iso_week("2026-W47", tz).unwrap();
+        let mut current = Figures {
+            nps: Some(12.5),
+            sentiment: Some(-0.25),
+            ..Figures::default()
+        };
+        current.sentiment_per_client.insert("acme".into(), -0.4);
+        current.onboarding_per_client.insert("acme".into(), 12.0);
+        current.owner_load.push(OwnerLoad {
+            owner: "lea".into(),
+            open_tasks: 3,
+            active_clients: 1,
+        });
+        let report = Report {
+            previous_period: period.previous(tz),
+            as_of: period.to,
+            period,
+            current,
+            previous: Figures::default(),
+            silent_client_days: 14,
+        };
+        let direct = serde_json::to_string(&ReportJson::of(&report)).unwrap();
+        assert_eq!(direct, report.to_json().to_string());
     }
 }
