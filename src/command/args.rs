@@ -268,7 +268,7 @@ pub(super) fn parse_standup_set(a: &mut Args) -> Result<Command, String> {
     let cron = a
         .next()
         .ok_or_else(|| "when? give a cron schedule such as \"0 9 * * 1-5\"".to_string())?;
-    crate::domain::schedule::Schedule::parse(&cron).map_err(|e| e.to_string())?;
+    crate::domain::cron::Schedule::parse(&cron).map_err(|e| e.to_string())?;
     let mut questions = Vec::new();
     let mut channel = None;
     while let Some(word) = a.next() {

@@ -1,10 +1,10 @@
 //! keel's domain types: pure values that parse from text once and cannot hold invalid states.
 
 pub mod calendar;
+pub mod cron;
 pub mod due;
 pub mod event;
 pub mod hours;
-pub mod schedule;
 pub mod slots;
 
 use std::fmt;

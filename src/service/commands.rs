@@ -7,7 +7,7 @@ use super::lookup::{channel_named, client_named, existing, member_named, speaker
 use super::outcome::{user, Fail, Outcome};
 use super::task::{assign, open_task, set_status, Request};
 use super::turn::{reply_thread, Turn, Who};
-use super::{kpi, playbooks, schedule_commands, standup, surveys};
+use super::{kpi, playbooks, standup, surveys, team_calendar};
 use crate::command::{self, Allowed, Command, Lifecycle, ListScope, ParseError, Spec};
 use crate::domain::due::parse_due;
 use crate::domain::event::TaskEvent;
@@ -103,18 +103,18 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
             cron,
             questions,
             channel,
-        } => schedule_commands::standup_set(turn, &cron, questions, channel).await,
-        Command::StandupNow => schedule_commands::standup_now(turn).await,
-        Command::StandupSkip { date } => schedule_commands::standup_skip(turn, &date).await,
-        Command::StandupOff => schedule_commands::standup_off(turn).await,
-        Command::HolidayAdd { date, name } => schedule_commands::holiday_add(turn, &date, &name).await,
-        Command::HolidayList => schedule_commands::holiday_list(turn).await,
+        } => team_calendar::standup_set(turn, &cron, questions, channel).await,
+        Command::StandupNow => team_calendar::standup_now(turn).await,
+        Command::StandupSkip { date } => team_calendar::standup_skip(turn, &date).await,
+        Command::StandupOff => team_calendar::standup_off(turn).await,
+        Command::HolidayAdd { date, name } => team_calendar::holiday_add(turn, &date, &name).await,
+        Command::HolidayList => team_calendar::holiday_list(turn).await,
         Command::Kpi { range } => kpi::kpi(turn, range).await,
         Command::PlaybookRun { name, target } => playbooks::run(turn, &name, &target).await,
         Command::PlaybookList => playbooks::list(turn).await,
         Command::SurveyNps { client } => surveys::survey_nps(turn, &client).await,
-        Command::HolidayRemove { date } => schedule_commands::holiday_remove(turn, &date).await,
-        Command::Meet { people, minutes, when } => schedule_commands::meet(turn, &people, minutes, when).await,
+        Command::HolidayRemove { date } => team_calendar::holiday_remove(turn, &date).await,
+        Command::Meet { people, minutes, when } => team_calendar::meet(turn, &people, minutes, when).await,
     }
 }
 

@@ -62,7 +62,7 @@ impl Ingest {
         let batches = Arc::new(AtomicU64::new(0));
         let given_up = Arc::new(AtomicU64::new(0));
         let journal_waiting = Arc::new(AtomicI64::new(0));
-        let door = Arc::new(Door {
+        let arrivals = Arc::new(Arrivals {
             waiting: Notify::new(),
             closed: AtomicBool::new(false),
             started: Instant::now(),
@@ -81,14 +81,14 @@ impl Ingest {
             keel.clone(),
             waiting_in.clone(),
             accepted,
-            door.clone(),
+            arrivals.clone(),
             journal_waiting.clone(),
             closed,
         ));
         let processor = tokio::spawn(process(
             keel,
             Reader::new(waiting_in, journal_waiting.clone()),
-            door,
+            arrivals,
             committed,
             given_up.clone(),
         ));
@@ -209,8 +209,9 @@ async fn write(
     }
 }
 
-/// What the recorder tells the processor.
-struct Door {
+/// When events arrive, as the recorder tells the processor: new ones recorded, the last one
+/// long enough ago to start a batch, no more to come.
+struct Arrivals {
     /// Notified when events were recorded, and when the recorder ends.
     waiting: Notify,
     /// The recorder has ended: no more events will come.
@@ -220,7 +221,7 @@ struct Door {
     last_arrival_us: AtomicU64,
 }
 
-impl Door {
+impl Arrivals {
     fn arrived(&self) {
         let now = self.started.elapsed().as_micros() as u64;
         self.last_arrival_us.store(now, Ordering::Relaxed);
@@ -286,12 +287,12 @@ async fn record(
     keel: Keel,
     inbox: Inbox,
     mut accepted: mpsc::Receiver<Accepted>,
-    door: Arc<Door>,
+    arrivals: Arc<Arrivals>,
     journal_waiting: Arc<AtomicI64>,
     closing: tokio::sync::watch::Receiver<bool>,
 ) {
     while let Some(first) = next(&mut accepted, &mut closing.clone()).await {
-        door.arrived();
+        arrivals.arrived();
         let batch = gather(first, &mut accepted);
         let (events, replies): (Vec<Inbound>, Vec<_>) = batch.into_iter().unzip();
         let result = put(&keel, &inbox, &events)
@@ -320,10 +321,10 @@ async fn record(
         for reply in replies {
             let _ = reply.send(result.clone());
         }
-        door.waiting.notify_one();
+        arrivals.waiting.notify_one();
     }
-    door.closed.store(true, Ordering::Relaxed);
-    door.waiting.notify_one();
+    arrivals.closed.store(true, Ordering::Relaxed);
+    arrivals.waiting.notify_one();
 }
 
 /// Records events in the inbox; tells for each whether it was recorded now (the table drops an
@@ -369,7 +370,13 @@ const ROUND_MAX_PAUSE: Duration = Duration::from_secs(30);
 /// The processor: handles the inbox oldest first until keel stops, giving way to arrivals (see
 /// `QUIET`). A round where nothing could be handled (the database is away) is tried again after
 /// a pause that grows to 30 s.
-async fn process(keel: Keel, mut reader: Reader, door: Arc<Door>, committed: Arc<Notify>, given_up: Arc<AtomicU64>) {
+async fn process(
+    keel: Keel,
+    mut reader: Reader,
+    arrivals: Arc<Arrivals>,
+    committed: Arc<Notify>,
+    given_up: Arc<AtomicU64>,
+) {
     if let Inbox::Journal(_) = &reader.inbox {
         // What an earlier run left in the journal.
         if let Some(dir) = keel.store.journal_dir() {
@@ -380,14 +387,14 @@ async fn process(keel: Keel, mut reader: Reader, door: Arc<Door>, committed: Arc
     }
     let mut pauses = ROUND_BACKOFF.build();
     loop {
-        let closing = door.closed.load(Ordering::Relaxed);
+        let closing = arrivals.closed.load(Ordering::Relaxed);
         if !closing {
-            door.quiet().await;
+            arrivals.quiet().await;
         }
         match reader.round(&keel, &given_up).await {
             Ok(0) if closing => return,
             Ok(0) => {
-                let _ = tokio::time::timeout(Duration::from_secs(1), door.waiting.notified()).await;
+                let _ = tokio::time::timeout(Duration::from_secs(1), arrivals.waiting.notified()).await;
             }
             Ok(_) => {
                 committed.notify_one();

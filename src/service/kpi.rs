@@ -6,7 +6,7 @@ use super::keel::Keel;
 use super::outcome::{Fail, Outcome};
 use super::turn::{reply_thread, Turn};
 use crate::command::KpiRange;
-use crate::domain::schedule::Schedule;
+use crate::domain::cron::Schedule;
 use crate::kpi::{self, Period, Rules};
 use crate::store::jobs::Job;
 use crate::store::Conn;

@@ -19,12 +19,12 @@ pub mod kpi;
 mod lookup;
 mod outcome;
 mod playbooks;
-mod schedule_commands;
 pub mod scheduler;
 mod standup;
 mod surveys;
 mod sweep;
 mod task;
+mod team_calendar;
 mod turn;
 
 pub use crate::settings::Settings;

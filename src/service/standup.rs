@@ -15,7 +15,7 @@ use keel_chat::Outbound;
 use super::calendar::member_tz;
 use super::context::{Ctx, Next};
 use super::keel::Keel;
-use crate::domain::schedule::Schedule;
+use crate::domain::cron::Schedule;
 use crate::store::jobs::{self, Job, JobKind, NewJob};
 use crate::store::people::{self, Member};
 use crate::store::standups::{self, Run, RunStatus, Standup};
