@@ -12,12 +12,12 @@
 
 use anyhow::Context;
 use serde_json::{json, Value};
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::AssertSqlSafe;
 
-use super::{json_rows, with_rows, Backend, Conn, Json};
+use super::{json_rows, with_rows, with_rows_as, Backend, Conn, Json};
 
 /// An event waiting in the inbox.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Waiting {
     pub id: i64,
     pub adapter: String,
@@ -40,14 +40,10 @@ pub async fn put(conn: &mut Conn, events: &[(&str, &str, String)], now: i64) -> 
         "INSERT INTO inbox (adapter, event_id, received_at, event) {} ON CONFLICT DO NOTHING RETURNING adapter, event_id",
         json_rows(conn, &[Json::Text, Json::Text, Json::Int, Json::Text])
     );
-    let recorded = with_rows(conn, sql, rows)
+    with_rows_as(conn, sql, rows)
         .fetch_all(&mut *conn)
         .await
-        .context("recording events in the inbox")?;
-    recorded
-        .iter()
-        .map(|row| Ok((row.try_get("adapter")?, row.try_get("event_id")?)))
-        .collect()
+        .context("recording events in the inbox")
 }
 
 /// How long a claim on inbox events holds before another process may take them over (seconds).
@@ -66,24 +62,13 @@ pub async fn claim(conn: &mut Conn, backend: Backend, now: i64, limit: i64) -> a
          WHERE claimed_until IS NULL OR claimed_until < $2 ORDER BY id LIMIT $3 {lock}) \
          RETURNING id, adapter, event_id, event"
     );
-    let rows = sqlx::query(AssertSqlSafe(sql))
+    let mut waiting: Vec<Waiting> = sqlx::query_as(AssertSqlSafe(sql))
         .bind(now + CLAIM_SECONDS)
         .bind(now)
         .bind(limit)
         .fetch_all(&mut *conn)
         .await
         .context("claiming inbox events")?;
-    let mut waiting = rows
-        .iter()
-        .map(|row| {
-            Ok(Waiting {
-                id: row.try_get("id")?,
-                adapter: row.try_get("adapter")?,
-                event_id: row.try_get("event_id")?,
-                event: row.try_get("event")?,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
     waiting.sort_by_key(|w| w.id);
     Ok(waiting)
 }

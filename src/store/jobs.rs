@@ -1,9 +1,9 @@
 //! Scheduled jobs, notices already sent, and team holidays.
 
 use serde_json::Value;
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::AssertSqlSafe;
 
+use super::decode::JsonOrDefault;
 use super::{json_rows, Backend, Conn, Json};
 
 /// What a scheduled job does.
@@ -70,15 +70,27 @@ pub struct Job {
     pub last_run_at: Option<i64>,
 }
 
-fn job(row: &AnyRow) -> anyhow::Result<Job> {
-    let data: String = row.try_get("data")?;
-    Ok(Job {
-        key: row.try_get("key")?,
-        kind: JobKind::parse(row.try_get("kind")?),
-        next_run_at: row.try_get("next_run_at")?,
-        data: serde_json::from_str(&data).unwrap_or(Value::Null),
-        last_run_at: row.try_get("last_run_at")?,
-    })
+/// A `jobs` row; its kind becomes a [`Job`]'s in `From`.
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    key: String,
+    kind: String,
+    next_run_at: i64,
+    #[sqlx(try_from = "JsonOrDefault<Value>")]
+    data: Value,
+    last_run_at: Option<i64>,
+}
+
+impl From<JobRow> for Job {
+    fn from(row: JobRow) -> Job {
+        Job {
+            key: row.key,
+            kind: JobKind::parse(&row.kind),
+            next_run_at: row.next_run_at,
+            data: row.data,
+            last_run_at: row.last_run_at,
+        }
+    }
 }
 
 /// Creates the job, or moves an existing one with this key to `next_run_at`.
@@ -131,13 +143,12 @@ pub async fn schedule_many(conn: &mut Conn, jobs: &[NewJob]) -> anyhow::Result<(
 
 /// The jobs whose key starts with `prefix`, as `(key, next_run_at)`.
 pub async fn prefixed(conn: &mut Conn, prefix: &str) -> anyhow::Result<Vec<(String, i64)>> {
-    let rows = sqlx::query("SELECT key, next_run_at FROM jobs WHERE key LIKE $1 ESCAPE '\\'")
-        .bind(like_prefix(prefix))
-        .fetch_all(conn)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("key")?, r.try_get("next_run_at")?)))
-        .collect()
+    Ok(
+        sqlx::query_as("SELECT key, next_run_at FROM jobs WHERE key LIKE $1 ESCAPE '\\'")
+            .bind(like_prefix(prefix))
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 /// A LIKE pattern matching what starts with `prefix`.
@@ -146,11 +157,12 @@ fn like_prefix(prefix: &str) -> String {
 }
 
 pub async fn get(conn: &mut Conn, key: &str) -> anyhow::Result<Option<Job>> {
-    let row = sqlx::query("SELECT key, kind, next_run_at, data, last_run_at FROM jobs WHERE key = $1")
-        .bind(key)
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(job).transpose()
+    let row: Option<JobRow> =
+        sqlx::query_as("SELECT key, kind, next_run_at, data, last_run_at FROM jobs WHERE key = $1")
+            .bind(key)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(Job::from))
 }
 
 /// Takes up to `limit` jobs due at `now`, earliest first, for this transaction. On PostgreSQL the
@@ -165,12 +177,12 @@ pub async fn claim_due(conn: &mut Conn, backend: Backend, now: i64, limit: i64) 
         "SELECT key, kind, next_run_at, data, last_run_at FROM jobs WHERE next_run_at <= $1 \
          ORDER BY next_run_at, key LIMIT $2{lock}"
     );
-    let rows = sqlx::query(AssertSqlSafe(sql))
+    let rows: Vec<JobRow> = sqlx::query_as(AssertSqlSafe(sql))
         .bind(now)
         .bind(limit)
         .fetch_all(conn)
         .await?;
-    rows.iter().map(job).collect()
+    Ok(rows.into_iter().map(Job::from).collect())
 }
 
 /// Records a run and sets the next one.
@@ -280,10 +292,7 @@ pub async fn remove_holiday(conn: &mut Conn, day: &str) -> anyhow::Result<bool> 
 
 /// Every stored holiday, `(day, name)`, in date order.
 pub async fn holidays(conn: &mut Conn) -> anyhow::Result<Vec<(String, String)>> {
-    let rows = sqlx::query("SELECT day, name FROM holidays ORDER BY day")
+    Ok(sqlx::query_as("SELECT day, name FROM holidays ORDER BY day")
         .fetch_all(conn)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("day")?, r.try_get("name")?)))
-        .collect()
+        .await?)
 }

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{flag, is_postgres, json_rows, with_rows, Conn, Json};
+use super::{is_postgres, json_rows, with_rows, Conn, Json};
 use crate::domain::event::TaskEvent;
 use crate::domain::{Priority, Status};
 
@@ -143,7 +143,7 @@ pub async fn created_in(conn: &mut Conn, from: i64, to: i64) -> anyhow::Result<V
             |(id, client_id, from_client, priority, source, sentiment, created_at, first_response_at)| CreatedTask {
                 id,
                 client_id,
-                from_client: flag(from_client),
+                from_client: from_client != 0,
                 priority: priority.parse().unwrap_or(Priority::Normal),
                 source,
                 sentiment,

@@ -3,6 +3,7 @@
 //! Both backends go through sqlx's `Any` driver, so every query is written once; the schema lives
 //! in per-backend migrations. Times are stored as unix seconds.
 
+mod decode;
 pub mod inbox;
 pub mod jobs;
 pub mod journal;
@@ -423,7 +424,15 @@ pub(crate) fn with_rows(
     sqlx::query(sqlx::AssertSqlSafe(sql)).bind(serde_json::Value::Array(rows).to_string())
 }
 
-/// Reads an optional column that is stored as 0/1.
-pub(crate) fn flag(value: i64) -> bool {
-    value != 0
+/// [`with_rows`] for a query whose rows read as `T`.
+pub(crate) fn with_rows_as<T>(
+    conn: &Conn,
+    sql: String,
+    rows: Vec<serde_json::Value>,
+) -> sqlx::query::QueryAs<'static, Any, T, sqlx::any::AnyArguments>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+{
+    let _ = conn;
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(serde_json::Value::Array(rows).to_string())
 }

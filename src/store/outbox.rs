@@ -2,8 +2,9 @@
 //! delivered (and retried) by the dispatcher, so a crash or an outage loses and duplicates nothing.
 
 use keel_chat::Outbound;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::AssertSqlSafe;
 
+use super::decode::JsonText;
 use super::{Backend, Conn, Json};
 
 /// An outbox row claimed for delivery.
@@ -17,6 +18,31 @@ pub struct Pending {
     /// be out already.
     pub uncertain: bool,
     pub outbound: Outbound,
+}
+
+/// A claimed `outbox` row; its claim count becomes [`Pending::uncertain`] in `From`.
+#[derive(sqlx::FromRow)]
+struct PendingRow {
+    id: i64,
+    kind: String,
+    target: String,
+    attempts: i64,
+    claims: i64,
+    body: JsonText<Outbound>,
+}
+
+impl From<PendingRow> for Pending {
+    fn from(row: PendingRow) -> Pending {
+        Pending {
+            id: row.id,
+            kind: row.kind,
+            target: row.target,
+            attempts: row.attempts,
+            // Every claim but this one ended in an outcome, or was given back.
+            uncertain: row.claims > row.attempts + 1,
+            outbound: row.body.0,
+        }
+    }
 }
 
 /// A message to queue: the adapter that sends it, what kind of message it is (`reply`,
@@ -129,28 +155,14 @@ pub async fn claim(
            AND (earlier.next_attempt_at > $3 OR earlier.claimed_until >= $3)) \
          ORDER BY id LIMIT $4 {lock}) RETURNING id, kind, target, attempts, claims, body"
     );
-    let rows = sqlx::query(AssertSqlSafe(sql))
+    let rows: Vec<PendingRow> = sqlx::query_as(AssertSqlSafe(sql))
         .bind(now + CLAIM_SECONDS)
         .bind(adapter)
         .bind(now)
         .bind(limit)
         .fetch_all(conn)
         .await?;
-    let mut pending = Vec::with_capacity(rows.len());
-    for row in rows {
-        let body: String = row.try_get("body")?;
-        let attempts: i64 = row.try_get("attempts")?;
-        let claims: i64 = row.try_get("claims")?;
-        pending.push(Pending {
-            id: row.try_get("id")?,
-            kind: row.try_get("kind")?,
-            target: row.try_get("target")?,
-            attempts,
-            // Every claim but this one ended in an outcome, or was given back.
-            uncertain: claims > attempts + 1,
-            outbound: serde_json::from_str(&body)?,
-        });
-    }
+    let mut pending: Vec<Pending> = rows.into_iter().map(Pending::from).collect();
     pending.sort_by_key(|p| p.id);
     Ok(pending)
 }

@@ -1,8 +1,7 @@
 //! Team members, clients, their channels and contacts, and touchpoints.
 
 use anyhow::Context;
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::AssertSqlSafe;
 
 use serde_json::{json, Value};
 
@@ -25,19 +24,36 @@ pub struct Member {
 
 const MEMBER_COLUMNS: &str = "id, adapter, platform_id, name, role, tz, work_start, work_end, away_until, created_at";
 
-fn member(row: &AnyRow) -> anyhow::Result<Member> {
-    let role: String = row.try_get("role")?;
-    Ok(Member {
-        id: row.try_get("id")?,
-        adapter: row.try_get("adapter")?,
-        platform_id: row.try_get("platform_id")?,
-        name: row.try_get("name")?,
-        role: role.parse().unwrap_or(Role::Member),
-        tz: row.try_get("tz")?,
-        hours: WorkingHours::from_minutes(row.try_get("work_start")?, row.try_get("work_end")?),
-        away_until: row.try_get("away_until")?,
-        created_at: row.try_get("created_at")?,
-    })
+/// A `members` row; its role and working hours become a [`Member`]'s in `From`.
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    id: i64,
+    adapter: String,
+    platform_id: String,
+    name: String,
+    role: String,
+    tz: Option<String>,
+    work_start: i64,
+    work_end: i64,
+    away_until: Option<i64>,
+    created_at: i64,
+}
+
+impl From<MemberRow> for Member {
+    fn from(row: MemberRow) -> Member {
+        Member {
+            id: row.id,
+            adapter: row.adapter,
+            platform_id: row.platform_id,
+            name: row.name,
+            // A role this version does not know gives no rights beyond a member's.
+            role: row.role.parse().unwrap_or(Role::Member),
+            tz: row.tz,
+            hours: WorkingHours::from_minutes(row.work_start, row.work_end),
+            away_until: row.away_until,
+            created_at: row.created_at,
+        }
+    }
 }
 
 /// The member with this platform id on this adapter.
@@ -47,12 +63,12 @@ pub async fn member_by_platform_id(
     platform_id: &str,
 ) -> anyhow::Result<Option<Member>> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE adapter = $1 AND platform_id = $2");
-    let row = sqlx::query(AssertSqlSafe(sql))
+    let row: Option<MemberRow> = sqlx::query_as(AssertSqlSafe(sql))
         .bind(adapter)
         .bind(platform_id)
         .fetch_optional(conn)
         .await?;
-    row.as_ref().map(member).transpose()
+    Ok(row.map(Member::from))
 }
 
 /// A member named in a message (`@lea`, or a Matrix id given without its `@`): by platform id
@@ -66,18 +82,18 @@ pub async fn member_by_reference(conn: &mut Conn, adapter: &str, reference: &str
          OR lower(platform_id) = lower('@' || $1) \
          ORDER BY CASE WHEN adapter = $2 THEN 0 ELSE 1 END, id LIMIT 1"
     );
-    let row = sqlx::query(AssertSqlSafe(sql))
+    let row: Option<MemberRow> = sqlx::query_as(AssertSqlSafe(sql))
         .bind(reference)
         .bind(adapter)
         .fetch_optional(conn)
         .await?;
-    row.as_ref().map(member).transpose()
+    Ok(row.map(Member::from))
 }
 
 pub async fn member_by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<Member>> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
-    row.as_ref().map(member).transpose()
+    let row: Option<MemberRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
+    Ok(row.map(Member::from))
 }
 
 /// The members with these ids (one query).
@@ -90,15 +106,15 @@ pub async fn members_by_ids(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<
         "SELECT {MEMBER_COLUMNS} FROM members WHERE id IN (SELECT c0 FROM ({}) AS r)",
         json_rows(conn, &[Json::Int])
     );
-    let rows = super::with_rows(conn, sql, json).fetch_all(conn).await?;
-    rows.iter().map(member).collect()
+    let rows: Vec<MemberRow> = super::with_rows_as(conn, sql, json).fetch_all(conn).await?;
+    Ok(rows.into_iter().map(Member::from).collect())
 }
 
 /// Every member, oldest first.
 pub async fn members(conn: &mut Conn) -> anyhow::Result<Vec<Member>> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM members ORDER BY id");
-    let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(conn).await?;
-    rows.iter().map(member).collect()
+    let rows: Vec<MemberRow> = sqlx::query_as(AssertSqlSafe(sql)).fetch_all(conn).await?;
+    Ok(rows.into_iter().map(Member::from).collect())
 }
 
 /// Registers a team member seen for the first time; the first member of the team is its admin.
@@ -149,7 +165,7 @@ pub async fn update_member(conn: &mut Conn, m: &Member) -> anyhow::Result<()> {
 }
 
 /// A client organisation as stored.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Client {
     pub id: i64,
     pub key: String,
@@ -166,30 +182,17 @@ pub struct Client {
 const CLIENT_COLUMNS: &str = "id, key, name, owner_id, contract_signed_at, go_live_at, churned_at, \
     (SELECT MAX(tp.at) FROM touchpoints tp WHERE tp.client_id = clients.id) AS last_touch_at, created_at";
 
-fn client(row: &AnyRow) -> anyhow::Result<Client> {
-    Ok(Client {
-        id: row.try_get("id")?,
-        key: row.try_get("key")?,
-        name: row.try_get("name")?,
-        owner_id: row.try_get("owner_id")?,
-        contract_signed_at: row.try_get("contract_signed_at")?,
-        go_live_at: row.try_get("go_live_at")?,
-        churned_at: row.try_get("churned_at")?,
-        last_touch_at: row.try_get("last_touch_at")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
 pub async fn client_by_key(conn: &mut Conn, key: &str) -> anyhow::Result<Option<Client>> {
     let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE key = $1");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(key).fetch_optional(conn).await?;
-    row.as_ref().map(client).transpose()
+    Ok(sqlx::query_as(AssertSqlSafe(sql))
+        .bind(key)
+        .fetch_optional(conn)
+        .await?)
 }
 
 pub async fn client_by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<Client>> {
     let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
-    row.as_ref().map(client).transpose()
+    Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?)
 }
 
 /// The client whose shared channel this is.
@@ -198,12 +201,20 @@ pub async fn client_by_channel(conn: &mut Conn, adapter: &str, channel: &str) ->
         "SELECT {CLIENT_COLUMNS} FROM clients WHERE id = \
          (SELECT client_id FROM client_channels WHERE adapter = $1 AND channel = $2)"
     );
-    let row = sqlx::query(AssertSqlSafe(sql))
+    Ok(sqlx::query_as(AssertSqlSafe(sql))
         .bind(adapter)
         .bind(channel)
         .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(client).transpose()
+        .await?)
+}
+
+/// A client with one of its channels.
+#[derive(sqlx::FromRow)]
+struct ChannelClient {
+    cc_adapter: String,
+    cc_channel: String,
+    #[sqlx(flatten)]
+    client: Client,
 }
 
 /// The clients of several channels at once, keyed by `(adapter, channel)`; channels shared with
@@ -222,16 +233,16 @@ pub async fn clients_by_channels(
          WHERE (cc.adapter, cc.channel) IN ({})",
         json_rows(conn, &[Json::Text, Json::Text])
     );
-    let rows = super::with_rows(conn, sql, keys).fetch_all(&mut *conn).await?;
-    rows.iter()
-        .map(|row| Ok(((row.try_get("cc_adapter")?, row.try_get("cc_channel")?), client(row)?)))
-        .collect()
+    let rows: Vec<ChannelClient> = super::with_rows_as(conn, sql, keys).fetch_all(&mut *conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ((row.cc_adapter, row.cc_channel), row.client))
+        .collect())
 }
 
 pub async fn clients(conn: &mut Conn) -> anyhow::Result<Vec<Client>> {
     let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY key");
-    let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(conn).await?;
-    rows.iter().map(client).collect()
+    Ok(sqlx::query_as(AssertSqlSafe(sql)).fetch_all(conn).await?)
 }
 
 /// Adds a client; `None` when the key is taken.
@@ -304,17 +315,16 @@ pub async fn link_channel(
 
 /// The channels of a client, as `adapter:channel`.
 pub async fn client_channels(conn: &mut Conn, client_id: i64) -> anyhow::Result<Vec<(String, String)>> {
-    let rows = sqlx::query("SELECT adapter, channel FROM client_channels WHERE client_id = $1 ORDER BY channel")
-        .bind(client_id)
-        .fetch_all(conn)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("adapter")?, r.try_get("channel")?)))
-        .collect()
+    Ok(
+        sqlx::query_as("SELECT adapter, channel FROM client_channels WHERE client_id = $1 ORDER BY channel")
+            .bind(client_id)
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 /// A client contact as stored.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Contact {
     pub platform_id: String,
     pub name: String,
@@ -322,23 +332,22 @@ pub struct Contact {
     pub tz: Option<String>,
 }
 
-fn contact_row(r: &AnyRow) -> anyhow::Result<Contact> {
-    Ok(Contact {
-        platform_id: r.try_get("platform_id")?,
-        name: r.try_get("name")?,
-        client_id: r.try_get("client_id")?,
-        tz: r.try_get("tz")?,
-    })
-}
-
 pub async fn contact(conn: &mut Conn, adapter: &str, platform_id: &str) -> anyhow::Result<Option<Contact>> {
-    let row =
-        sqlx::query("SELECT platform_id, name, client_id, tz FROM contacts WHERE adapter = $1 AND platform_id = $2")
+    Ok(
+        sqlx::query_as("SELECT platform_id, name, client_id, tz FROM contacts WHERE adapter = $1 AND platform_id = $2")
             .bind(adapter)
             .bind(platform_id)
             .fetch_optional(conn)
-            .await?;
-    row.as_ref().map(contact_row).transpose()
+            .await?,
+    )
+}
+
+/// A contact with its adapter.
+#[derive(sqlx::FromRow)]
+struct AdapterContact {
+    adapter: String,
+    #[sqlx(flatten)]
+    contact: Contact,
 }
 
 /// Several contacts at once, keyed by `(adapter, platform id)`; unknown people are left out.
@@ -351,10 +360,8 @@ pub async fn contacts(conn: &mut Conn, people: &[(String, String)]) -> anyhow::R
         "SELECT adapter, platform_id, name, client_id, tz FROM contacts WHERE (adapter, platform_id) IN ({})",
         json_rows(conn, &[Json::Text, Json::Text])
     );
-    let rows = super::with_rows(conn, sql, keys).fetch_all(&mut *conn).await?;
-    rows.iter()
-        .map(|row| Ok((row.try_get("adapter")?, contact_row(row)?)))
-        .collect()
+    let rows: Vec<AdapterContact> = super::with_rows_as(conn, sql, keys).fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().map(|row| (row.adapter, row.contact)).collect())
 }
 
 /// Records (or moves) a client contact; the name is stored clean ([`clean_name`]).

@@ -1,35 +1,21 @@
 //! Standups: the team's schedule and questions, skipped days, and each member's daily run.
 
-use sqlx::any::AnyRow;
-use sqlx::Row;
-
-use super::{flag, Conn};
+use super::decode::{Flag, JsonOrDefault};
+use super::Conn;
 
 /// A standup as stored.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Standup {
     pub id: i64,
     pub cron: String,
+    #[sqlx(try_from = "JsonOrDefault<Vec<String>>")]
     pub questions: Vec<String>,
     pub adapter: String,
     pub channel: String,
     pub channel_name: String,
+    #[sqlx(try_from = "Flag")]
     pub active: bool,
     pub created_at: i64,
-}
-
-fn standup(row: &AnyRow) -> anyhow::Result<Standup> {
-    let questions: String = row.try_get("questions")?;
-    Ok(Standup {
-        id: row.try_get("id")?,
-        cron: row.try_get("cron")?,
-        questions: serde_json::from_str(&questions).unwrap_or_default(),
-        adapter: row.try_get("adapter")?,
-        channel: row.try_get("channel")?,
-        channel_name: row.try_get("channel_name")?,
-        active: flag(row.try_get("active")?),
-        created_at: row.try_get("created_at")?,
-    })
 }
 
 const COLUMNS: &str = "id, cron, questions, adapter, channel, channel_name, active, created_at";
@@ -73,18 +59,16 @@ pub async fn stop(conn: &mut Conn) -> anyhow::Result<bool> {
 
 pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<Standup>> {
     let sql = format!("SELECT {COLUMNS} FROM standups WHERE id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(standup).transpose()
+        .await?)
 }
 
 /// The team's active standup.
 pub async fn active(conn: &mut Conn) -> anyhow::Result<Option<Standup>> {
     let sql = format!("SELECT {COLUMNS} FROM standups WHERE active = 1 ORDER BY id DESC LIMIT 1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_optional(conn).await?;
-    row.as_ref().map(standup).transpose()
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_optional(conn).await?)
 }
 
 /// Skips a day (`YYYY-MM-DD`, each member's local date); false when it was skipped already.
@@ -124,9 +108,12 @@ impl RunStatus {
             RunStatus::Away => "away",
         }
     }
+}
 
-    fn parse(text: &str) -> RunStatus {
-        match text {
+/// A stored status; a word this version does not know reads as prompted.
+impl From<String> for RunStatus {
+    fn from(text: String) -> RunStatus {
+        match text.as_str() {
             "answered" => RunStatus::Answered,
             "away" => RunStatus::Away,
             _ => RunStatus::Prompted,
@@ -135,31 +122,18 @@ impl RunStatus {
 }
 
 /// One member's standup on one local day.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Run {
     pub id: i64,
     pub standup_id: i64,
     pub member_id: i64,
     pub day: String,
+    #[sqlx(try_from = "String")]
     pub status: RunStatus,
     pub prompted_at: i64,
+    #[sqlx(try_from = "JsonOrDefault<Vec<String>>")]
     pub answers: Vec<String>,
     pub answered_at: Option<i64>,
-}
-
-fn run(row: &AnyRow) -> anyhow::Result<Run> {
-    let status: String = row.try_get("status")?;
-    let answers: String = row.try_get("answers")?;
-    Ok(Run {
-        id: row.try_get("id")?,
-        standup_id: row.try_get("standup_id")?,
-        member_id: row.try_get("member_id")?,
-        day: row.try_get("day")?,
-        status: RunStatus::parse(&status),
-        prompted_at: row.try_get("prompted_at")?,
-        answers: serde_json::from_str(&answers).unwrap_or_default(),
-        answered_at: row.try_get("answered_at")?,
-    })
 }
 
 const RUN_COLUMNS: &str = "id, standup_id, member_id, day, status, prompted_at, answers, answered_at";
@@ -189,11 +163,10 @@ pub async fn start_run(
 
 pub async fn run_by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<Run>> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM standup_runs WHERE id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(run).transpose()
+        .await?)
 }
 
 /// The member's newest unanswered run prompted at or after `since`.
@@ -202,12 +175,11 @@ pub async fn open_run(conn: &mut Conn, member_id: i64, since: i64) -> anyhow::Re
         "SELECT {RUN_COLUMNS} FROM standup_runs WHERE member_id = $1 AND status = 'prompted' AND prompted_at >= $2 \
          ORDER BY prompted_at DESC LIMIT 1"
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(member_id)
         .bind(since)
         .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(run).transpose()
+        .await?)
 }
 
 /// Saves a run's answers and status.
@@ -225,10 +197,9 @@ pub async fn save_run(conn: &mut Conn, r: &Run) -> anyhow::Result<()> {
 /// Every run of a standup on a day, in member order.
 pub async fn runs_on(conn: &mut Conn, standup_id: i64, day: &str) -> anyhow::Result<Vec<Run>> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM standup_runs WHERE standup_id = $1 AND day = $2 ORDER BY member_id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(standup_id)
         .bind(day)
         .fetch_all(conn)
-        .await?;
-    rows.iter().map(run).collect()
+        .await?)
 }

@@ -1,12 +1,9 @@
 //! Surveys asked and answered: NPS (0–10, per client contact) and CSAT (👍/👎 after a done task).
 
-use sqlx::any::AnyRow;
-use sqlx::Row;
-
 use super::Conn;
 
 /// A survey question as stored.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Survey {
     pub id: i64,
     /// `nps` or `csat`.
@@ -24,21 +21,6 @@ pub struct Survey {
 }
 
 const COLUMNS: &str = "id, kind, client_id, adapter, contact, contact_name, task_id, asked_at, answered_at, score";
-
-fn survey(r: &AnyRow) -> anyhow::Result<Survey> {
-    Ok(Survey {
-        id: r.try_get("id")?,
-        kind: r.try_get("kind")?,
-        client_id: r.try_get("client_id")?,
-        adapter: r.try_get("adapter")?,
-        contact: r.try_get("contact")?,
-        contact_name: r.try_get("contact_name")?,
-        task_id: r.try_get("task_id")?,
-        asked_at: r.try_get("asked_at")?,
-        answered_at: r.try_get("answered_at")?,
-        score: r.try_get("score")?,
-    })
-}
 
 /// Records a question asked; returns its id.
 pub async fn ask(
@@ -78,34 +60,31 @@ pub async fn latest(
         "SELECT {COLUMNS} FROM surveys WHERE adapter = $1 AND contact = $2 AND kind = $3 AND asked_at >= $4 \
          ORDER BY asked_at DESC, id DESC LIMIT 1"
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(adapter)
         .bind(contact)
         .bind(kind)
         .bind(since)
         .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(survey).transpose()
+        .await?)
 }
 
 pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<Survey>> {
     let sql = format!("SELECT {COLUMNS} FROM surveys WHERE id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(survey).transpose()
+        .await?)
 }
 
 /// The question posted as platform message `message_id`.
 pub async fn by_message(conn: &mut Conn, adapter: &str, message_id: &str) -> anyhow::Result<Option<Survey>> {
     let sql = format!("SELECT {COLUMNS} FROM surveys WHERE message_id = $1 AND adapter = $2");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(message_id)
         .bind(adapter)
         .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(survey).transpose()
+        .await?)
 }
 
 /// Remembers the platform's id of the posted question (reactions on it are answers).
@@ -131,13 +110,10 @@ pub async fn answer(conn: &mut Conn, id: i64, at: i64, score: i64) -> anyhow::Re
 
 /// A client's contacts, `(adapter, platform id, name)`, oldest first.
 pub async fn client_contacts(conn: &mut Conn, client_id: i64) -> anyhow::Result<Vec<(String, String, String)>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT adapter, platform_id, name FROM contacts WHERE client_id = $1 ORDER BY created_at, platform_id",
     )
     .bind(client_id)
     .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("adapter")?, r.try_get("platform_id")?, r.try_get("name")?)))
-        .collect()
+    .await?)
 }

@@ -2,15 +2,15 @@
 
 use anyhow::Context;
 use serde_json::{json, Value};
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::AssertSqlSafe;
 
-use super::{flag, json_rows, Conn, Json};
+use super::decode::{Flag, Word};
+use super::{json_rows, Conn, Json};
 use crate::domain::event::{Created, TaskEvent};
 use crate::domain::{Priority, Source, Status};
 
 /// A task as stored: the current state of its event log.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Task {
     pub id: i64,
     pub title: String,
@@ -22,12 +22,17 @@ pub struct Task {
     pub link: Option<String>,
     pub requester_id: String,
     pub requester_name: String,
+    #[sqlx(try_from = "Flag")]
     pub requester_is_client: bool,
     pub owner_id: Option<i64>,
+    #[sqlx(try_from = "Word<Status>")]
     pub status: Status,
+    #[sqlx(try_from = "Word<Priority>")]
     pub priority: Priority,
+    #[sqlx(try_from = "Word<Source>")]
     pub source: Source,
     pub sentiment: f64,
+    #[sqlx(try_from = "Flag")]
     pub frustrated: bool,
     pub created_at: i64,
     pub due_at: Option<i64>,
@@ -40,8 +45,9 @@ pub struct Task {
 }
 
 /// A task with the names a reader needs.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct TaskView {
+    #[sqlx(flatten)]
     pub task: Task,
     pub client_key: Option<String>,
     pub owner_name: Option<String>,
@@ -51,53 +57,6 @@ const TASK_COLUMNS: &str = "t.id, t.title, t.client_id, t.adapter, t.channel, t.
     t.requester_id, t.requester_name, t.requester_is_client, t.owner_id, t.status, t.priority, t.source, \
     t.sentiment, t.frustrated, t.created_at, t.due_at, t.first_response_at, t.resolved_at, t.last_activity_at, \
     t.last_client_message_at, t.snoozed_until, t.escalated_at";
-
-fn task(row: &AnyRow) -> anyhow::Result<Task> {
-    let status: String = row.try_get("status")?;
-    let priority: String = row.try_get("priority")?;
-    let source: String = row.try_get("source")?;
-    Ok(Task {
-        id: row.try_get("id")?,
-        title: row.try_get("title")?,
-        client_id: row.try_get("client_id")?,
-        adapter: row.try_get("adapter")?,
-        channel: row.try_get("channel")?,
-        channel_name: row.try_get("channel_name")?,
-        thread: row.try_get("thread")?,
-        link: row.try_get("link")?,
-        requester_id: row.try_get("requester_id")?,
-        requester_name: row.try_get("requester_name")?,
-        requester_is_client: flag(row.try_get("requester_is_client")?),
-        owner_id: row.try_get("owner_id")?,
-        status: status
-            .parse()
-            .map_err(|_| anyhow::anyhow!("stored status {status:?}"))?,
-        priority: priority
-            .parse()
-            .map_err(|_| anyhow::anyhow!("stored priority {priority:?}"))?,
-        source: source
-            .parse()
-            .map_err(|_| anyhow::anyhow!("stored source {source:?}"))?,
-        sentiment: row.try_get("sentiment")?,
-        frustrated: flag(row.try_get("frustrated")?),
-        created_at: row.try_get("created_at")?,
-        due_at: row.try_get("due_at")?,
-        first_response_at: row.try_get("first_response_at")?,
-        resolved_at: row.try_get("resolved_at")?,
-        last_activity_at: row.try_get("last_activity_at")?,
-        last_client_message_at: row.try_get("last_client_message_at")?,
-        snoozed_until: row.try_get("snoozed_until")?,
-        escalated_at: row.try_get("escalated_at")?,
-    })
-}
-
-fn view(row: &AnyRow) -> anyhow::Result<TaskView> {
-    Ok(TaskView {
-        task: task(row)?,
-        client_key: row.try_get("client_key")?,
-        owner_name: row.try_get("owner_name")?,
-    })
-}
 
 const VIEW_FROM: &str =
     "FROM tasks t LEFT JOIN clients c ON c.id = t.client_id LEFT JOIN members m ON m.id = t.owner_id";
@@ -128,13 +87,11 @@ pub async fn first_sightings(conn: &mut Conn, events: &[(&str, &str)], now: i64)
          ON CONFLICT DO NOTHING RETURNING adapter, event_id",
         json_rows(conn, &[Json::Text, Json::Text, Json::Int])
     );
-    let mut fresh = std::collections::HashSet::new();
-    for row in super::with_rows(conn, sql, rows).fetch_all(&mut *conn).await? {
-        fresh.insert((
-            row.try_get::<String, _>("adapter")?,
-            row.try_get::<String, _>("event_id")?,
-        ));
-    }
+    let mut fresh: std::collections::HashSet<(String, String)> = super::with_rows_as(conn, sql, rows)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect();
     Ok(events
         .iter()
         .map(|(adapter, event_id)| fresh.remove(&(adapter.to_string(), event_id.to_string())))
@@ -345,8 +302,7 @@ impl NewEvent {
 
 pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<TaskView>> {
     let sql = format!("SELECT {TASK_COLUMNS}, c.key AS client_key, m.name AS owner_name {VIEW_FROM} WHERE t.id = $1");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
-    row.as_ref().map(view).transpose()
+    Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?)
 }
 
 /// The task a message (or a thread's root message) belongs to.
@@ -360,13 +316,12 @@ pub async fn by_message(
         "SELECT {TASK_COLUMNS} FROM tasks t JOIN task_messages tm ON tm.task_id = t.id \
          WHERE tm.adapter = $1 AND tm.channel = $2 AND tm.message_id = $3"
     );
-    let row = sqlx::query(AssertSqlSafe(sql))
+    Ok(sqlx::query_as(AssertSqlSafe(sql))
         .bind(adapter)
         .bind(channel)
         .bind(message_id)
         .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(task).transpose()
+        .await?)
 }
 
 /// The newest auto-captured open task in a channel whose last client message lies within
@@ -383,14 +338,13 @@ pub async fn groupable(
         "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.adapter = $1 AND t.channel = $2 AND t.source = 'auto' \
          AND t.status = 'open' AND t.last_client_message_at BETWEEN $3 AND $4 ORDER BY t.id DESC LIMIT 1"
     );
-    let row = sqlx::query(AssertSqlSafe(sql))
+    Ok(sqlx::query_as(AssertSqlSafe(sql))
         .bind(adapter)
         .bind(channel)
         .bind(at - window)
         .bind(at + window)
         .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(task).transpose()
+        .await?)
 }
 
 /// The open auto-captured tasks in these channels whose last client message lies between
@@ -410,12 +364,11 @@ pub async fn groupable_in(
          AND t.last_client_message_at BETWEEN $2 AND $3 AND (t.adapter, t.channel) IN ({}) ORDER BY t.id",
         json_rows(conn, &[Json::Text, Json::Text])
     );
-    let rows = super::with_rows(conn, sql, keys)
+    Ok(super::with_rows_as(conn, sql, keys)
         .bind(from)
         .bind(to)
         .fetch_all(conn)
-        .await?;
-    rows.iter().map(task).collect()
+        .await?)
 }
 
 /// Active tasks in a channel still waiting for the team's first response.
@@ -424,12 +377,11 @@ pub async fn awaiting_response(conn: &mut Conn, adapter: &str, channel: &str) ->
         "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.adapter = $1 AND t.channel = $2 AND t.first_response_at IS NULL \
          AND t.requester_is_client = 1 AND t.status IN ('open', 'in-progress', 'waiting') ORDER BY t.id"
     );
-    let rows = sqlx::query(AssertSqlSafe(sql))
+    Ok(sqlx::query_as(AssertSqlSafe(sql))
         .bind(adapter)
         .bind(channel)
         .fetch_all(conn)
-        .await?;
-    rows.iter().map(task).collect()
+        .await?)
 }
 
 /// Which tasks to list.
@@ -483,7 +435,7 @@ pub async fn list(conn: &mut Conn, f: &Filter) -> anyhow::Result<Vec<TaskView>> 
     if f.limit.is_some() {
         sql.push_str(&format!(" LIMIT {}", next()));
     }
-    let mut query = sqlx::query(AssertSqlSafe(sql));
+    let mut query = sqlx::query_as(AssertSqlSafe(sql));
     if let Some(c) = f.client_id {
         query = query.bind(c);
     }
@@ -499,21 +451,17 @@ pub async fn list(conn: &mut Conn, f: &Filter) -> anyhow::Result<Vec<TaskView>> 
     if let Some(l) = f.limit {
         query = query.bind(l);
     }
-    let rows = query.fetch_all(conn).await?;
-    rows.iter().map(view).collect()
+    Ok(query.fetch_all(conn).await?)
 }
 
 /// Open, in-progress and waiting tasks per owner.
 pub async fn active_by_owner(conn: &mut Conn) -> anyhow::Result<Vec<(i64, i64)>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT owner_id, COUNT(*) AS n FROM tasks WHERE owner_id IS NOT NULL \
          AND status IN ('open', 'in-progress', 'waiting') GROUP BY owner_id ORDER BY owner_id",
     )
     .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("owner_id")?, r.try_get("n")?)))
-        .collect()
+    .await?)
 }
 
 /// How many open, in-progress or waiting tasks a client has.
@@ -536,36 +484,52 @@ pub struct LoggedEvent {
     pub event: TaskEvent,
 }
 
-fn event(row: &AnyRow) -> anyhow::Result<LoggedEvent> {
-    let id: i64 = row.try_get("id")?;
-    let kind: String = row.try_get("kind")?;
-    let data: String = row.try_get("data")?;
-    let data: Value = serde_json::from_str(&data).with_context(|| format!("task event {id}: its data is not JSON"))?;
-    Ok(LoggedEvent {
-        id,
-        task_id: row.try_get("task_id")?,
-        at: row.try_get("at")?,
-        actor: row.try_get("actor")?,
-        event: TaskEvent::read(&kind, data).with_context(|| format!("task event {id}"))?,
-    })
+/// A `task_events` row; its `kind` and `data` become a [`TaskEvent`] in [`LoggedEvent`]'s
+/// `TryFrom`, which names the event in its errors.
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    task_id: i64,
+    at: i64,
+    kind: String,
+    actor: String,
+    data: String,
+}
+
+impl TryFrom<EventRow> for LoggedEvent {
+    type Error = anyhow::Error;
+
+    fn try_from(row: EventRow) -> anyhow::Result<LoggedEvent> {
+        let id = row.id;
+        let data: Value =
+            serde_json::from_str(&row.data).with_context(|| format!("task event {id}: its data is not JSON"))?;
+        Ok(LoggedEvent {
+            id,
+            task_id: row.task_id,
+            at: row.at,
+            actor: row.actor,
+            event: TaskEvent::read(&row.kind, data).with_context(|| format!("task event {id}"))?,
+        })
+    }
 }
 
 /// A task's timeline, oldest first.
 pub async fn events(conn: &mut Conn, task_id: i64) -> anyhow::Result<Vec<LoggedEvent>> {
-    let rows = sqlx::query("SELECT id, task_id, at, kind, actor, data FROM task_events WHERE task_id = $1 ORDER BY id")
-        .bind(task_id)
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(event).collect()
+    let rows: Vec<EventRow> =
+        sqlx::query_as("SELECT id, task_id, at, kind, actor, data FROM task_events WHERE task_id = $1 ORDER BY id")
+            .bind(task_id)
+            .fetch_all(conn)
+            .await?;
+    rows.into_iter().map(LoggedEvent::try_from).collect()
 }
 
 /// Every task event after `after_id`, in order, at most `limit` (for export).
 pub async fn events_after(conn: &mut Conn, after_id: i64, limit: i64) -> anyhow::Result<Vec<LoggedEvent>> {
-    let rows =
-        sqlx::query("SELECT id, task_id, at, kind, actor, data FROM task_events WHERE id > $1 ORDER BY id LIMIT $2")
+    let rows: Vec<EventRow> =
+        sqlx::query_as("SELECT id, task_id, at, kind, actor, data FROM task_events WHERE id > $1 ORDER BY id LIMIT $2")
             .bind(after_id)
             .bind(limit)
             .fetch_all(conn)
             .await?;
-    rows.iter().map(event).collect()
+    rows.into_iter().map(LoggedEvent::try_from).collect()
 }
