@@ -176,24 +176,13 @@ pub fn router(probe: Probe) -> axum::Router {
 
 /// What the database says about the outbox, the inbox and the jobs, for the gauges.
 struct Backlog {
-    /// adapter → (waiting, oldest created_at)
-    outbox: Vec<(String, i64, i64)>,
+    outbox: Vec<crate::store::outbox::Depth>,
     inbox: i64,
     earliest_job: Option<i64>,
 }
 
 async fn backlog(store: &Store) -> anyhow::Result<Backlog> {
-    use sqlx::Row;
-    let rows = sqlx::query(
-        "SELECT adapter, COUNT(*) AS waiting, MIN(created_at) AS oldest FROM outbox \
-         WHERE sent_at IS NULL AND failed_at IS NULL GROUP BY adapter",
-    )
-    .fetch_all(store.pool())
-    .await?;
-    let mut outbox = Vec::with_capacity(rows.len());
-    for row in rows {
-        outbox.push((row.try_get("adapter")?, row.try_get("waiting")?, row.try_get("oldest")?));
-    }
+    let outbox = crate::store::outbox::depth_by_adapter(store).await?;
     let inbox = crate::store::inbox::in_table(store).await?;
     let mut conn = store.pool().acquire().await?;
     let earliest_job = crate::store::jobs::next_due(&mut conn).await?;
@@ -215,7 +204,7 @@ pub async fn render(probe: &Probe, now: i64) -> String {
             // Every watched adapter gets its gauges, 0 when nothing waits for it.
             let mut waiting: std::collections::BTreeMap<String, (i64, i64)> =
                 links.iter().map(|(name, _)| (name.clone(), (0, now))).collect();
-            waiting.extend(b.outbox.into_iter().map(|(adapter, n, oldest)| (adapter, (n, oldest))));
+            waiting.extend(b.outbox.into_iter().map(|d| (d.adapter, (d.messages, d.oldest_at))));
             for (adapter, (n, oldest)) in waiting {
                 metrics::gauge!(OUTBOX_DEPTH, "adapter" => adapter.clone()).set(n as f64);
                 metrics::gauge!(OUTBOX_OLDEST, "adapter" => adapter).set((now - oldest).max(0) as f64);

@@ -254,3 +254,22 @@ pub async fn depth(conn: &mut Conn) -> anyhow::Result<i64> {
             .await?,
     )
 }
+
+/// The messages waiting for one adapter (not delivered nor given up).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Depth {
+    pub adapter: String,
+    pub messages: i64,
+    /// When the oldest of them was queued.
+    pub oldest_at: i64,
+}
+
+/// The messages waiting, per adapter with any, read from the pool (for the gauges).
+pub async fn depth_by_adapter(store: &super::Store) -> anyhow::Result<Vec<Depth>> {
+    Ok(sqlx::query_as(
+        "SELECT adapter, COUNT(*) AS messages, MIN(created_at) AS oldest_at FROM outbox \
+         WHERE sent_at IS NULL AND failed_at IS NULL GROUP BY adapter",
+    )
+    .fetch_all(store.pool())
+    .await?)
+}
