@@ -1,7 +1,8 @@
 //! One storage API over SQLite (embedded default) and PostgreSQL (production).
 //!
 //! Both backends go through sqlx's `Any` driver, so every query is written once; the schema lives
-//! in per-backend migrations. Times are stored as unix seconds.
+//! in per-backend migrations. Times are stored as unix seconds. The measurements behind the
+//! connection settings below are in `docs/performance.md`.
 
 mod decode;
 pub mod inbox;
@@ -64,12 +65,8 @@ pub struct Store {
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// Copies the write-ahead log into the database every [`CHECKPOINT_EVERY`], on a reader
-/// connection, until the pool is closed. A checkpoint run by the writer itself (SQLite's
-/// automatic one, at the commit that fills the log) holds that commit, and every write queued
-/// behind it, for as long as it copies and flushes: at 100 requests a second on each of two
-/// paths, every 3.8 s, the soak's answers took 30-40 ms instead of 2 (`PASSIVE` from another
-/// connection waits for no writer and no reader). The writer's automatic checkpoint stays, at
-/// 10,000 pages, for when these fall behind.
+/// connection, until the pool is closed: a checkpoint on the writer holds its commit and every
+/// write queued behind it, while `PASSIVE` on another connection waits for nobody.
 async fn checkpoints(pool: AnyPool) {
     let mut every = tokio::time::interval(CHECKPOINT_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -87,29 +84,23 @@ async fn checkpoints(pool: AnyPool) {
     }
 }
 
-/// The writer's page cache: the pages every write walks (the tables' and indexes' upper levels
-/// and newest leaves) stay in it. Bounded, so keel's memory stays flat however large the file
-/// grows (with 64 MiB per connection, a 30-minute soak took `keel run` from 40 to 359 MB).
+/// The writer's page cache: it keeps the pages every write walks (the upper levels and newest
+/// leaves of tables and indexes), bounded so keel's memory stays flat as the file grows.
 const WRITER_CACHE_KIB: i64 = 8 * 1024;
-/// Each reader's page cache (four readers). A reader's cache is dropped whenever the writer
-/// has committed since its last read, so under load it only serves the pages of one read: kept
-/// small, so readers the pool opens late cannot add much memory long after the start (at 2 MiB
-/// each they could add 8 MiB; capture, `list` / `show` and the KPI benches measured the same
-/// with 512 KiB).
+/// Each reader's page cache (four readers). It is dropped whenever the writer has committed
+/// since its last read, so it serves one read at most: kept small, so that readers the pool
+/// opens late add little memory.
 const READER_CACHE_KIB: i64 = 512;
 
 /// Settings for every SQLite connection: write-ahead log, flushed at checkpoints (a crash loses
 /// no committed transaction, a power cut at most the last ones). Checkpoints run beside the
 /// writer every second ([`checkpoints`]); the writer runs one itself only when the log reaches
-/// 10,000 pages (10 MiB of 1 KiB pages). The page cache is set per pool ([`WRITER_CACHE_KIB`],
-/// [`READER_CACHE_KIB`]).
+/// 10,000 pages (10 MiB of 1 KiB pages), should those fall behind. The page cache is set per pool
+/// ([`WRITER_CACHE_KIB`], [`READER_CACHE_KIB`]).
 ///
-/// A new file gets 1 KiB pages (set before anything is written; a file that exists keeps the
-/// size it has). A commit writes every page it changed to the log, and a new task changes one
-/// leaf in each of its tables and indexes, about 27 of them: with SQLite's default 4 KiB pages a
-/// request wrote 110 KB (11-14 MB/s at 100 requests a second), with 1 KiB 34 KB. Every second's
-/// checkpoint flushes that log to the disk, so on a shared disk the bytes are what the answers
-/// wait for when the disk is slow.
+/// A new file gets 1 KiB pages (a file that exists keeps its size): a commit writes every page
+/// it changed to the log, a new task changes a leaf in each of its tables and indexes, and on a
+/// slow disk the bytes flushed are what the answers wait for.
 const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA page_size = 1024",
     "PRAGMA journal_mode = WAL",
@@ -203,13 +194,9 @@ impl Store {
                 // only costs a round trip to its thread. A PostgreSQL connection may have died
                 // with the server, so it is checked.
                 .test_before_acquire(backend == Backend::Postgres)
-                // sqlx closes a connection 30 minutes after it opened and 10 idle, and opens a
-                // new one when asked. For a PostgreSQL server that bounds what a session holds.
-                // A SQLite connection holds nothing outside keel, and a new one starts with a cold
-                // page cache and no prepared statements: in the 30-minute soak the writer's
-                // renewal at minute 30 held answers up to 63 ms (p99 9 ms) and left `keel chat`
-                // 6 MB larger (35.1 -> 41.3 MB), the old cache freed but not given back. So
-                // SQLite connections live as long as the pool.
+                // Renewing connections (30 minutes after opening, 10 idle) bounds what a
+                // PostgreSQL session holds. A SQLite connection holds nothing outside keel and a
+                // new one starts cold (no cache, no prepared statements): it lives with the pool.
                 .max_lifetime((backend == Backend::Postgres).then_some(Duration::from_secs(30 * 60)))
                 .idle_timeout((backend == Backend::Postgres).then_some(Duration::from_secs(10 * 60)))
                 .after_connect(move |conn, _meta| {
@@ -222,8 +209,7 @@ impl Store {
                             conn.execute(sqlx::AssertSqlSafe(cache)).await?;
                         } else {
                             // keel's queries are short and index-driven: compiling one costs more
-                            // than it saves (a week's KPIs at 1,000,000 tasks: 269 -> 218 ms).
-                            // A server without the setting (before 11) just goes on.
+                            // than it saves. A server without the setting (before 11) goes on.
                             let _ = conn.execute("SET jit = off").await;
                         }
                         Ok(())
