@@ -110,6 +110,9 @@ fn line(
     Ok(points.len())
 }
 
+/// A panel's place in the picture.
+type Area<'b> = DrawingArea<BitMapBackend<'b>, Shift>;
+
 /// Renders the chart as PNG bytes.
 pub fn render(data: &ChartData) -> anyhow::Result<Vec<u8>> {
     REGISTER.call_once(|| {
@@ -127,101 +130,11 @@ pub fn render(data: &ChartData) -> anyhow::Result<Vec<u8>> {
         ))
         .map_err(fail)?;
         let panels = body.split_evenly((2, 2));
-        let weeks = &data.weeks;
-        let labels: Vec<String> = weeks.iter().map(|w| w.label.clone()).collect();
-        let none = |area: &DrawingArea<BitMapBackend, Shift>, what: &str| {
-            let (w, h) = area.dim_in_pixel();
-            area.draw(&Text::new(
-                what.to_string(),
-                (w as i32 / 2 - 60, h as i32 / 2),
-                ("sans-serif", 18).into_font().color(&GREY),
-            ))
-            .map_err(fail)
-        };
-
-        // Resolution time (median, business hours) per week.
-        let top = weeks.iter().filter_map(|w| w.resolution_median).fold(1.0_f64, f64::max) * 1.2;
-        let mut chart = panel(
-            &panels[0],
-            "Time to resolution (median, business hours)",
-            &labels,
-            0.0..top,
-        )?;
-        if line(&mut chart, weeks.iter().map(|w| w.resolution_median), BLUE)? == 0 {
-            none(&panels[0], "nothing resolved yet")?;
-        }
-
-        // Backlog at each week's end, the overdue part darker.
-        let top = weeks.iter().map(|w| w.backlog).max().unwrap_or(0).max(4) as f64 * 1.2;
-        let mut chart = panel(&panels[1], "Backlog at week end (dark: overdue)", &labels, 0.0..top)?;
-        for (values, color) in [
-            (weeks.iter().map(|w| w.backlog).collect::<Vec<_>>(), LIGHT_ORANGE),
-            (weeks.iter().map(|w| w.overdue).collect(), ORANGE),
-        ] {
-            chart
-                .draw_series(
-                    Histogram::vertical(&chart)
-                        .margin(12)
-                        .style(color.filled())
-                        .data(values.into_iter().enumerate().map(|(i, v)| (i, v as f64))),
-                )
-                .map_err(fail)?;
-        }
-
-        // Open tasks per owner, the busiest first (at most `MAX_OWNERS`); overloaded in orange.
-        let mut load = data.load.clone();
-        load.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        load.truncate(MAX_OWNERS);
-        let names: Vec<String> = load
-            .iter()
-            .map(|(n, _)| {
-                if n.chars().count() > MAX_NAME {
-                    format!("{}…", n.chars().take(MAX_NAME - 1).collect::<String>())
-                } else {
-                    n.clone()
-                }
-            })
-            .collect();
-        let most = load.iter().map(|(_, v)| *v).max().unwrap_or(0);
-        let caption = if data.load.len() > load.len() {
-            format!(
-                "Open tasks, busiest {} of {} owners (overloaded > {})",
-                load.len(),
-                data.load.len(),
-                data.overload
-            )
-        } else {
-            format!("Open tasks per owner (overloaded above {})", data.overload)
-        };
-        let mut chart = panel(&panels[2], &caption, &names, 0.0..most.max(4) as f64 * 1.25)?;
-        // Bars five sixths of their slot (the panel is about 520 px wide), whatever the number of owners.
-        let margin = (520 / load.len().max(1) as u32 / 6).clamp(2, 24);
-        for (i, (_, open)) in load.iter().enumerate() {
-            let color = if *open > data.overload { ORANGE } else { GREEN };
-            chart
-                .draw_series(
-                    Histogram::vertical(&chart)
-                        .margin(margin)
-                        .style(color.filled())
-                        .data([(i, *open as f64)]),
-                )
-                .map_err(fail)?;
-        }
-        if data.load.is_empty() {
-            none(&panels[2], "nobody owns open work")?;
-        }
-
-        // NPS per week, with the zero line.
-        let mut chart = panel(&panels[3], "NPS (−100 to +100)", &labels, -100.0..100.0)?;
-        chart
-            .draw_series(LineSeries::new(
-                [(SegmentValue::Exact(0), 0.0), (SegmentValue::Last, 0.0)],
-                GREY.stroke_width(1),
-            ))
-            .map_err(fail)?;
-        if line(&mut chart, weeks.iter().map(|w| w.nps), GREEN)? == 0 {
-            none(&panels[3], "no answers yet")?;
-        }
+        let labels: Vec<String> = data.weeks.iter().map(|w| w.label.clone()).collect();
+        resolution_panel(&panels[0], &data.weeks, &labels)?;
+        backlog_panel(&panels[1], &data.weeks, &labels)?;
+        load_panel(&panels[2], data)?;
+        nps_panel(&panels[3], &data.weeks, &labels)?;
         root.present().map_err(fail)?;
     }
     let mut png = Vec::new();
@@ -233,4 +146,106 @@ pub fn render(data: &ChartData) -> anyhow::Result<Vec<u8>> {
         writer.write_image_data(&rgb).map_err(fail)?;
     }
     Ok(png)
+}
+
+/// `what` in grey in the middle of an empty panel.
+fn nothing(area: &Area<'_>, what: &str) -> anyhow::Result<()> {
+    let (w, h) = area.dim_in_pixel();
+    area.draw(&Text::new(
+        what.to_string(),
+        (w as i32 / 2 - 60, h as i32 / 2),
+        ("sans-serif", 18).into_font().color(&GREY),
+    ))
+    .map_err(fail)
+}
+
+/// Resolution time (median, business hours) per week.
+fn resolution_panel(area: &Area<'_>, weeks: &[Week], labels: &[String]) -> anyhow::Result<()> {
+    let top = weeks.iter().filter_map(|w| w.resolution_median).fold(1.0_f64, f64::max) * 1.2;
+    let mut chart = panel(area, "Time to resolution (median, business hours)", labels, 0.0..top)?;
+    if line(&mut chart, weeks.iter().map(|w| w.resolution_median), BLUE)? == 0 {
+        nothing(area, "nothing resolved yet")?;
+    }
+    Ok(())
+}
+
+/// Backlog at each week's end, the overdue part darker.
+fn backlog_panel(area: &Area<'_>, weeks: &[Week], labels: &[String]) -> anyhow::Result<()> {
+    let top = weeks.iter().map(|w| w.backlog).max().unwrap_or(0).max(4) as f64 * 1.2;
+    let mut chart = panel(area, "Backlog at week end (dark: overdue)", labels, 0.0..top)?;
+    for (values, color) in [
+        (weeks.iter().map(|w| w.backlog).collect::<Vec<_>>(), LIGHT_ORANGE),
+        (weeks.iter().map(|w| w.overdue).collect(), ORANGE),
+    ] {
+        chart
+            .draw_series(
+                Histogram::vertical(&chart)
+                    .margin(12)
+                    .style(color.filled())
+                    .data(values.into_iter().enumerate().map(|(i, v)| (i, v as f64))),
+            )
+            .map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// Open tasks per owner, the busiest first (at most `MAX_OWNERS`); overloaded in orange.
+fn load_panel(area: &Area<'_>, data: &ChartData) -> anyhow::Result<()> {
+    let mut load = data.load.clone();
+    load.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    load.truncate(MAX_OWNERS);
+    let names: Vec<String> = load
+        .iter()
+        .map(|(n, _)| {
+            if n.chars().count() > MAX_NAME {
+                format!("{}…", n.chars().take(MAX_NAME - 1).collect::<String>())
+            } else {
+                n.clone()
+            }
+        })
+        .collect();
+    let most = load.iter().map(|(_, v)| *v).max().unwrap_or(0);
+    let caption = if data.load.len() > load.len() {
+        format!(
+            "Open tasks, busiest {} of {} owners (overloaded > {})",
+            load.len(),
+            data.load.len(),
+            data.overload
+        )
+    } else {
+        format!("Open tasks per owner (overloaded above {})", data.overload)
+    };
+    let mut chart = panel(area, &caption, &names, 0.0..most.max(4) as f64 * 1.25)?;
+    // Bars five sixths of their slot (the panel is about 520 px wide), whatever the number of owners.
+    let margin = (520 / load.len().max(1) as u32 / 6).clamp(2, 24);
+    for (i, (_, open)) in load.iter().enumerate() {
+        let color = if *open > data.overload { ORANGE } else { GREEN };
+        chart
+            .draw_series(
+                Histogram::vertical(&chart)
+                    .margin(margin)
+                    .style(color.filled())
+                    .data([(i, *open as f64)]),
+            )
+            .map_err(fail)?;
+    }
+    if data.load.is_empty() {
+        nothing(area, "nobody owns open work")?;
+    }
+    Ok(())
+}
+
+/// NPS per week, with the zero line.
+fn nps_panel(area: &Area<'_>, weeks: &[Week], labels: &[String]) -> anyhow::Result<()> {
+    let mut chart = panel(area, "NPS (−100 to +100)", labels, -100.0..100.0)?;
+    chart
+        .draw_series(LineSeries::new(
+            [(SegmentValue::Exact(0), 0.0), (SegmentValue::Last, 0.0)],
+            GREY.stroke_width(1),
+        ))
+        .map_err(fail)?;
+    if line(&mut chart, weeks.iter().map(|w| w.nps), GREEN)? == 0 {
+        nothing(area, "no answers yet")?;
+    }
+    Ok(())
 }
