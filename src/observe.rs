@@ -130,13 +130,13 @@ fn describe() {
 }
 
 /// The adapters whose connection is watched: name and link.
-pub type Links = Vec<(String, keel_chat::Link)>;
+pub type Connections = Vec<(String, keel_chat::ConnectionState)>;
 
 /// What `/healthz` and `/metrics` look at.
 #[derive(Clone)]
 pub struct Probe {
     pub store: Store,
-    pub links: Links,
+    pub links: Connections,
     /// Events in this process's inbox journal not yet handled (the inbox table is counted by SQL).
     pub journal_waiting: std::sync::Arc<std::sync::atomic::AtomicI64>,
     pub prometheus: PrometheusHandle,
@@ -223,7 +223,7 @@ pub async fn render(probe: &Probe, now: i64) -> String {
 /// The health report: whether the database answers (within 2 s) and each adapter's link. The
 /// HTTP status is 200 while the database answers, 503 when it does not (keel can then neither
 /// take nor send anything); a platform that is away makes the report `degraded`.
-pub async fn health(store: &Store, links: &Links) -> (bool, Value) {
+pub async fn health(store: &Store, links: &Connections) -> (bool, Value) {
     let database = matches!(tokio::time::timeout(PROBE, store.ping()).await, Ok(true));
     let mut adapters = serde_json::Map::new();
     let mut all_up = true;

@@ -86,7 +86,7 @@ impl Bot {
             },
             message_id: format!("msg{n}"),
             thread: thread.map(str::to_string),
-            link: None,
+            permalink: None,
             kind,
         }
     }

@@ -38,7 +38,7 @@ fn event(id: &str, user: (&str, bool), ts: &str, kind: InboundKind) -> Inbound {
         },
         message_id: ts.into(),
         thread: None,
-        link: None,
+        permalink: None,
         kind,
     }
 }

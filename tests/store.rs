@@ -21,7 +21,7 @@ fn sample_task(id: i64) -> tasks::Task {
         channel: "general".into(),
         channel_name: "general".into(),
         thread: Some(format!("m{id}")),
-        link: None,
+        permalink: None,
         requester_id: "lea".into(),
         requester_name: "lea".into(),
         requester_is_client: false,
@@ -339,7 +339,7 @@ on_both_backends!(version_1_rows_survive_later_migrations, |backend| {
             .expect("its event");
         tasks::link_messages(
             &mut conn,
-            &[tasks::Link {
+            &[tasks::TaskMessage {
                 adapter: "slack".into(),
                 channel: "C1".into(),
                 message_id: "1.2".into(),

@@ -288,7 +288,7 @@ fn client_message(i: usize, base: DateTime<Utc>) -> Inbound {
         },
         message_id: format!("m-{i}"),
         thread: None,
-        link: None,
+        permalink: None,
         kind: InboundKind::Message {
             text: format!("{} (ref {i})", REQUESTS[i % REQUESTS.len()]),
             to_keel: false,
@@ -315,7 +315,7 @@ fn command(i: usize, text: String) -> Inbound {
         },
         message_id: format!("cmd-m-{i}"),
         thread: None,
-        link: None,
+        permalink: None,
         kind: InboundKind::Message { text, to_keel: true },
     }
 }

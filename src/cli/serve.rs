@@ -49,7 +49,7 @@ pub(super) async fn serve(config: &Config, clock: Arc<dyn Clock>) -> Result<(), 
     }
     let links = adapters
         .iter()
-        .filter_map(|a| a.link().map(|link| (a.name().to_string(), link)))
+        .filter_map(|a| a.connection().map(|state| (a.name().to_string(), state)))
         .collect();
     let probe = crate::observe::Probe {
         store: store.clone(),

@@ -262,7 +262,7 @@ impl Dispatcher {
                 let mut workers = tokio::task::JoinSet::new();
                 let mut was_up = true;
                 loop {
-                    let up = adapter.link().is_none_or(|l| l.is_up());
+                    let up = adapter.connection().is_none_or(|c| c.is_up());
                     if up && !was_up {
                         if let Err(e) = me.back_up(&name).await {
                             tracing::warn!(adapter = %name, error = %format!("{e:#}"), "cannot make waiting messages due");

@@ -106,8 +106,8 @@ pub fn card(v: &TaskView, events: &[LoggedEvent], tz: Tz) -> String {
     if let Some(first) = t.first_response_at {
         fields.push(format!("first response after {}", duration(first - t.created_at)));
     }
-    if let Some(link) = &t.link {
-        fields.push(link.clone());
+    if let Some(permalink) = &t.permalink {
+        fields.push(permalink.clone());
     }
     lines.push(fields.join(" · "));
     for e in events {

@@ -155,7 +155,7 @@ fn item_task(
         channel: inbound.conversation.id.clone(),
         channel_name: inbound.conversation.name.clone(),
         thread: None,
-        link: None,
+        permalink: None,
         requester_id: inbound.speaker.id.clone(),
         requester_name: runner.name.clone(),
         requester_is_client: false,

@@ -12,7 +12,7 @@ use crate::capture::{understand, Understood, FRUSTRATED};
 use crate::domain::event::{Created, TaskEvent};
 use crate::domain::{truncate, Priority, Source, Status, TaskId};
 use crate::store::people::{self, Client, Member};
-use crate::store::tasks::{Link, NewEvent, Task};
+use crate::store::tasks::{NewEvent, Task, TaskMessage};
 
 /// How much of a note an answer repeats.
 const ECHO_CHARS: usize = 80;
@@ -55,7 +55,7 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
         channel: inbound.conversation.id.clone(),
         channel_name: inbound.conversation.name.clone(),
         thread: thread.clone(),
-        link: inbound.link.clone(),
+        permalink: inbound.permalink.clone(),
         requester_id: request.requester.id.clone(),
         requester_name: crate::domain::clean_name(&request.requester.name),
         requester_is_client: request.requester_is_client,
@@ -157,7 +157,7 @@ async fn owner_and_client(
 /// Queues the link from a message in the event's conversation to a task.
 pub(super) fn link(turn: &mut Turn<'_>, message_id: &str, task_id: i64) {
     let inbound = turn.inbound;
-    turn.writes().link(Link {
+    turn.writes().task_message(TaskMessage {
         adapter: inbound.adapter.clone(),
         channel: inbound.conversation.id.clone(),
         message_id: message_id.to_string(),

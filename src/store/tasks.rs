@@ -19,7 +19,9 @@ pub struct Task {
     pub channel: String,
     pub channel_name: String,
     pub thread: Option<String>,
-    pub link: Option<String>,
+    /// The originating message's permalink (stored as `link`).
+    #[sqlx(rename = "link")]
+    pub permalink: Option<String>,
     pub requester_id: String,
     pub requester_name: String,
     #[sqlx(try_from = "Flag")]
@@ -117,7 +119,7 @@ pub struct NewEvent {
 
 /// A message that belongs to a task.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Link {
+pub struct TaskMessage {
     pub adapter: String,
     pub channel: String,
     pub message_id: String,
@@ -140,7 +142,7 @@ pub async fn insert_tasks(conn: &mut Conn, new: &[Task]) -> anyhow::Result<()> {
                 t.channel,
                 t.channel_name,
                 t.thread,
-                t.link,
+                t.permalink,
                 t.requester_id,
                 t.requester_name,
                 i64::from(t.requester_is_client),
@@ -223,7 +225,7 @@ pub async fn append_events(conn: &mut Conn, new: &[NewEvent]) -> anyhow::Result<
 }
 
 /// Remembers which task each message belongs to; a message that already has a task keeps it.
-pub async fn link_messages(conn: &mut Conn, links: &[Link]) -> anyhow::Result<()> {
+pub async fn link_messages(conn: &mut Conn, links: &[TaskMessage]) -> anyhow::Result<()> {
     if links.is_empty() {
         return Ok(());
     }

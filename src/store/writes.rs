@@ -8,7 +8,7 @@
 //! without them.
 
 use super::people::{self, Touchpoint};
-use super::tasks::{self, Link, NewEvent, Task};
+use super::tasks::{self, NewEvent, Task, TaskMessage};
 use super::Conn;
 
 /// Rows waiting to be written, in the order they were queued.
@@ -16,7 +16,7 @@ use super::Conn;
 pub struct Writes {
     tasks: Vec<Task>,
     events: Vec<NewEvent>,
-    links: Vec<Link>,
+    links: Vec<TaskMessage>,
     touchpoints: Vec<Touchpoint>,
     /// Task ids handed out: the counter's value in the database, and the last id given.
     ids: Option<(i64, i64)>,
@@ -72,7 +72,7 @@ impl Writes {
         self.events.push(event);
     }
 
-    pub fn link(&mut self, link: Link) {
+    pub fn task_message(&mut self, link: TaskMessage) {
         self.links.push(link);
     }
 

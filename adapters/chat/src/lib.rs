@@ -81,7 +81,7 @@ pub struct Inbound {
     /// The thread this event belongs to: the id of the thread's root message.
     pub thread: Option<String>,
     /// A link to the message where the platform has permalinks.
-    pub link: Option<String>,
+    pub permalink: Option<String>,
     pub kind: InboundKind,
 }
 
@@ -192,16 +192,16 @@ pub struct Sent {
 /// `/healthz`, and so the outbox can retry at once when a platform comes back). Cheap to clone;
 /// the clones share one state.
 #[derive(Debug, Clone, Default)]
-pub struct Link {
+pub struct ConnectionState {
     up: Arc<AtomicBool>,
     /// Why it is down (the last error, one line), empty while up.
     why: Arc<Mutex<String>>,
 }
 
-impl Link {
+impl ConnectionState {
     /// A link that is up until told otherwise.
-    pub fn up() -> Link {
-        let link = Link::default();
+    pub fn up() -> ConnectionState {
+        let link = ConnectionState::default();
         link.set_up();
         link
     }
@@ -269,7 +269,7 @@ pub trait Adapter: Send + Sync {
 
     /// The state of the adapter's connection to its platform; `None` for an adapter that holds
     /// none (the console).
-    fn link(&self) -> Option<Link> {
+    fn connection(&self) -> Option<ConnectionState> {
         None
     }
 }
@@ -309,7 +309,7 @@ mod tests {
 
     #[test]
     fn a_link_goes_down_with_a_reason_and_up_again() {
-        let link = Link::up();
+        let link = ConnectionState::up();
         let seen = link.clone();
         assert!(seen.is_up());
         link.set_down("connection refused\n(os error 111)");

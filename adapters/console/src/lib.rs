@@ -180,7 +180,7 @@ impl Console {
             conversation: self.conversation(),
             message_id: id,
             thread: None,
-            link: None,
+            permalink: None,
             kind,
         }))
     }

@@ -85,7 +85,7 @@ impl Matrix {
             conversation: self.conversation(room).await,
             message_id: ev.event_id.to_string(),
             thread,
-            link: Some(format!("https://matrix.to/#/{}/{}", room.room_id(), ev.event_id)),
+            permalink: Some(format!("https://matrix.to/#/{}/{}", room.room_id(), ev.event_id)),
             kind,
         })
     }
@@ -160,7 +160,7 @@ impl Matrix {
             conversation: self.conversation(room).await,
             message_id: ev.event_id.to_string(),
             thread: None,
-            link: None,
+            permalink: None,
             kind: InboundKind::Reaction {
                 emoji: ev.content.relates_to.key.clone(),
                 message_id: target.to_string(),

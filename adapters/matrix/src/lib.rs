@@ -61,7 +61,7 @@ pub struct Matrix {
     /// The session was saved by an earlier run (so is the sync token).
     restored: bool,
     /// Up while syncs succeed.
-    link: keel_chat::Link,
+    connection: keel_chat::ConnectionState,
 }
 
 #[async_trait]
@@ -74,8 +74,8 @@ impl Adapter for Matrix {
         8
     }
 
-    fn link(&self) -> Option<keel_chat::Link> {
-        Some(self.link.clone())
+    fn connection(&self) -> Option<keel_chat::ConnectionState> {
+        Some(self.connection.clone())
     }
 
     async fn send(&self, outbound: &Outbound) -> Result<Sent, SendError> {
@@ -86,7 +86,7 @@ impl Adapter for Matrix {
         let sent = self.deliver(Some(key), outbound).await;
         if sent.is_ok() {
             // The homeserver answered: it is reachable, whatever the sync loop last saw.
-            self.link.set_up();
+            self.connection.set_up();
         }
         sent
     }

@@ -55,7 +55,7 @@ impl Matrix {
             client,
             config: Arc::new(config),
             restored,
-            link: keel_chat::Link::up(),
+            connection: keel_chat::ConnectionState::up(),
         })
     }
 }

@@ -102,7 +102,7 @@ impl Matrix {
                 let started = std::time::Instant::now();
                 match me.client.sync_once(settings.clone()).await {
                     Ok(response) => {
-                        me.link.set_up();
+                        me.connection.set_up();
                         waits = SYNC_BACKOFF.build();
                         let quiet = response.rooms.joined.is_empty()
                             && response.rooms.invited.is_empty()
@@ -115,7 +115,7 @@ impl Matrix {
                         }
                     }
                     Err(e) => {
-                        me.link.set_down(&e.to_string());
+                        me.connection.set_down(&e.to_string());
                         let wait = waits.next().unwrap_or(SYNC_MAX_WAIT);
                         tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "Matrix sync stopped; reconnecting");
                         tokio::time::sleep(wait).await;

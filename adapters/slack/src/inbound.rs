@@ -214,7 +214,7 @@ impl Translator {
                 conversation,
                 message_id: ts.clone(),
                 thread: None,
-                link: None,
+                permalink: None,
                 kind: InboundKind::Edit {
                     message_id: ts,
                     text: body,
@@ -239,7 +239,7 @@ impl Translator {
             conversation,
             message_id: ts.clone(),
             thread,
-            link: None,
+            permalink: None,
             kind: InboundKind::Message {
                 text: body,
                 to_keel: to_keel || kind == "app_mention",
@@ -270,7 +270,7 @@ impl Translator {
             },
             message_id: ts.clone(),
             thread: None,
-            link: None,
+            permalink: None,
             kind: InboundKind::Reaction {
                 emoji: emoji(&reaction),
                 message_id: ts,
@@ -299,7 +299,7 @@ impl Translator {
             // Not a message: replies are posted in the channel, not in a thread.
             message_id: format!("cmd:{trigger}"),
             thread: None,
-            link: None,
+            permalink: None,
             kind: InboundKind::Command {
                 text: text(form, "text").unwrap_or_default().trim().to_string(),
             },
@@ -334,7 +334,7 @@ impl Translator {
                 },
                 message_id: message_ts.clone().unwrap_or_default(),
                 thread: None,
-                link: None,
+                permalink: None,
                 kind: InboundKind::Action {
                     action_id,
                     value: text(action, "value").unwrap_or_default(),

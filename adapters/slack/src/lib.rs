@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use keel_chat::{Adapter, Link, Outbound, SendError, Sent};
+use keel_chat::{Adapter, ConnectionState, Outbound, SendError, Sent};
 use secrecy::{ExposeSecret, SecretString};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
@@ -49,7 +49,7 @@ pub struct Slack {
     held: Arc<Mutex<HashMap<&'static str, Instant>>>,
     /// Whether Slack is reachable: the Socket Mode connection when there is one, else the last
     /// Web API call.
-    link: Link,
+    connection: ConnectionState,
     /// Set once Socket Mode runs: then the socket alone says whether the link is up.
     socket_mode: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -74,7 +74,7 @@ impl Slack {
             token: Arc::new(token),
             paced: Arc::new(Mutex::new(HashMap::new())),
             held: Arc::new(Mutex::new(HashMap::new())),
-            link: Link::up(),
+            connection: ConnectionState::up(),
             socket_mode: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })
     }
@@ -85,8 +85,8 @@ impl Slack {
             return;
         }
         match outcome {
-            Err(SendError::Transient(why)) => self.link.set_down(why),
-            _ => self.link.set_up(),
+            Err(SendError::Transient(why)) => self.connection.set_down(why),
+            _ => self.connection.set_up(),
         }
     }
 
@@ -410,8 +410,8 @@ impl Adapter for Slack {
         8
     }
 
-    fn link(&self) -> Option<Link> {
-        Some(self.link.clone())
+    fn connection(&self) -> Option<ConnectionState> {
+        Some(self.connection.clone())
     }
 }
 
@@ -462,8 +462,8 @@ impl Slack {
     }
 
     /// The link Socket Mode keeps up to date from now on.
-    pub(crate) fn socket_link(&self) -> Link {
+    pub(crate) fn socket_connection(&self) -> ConnectionState {
         self.socket_mode.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.link.clone()
+        self.connection.clone()
     }
 }

@@ -36,20 +36,20 @@ pub fn start(
     translator: Translator,
     sink: Arc<dyn InboundSink>,
 ) -> tokio::task::JoinHandle<()> {
-    let link = slack.socket_link();
-    link.set_down("connecting to Slack");
+    let state = slack.socket_connection();
+    state.set_down("connecting to Slack");
     tokio::spawn(async move {
         let mut waits = RECONNECT_BACKOFF.build();
         loop {
-            let ended = connection(&slack, &app_token, &translator, &sink, &link).await;
+            let ended = connection(&slack, &app_token, &translator, &sink, &state).await;
             match ended {
                 Ok(reason) => {
-                    link.set_down(reason);
+                    state.set_down(reason);
                     tracing::info!(reason, "Slack Socket Mode connection ended; reconnecting");
                     waits = RECONNECT_BACKOFF.build();
                 }
                 Err(e) => {
-                    link.set_down(&format!("{e:#}"));
+                    state.set_down(&format!("{e:#}"));
                     let wait = waits.next().unwrap_or(RECONNECT_MAX_WAIT);
                     tracing::warn!(error = %format!("{e:#}"), retry_in_ms = wait.as_millis() as u64, "Slack Socket Mode connection failed; reconnecting");
                     tokio::time::sleep(wait).await;
@@ -65,7 +65,7 @@ async fn connection(
     app_token: &SecretString,
     translator: &Translator,
     sink: &Arc<dyn InboundSink>,
-    link: &keel_chat::Link,
+    state: &keel_chat::ConnectionState,
 ) -> anyhow::Result<&'static str> {
     let token = SlackApiToken::new(app_token.expose_secret().to_string().into());
     let opened = slack
@@ -91,7 +91,7 @@ async fn connection(
         };
         let inbound = match envelope["type"].as_str() {
             Some("hello") => {
-                link.set_up();
+                state.set_up();
                 continue;
             }
             Some("disconnect") => return Ok("disconnect requested"),
