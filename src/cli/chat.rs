@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 use super::app;
 use super::args::{ChatArgs, TickFormat};
 use super::failure::{environment, Failure};
-use super::render::posted_json;
+use super::render::{record, Posted};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::service::dispatch::Dispatcher;
@@ -117,7 +117,7 @@ pub(super) async fn tick(config: &Config, clock: Arc<dyn Clock>, format: TickFor
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                 }
-                TickFormat::Json => println!("{}", posted_json(&pending.kind, &pending.outbound)),
+                TickFormat::Json => println!("{}", record(&Posted::of(&pending.kind, &pending.outbound))),
             }
             outbox::mark_sent(&mut conn, pending.id, now.timestamp(), None).await?;
         }

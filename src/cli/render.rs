@@ -3,79 +3,156 @@
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
+use crate::domain::{Priority, Source, Status};
 use crate::store::tasks::TaskView;
 
-/// One posted message as `keel tick --format json` prints it.
-pub(super) fn posted_json(kind: &str, outbound: &keel_chat::Outbound) -> Value {
-    use keel_chat::Outbound;
-    let (channel, to, thread, text) = match outbound {
-        Outbound::Message {
-            conversation,
-            thread,
-            text,
-        } => (Some(conversation.clone()), None, thread.clone(), text.clone()),
-        Outbound::Direct { user, text } => (None, Some(user.clone()), None, text.clone()),
-        Outbound::Ephemeral {
-            conversation,
-            user,
-            text,
-        } => (Some(conversation.clone()), Some(user.clone()), None, text.clone()),
-        Outbound::Reaction {
-            conversation, emoji, ..
-        } => (Some(conversation.clone()), None, None, emoji.clone()),
-        Outbound::Question {
-            conversation,
-            thread,
-            text,
-            fallback,
-            ..
-        } => (
-            Some(conversation.clone()),
-            None,
-            thread.clone(),
-            keel_chat::plain_question(text, fallback),
-        ),
-        Outbound::Image {
-            conversation,
-            caption,
-            name,
-            png,
-            ..
-        } => {
-            return json!({ "kind": kind, "channel": conversation, "to": null, "thread": null, "text": caption,
-                           "image": name, "bytes": png.len() });
-        }
-    };
-    json!({ "kind": kind, "channel": channel, "to": to, "thread": thread, "text": text })
+/// Records print as JSON objects with their keys in alphabetical order (a struct becomes a
+/// `Value` first, whose map is sorted), the order keel has always printed.
+pub(super) fn record(value: &impl Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-pub(super) fn rfc3339(at: Option<i64>) -> Value {
-    match at.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)) {
-        Some(t) => json!(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-        None => Value::Null,
+/// One posted message as `keel tick --format json` prints it.
+#[derive(Serialize)]
+pub(super) struct Posted {
+    kind: String,
+    channel: Option<String>,
+    to: Option<String>,
+    thread: Option<String>,
+    text: String,
+    /// Images: the file's name and size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<usize>,
+}
+
+impl Posted {
+    pub(super) fn of(kind: &str, outbound: &keel_chat::Outbound) -> Posted {
+        use keel_chat::Outbound;
+        let posted = |channel: Option<&String>, to: Option<&String>, thread: Option<&String>, text: String| Posted {
+            kind: kind.to_string(),
+            channel: channel.cloned(),
+            to: to.cloned(),
+            thread: thread.cloned(),
+            text,
+            image: None,
+            bytes: None,
+        };
+        match outbound {
+            Outbound::Message {
+                conversation,
+                thread,
+                text,
+            } => posted(Some(conversation), None, thread.as_ref(), text.clone()),
+            Outbound::Direct { user, text } => posted(None, Some(user), None, text.clone()),
+            Outbound::Ephemeral {
+                conversation,
+                user,
+                text,
+            } => posted(Some(conversation), Some(user), None, text.clone()),
+            Outbound::Reaction {
+                conversation, emoji, ..
+            } => posted(Some(conversation), None, None, emoji.clone()),
+            Outbound::Question {
+                conversation,
+                thread,
+                text,
+                fallback,
+                ..
+            } => posted(
+                Some(conversation),
+                None,
+                thread.as_ref(),
+                keel_chat::plain_question(text, fallback),
+            ),
+            Outbound::Image {
+                conversation,
+                caption,
+                name,
+                png,
+                ..
+            } => Posted {
+                image: Some(name.clone()),
+                bytes: Some(png.len()),
+                ..posted(Some(conversation), None, None, caption.clone())
+            },
+        }
     }
 }
 
-pub(super) fn task_json(v: &TaskView) -> Value {
-    let t = &v.task;
-    json!({
-        "id": t.id,
-        "title": t.title,
-        "client": v.client_key,
-        "channel": t.channel_name,
-        "requester": t.requester_name,
-        "owner": v.owner_name,
-        "status": t.status.as_str(),
-        "priority": t.priority.as_str(),
-        "source": t.source.as_str(),
-        "sentiment": t.sentiment,
-        "created_at": rfc3339(Some(t.created_at)),
-        "due_at": rfc3339(t.due_at),
-        "first_response_at": rfc3339(t.first_response_at),
-        "resolved_at": rfc3339(t.resolved_at),
-    })
+/// An instant as the command line prints it (RFC 3339, seconds, UTC).
+pub(super) fn rfc3339(at: Option<i64>) -> Option<String> {
+    at.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// A task as `keel tasks list` prints it.
+#[derive(Serialize)]
+pub(super) struct TaskRecord {
+    id: i64,
+    title: String,
+    client: Option<String>,
+    channel: String,
+    requester: String,
+    owner: Option<String>,
+    status: Status,
+    priority: Priority,
+    source: Source,
+    sentiment: f64,
+    created_at: Option<String>,
+    due_at: Option<String>,
+    first_response_at: Option<String>,
+    resolved_at: Option<String>,
+}
+
+impl TaskRecord {
+    pub(super) fn of(v: &TaskView) -> TaskRecord {
+        let t = &v.task;
+        TaskRecord {
+            id: t.id,
+            title: t.title.clone(),
+            client: v.client_key.clone(),
+            channel: t.channel_name.clone(),
+            requester: t.requester_name.clone(),
+            owner: v.owner_name.clone(),
+            status: t.status,
+            priority: t.priority,
+            source: t.source,
+            sentiment: t.sentiment,
+            created_at: rfc3339(Some(t.created_at)),
+            due_at: rfc3339(t.due_at),
+            first_response_at: rfc3339(t.first_response_at),
+            resolved_at: rfc3339(t.resolved_at),
+        }
+    }
+}
+
+/// A client as `keel clients list` prints it.
+#[derive(Serialize)]
+pub(super) struct ClientRecord {
+    pub key: String,
+    pub name: String,
+    pub owner: Option<String>,
+    pub open_tasks: i64,
+    pub contract_signed_at: Option<String>,
+    pub go_live_at: Option<String>,
+    pub churned_at: Option<String>,
+    pub last_touch_at: Option<String>,
+}
+
+/// A task event as `keel export events` prints it, one JSON line each.
+#[derive(Serialize)]
+pub(super) struct EventLine {
+    pub id: i64,
+    pub task: i64,
+    pub at: Option<String>,
+    pub kind: &'static str,
+    pub actor: String,
+    pub data: Value,
 }
 
 pub(super) const TASK_FIELDS: [&str; 14] = [

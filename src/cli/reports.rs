@@ -5,12 +5,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::app;
 use super::args::{Format, KpiFormat};
 use super::failure::{environment, failed, shown, Failure};
-use super::render::{cell, rfc3339, task_json, write_csv, write_table, TASK_FIELDS};
+use super::render::{cell, record, rfc3339, write_csv, write_table, ClientRecord, EventLine, TaskRecord, TASK_FIELDS};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::Status;
@@ -95,7 +95,7 @@ pub(super) async fn tasks_list(
         );
     }
     let found = tasks::list(&mut conn, &filter).await?;
-    let rows: Vec<Value> = found.iter().map(task_json).collect();
+    let rows: Vec<Value> = found.iter().map(|v| record(&TaskRecord::of(v))).collect();
     let mut out = std::io::stdout().lock();
     let written = match format {
         Format::Json => serde_json::to_writer_pretty(&mut out, &rows)
@@ -136,15 +136,15 @@ pub(super) async fn clients_list(store: &Store, format: Format) -> Result<(), Fa
             None => None,
         };
         let open = tasks::active_for_client(&mut conn, c.id).await?;
-        rows.push(json!({
-            "key": c.key,
-            "name": c.name,
-            "owner": owner,
-            "open_tasks": open,
-            "contract_signed_at": rfc3339(c.contract_signed_at),
-            "go_live_at": rfc3339(c.go_live_at),
-            "churned_at": rfc3339(c.churned_at),
-            "last_touch_at": rfc3339(c.last_touch_at),
+        rows.push(record(&ClientRecord {
+            key: c.key.clone(),
+            name: c.name.clone(),
+            owner,
+            open_tasks: open,
+            contract_signed_at: rfc3339(c.contract_signed_at),
+            go_live_at: rfc3339(c.go_live_at),
+            churned_at: rfc3339(c.churned_at),
+            last_touch_at: rfc3339(c.last_touch_at),
         }));
     }
     let fields = [
@@ -187,13 +187,13 @@ pub(super) async fn export_events(store: &Store) -> Result<(), Failure> {
         let Some(last) = page.last() else { break };
         after = last.id;
         for e in &page {
-            let line = json!({
-                "id": e.id,
-                "task": e.task_id,
-                "at": rfc3339(Some(e.at)),
-                "kind": e.event.kind(),
-                "actor": e.actor,
-                "data": e.event.data(),
+            let line = record(&EventLine {
+                id: e.id,
+                task: e.task_id,
+                at: rfc3339(Some(e.at)),
+                kind: e.event.kind(),
+                actor: e.actor.clone(),
+                data: e.event.data(),
             });
             writeln!(out, "{line}").map_err(|e| environment(format!("writing output: {e}")))?;
         }
