@@ -4,12 +4,11 @@ use chrono_tz::Tz;
 
 use super::format::{card, channel_label, format_time, list_line, quoted, task_ref};
 use super::lookup::{channel_named, client_named, existing, member_named, speaker_member};
-use super::outcome::{user, Fail, Outcome};
+use super::outcome::{user, Outcome};
 use super::task::{assign, open_task, set_status, Request};
 use super::turn::{reply_thread, Turn, Who};
 use super::{kpi, playbooks, standup, surveys, team_calendar};
 use crate::command::{self, Allowed, Command, Lifecycle, ListScope, ParseError, Spec};
-use crate::domain::due::parse_due;
 use crate::domain::event::TaskEvent;
 use crate::domain::{truncate, Priority, Role, Source, Status, TaskId, WorkingHours};
 use crate::store::people::{self, Client, Member};
@@ -121,7 +120,7 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
 /// `due #N <date>`.
 async fn set_due(turn: &mut Turn<'_>, task: TaskId, date: String) -> Outcome {
     let mut task = existing(turn, task).await?;
-    let due = parse_due(&date, &turn.due_context()).map_err(|e| Fail::User(e.to_string()))?;
+    let due = turn.read_date(&date)?;
     task.due_at = Some(due.timestamp());
     task.last_activity_at = turn.at().timestamp();
     turn.record(
@@ -162,7 +161,7 @@ async fn add_note(turn: &mut Turn<'_>, task: TaskId, text: String) -> Outcome {
 /// `snooze #N <date>`.
 async fn snooze(turn: &mut Turn<'_>, task: TaskId, date: String) -> Outcome {
     let mut task = existing(turn, task).await?;
-    let until = parse_due(&date, &turn.due_context()).map_err(|e| Fail::User(e.to_string()))?;
+    let until = turn.read_date(&date)?;
     task.snoozed_until = Some(until.timestamp());
     turn.record(
         &task,
@@ -180,7 +179,7 @@ async fn snooze(turn: &mut Turn<'_>, task: TaskId, date: String) -> Outcome {
 /// `away until <date>`: no nudges or standups until then.
 async fn away(turn: &mut Turn<'_>, until: String) -> Outcome {
     let mut me = speaker_member(turn)?;
-    let until = parse_due(&until, &turn.due_context()).map_err(|e| Fail::User(e.to_string()))?;
+    let until = turn.read_date(&until)?;
     me.away_until = Some(until.timestamp());
     people::update_member(turn.db().await?, &me).await?;
     turn.reply(format!(
@@ -471,9 +470,7 @@ async fn client_show(turn: &mut Turn<'_>, key: &str) -> Outcome {
 async fn client_stage(turn: &mut Turn<'_>, key: &str, stage: Lifecycle, date: Option<String>) -> Outcome {
     let mut c = client_named(turn, key).await?;
     let at = match &date {
-        Some(d) => parse_due(d, &turn.due_context())
-            .map_err(|e| Fail::User(e.to_string()))?
-            .timestamp(),
+        Some(d) => turn.read_date(d)?.timestamp(),
         None => turn.at().timestamp(),
     };
     let label = match stage {

@@ -10,7 +10,7 @@ use super::standup;
 use super::turn::Turn;
 use crate::command::MeetWhen;
 use crate::domain::cron::Schedule;
-use crate::domain::due::{parse_due, DueContext};
+use crate::domain::due::parse_due;
 use crate::domain::slots::{earliest_slots, Person};
 use crate::store::people::{self, Member};
 use crate::store::{jobs, standups};
@@ -79,9 +79,8 @@ pub(super) async fn standup_now(turn: &mut Turn<'_>) -> Outcome {
 
 /// A date the speaker typed, as a day in their time zone.
 fn day(turn: &Turn<'_>, text: &str) -> Outcome<NaiveDate> {
-    let context: DueContext = turn.due_context();
-    let at = parse_due(text, &context).map_err(|e| Fail::User(e.to_string()))?;
-    Ok(at.with_timezone(&context.tz).date_naive())
+    let at = turn.read_date(text)?;
+    Ok(at.with_timezone(&turn.speaker_tz()).date_naive())
 }
 
 /// `standup skip <date>`.

@@ -8,8 +8,8 @@ use keel_chat::{Inbound, Outbound};
 use super::batch::Batch;
 use super::context::Ctx;
 use super::keel::Keel;
-use super::outcome::Outcome;
-use crate::domain::due::DueContext;
+use super::outcome::{Fail, Outcome};
+use crate::domain::due::{parse_due, DueContext};
 use crate::domain::event::TaskEvent;
 use crate::domain::parse_tz;
 use crate::store::outbox::Queued;
@@ -129,6 +129,12 @@ impl<'a> Turn<'a> {
             tz: self.speaker_tz(),
             day_end,
         }
+    }
+
+    /// A date the speaker wrote, in their zone and hours; a phrase keel cannot read is the
+    /// speaker's mistake, answered in one line.
+    pub fn read_date(&self, text: &str) -> Outcome<DateTime<Utc>> {
+        parse_due(text, &self.due_context()).map_err(|e| Fail::User(e.to_string()))
     }
 
     /// When the event happened.
