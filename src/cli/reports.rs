@@ -96,30 +96,9 @@ pub(super) async fn tasks_list(
     }
     let found = tasks::list(&mut conn, &filter).await?;
     let rows: Vec<Value> = found.iter().map(|v| record(&TaskRecord::of(v))).collect();
-    let mut out = std::io::stdout().lock();
-    let written = match format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &rows)
-            .map_err(std::io::Error::other)
-            .and_then(|_| writeln!(out)),
-        Format::Csv => write_csv(&mut out, &TASK_FIELDS, &rows),
-        Format::Table => {
-            let lines: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    ["id", "status", "priority", "client", "owner", "due_at", "title"]
-                        .iter()
-                        .map(|f| cell(&r[*f]))
-                        .collect()
-                })
-                .collect();
-            write_table(
-                &mut out,
-                &["ID", "STATUS", "PRIORITY", "CLIENT", "OWNER", "DUE", "TITLE"],
-                &lines,
-            )
-        }
-    };
-    written.map_err(|e| environment(format!("writing output: {e}")))
+    let table = ["id", "status", "priority", "client", "owner", "due_at", "title"];
+    let header = ["ID", "STATUS", "PRIORITY", "CLIENT", "OWNER", "DUE", "TITLE"];
+    print_records(format, &rows, &TASK_FIELDS, (&table, &header))
 }
 
 pub(super) async fn clients_list(store: &Store, format: Format) -> Result<(), Failure> {
@@ -157,18 +136,30 @@ pub(super) async fn clients_list(store: &Store, format: Format) -> Result<(), Fa
         "churned_at",
         "last_touch_at",
     ];
+    print_records(
+        format,
+        &rows,
+        &fields,
+        (&fields[..5], &["KEY", "NAME", "OWNER", "OPEN", "SIGNED"]),
+    )
+}
+
+/// Prints records on stdout: a pretty JSON array, CSV with every field, or a table of the
+/// `table` fields under their headers.
+fn print_records(format: Format, rows: &[Value], fields: &[&str], table: (&[&str], &[&str])) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     let written = match format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &rows)
+        Format::Json => serde_json::to_writer_pretty(&mut out, rows)
             .map_err(std::io::Error::other)
             .and_then(|_| writeln!(out)),
-        Format::Csv => write_csv(&mut out, &fields, &rows),
+        Format::Csv => write_csv(&mut out, fields, rows),
         Format::Table => {
+            let (columns, header) = table;
             let lines: Vec<Vec<String>> = rows
                 .iter()
-                .map(|r| fields[..5].iter().map(|f| cell(&r[*f])).collect())
+                .map(|r| columns.iter().map(|f| cell(&r[*f])).collect())
                 .collect();
-            write_table(&mut out, &["KEY", "NAME", "OWNER", "OPEN", "SIGNED"], &lines)
+            write_table(&mut out, header, &lines)
         }
     };
     written.map_err(|e| environment(format!("writing output: {e}")))
