@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use keel_chat::Inbound;
 
+use crate::domain::{Source, Status};
 use crate::store::people::{self, Client, Contact};
 use crate::store::tasks::{self, Task};
 use crate::store::writes::Writes;
@@ -87,9 +88,38 @@ impl Batch {
         Ok(())
     }
 
+    /// The task a client message at `at` in this channel joins: the newest open auto-captured
+    /// task whose last client message lies within `window` seconds (either side: platforms may
+    /// deliver out of order). Tasks queued in this batch are newer than any stored, so they come
+    /// first; a stored task's changes are written at once (`Turn::record`), so the stored rows
+    /// are current without a flush.
+    pub async fn groupable(
+        &mut self,
+        conn: &mut Conn,
+        adapter: &str,
+        channel: &str,
+        at: i64,
+        window: i64,
+    ) -> anyhow::Result<Option<Task>> {
+        let joinable = |t: &&Task| {
+            t.adapter == adapter
+                && t.channel == channel
+                && t.source == Source::Auto
+                && t.status == Status::Open
+                && t.last_client_message_at.is_some_and(|last| (last - at).abs() <= window)
+        };
+        if let Some(queued) = self.writes.newest_queued(|t| joinable(&t)) {
+            return Ok(Some(queued.clone()));
+        }
+        if let Some(stored) = self.prefetched_groupable(adapter, channel, at, window) {
+            return Ok(stored.iter().rev().find(joinable).cloned());
+        }
+        tasks::groupable(conn, adapter, channel, at, window).await
+    }
+
     /// The stored tasks a client message at `at` in this channel may join (oldest first), when
     /// they were looked up for this batch; `None` means ask the database.
-    pub fn groupable(&self, adapter: &str, channel: &str, at: i64, window: i64) -> Option<&[Task]> {
+    fn prefetched_groupable(&self, adapter: &str, channel: &str, at: i64, window: i64) -> Option<&[Task]> {
         let (from, to) = self.groupable_span?;
         if at - window < from || at + window > to {
             return None;

@@ -37,7 +37,7 @@ pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
             }
             let window = turn.keel.settings.group_window_secs;
             if window > 0 {
-                if let Some(task) = groupable(turn, at, window).await? {
+                if let Some(task) = turn.groupable(at, window).await? {
                     return join(turn, task, text).await;
                 }
             }
@@ -222,30 +222,6 @@ pub(super) async fn edit(turn: &mut Turn<'_>, message_id: &str, text: &str) -> O
     }
     let from = std::mem::replace(&mut task.title, title.clone());
     turn.record(&task, TaskEvent::Edited { from, to: title }).await
-}
-
-/// The task a client message at `at` joins: the newest open auto-captured task in the channel
-/// whose last client message lies within `window` seconds (either side: platforms may deliver out
-/// of order). Tasks queued in this batch are newer than any in the database, so they come first.
-async fn groupable(turn: &mut Turn<'_>, at: i64, window: i64) -> Outcome<Option<Task>> {
-    let inbound = turn.inbound;
-    let joinable = |t: &&Task| {
-        t.adapter == inbound.adapter
-            && t.channel == inbound.conversation.id
-            && t.source == Source::Auto
-            && t.status == Status::Open
-            && t.last_client_message_at.is_some_and(|last| (last - at).abs() <= window)
-    };
-    if let Some(queued) = turn.writes().newest_queued(|t| joinable(&t)) {
-        return Ok(Some(queued.clone()));
-    }
-    if let Some(stored) = turn
-        .batch
-        .groupable(&inbound.adapter, &inbound.conversation.id, at, window)
-    {
-        return Ok(stored.iter().rev().find(joinable).cloned());
-    }
-    Ok(tasks::groupable(turn.peek(), &inbound.adapter, &inbound.conversation.id, at, window).await?)
 }
 
 /// Queues a touchpoint for the event's conversation.

@@ -2,11 +2,11 @@
 //! queue the replies, in one transaction per batch.
 
 use keel_chat::{Inbound, InboundKind, Outbound};
-use sqlx::Connection;
 
 use super::batch::Batch;
 use super::keel::{Handled, Keel};
 use super::outcome::{Fail, Outcome};
+use super::savepoint::Savepoint;
 use super::turn::{reply_thread, Turn, Who};
 use super::{capture, commands, standup, surveys};
 use crate::store::outbox::{self, Queued};
@@ -91,32 +91,22 @@ impl Keel {
             .await?;
         if addresses_keel(inbound) && !is_request(inbound) {
             // A command runs in a savepoint of its own, so a mistake rolls back whatever it
-            // touched while the dedupe record and the answer stay. Rows queued by earlier
-            // events are written first: a rollback must not take them along.
-            batch.writes.flush(conn).await?;
-            let created = batch.writes.created();
-            let mut inner = conn.begin().await?;
-            let (result, out) = {
-                let mut turn = Turn::new(&mut inner, batch, self, inbound, who, channel_client);
-                let result = route(&mut turn).await;
-                (result, turn.out)
-            };
-            let out = match result {
+            // touched while the dedupe record and the answer stay.
+            let mut savepoint = Savepoint::begin(conn, batch).await?;
+            let mut turn = savepoint.turn(self, inbound, who, channel_client);
+            let result = route(&mut turn).await;
+            let out = turn.out;
+            match result {
                 Ok(()) => {
-                    batch.writes.flush(&mut inner).await?;
-                    inner.commit().await?;
-                    out
+                    savepoint.commit().await?;
+                    Ok(out)
                 }
                 Err(Fail::User(message)) => {
-                    batch.writes.discard();
-                    batch.writes.rewind_created(created);
-                    inner.rollback().await?;
-                    vec![error_reply(inbound, &message)]
+                    savepoint.rollback().await?;
+                    Ok(vec![error_reply(inbound, &message)])
                 }
-                Err(Fail::Internal(e)) => return Err(e),
-            };
-            batch.forget();
-            Ok(out)
+                Err(Fail::Internal(e)) => Err(e),
+            }
         } else {
             // Conversation, reactions, edits and requests only fail with a user error before
             // they write anything (see `capture.rs`), so they need no savepoint: their rows are

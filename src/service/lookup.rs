@@ -24,7 +24,7 @@ pub(super) fn speaker_member(turn: &Turn<'_>) -> Outcome<Member> {
 
 pub(super) async fn member_named(turn: &mut Turn<'_>, who: &str) -> Outcome<Member> {
     let inbound = turn.inbound;
-    match people::member_by_reference(turn.peek(), &inbound.adapter, who).await? {
+    match turn.unqueued().member_by_reference(&inbound.adapter, who).await? {
         Some(m) => Ok(m),
         None => user(format!(
             "I don't know @{}: people join the team when they first write where keel is",

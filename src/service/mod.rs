@@ -19,6 +19,7 @@ pub mod kpi;
 mod lookup;
 mod outcome;
 mod playbooks;
+mod savepoint;
 pub mod scheduler;
 mod standup;
 mod surveys;

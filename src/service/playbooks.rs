@@ -9,7 +9,7 @@ use super::turn::Turn;
 use crate::domain::event::{Created, TaskEvent};
 use crate::domain::{Priority, Source, Status};
 use crate::playbook::{OwnerRole, Subject};
-use crate::store::people::{self, Client, Member};
+use crate::store::people::{Client, Member};
 use crate::store::tasks::{NewEvent, Task};
 
 /// `playbook list`.
@@ -60,14 +60,16 @@ pub(super) async fn run(turn: &mut Turn<'_>, name: &str, target: &str) -> Outcom
             (None, Some(member_named(turn, target.trim_start_matches('@')).await?))
         }
     };
-    let mut leads: Vec<Member> = people::members(turn.peek())
+    let mut leads: Vec<Member> = turn
+        .unqueued()
+        .members()
         .await?
         .into_iter()
         .filter(|m| m.role.is_lead())
         .collect();
     leads.sort_by_key(|m| m.id);
     let client_owner = match client.as_ref().and_then(|c| c.owner_id) {
-        Some(id) => people::member_by_id(turn.peek(), id).await?,
+        Some(id) => turn.unqueued().member_by_id(id).await?,
         None => None,
     };
     let at = turn.at();

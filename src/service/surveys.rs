@@ -190,7 +190,9 @@ pub(super) async fn answer_text(turn: &mut Turn<'_>, text: &str) -> Outcome<bool
     };
     let inbound = turn.inbound;
     let since = turn.at().timestamp() - open_days * DAY;
-    let open = surveys::latest(turn.peek(), &inbound.adapter, &inbound.speaker.id, kind, since)
+    let open = turn
+        .unqueued()
+        .latest_survey(&inbound.adapter, &inbound.speaker.id, kind, since)
         .await?
         .filter(|s| s.answered_at.is_none());
     let Some(survey) = open else {
@@ -209,7 +211,7 @@ pub(super) async fn answer_action(turn: &mut Turn<'_>, value: &str) -> Outcome {
     let Some((id, score)) = parsed else {
         return user("that button is not one of keel's questions");
     };
-    let Some(survey) = surveys::by_id(turn.peek(), id).await? else {
+    let Some(survey) = turn.unqueued().survey_by_id(id).await? else {
         return user("that question no longer exists");
     };
     let valid = match survey.kind.as_str() {
@@ -229,7 +231,7 @@ pub(super) async fn answer_reaction(turn: &mut Turn<'_>, emoji: &str, message_id
         return Ok(false);
     };
     let adapter = turn.inbound.adapter.clone();
-    let Some(survey) = surveys::by_message(turn.peek(), &adapter, message_id).await? else {
+    let Some(survey) = turn.unqueued().survey_by_message(&adapter, message_id).await? else {
         return Ok(false);
     };
     if survey.kind != "csat" {
@@ -263,7 +265,7 @@ async fn answer_as_contact(turn: &mut Turn<'_>, survey: &Survey, score: i64) -> 
 /// Writes the answer (the first one stays), with a task event for CSAT and a touchpoint.
 async fn record(turn: &mut Turn<'_>, survey: &Survey, score: i64) -> Outcome<String> {
     let at = turn.at().timestamp();
-    if !surveys::answer(turn.peek(), survey.id, at, score).await? {
+    if !turn.unqueued().answer_survey(survey.id, at, score).await? {
         return Ok("you have answered this question already, thank you".into());
     }
     let answer = match survey.kind.as_str() {

@@ -11,7 +11,7 @@ use super::turn::Turn;
 use crate::capture::{understand, Understood, FRUSTRATED};
 use crate::domain::event::{Created, TaskEvent};
 use crate::domain::{truncate, Priority, Source, Status, TaskId};
-use crate::store::people::{self, Client, Member};
+use crate::store::people::{Client, Member};
 use crate::store::tasks::{NewEvent, Task, TaskMessage};
 
 /// How much of a note an answer repeats.
@@ -130,7 +130,7 @@ async fn owner_and_client(
     let mut unknown_people = Vec::new();
     let mut owner = None;
     for name in &understood.mentions {
-        match people::member_by_reference(turn.peek(), &inbound.adapter, name).await? {
+        match turn.unqueued().member_by_reference(&inbound.adapter, name).await? {
             Some(m) if owner.is_none() => owner = Some(m),
             Some(_) => {}
             None => unknown_people.push(name.clone()),
@@ -139,7 +139,7 @@ async fn owner_and_client(
     let mut client = turn.channel_client.clone();
     if client.is_none() {
         for word in &understood.for_words {
-            if let Some(c) = people::client_by_key(turn.peek(), word).await? {
+            if let Some(c) = turn.unqueued().client_by_key(word).await? {
                 client = Some(c);
                 break;
             }
@@ -148,7 +148,7 @@ async fn owner_and_client(
     let client = client.or(request.speaker_client.clone());
     if owner.is_none() && request.source == Source::Auto {
         if let Some(owner_id) = client.as_ref().and_then(|c| c.owner_id) {
-            owner = people::member_by_id(turn.peek(), owner_id).await?;
+            owner = turn.unqueued().member_by_id(owner_id).await?;
         }
     }
     Ok((owner, client, unknown_people))

@@ -15,7 +15,7 @@ use crate::domain::parse_tz;
 use crate::store::outbox::Queued;
 use crate::store::people::{Client, Member};
 use crate::store::tasks::{self, NewEvent};
-use crate::store::writes::Writes;
+use crate::store::writes::{Unqueued, Writes};
 use crate::store::Conn;
 
 /// Who is speaking, as keel knows them.
@@ -91,10 +91,17 @@ impl<'a> Turn<'a> {
         Ok(Ctx::new(&mut *self.conn, self.keel, self.inbound.at, &mut self.out))
     }
 
-    /// The database without flushing the queue, for reads that consult the queue themselves or
-    /// touch only tables it never holds (members, clients, contacts).
-    pub fn peek(&mut self) -> &mut Conn {
-        self.conn
+    /// Members, clients and surveys: tables the queue never holds, read without a flush.
+    pub fn unqueued(&mut self) -> Unqueued<'_> {
+        Unqueued::new(self.conn)
+    }
+
+    /// The task a client message at `at` joins in this conversation (see `Batch::groupable`).
+    pub async fn groupable(&mut self, at: i64, window: i64) -> anyhow::Result<Option<tasks::Task>> {
+        let inbound = self.inbound;
+        self.batch
+            .groupable(self.conn, &inbound.adapter, &inbound.conversation.id, at, window)
+            .await
     }
 
     /// Rows to write before the next read or the commit.

@@ -7,7 +7,8 @@
 //! involved (see `service::Turn::db`) and before the commit, so nobody ever sees the database
 //! without them.
 
-use super::people::{self, Touchpoint};
+use super::people::{self, Client, Member, Touchpoint};
+use super::surveys::{self, Survey};
 use super::tasks::{self, NewEvent, Task, TaskMessage};
 use super::Conn;
 
@@ -115,5 +116,57 @@ impl Writes {
         self.created += self.tasks.len() as u64;
         self.discard();
         Ok(())
+    }
+}
+
+/// The connection, opened only onto tables a `Writes` never holds (members, clients, surveys):
+/// their reads need no flush. It offers nothing else, so code holding rows back cannot read
+/// tasks, events, message links or touchpoints without flushing them first.
+pub struct Unqueued<'c>(&'c mut Conn);
+
+impl<'c> Unqueued<'c> {
+    /// The connection of a transaction whose queue is held elsewhere.
+    pub fn new(conn: &'c mut Conn) -> Unqueued<'c> {
+        Unqueued(conn)
+    }
+
+    pub async fn member_by_reference(&mut self, adapter: &str, reference: &str) -> anyhow::Result<Option<Member>> {
+        people::member_by_reference(self.0, adapter, reference).await
+    }
+
+    pub async fn member_by_id(&mut self, id: i64) -> anyhow::Result<Option<Member>> {
+        people::member_by_id(self.0, id).await
+    }
+
+    pub async fn members(&mut self) -> anyhow::Result<Vec<Member>> {
+        people::members(self.0).await
+    }
+
+    pub async fn client_by_key(&mut self, key: &str) -> anyhow::Result<Option<Client>> {
+        people::client_by_key(self.0, key).await
+    }
+
+    /// See `surveys::latest`.
+    pub async fn latest_survey(
+        &mut self,
+        adapter: &str,
+        contact: &str,
+        kind: &str,
+        since: i64,
+    ) -> anyhow::Result<Option<Survey>> {
+        surveys::latest(self.0, adapter, contact, kind, since).await
+    }
+
+    pub async fn survey_by_id(&mut self, id: i64) -> anyhow::Result<Option<Survey>> {
+        surveys::by_id(self.0, id).await
+    }
+
+    pub async fn survey_by_message(&mut self, adapter: &str, message_id: &str) -> anyhow::Result<Option<Survey>> {
+        surveys::by_message(self.0, adapter, message_id).await
+    }
+
+    /// See `surveys::answer`.
+    pub async fn answer_survey(&mut self, id: i64, at: i64, score: i64) -> anyhow::Result<bool> {
+        surveys::answer(self.0, id, at, score).await
     }
 }
