@@ -326,28 +326,18 @@ impl Drop for KeelRun {
     }
 }
 
-/// A plain HTTP/1.1 GET to `address` (`127.0.0.1:PORT`); status 0 when nothing answers.
+/// A GET of `http://address/path` (`127.0.0.1:PORT`); status 0 when nothing answers within 10 s.
 pub async fn http_get(address: &str, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(address).await?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await?;
-        std::io::Result::Ok(String::from_utf8_lossy(&response).to_string())
+        let response = reqwest::Client::new()
+            .get(format!("http://{address}{path}"))
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        Ok::<_, reqwest::Error>((status, response.text().await?))
     };
-    match tokio::time::timeout(std::time::Duration::from_secs(10), exchange).await {
-        Ok(Ok(text)) => {
-            let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-            let body = text
-                .split_once("\r\n\r\n")
-                .map(|(_, b)| b.to_string())
-                .unwrap_or_default();
-            (status, body)
-        }
-        _ => (0, String::new()),
-    }
+    exchange.await.unwrap_or((0, String::new()))
 }
 
 /// A fake Slack that takes the bot token `token`, with these channels (id, name) and users (id,
