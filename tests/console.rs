@@ -403,3 +403,84 @@ fn the_example_config_with_matrix_and_slack_on_checks_out() {
     let bad = check(Some("x"));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("matrix.team: \"@lea\" is not a Matrix id"));
 }
+
+on_both_backends!(
+    a_joined_message_that_brings_a_due_date_or_urgency_is_logged_and_answered,
+    |backend| {
+        let db = TestDb::new(backend);
+        chat(
+            &db,
+            NOW,
+            &["--as", "lea", "--channel", "general"],
+            "@keel client add acme \"Acme Corp\" #acme\n",
+        );
+        let bob = ["--as", "bob", "--client", "acme", "--channel", "acme"];
+        let opened = chat(&db, "2026-11-24T15:00:00Z", &bob, "The export is broken\n");
+        assert!(
+            opened.contains("#1 opened") && opened.contains("no due date"),
+            "{opened}"
+        );
+        let joined = chat(&db, "2026-11-24T15:01:00Z", &bob, "we need it by Friday please\n");
+        assert_eq!(
+            joined, "[#acme] keel: #1 due Fri 27 Nov 2026 17:00 UTC\n",
+            "the client is told what keel understood"
+        );
+        let urgent = chat(&db, "2026-11-24T15:02:00Z", &bob, "and it is urgent\n");
+        assert_eq!(urgent, "[#acme] keel: #1 priority urgent (was normal)\n");
+        let plain = chat(&db, "2026-11-24T15:03:00Z", &bob, "the CSV one, not the PDF\n");
+        assert_eq!(plain, "", "a joined message that changes nothing gets no answer");
+
+        chat(&db, "2026-11-24T16:00:00Z", &bob, "The login page is down\n");
+        let upset = chat(
+            &db,
+            "2026-11-24T16:01:00Z",
+            &bob,
+            "This is terrible and unacceptable, we are furious\n",
+        );
+        assert_eq!(
+            upset, "[#acme] keel: #2 priority high (was normal)\n",
+            "frustration raises the priority"
+        );
+
+        let logged: Vec<(i64, String)> = events(&db)
+            .iter()
+            .map(|e| {
+                (
+                    e["task"].as_i64().unwrap_or(0),
+                    e["kind"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        let kinds = |task: i64| -> Vec<&str> {
+            logged
+                .iter()
+                .filter(|(t, _)| *t == task)
+                .map(|(_, k)| k.as_str())
+                .collect()
+        };
+        assert_eq!(
+            kinds(1),
+            [
+                "created",
+                "message_joined",
+                "due",
+                "message_joined",
+                "priority",
+                "message_joined"
+            ]
+        );
+        assert_eq!(kinds(2), ["created", "message_joined", "priority"]);
+        let tasks = tasks_json(&db);
+        assert!(
+            tasks[0]["due_at"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("2026-11-27T17:00"),
+            "{tasks:#?}"
+        );
+        assert_eq!(
+            (tasks[0]["priority"].as_str(), tasks[1]["priority"].as_str()),
+            (Some("urgent"), Some("high"))
+        );
+    }
+);

@@ -107,7 +107,8 @@ fn fill_sql(backend: DbBackend, n: i64) -> Vec<String> {
             .data(),
             first_response = TaskEvent::FirstResponse {
                 after_seconds: 0,
-                owner: None
+                owner: None,
+                owner_id: None,
             }
             .data(),
             escalated = TaskEvent::Escalated { text: None, by: None }.data(),
@@ -131,7 +132,7 @@ fn fill_sql(backend: DbBackend, n: i64) -> Vec<String> {
 }
 
 /// Fills a fresh database with `n` tasks; returns it with its event count.
-async fn filled(backend: Backend, n: i64, postgres: &str) -> anyhow::Result<(super::BenchDb, Store, i64)> {
+pub(crate) async fn filled(backend: Backend, n: i64, postgres: &str) -> anyhow::Result<(super::BenchDb, Store, i64)> {
     let db = bench_db(backend, postgres).await?;
     let store = Store::open(&db.url).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut tx = store.begin().await?;

@@ -21,7 +21,11 @@ pub enum TaskEvent {
         note: Option<String>,
     },
     /// It got an owner.
-    Assigned { owner: String },
+    Assigned {
+        owner: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner_id: Option<i64>,
+    },
     /// Its due date was set with `due`, as the person wrote it.
     Due { phrase: String, due_at: Option<i64> },
     /// Its priority was changed with `priority`.
@@ -44,9 +48,18 @@ pub enum TaskEvent {
         /// The first responder, when they became the owner with it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         owner: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner_id: Option<i64>,
     },
-    /// A client message that joined the task (sent soon after the one that opened it).
-    MessageJoined { text: String, sentiment: f64 },
+    /// A client message that joined the task (sent soon after the one that opened it); what
+    /// else it changed follows as events of their own (`due`, `priority`).
+    MessageJoined {
+        text: String,
+        sentiment: f64,
+        /// It read as frustrated, which marks the task.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        frustrated: bool,
+    },
     /// Its title followed an edit of the message it came from.
     Edited { from: String, to: String },
     /// keel reminded the owner that it stalled.
@@ -67,11 +80,19 @@ pub enum Side {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Created {
     pub text: String,
+    /// The title keel read from the text (older logs: absent, and the text's first line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     pub source: Option<Source>,
     pub priority: Option<Priority>,
     pub due_at: Option<i64>,
     pub owner: Option<String>,
     pub client: Option<String>,
+    /// The owner's and the client's ids (older logs: absent, and the names tell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<i64>,
     /// Requests read from people: their sentiment and whether it read as frustrated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sentiment: Option<f64>,
@@ -131,6 +152,15 @@ impl TaskEvent {
         })
     }
 
+    /// Reads a stored event from its `kind` column and its `data` column's text, in one pass.
+    pub fn read_text(kind: &str, data: &str) -> Result<TaskEvent, UnreadableEvent> {
+        let tagged = format!(r#"{{"kind":{},"data":{data}}}"#, serde_json::Value::from(kind));
+        serde_json::from_str(&tagged).map_err(|source| UnreadableEvent {
+            kind: kind.to_string(),
+            source,
+        })
+    }
+
     /// The status change it records (left, reached), for the log's status columns.
     pub fn status_change(&self) -> Option<(Status, Status)> {
         match self {
@@ -159,6 +189,7 @@ mod tests {
         let first = TaskEvent::FirstResponse {
             after_seconds: 240,
             owner: None,
+            owner_id: None,
         };
         assert_eq!(first.data().to_string(), r#"{"after_seconds":240}"#);
         let read = TaskEvent::read(

@@ -4,7 +4,7 @@
 //! Invariant: the handlers reached without a command (`conversation`, `reaction`, `edit`) fail
 //! with a user error only before they write anything; they run without a savepoint.
 
-use super::format::task_ref;
+use super::format::{format_time, task_ref};
 use super::outcome::{user, Outcome};
 use super::task::{link, open_task, reaction_command, Request};
 use super::turn::{reply_thread, Turn, Who};
@@ -112,37 +112,58 @@ async fn team_follow_up(turn: &mut Turn<'_>, mut task: Task) -> Outcome {
                 owner = Some(m.name.clone());
             }
         }
-        let after_seconds = at - task.created_at;
-        return turn
-            .record(&task, TaskEvent::FirstResponse { after_seconds, owner })
-            .await;
+        let first = TaskEvent::FirstResponse {
+            after_seconds: at - task.created_at,
+            owner_id: task.owner_id.filter(|_| owner.is_some()),
+            owner,
+        };
+        return turn.record(&task, first).await;
     }
     turn.record(&task, TaskEvent::Message { from: Side::Team }).await
 }
 
-/// A client message arriving soon after another joins that message's task.
+/// A client message arriving soon after another joins that message's task. A due date or a
+/// higher priority it brings is recorded as an event of its own and answered in the task's
+/// thread, as a new request's are.
 async fn join(turn: &mut Turn<'_>, mut task: Task, text: &str) -> Outcome {
     let inbound = turn.inbound;
     let at = turn.at().timestamp();
     let understood = understand(text, &turn.due_context());
+    let frustrated = understood.sentiment <= FRUSTRATED;
     task.last_activity_at = at;
     task.last_client_message_at = Some(at);
-    if let Some(p) = understood.priority {
-        task.priority = task.priority.max(p);
-    }
-    if understood.sentiment <= FRUSTRATED {
-        task.frustrated = true;
-        task.priority = task.priority.max(Priority::High);
-    }
-    if task.due_at.is_none() {
-        task.due_at = understood.due.map(|d| d.at.timestamp());
-    }
+    task.frustrated |= frustrated;
     link(turn, &inbound.message_id, task.id);
     let joined = TaskEvent::MessageJoined {
         text: text.to_string(),
         sentiment: understood.sentiment,
+        frustrated,
     };
-    turn.record(&task, joined).await
+    turn.record(&task, joined).await?;
+    let mut changed = Vec::new();
+    if let Some(due) = understood.due.filter(|_| task.due_at.is_none()) {
+        task.due_at = Some(due.at.timestamp());
+        let event = TaskEvent::Due {
+            phrase: due.phrase,
+            due_at: task.due_at,
+        };
+        turn.record(&task, event).await?;
+        changed.push(format!("due {}", format_time(due.at.timestamp(), turn.speaker_tz())));
+    }
+    let mut priority = task.priority.max(understood.priority.unwrap_or(task.priority));
+    if frustrated {
+        priority = priority.max(Priority::High);
+    }
+    if priority != task.priority {
+        let from = std::mem::replace(&mut task.priority, priority);
+        turn.record(&task, TaskEvent::Priority { from, to: priority }).await?;
+        changed.push(format!("priority {priority} (was {from})"));
+    }
+    if !changed.is_empty() {
+        let answer = format!("{} {}", task_ref(&task), changed.join(" · "));
+        turn.reply_in(task.thread.clone().or_else(|| reply_thread(inbound)), answer);
+    }
+    Ok(())
 }
 
 /// A reaction: 🎫 captures the message, 👀 takes its task, ✅ marks it done.

@@ -128,7 +128,7 @@ fn event_detail(e: &LoggedEvent) -> String {
             to, note: Some(note), ..
         } => format!("→ {to}: {note}"),
         TaskEvent::Status { to, note: None, .. } => format!("→ {to}"),
-        TaskEvent::Assigned { owner } => format!("→ @{owner}"),
+        TaskEvent::Assigned { owner, .. } => format!("→ @{owner}"),
         TaskEvent::Note { text } | TaskEvent::Escalated { text: Some(text), .. } => text.clone(),
         TaskEvent::Priority { to, .. } => to.to_string(),
         TaskEvent::Due { phrase, .. } | TaskEvent::Snoozed { phrase, .. } => phrase.clone(),

@@ -113,8 +113,11 @@ pub(super) async fn run(turn: &mut Turn<'_>, name: &str, target: &str) -> Outcom
             source: Some(Source::Playbook),
             priority: Some(Priority::Normal),
             due_at: Some(due),
+            title: Some(task.title.clone()),
             owner: Some(owner.name.clone()),
             client: client.as_ref().map(|c| c.key.clone()),
+            owner_id: task.owner_id,
+            client_id: task.client_id,
             playbook: Some(playbook.name.clone()),
             item: Some(index as i64),
             ..Created::default()

@@ -79,8 +79,11 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
         source: Some(request.source),
         priority: Some(priority),
         due_at: task.due_at,
+        title: Some(task.title.clone()),
         owner: owner.as_ref().map(|m| m.name.clone()),
         client: client.as_ref().map(|c| c.key.clone()),
+        owner_id: task.owner_id,
+        client_id: task.client_id,
         sentiment: Some(understood.sentiment),
         frustrated: Some(frustrated),
         ..Created::default()
@@ -177,6 +180,7 @@ pub(super) async fn assign(turn: &mut Turn<'_>, id: TaskId, owner: Member) -> Ou
         &task,
         TaskEvent::Assigned {
             owner: owner.name.clone(),
+            owner_id: Some(owner.id),
         },
     )
     .await?;
