@@ -17,3 +17,4 @@ pub mod playbook;
 pub mod service;
 pub mod settings;
 pub mod store;
+pub mod verify;

@@ -404,6 +404,18 @@ fn the_example_config_with_matrix_and_slack_on_checks_out() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("matrix.team: \"@lea\" is not a Matrix id"));
 }
 
+/// Runs one statement on the test's database (to break it on purpose).
+fn execute(db: &TestDb, sql: &str) {
+    support::runtime().block_on(async {
+        let store = keel::store::Store::open(&db.url).await.expect("store");
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(store.pool())
+            .await
+            .expect("statement");
+        store.close().await;
+    });
+}
+
 on_both_backends!(
     a_joined_message_that_brings_a_due_date_or_urgency_is_logged_and_answered,
     |backend| {
@@ -481,6 +493,21 @@ on_both_backends!(
         assert_eq!(
             (tasks[0]["priority"].as_str(), tasks[1]["priority"].as_str()),
             (Some("urgent"), Some("high"))
+        );
+
+        let (whole, text) = db.verify();
+        assert!(whole, "{text}");
+        assert_eq!(text, "2 tasks, 9 events: the tasks table is what the log says\n");
+
+        // One field changed behind keel's back is named: the task, the field, both values.
+        execute(&db, "UPDATE tasks SET due_at = due_at + 3600 WHERE id = 1");
+        let db = db.unverified();
+        let (whole, text) = db.verify();
+        assert!(!whole);
+        assert_eq!(
+            text,
+            "#1 due_at: table 1795802400, replayed 1795798800\n\
+         keel: 1 differences in 1 of 2 tasks between the tasks table and its log\n"
         );
     }
 );

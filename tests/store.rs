@@ -42,6 +42,17 @@ fn sample_task(id: i64) -> tasks::Task {
     }
 }
 
+/// The `created` event that opens `task` as it is.
+fn created(task: &tasks::Task) -> Created {
+    Created {
+        text: task.title.clone(),
+        title: Some(task.title.clone()),
+        priority: Some(task.priority),
+        due_at: task.due_at,
+        ..Created::default()
+    }
+}
+
 on_both_backends!(migrations_apply_once_and_again_do_nothing, |backend| {
     runtime().block_on(async {
         let db = TestDb::new(backend);
@@ -91,13 +102,13 @@ on_both_backends!(task_ids_are_never_reused_even_after_a_rollback, |backend| {
         let store = open(&db).await;
         let mut tx = store.begin().await.expect("tx");
         let first = tasks::next_task_id(&mut tx).await.expect("id");
-        tasks::insert(&mut tx, &sample_task(first), "lea", Created::default())
+        tasks::insert(&mut tx, &sample_task(first), "lea", created(&sample_task(first)))
             .await
             .expect("insert");
         tx.commit().await.expect("commit");
         let mut tx = store.begin().await.expect("tx");
         let second = tasks::next_task_id(&mut tx).await.expect("id");
-        tasks::insert(&mut tx, &sample_task(second), "lea", Created::default())
+        tasks::insert(&mut tx, &sample_task(second), "lea", created(&sample_task(second)))
             .await
             .expect("insert");
         tx.rollback().await.expect("rollback");
@@ -125,17 +136,9 @@ on_both_backends!(the_projection_and_its_event_commit_together, |backend| {
         let db = TestDb::new(backend);
         let store = open(&db).await;
         let mut tx = store.begin().await.expect("tx");
-        tasks::insert(
-            &mut tx,
-            &sample_task(1),
-            "lea",
-            Created {
-                text: "x".into(),
-                ..Created::default()
-            },
-        )
-        .await
-        .expect("insert");
+        tasks::insert(&mut tx, &sample_task(1), "lea", created(&sample_task(1)))
+            .await
+            .expect("insert");
         tx.commit().await.expect("commit");
         let mut changed = sample_task(1);
         changed.status = keel::domain::Status::Done;
@@ -333,7 +336,7 @@ on_both_backends!(version_1_rows_survive_later_migrations, |backend| {
         let mut conn = store.pool().acquire().await.expect("conn");
         // The task as version 1 wrote it: the row, and its event without later columns.
         tasks::insert_tasks(&mut conn, &[sample_task(7)]).await.expect("task");
-        sqlx::query("INSERT INTO task_events (task_id, at, kind, actor, data) VALUES (7, 1, 'created', 'lea', '{}')")
+        sqlx::query("INSERT INTO task_events (task_id, at, kind, actor, data) VALUES (7, 1, 'created', 'lea', '{\"text\": \"renew the certificate\", \"due_at\": 1764100000}')")
             .execute(&mut *conn)
             .await
             .expect("its event");
@@ -397,7 +400,7 @@ fn a_new_sqlite_file_has_small_pages_and_an_old_one_keeps_its_own() {
         let store = open(&db).await;
         assert_eq!(page_size(&store).await, 1024);
         let mut conn = store.writer().acquire().await.expect("conn");
-        tasks::insert(&mut conn, &sample_task(1), "lea", Created::default())
+        tasks::insert(&mut conn, &sample_task(1), "lea", created(&sample_task(1)))
             .await
             .expect("task");
         drop(conn);
@@ -420,7 +423,7 @@ fn a_new_sqlite_file_has_small_pages_and_an_old_one_keeps_its_own() {
         let store = open(&old).await;
         assert_eq!(page_size(&store).await, 4096, "an existing file keeps its page size");
         let mut conn = store.writer().acquire().await.expect("conn");
-        tasks::insert(&mut conn, &sample_task(2), "lea", Created::default())
+        tasks::insert(&mut conn, &sample_task(2), "lea", created(&sample_task(2)))
             .await
             .expect("task");
         let read = tasks::by_id(&mut conn, 2).await.expect("read");

@@ -72,9 +72,24 @@ pub(crate) enum Command {
     },
     /// Apply pending database migrations
     Migrate,
+    /// Replay every task's event log and compare it with the tasks table; exits 1 and prints
+    /// each difference (task, field, table value, replayed value) when they disagree
+    Verify {
+        #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
+        format: VerifyFormat,
+    },
     /// Configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+/// How `keel verify` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum VerifyFormat {
+    /// One line per difference, then a summary line
+    Text,
+    /// One JSON object: tasks, events and the differences
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -95,6 +95,10 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Failure> {
             reports::export_events(&store).await
         }
         Some(Command::Tick { format }) => chat::tick(&config, clock, format).await,
+        Some(Command::Verify { format }) => {
+            let store = app::open(&config).await?;
+            reports::verify(&store, format).await
+        }
         Some(Command::Kpi {
             from,
             to,

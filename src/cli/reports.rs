@@ -1,5 +1,5 @@
 //! The commands that read and print: `kpi`, `tasks list`, `clients list`, `export events`,
-//! `config check`.
+//! `config check`, `verify`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::app;
-use super::args::{Format, KpiFormat};
+use super::args::{Format, KpiFormat, VerifyFormat};
 use super::failure::{environment, failed, shown, Failure};
 use super::render::{cell, record, rfc3339, write_csv, write_table, ClientRecord, EventLine, TaskRecord, TASK_FIELDS};
 use crate::clock::Clock;
@@ -219,4 +219,44 @@ pub(super) async fn config_check(config: &Config) -> Result<(), Failure> {
         config.team.hours
     );
     Ok(())
+}
+
+/// `keel verify`: the log replayed against the tasks table; exit 1 when they differ.
+pub(super) async fn verify(store: &Store, format: VerifyFormat) -> Result<(), Failure> {
+    let report = crate::verify::verify(store).await?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        VerifyFormat::Json => {
+            let line = serde_json::to_string(&report).map_err(|e| environment(e.to_string()))?;
+            writeln!(out, "{line}").map_err(|e| environment(e.to_string()))?;
+        }
+        VerifyFormat::Text => {
+            for d in &report.differences {
+                writeln!(
+                    out,
+                    "#{} {}: table {}, replayed {}",
+                    d.task, d.field, d.table, d.replayed
+                )
+                .map_err(|e| environment(e.to_string()))?;
+            }
+            if report.differences.is_empty() {
+                writeln!(
+                    out,
+                    "{} tasks, {} events: the tasks table is what the log says",
+                    report.tasks, report.events
+                )
+                .map_err(|e| environment(e.to_string()))?;
+            }
+        }
+    }
+    if report.differences.is_empty() {
+        return Ok(());
+    }
+    let tasks: std::collections::BTreeSet<i64> = report.differences.iter().map(|d| d.task).collect();
+    Err(failed(format!(
+        "{} differences in {} of {} tasks between the tasks table and its log",
+        report.differences.len(),
+        tasks.len(),
+        report.tasks
+    )))
 }

@@ -5,6 +5,7 @@ pub mod cron;
 pub mod due;
 pub mod event;
 pub mod hours;
+pub mod projection;
 pub mod slots;
 
 use std::fmt;

@@ -11,6 +11,7 @@ pub mod journal;
 pub mod kpi;
 pub mod outbox;
 pub mod people;
+pub mod replay;
 pub mod standups;
 pub mod surveys;
 pub mod tasks;
