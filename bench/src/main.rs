@@ -6,6 +6,7 @@
 //! `keel-bench matrix --messages N`
 //! `keel-bench slack-events --seconds S [--rounds R]`
 //! `keel-bench kpi --tasks N --backend sqlite|postgres`
+//! `keel-bench verify --tasks N --backend sqlite|postgres`
 //! `keel-bench soak --minutes M --rate R [--window W]`
 //! `keel-bench idle`
 
@@ -16,6 +17,7 @@ mod kpi;
 mod matrix;
 mod slack;
 mod soak;
+mod verify;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -39,6 +41,21 @@ use tokio::sync::Notify;
 struct Cli {
     #[command(subcommand)]
     command: Bench,
+}
+
+/// A database of N tasks and their events, on a backend.
+#[derive(clap::Args)]
+struct Filled {
+    #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+    backend: Backend,
+    #[arg(long, default_value_t = 1_000_000)]
+    tasks: i64,
+    #[arg(
+        long,
+        env = "KEEL_TEST_POSTGRES",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
+    postgres: String,
 }
 
 #[derive(Subcommand)]
@@ -89,18 +106,9 @@ enum Bench {
     },
     /// A week's and a year's KPIs with N tasks (two years at 1,000,000), and the same week with
     /// the newest 100,000 tasks only.
-    Kpi {
-        #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
-        backend: Backend,
-        #[arg(long, default_value_t = 1_000_000)]
-        tasks: i64,
-        #[arg(
-            long,
-            env = "KEEL_TEST_POSTGRES",
-            default_value = "postgres://postgres@127.0.0.1:5432/test"
-        )]
-        postgres: String,
-    },
+    Kpi(Filled),
+    /// `keel verify` over N tasks and their events, against reading the same rows unreplayed.
+    Verify(Filled),
     /// Signed `app_mention` requests to keel's Events API endpoint (SQLite file) against a bare
     /// axum handler answering 200, from the same bounded loader in the same run.
     SlackEvents {
@@ -172,12 +180,20 @@ fn main() -> anyhow::Result<()> {
                 println!("{}", matrix::run(messages).await?);
                 Ok(())
             }
-            Bench::Kpi {
+            Bench::Kpi(Filled {
                 backend,
                 tasks,
                 postgres,
-            } => {
+            }) => {
                 println!("{}", kpi::run(backend, tasks.max(1), &postgres).await?);
+                Ok(())
+            }
+            Bench::Verify(Filled {
+                backend,
+                tasks,
+                postgres,
+            }) => {
+                println!("{}", verify::run(backend, tasks.max(1), &postgres).await?);
                 Ok(())
             }
             Bench::Soak { minutes, rate, window } => {
