@@ -108,20 +108,7 @@ pub(super) async fn run(turn: &mut Turn<'_>, name: &str, target: &str) -> Outcom
             at.timestamp(),
             due,
         );
-        let opened = TaskEvent::Created(Created {
-            text: title.to_string(),
-            source: Some(Source::Playbook),
-            priority: Some(Priority::Normal),
-            due_at: Some(due),
-            title: Some(task.title.clone()),
-            owner: Some(owner.name.clone()),
-            client: client.as_ref().map(|c| c.key.clone()),
-            owner_id: task.owner_id,
-            client_id: task.client_id,
-            playbook: Some(playbook.name.clone()),
-            item: Some(index as i64),
-            ..Created::default()
-        });
+        let opened = item_created(&task, &playbook.name, index, &owner, client.as_ref());
         let event = NewEvent::new(id, at.timestamp(), &runner.name, opened);
         turn.writes().insert_task(task.clone(), event);
         created.push((task, owner.name));
@@ -138,6 +125,24 @@ pub(super) async fn run(turn: &mut Turn<'_>, name: &str, target: &str) -> Outcom
         first.title,
     ));
     Ok(())
+}
+
+/// The `created` event of a playbook item's task.
+fn item_created(task: &Task, playbook: &str, item: usize, owner: &Member, client: Option<&Client>) -> TaskEvent {
+    TaskEvent::Created(Created {
+        text: task.title.clone(),
+        source: Some(Source::Playbook),
+        priority: Some(Priority::Normal),
+        due_at: task.due_at,
+        title: Some(task.title.clone()),
+        owner: Some(owner.name.clone()),
+        client: client.map(|c| c.key.clone()),
+        owner_id: task.owner_id,
+        client_id: task.client_id,
+        playbook: Some(playbook.to_string()),
+        item: Some(item as i64),
+        ..Created::default()
+    })
 }
 
 /// A playbook item's task: open, normal priority, owned and due as the playbook says.

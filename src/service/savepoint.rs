@@ -110,6 +110,15 @@ mod tests {
             .unwrap()
     }
 
+    /// Adds 5 to the task counter inside the savepoint.
+    async fn bump(savepoint: &mut Savepoint<'_>) {
+        let conn = savepoint.tx.as_mut().unwrap();
+        sqlx::query("UPDATE counters SET value = value + 5 WHERE name = 'task'")
+            .execute(&mut **conn)
+            .await
+            .unwrap();
+    }
+
     /// A savepoint dropped without a decision (a handler's error) takes back its rows in the
     /// database and in the queue; one committed keeps them.
     #[tokio::test]
@@ -120,11 +129,7 @@ mod tests {
         let before = counter(&mut tx).await;
         {
             let mut savepoint = Savepoint::begin(&mut tx, &mut batch).await.unwrap();
-            let conn = savepoint.tx.as_mut().unwrap();
-            sqlx::query("UPDATE counters SET value = value + 5 WHERE name = 'task'")
-                .execute(&mut **conn)
-                .await
-                .unwrap();
+            bump(&mut savepoint).await;
             savepoint.batch.writes.touchpoint(touch(1));
             assert!(!savepoint.batch.writes.is_empty());
         }
@@ -132,11 +137,7 @@ mod tests {
         assert_eq!(counter(&mut tx).await, before, "the database rolled back");
 
         let mut savepoint = Savepoint::begin(&mut tx, &mut batch).await.unwrap();
-        let conn = savepoint.tx.as_mut().unwrap();
-        sqlx::query("UPDATE counters SET value = value + 5 WHERE name = 'task'")
-            .execute(&mut **conn)
-            .await
-            .unwrap();
+        bump(&mut savepoint).await;
         savepoint.commit().await.unwrap();
         assert_eq!(counter(&mut tx).await, before + 5, "a commit keeps the change");
     }
