@@ -511,3 +511,79 @@ on_both_backends!(
         );
     }
 );
+
+on_both_backends!(
+    a_team_greeting_answers_nothing_and_a_top_level_answer_answers_one,
+    |backend| {
+        let db = TestDb::new(backend);
+        chat(
+            &db,
+            NOW,
+            &["--as", "lea", "--channel", "general"],
+            "@keel client add acme \"Acme Corp\" #acme\n",
+        );
+        let bob = ["--as", "bob", "--client", "acme", "--channel", "acme"];
+        let carol = ["--as", "carol", "--client", "acme", "--channel", "acme"];
+        chat(&db, "2026-11-24T09:00:00Z", &bob, "The export is broken\n");
+        chat(&db, "2026-11-24T09:10:00Z", &carol, "Can you reset my password?\n");
+        let lea = ["--as", "lea", "--channel", "acme"];
+        let max = ["--as", "max", "--channel", "acme"];
+        chat(&db, "2026-11-24T09:15:00Z", &lea, "good morning everyone\n");
+        chat(&db, "2026-11-24T09:16:00Z", &max, "thanks! 🙏\n");
+        let answered = |db: &TestDb| -> Vec<(Value, Value)> {
+            tasks_json(db)
+                .iter()
+                .map(|t| (t["first_response_at"].clone(), t["owner"].clone()))
+                .collect()
+        };
+        assert_eq!(
+            answered(&db),
+            [(Value::Null, Value::Null), (Value::Null, Value::Null)],
+            "a greeting and a thanks from the team answer nothing"
+        );
+
+        // A top-level answer that names nobody answers the newest waiting request only.
+        chat(
+            &db,
+            "2026-11-24T09:20:00Z",
+            &lea,
+            "I'll send a reset link in a minute\n",
+        );
+        let after = answered(&db);
+        assert_eq!(after[0], (Value::Null, Value::Null), "bob's request is still waiting");
+        assert_eq!(after[1].0, "2026-11-24T09:20:00Z");
+        assert_eq!(
+            after[1].1, "lea",
+            "the first responder owns only the task they answered"
+        );
+
+        // One that names the requester answers that request.
+        chat(&db, "2026-11-24T09:30:00Z", &max, "@bob looking at the export now\n");
+        let after = answered(&db);
+        assert_eq!(after[0].0, "2026-11-24T09:30:00Z");
+        assert_eq!(after[0].1, "max");
+        assert_eq!(after[1].1, "lea");
+
+        let out = support::keel(
+            &[
+                "kpi",
+                "--db",
+                &db.url,
+                "--from",
+                "2026-11-24",
+                "--to",
+                "2026-11-24",
+                "--format",
+                "json",
+            ],
+            "",
+        );
+        let kpi: Value = serde_json::from_slice(&out.stdout).expect("kpi json");
+        let first = &kpi["first_response_hours"];
+        assert_eq!(
+            (first["median"].as_f64(), first["p90"].as_f64()),
+            (Some(0.33), Some(0.5)),
+            "first responses of 10 and 30 minutes: {first}"
+        );
+    }
+);

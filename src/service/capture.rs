@@ -57,14 +57,12 @@ pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
                 touchpoint(turn, c.id, &member.name, false);
             }
             match thread_task {
-                Some(task) => team_follow_up(turn, task).await,
-                None if turn.channel_client.is_some() => {
-                    // A team member speaking at the top of a client channel has answered every
-                    // request there still waiting for an answer.
+                Some(task) => team_follow_up(turn, task, text).await,
+                None if turn.channel_client.is_some() && !noise::answers_nothing(text) => {
                     let waiting =
                         tasks::awaiting_response(turn.db().await?, &inbound.adapter, &inbound.conversation.id).await?;
-                    for task in waiting {
-                        team_follow_up(turn, task).await?;
+                    for task in answered_at_the_top(waiting, text) {
+                        team_follow_up(turn, task, text).await?;
                     }
                     Ok(())
                 }
@@ -99,11 +97,30 @@ async fn client_follow_up(turn: &mut Turn<'_>, mut task: Task, text: &str) -> Ou
     turn.record(&task, TaskEvent::Message { from: Side::Client }).await
 }
 
-/// A team member's message about a task: the first one is the first response.
-async fn team_follow_up(turn: &mut Turn<'_>, mut task: Task) -> Outcome {
+/// The waiting requests a team member's top-level message in a client channel answers: those
+/// whose requester it mentions, otherwise only the newest one (`waiting` is oldest first).
+fn answered_at_the_top(waiting: Vec<Task>, text: &str) -> Vec<Task> {
+    let mentioned = capture::mentions(text);
+    let names = |t: &Task| {
+        mentioned.iter().any(|m| {
+            let m = m.to_lowercase();
+            m == t.requester_id.to_lowercase()
+                || m == t.requester_id.trim_start_matches('@').to_lowercase()
+                || m == t.requester_name.to_lowercase()
+        })
+    };
+    if waiting.iter().any(names) {
+        return waiting.into_iter().filter(|t| names(t)).collect();
+    }
+    waiting.into_iter().last().into_iter().collect()
+}
+
+/// A team member's message about a task: the first one that is more than a greeting, a thanks
+/// or emoji is the first response.
+async fn team_follow_up(turn: &mut Turn<'_>, mut task: Task, text: &str) -> Outcome {
     let at = turn.at().timestamp();
     task.last_activity_at = at;
-    if task.first_response_at.is_none() && task.requester_is_client {
+    if task.first_response_at.is_none() && task.requester_is_client && !noise::answers_nothing(text) {
         task.first_response_at = Some(at);
         let mut owner = None;
         if task.owner_id.is_none() {

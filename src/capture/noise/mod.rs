@@ -22,8 +22,9 @@ mod words;
 
 use chars::is_word_char;
 pub use classifier::Noise;
-use classifier::{decide, to_units};
+use classifier::{decide, to_units, Unit};
 use tokenizer::{tokenize, MAX_WORDS};
+use vocabulary::Category;
 
 /// `Some(kind)` when the message is only a greeting, thanks, acknowledgement
 /// or emoji (or a mix of those), `None` when it may carry a request.
@@ -55,6 +56,21 @@ pub fn is_noise(text: &str) -> bool {
     classify(text).is_some()
 }
 
+/// From the team, true when a message only greets, thanks or shows emoji ("good morning
+/// everyone", "thanks! 🙏"): it answers no request. An acknowledgement ("on it", "will do",
+/// "sure", also after a thanks) tells the client someone has it, so it does answer.
+pub fn answers_nothing(text: &str) -> bool {
+    match classify(text) {
+        None | Some(Noise::Acknowledgement) => false,
+        Some(_) => {
+            // A stronger kind hides an acknowledgement in a mixed message ("thanks, on it").
+            let acknowledges = tokenize(text)
+                .and_then(|tokens| to_units(&tokens).map(|units| units.contains(&Unit::Phrase(Category::Ack))));
+            !acknowledges.unwrap_or(false)
+        }
+    }
+}
+
 /// Messages longer than this (in bytes) are never noise.
 const MAX_BYTES: usize = 4096;
 
@@ -62,6 +78,30 @@ const MAX_BYTES: usize = 4096;
 mod tests {
     use super::*;
     use Noise::{Acknowledgement as A, Emoji as E, Greeting as G, Thanks as T};
+
+    #[test]
+    fn from_the_team_greetings_thanks_and_emoji_answer_nothing() {
+        for text in [
+            "good morning everyone",
+            "thanks! 🙏",
+            "hi all 👋",
+            "🎉🎉",
+            "thank you so much team",
+        ] {
+            assert!(answers_nothing(text), "{text}");
+        }
+        for text in [
+            "On it",
+            "Will do",
+            "Sure, which names?",
+            "thanks, on it",
+            "ok",
+            "Looking into it",
+            "",
+        ] {
+            assert!(!answers_nothing(text), "{text}");
+        }
+    }
 
     const CASES: &[(&str, Option<Noise>)] = &[
         // --- greetings ---
