@@ -587,3 +587,40 @@ on_both_backends!(
         );
     }
 );
+
+/// `!keel …` in a channel, `tasks list --status all`, and `kpi`'s bad input exiting 1 as `tasks
+/// list`'s does.
+#[test]
+fn bang_keel_status_all_and_bad_kpi_input_exit_1() {
+    let db = TestDb::sqlite();
+    let out = chat(
+        &db,
+        NOW,
+        &["--as", "lea", "--channel", "general"],
+        "!keel track renew the certificate\n!keel done #1\n!keel track call acme\n",
+    );
+    assert!(out.starts_with("[#general] keel: #1 opened"), "{out}");
+    assert!(out.contains("[#general] keel: #1 done"), "{out}");
+
+    let out = keel(
+        &["tasks", "list", "--db", &db.url, "--status", "all", "--format", "json"],
+        "",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let all: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+    let statuses: Vec<&str> = all.iter().filter_map(|t| t["status"].as_str()).collect();
+    assert_eq!(statuses, ["done", "open"]);
+
+    for args in [
+        vec!["kpi", "--week", "2026-W99"],
+        vec!["kpi", "--from", "yesterday", "--to", "2026-11-30"],
+        vec!["tasks", "list", "--status", "sleeping"],
+    ] {
+        let mut all = args.clone();
+        all.extend_from_slice(&["--db", &db.url]);
+        let out = keel(&all, "");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "keel {}: {stderr}", args.join(" "));
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}

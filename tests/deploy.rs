@@ -1136,3 +1136,22 @@ fn the_systemd_unit_runs_keel_as_its_own_user_writing_only_its_data_directory() 
     assert_eq!(key("EnvironmentFile"), "/etc/keel/keel.env");
     assert_eq!(key("KillSignal"), "SIGTERM");
 }
+
+/// What keel writes beside a SQLite file (its write-ahead log and its inbox journal) is never
+/// committed by someone running keel inside a checkout.
+#[test]
+fn the_files_beside_a_database_are_ignored_by_git() {
+    for path in [
+        "keel.db",
+        "keel.db-wal",
+        "keel.db-inbox/0000000000000001.jsonl",
+        "data/keel.db-inbox/lock",
+    ] {
+        let status = Command::new("git")
+            .args(["check-ignore", "--no-index", "-q", path])
+            .current_dir(repo(""))
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "{path} is not ignored by .gitignore");
+    }
+}

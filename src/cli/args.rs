@@ -109,7 +109,7 @@ pub(crate) struct ChatArgs {
 pub(crate) enum TasksCommand {
     /// List tasks, oldest first
     List {
-        /// open, in-progress, waiting, done, cancelled, or active (the first three)
+        /// open, in-progress, waiting, done, cancelled, active (the first three) or all
         #[arg(long)]
         status: Option<String>,
         #[arg(long, value_name = "KEY")]

@@ -31,11 +31,11 @@ pub(super) async fn kpi(
     let tz = keel.settings.team_tz;
     let day = |s: &str| {
         chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-            .map_err(|_| environment(format!("\"{}\" is not a date (YYYY-MM-DD)", shown(s))))
+            .map_err(|_| failed(format!("\"{}\" is not a date (YYYY-MM-DD)", shown(s))))
     };
     let period = match range {
-        (Some(from), Some(to), None) => crate::kpi::Period::days(day(&from)?, day(&to)?, tz).map_err(environment)?,
-        (None, None, Some(week)) => crate::kpi::Period::iso_week(&week, tz).map_err(environment)?,
+        (Some(from), Some(to), None) => crate::kpi::Period::days(day(&from)?, day(&to)?, tz).map_err(failed)?,
+        (None, None, Some(week)) => crate::kpi::Period::iso_week(&week, tz).map_err(failed)?,
         _ => crate::kpi::Period::last_week(now, tz),
     };
     let mut conn = store.pool().acquire().await.map_err(anyhow::Error::from)?;
@@ -74,10 +74,16 @@ pub(super) async fn tasks_list(
         .map_err(|e| environment(format!("database: {e}")))?;
     let mut filter = Filter::default();
     if let Some(s) = status {
-        filter.statuses = if s == "active" {
-            vec![Status::Open, Status::InProgress, Status::Waiting]
-        } else {
-            vec![s.parse::<Status>().map_err(|e| failed(e.to_string()))?]
+        filter.statuses = match s.as_str() {
+            "active" => vec![Status::Open, Status::InProgress, Status::Waiting],
+            // Every status: the same as no filter, spelled out as `list all` is in chat.
+            "all" => Vec::new(),
+            _ => vec![s.parse::<Status>().map_err(|_| {
+                failed(format!(
+                    "\"{}\" is not a status (try open, in-progress, waiting, done, cancelled, active or all)",
+                    shown(&s)
+                ))
+            })?],
         };
     }
     if let Some(key) = client {

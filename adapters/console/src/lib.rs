@@ -140,8 +140,9 @@ impl Console {
                 return Line::Local(String::new());
             }
             "/react" => return self.react(trimmed),
-            "/keel" => {
-                let text = trimmed["/keel".len()..].trim().to_string();
+            // `/keel …` as Slack's slash command, `!keel …` as Matrix's command prefix.
+            "/keel" | "!keel" => {
+                let text = trimmed[first.len()..].trim().to_string();
                 return self.event(InboundKind::Command { text });
             }
             _ if first.starts_with('/') && first.len() > 1 && !first[1..].contains('/') => {
