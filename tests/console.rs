@@ -624,3 +624,81 @@ fn bang_keel_status_all_and_bad_kpi_input_exit_1() {
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
 }
+
+on_both_backends!(clients_are_edited_and_only_linked_channels_capture, |backend| {
+    let db = TestDb::new(backend);
+    let lea = ["--as", "lea", "--channel", "general"];
+    chat(&db, NOW, &lea, "@keel client add acme \"Acme Corp\" #acme owner @lea\n");
+    chat(&db, NOW, &["--as", "max", "--channel", "general"], "morning!\n");
+    let said = chat(
+        &db,
+        NOW,
+        &lea,
+        "@keel client owner acme @max\n@keel client rename acme \"Acme Inc\"\n",
+    );
+    assert_eq!(
+        said,
+        "[#general] keel: client acme owner @max (was @lea)\n\
+         [#general] keel: client acme renamed: Acme Inc (was Acme Corp)\n"
+    );
+    let refused = chat(
+        &db,
+        NOW,
+        &["--as", "max", "--channel", "general"],
+        "@keel client rename acme \"Mine\"\n",
+    );
+    assert!(
+        refused.contains("only leads and admins can rename clients"),
+        "{refused}"
+    );
+
+    // A client user in a channel linked to no client: no task, and the leads hear of it once.
+    let support = ["--as", "bob", "--client", "acme", "--channel", "acme-support"];
+    let first = chat(&db, "2026-11-24T15:10:00Z", &support, "The export is broken\n");
+    assert_eq!(
+        first,
+        "[@lea] keel: bob (acme) wrote in #acme-support, which is linked to no client, so keel made no task of it. \
+         To capture requests there: client channel acme add #acme-support\n"
+    );
+    let again = chat(
+        &db,
+        "2026-11-24T15:20:00Z",
+        &support,
+        "Hello? The export is still broken\n",
+    );
+    assert_eq!(again, "", "the leads are told once per channel");
+    assert!(tasks_json(&db).is_empty());
+
+    let linked = chat(
+        &db,
+        NOW,
+        &lea,
+        "@keel client channel acme add #acme-support\n@keel client channel acme remove #acme\n",
+    );
+    assert_eq!(
+        linked,
+        "[#general] keel: client acme: #acme-support added · channels #acme #acme-support\n\
+         [#general] keel: client acme: #acme removed · channels #acme-support\n"
+    );
+    let opened = chat(&db, "2026-11-24T15:30:00Z", &support, "The import fails too\n");
+    assert!(opened.starts_with("[#acme-support] keel: #1 opened"), "{opened}");
+    assert!(
+        opened.contains("client acme") && opened.contains("owner @max"),
+        "{opened}"
+    );
+    let unlinked = chat(
+        &db,
+        "2026-11-24T15:40:00Z",
+        &["--as", "bob", "--client", "acme", "--channel", "acme"],
+        "Can you also check the PDF export?\n",
+    );
+    assert!(
+        unlinked.starts_with("[@lea] keel: bob (acme) wrote in #acme,"),
+        "{unlinked}"
+    );
+    assert_eq!(tasks_json(&db).len(), 1);
+
+    let card = chat(&db, NOW, &lea, "@keel client show acme\n");
+    assert!(card.contains("acme — Acme Inc · added · owner @max · 1 open"), "{card}");
+    assert!(card.contains("channels #acme-support (console)"), "{card}");
+});

@@ -579,6 +579,19 @@ on_both_backends!(hostile_speaker_names_never_lose_a_request, |backend| {
          /as o'brien;--drop --client acme\nThe export is broken (four)\n\
          /join o'neil;--drop\nThe export is broken (five)"
     );
+    // A console channel named so that no command can name it is linked behind keel's back: the
+    // request there must still arrive whole.
+    support::runtime().block_on(async {
+        let store = Store::open(&team.db.url).await.expect("store");
+        let mut conn = store.pool().acquire().await.expect("conn");
+        let acme = keel::store::people::client_by_key(&mut conn, "acme")
+            .await
+            .expect("read")
+            .expect("acme");
+        keel::store::people::link_channel(&mut conn, "console", "o'neil;--drop", acme.id)
+            .await
+            .expect("link");
+    });
     let out = team.say(&["--as", "lea", "--channel", "acme"], &[&script]);
     let opened = out.iter().filter(|l| l.contains(" opened: ")).count();
     assert_eq!(opened, 5, "every request is a task: {out:?}");
@@ -672,6 +685,9 @@ const TEAM_ONLY: &[(&str, &str)] = &[
     ("client add", "client add evil \"Evil Corp\" #evil"),
     ("client list", "client list"),
     ("client show", "client show globex"),
+    ("client owner", "client owner acme @bob"),
+    ("client channel", "client channel acme add #evil"),
+    ("client rename", "client rename acme \"Evil Corp\""),
     ("client signed", "client signed acme"),
     ("client live", "client live acme 2026-11-01"),
     ("client churned", "client churned globex"),
@@ -776,6 +792,16 @@ const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 /// through the fake Slack; returns the endpoints' base URL and keel's store.
 async fn keel_behind_the_events_api(db: &TestDb, fake: &FakeSlack) -> (String, Store) {
     let store = Store::open(&db.url).await.expect("store");
+    // The shared channel is a client's, so client messages there are captured.
+    let mut conn = store.pool().acquire().await.expect("conn");
+    let acme = keel::store::people::add_client(&mut conn, "acme", "Acme Corp", None, 0)
+        .await
+        .expect("client")
+        .expect("a new client");
+    keel::store::people::link_channel(&mut conn, "slack", "C0ACME", acme.id)
+        .await
+        .expect("link");
+    drop(conn);
     // Grouping off: each message its own request.
     let settings = Settings {
         group_window_secs: 0,

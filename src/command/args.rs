@@ -203,13 +203,19 @@ pub(super) fn parse_escalate(a: &mut Args) -> Result<Command, String> {
     Ok(Command::Escalate { task, why })
 }
 
-pub(super) fn parse_client_add(a: &mut Args) -> Result<Command, String> {
-    let key = a.client()?;
+/// A client's name as written: 1 to 200 printable characters.
+fn client_name(a: &mut Args) -> Result<String, String> {
     let name = a.next().ok_or_else(|| "what is the client's name?".to_string())?;
     let name = name.trim().to_string();
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(is_unprintable) {
         return Err("the client's name must be 1 to 200 printable characters".into());
     }
+    Ok(name)
+}
+
+pub(super) fn parse_client_add(a: &mut Args) -> Result<Command, String> {
+    let key = a.client()?;
+    let name = client_name(a)?;
     let mut channels = Vec::new();
     let mut owner = None;
     while let Some(word) = a.next() {
@@ -230,6 +236,37 @@ pub(super) fn parse_client_add(a: &mut Args) -> Result<Command, String> {
         channels,
         owner,
     })
+}
+
+pub(super) fn parse_client_owner(a: &mut Args) -> Result<Command, String> {
+    let key = a.client()?;
+    let owner = a.who()?;
+    a.finish(Command::ClientOwner { key, owner })
+}
+
+pub(super) fn parse_client_channel(a: &mut Args) -> Result<Command, String> {
+    let key = a.client()?;
+    let add = match a.next().map(|w| w.to_lowercase()).as_deref() {
+        Some("add") => true,
+        Some("remove") => false,
+        _ => return Err("add or remove? client channel <key> add|remove #channel".into()),
+    };
+    let word = a
+        .next()
+        .ok_or_else(|| "which channel? name it like #acme".to_string())?;
+    let channel = channel_ref(&word).ok_or_else(|| {
+        format!(
+            "\"{}\" is not a channel (name it like #acme)",
+            crate::domain::truncate(&word, 40)
+        )
+    })?;
+    a.finish(Command::ClientChannel { key, add, channel })
+}
+
+pub(super) fn parse_client_rename(a: &mut Args) -> Result<Command, String> {
+    let key = a.client()?;
+    let name = client_name(a)?;
+    a.finish(Command::ClientRename { key, name })
 }
 
 pub(super) fn parse_client_show(a: &mut Args) -> Result<Command, String> {

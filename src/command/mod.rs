@@ -105,6 +105,20 @@ pub enum Command {
     ClientShow {
         key: ClientKey,
     },
+    ClientOwner {
+        key: ClientKey,
+        owner: String,
+    },
+    /// `client channel <key> add|remove #channel`.
+    ClientChannel {
+        key: ClientKey,
+        add: bool,
+        channel: String,
+    },
+    ClientRename {
+        key: ClientKey,
+        name: String,
+    },
     ClientStage {
         key: ClientKey,
         stage: Lifecycle,

@@ -2,10 +2,11 @@
 //! parser reads its arguments. `parse` dispatches on it and `help` prints it.
 
 use super::args::{
-    client_stage, parse_assign, parse_away, parse_client_add, parse_client_show, parse_due, parse_escalate,
-    parse_holiday_add, parse_holiday_remove, parse_hours, parse_kpi, parse_list, parse_meet, parse_note,
-    parse_playbook_run, parse_priority, parse_role, parse_show, parse_snooze, parse_standup_set, parse_standup_skip,
-    parse_survey_nps, parse_take, parse_track, parse_tz_cmd, status,
+    client_stage, parse_assign, parse_away, parse_client_add, parse_client_channel, parse_client_owner,
+    parse_client_rename, parse_client_show, parse_due, parse_escalate, parse_holiday_add, parse_holiday_remove,
+    parse_hours, parse_kpi, parse_list, parse_meet, parse_note, parse_playbook_run, parse_priority, parse_role,
+    parse_show, parse_snooze, parse_standup_set, parse_standup_skip, parse_survey_nps, parse_take, parse_track,
+    parse_tz_cmd, status,
 };
 use super::tokenizer::Args;
 use super::{Command, Lifecycle};
@@ -188,6 +189,30 @@ pub static SPECS: &[Spec] = &[
         does: "see client details",
         allowed: Allowed::Team,
         parse: parse_client_show,
+    },
+    Spec {
+        name: "client owner",
+        usage: "client owner <key> @who",
+        about: "make a team member the client's owner",
+        does: "change client owners",
+        allowed: Allowed::Leads,
+        parse: parse_client_owner,
+    },
+    Spec {
+        name: "client channel",
+        usage: "client channel <key> add|remove #channel",
+        about: "link a shared channel to the client, or unlink it",
+        does: "change client channels",
+        allowed: Allowed::Leads,
+        parse: parse_client_channel,
+    },
+    Spec {
+        name: "client rename",
+        usage: "client rename <key> \"<name>\"",
+        about: "change the client's name (the key stays)",
+        does: "rename clients",
+        allowed: Allowed::Leads,
+        parse: parse_client_rename,
     },
     Spec {
         name: "client signed",

@@ -5,13 +5,15 @@
 //! with a user error only before they write anything; they run without a savepoint.
 
 use super::format::{format_time, task_ref};
+use super::lookup::channel_named;
 use super::outcome::{user, Outcome};
 use super::task::{link, open_task, reaction_command, Request};
 use super::turn::{reply_thread, Turn, Who};
 use crate::capture::{self, noise, understand, FRUSTRATED};
 use crate::domain::event::{Side, TaskEvent};
 use crate::domain::{Priority, Source, Status};
-use crate::store::people::Touchpoint;
+use crate::store::jobs;
+use crate::store::people::{Client, Member, Touchpoint};
 use crate::store::tasks::{self, Task};
 use keel_chat::InboundKind;
 
@@ -34,6 +36,9 @@ pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
             }
             if noise::is_noise(text) {
                 return Ok(());
+            }
+            if turn.channel_client.is_none() && !inbound.conversation.direct {
+                return unlinked_channel(turn, client.as_ref()).await;
             }
             let window = turn.keel.settings.group_window_secs;
             if window > 0 {
@@ -70,6 +75,39 @@ pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
             }
         }
     }
+}
+
+/// A client user wrote in a channel linked to no client: no task. The leads are told once per
+/// channel where it comes from and how to link it.
+async fn unlinked_channel(turn: &mut Turn<'_>, client: Option<&Client>) -> Outcome {
+    let inbound = turn.inbound;
+    let key = format!("unlinked:{}:{}", inbound.adapter, inbound.conversation.id);
+    let now = turn.at().timestamp();
+    if !jobs::first_notice(turn.db().await?, &key, "unlinked_channel", now).await? {
+        return Ok(());
+    }
+    let channel = channel_named(turn, &inbound.conversation.id);
+    let from = match client {
+        Some(c) => format!("{} ({})", inbound.speaker.name, c.key),
+        None => inbound.speaker.name.clone(),
+    };
+    let key = client.map_or("<key>", |c| c.key.as_str());
+    let link = match crate::command::channel_ref(&channel) {
+        Some(_) => format!("To capture requests there: client channel {key} add {channel}"),
+        None => "Its name cannot be written in a command: give it one of letters, digits, - _ and . to link it".into(),
+    };
+    let text = format!("{from} wrote in {channel}, which is linked to no client, so keel made no task of it. {link}");
+    let leads: Vec<Member> = turn
+        .unqueued()
+        .members()
+        .await?
+        .into_iter()
+        .filter(|m| m.role.is_lead())
+        .collect();
+    for lead in &leads {
+        turn.direct(lead, text.clone());
+    }
+    Ok(())
 }
 
 /// A client's later message in a task's thread: activity, and a reopen when it asks for more.

@@ -92,6 +92,9 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
         } => client_add(turn, key.as_str(), &name, &channels, owner).await,
         Command::ClientList => client_list(turn).await,
         Command::ClientShow { key } => client_show(turn, key.as_str()).await,
+        Command::ClientOwner { key, owner } => client_owner(turn, key.as_str(), &owner).await,
+        Command::ClientChannel { key, add, channel } => client_channel(turn, key.as_str(), add, &channel).await,
+        Command::ClientRename { key, name } => client_rename(turn, key.as_str(), &name).await,
         Command::ClientStage { key, stage, date } => client_stage(turn, key.as_str(), stage, date).await,
         Command::Away { until } => away(turn, until).await,
         Command::Back => back(turn).await,
@@ -394,6 +397,65 @@ async fn client_add(turn: &mut Turn<'_>, key: &str, name: &str, channels: &[Stri
         answer.push_str(&format!(" · owner @{}", m.name));
     }
     turn.reply(answer);
+    Ok(())
+}
+
+/// `client owner <key> @who`.
+async fn client_owner(turn: &mut Turn<'_>, key: &str, who: &str) -> Outcome {
+    let mut client = client_named(turn, key).await?;
+    let owner = member_named(turn, who).await?;
+    if client.owner_id == Some(owner.id) {
+        return user(format!("client {key} is @{}'s already", owner.name));
+    }
+    let was = match client.owner_id {
+        Some(id) => people::member_by_id(turn.db().await?, id)
+            .await?
+            .map(|m| format!("@{}", m.name)),
+        None => None,
+    };
+    client.owner_id = Some(owner.id);
+    people::update_client(turn.db().await?, &client).await?;
+    turn.reply(format!(
+        "client {key} owner @{} (was {})",
+        owner.name,
+        was.unwrap_or_else(|| "nobody".into())
+    ));
+    Ok(())
+}
+
+/// `client channel <key> add|remove #channel`.
+async fn client_channel(turn: &mut Turn<'_>, key: &str, add: bool, channel: &str) -> Outcome {
+    let client = client_named(turn, key).await?;
+    let adapter = turn.inbound.adapter.clone();
+    let shown = channel_named(turn, channel);
+    if add {
+        if let Some(other) = people::link_channel(turn.db().await?, &adapter, channel, client.id).await? {
+            return user(format!("{shown} belongs to client {other} already"));
+        }
+    } else if !people::unlink_channel(turn.db().await?, &adapter, channel, client.id).await? {
+        return user(format!("{shown} is not one of client {key}'s channels"));
+    }
+    let channels = people::client_channels(turn.db().await?, client.id).await?;
+    let names: Vec<String> = channels.iter().map(|(_, c)| channel_named(turn, c)).collect();
+    let now = if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(" ")
+    };
+    let done = if add { "added" } else { "removed" };
+    turn.reply(format!("client {key}: {shown} {done} · channels {now}"));
+    Ok(())
+}
+
+/// `client rename <key> "<name>"`.
+async fn client_rename(turn: &mut Turn<'_>, key: &str, name: &str) -> Outcome {
+    let mut client = client_named(turn, key).await?;
+    if client.name == name {
+        return user(format!("client {key} is called {name} already"));
+    }
+    let was = std::mem::replace(&mut client.name, name.to_string());
+    people::update_client(turn.db().await?, &client).await?;
+    turn.reply(format!("client {key} renamed: {name} (was {was})"));
     Ok(())
 }
 

@@ -313,6 +313,17 @@ pub async fn link_channel(
     Ok(None)
 }
 
+/// Unlinks a channel from a client; false when it was not the client's.
+pub async fn unlink_channel(conn: &mut Conn, adapter: &str, channel: &str, client_id: i64) -> anyhow::Result<bool> {
+    let done = sqlx::query("DELETE FROM client_channels WHERE adapter = $1 AND channel = $2 AND client_id = $3")
+        .bind(adapter)
+        .bind(channel)
+        .bind(client_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// The channels of a client, as `adapter:channel`.
 pub async fn client_channels(conn: &mut Conn, client_id: i64) -> anyhow::Result<Vec<(String, String)>> {
     Ok(
