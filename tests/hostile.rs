@@ -704,6 +704,7 @@ const TEAM_ONLY: &[(&str, &str)] = &[
     ("playbook run", "playbook run onboarding for acme"),
     ("playbook list", "playbook list"),
     ("survey nps", "survey nps acme"),
+    ("kpi weekly", "kpi weekly here"),
     ("kpi", "kpi"),
     ("holiday add", "holiday add 2026-12-24 Christmas Eve"),
     ("holiday list", "holiday list"),

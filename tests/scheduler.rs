@@ -608,3 +608,96 @@ on_both_backends!(
         assert_eq!(sweep("2026-11-30T10:45:00Z"), (vec![], vec![]));
     }
 );
+
+on_both_backends!(
+    a_task_nobody_owns_is_nudged_to_the_clients_owner_else_the_leads,
+    |backend| {
+        let db = TestDb::new(backend);
+        chat(&db, "2026-11-20T12:00:00Z", &["--as", "lea"], "back\n");
+        chat(&db, "2026-11-20T12:00:00Z", &["--as", "sam"], "back\n");
+        chat(
+            &db,
+            "2026-11-20T12:00:00Z",
+            &["--as", "lea", "--channel", "general"],
+            "@keel client add acme \"Acme Corp\" #acme\n@keel client add globex \"Globex\" #globex\n",
+        );
+        // Mon 23 Nov 10:00: two requests, neither client has an owner yet, nobody answers.
+        for (who, client) in [("bob", "acme"), ("gil", "globex")] {
+            chat(
+                &db,
+                "2026-11-23T10:00:00Z",
+                &["--as", who, "--client", client, "--channel", client],
+                "The invoice export is broken\n",
+            );
+        }
+        chat(
+            &db,
+            "2026-11-23T11:00:00Z",
+            &["--as", "lea", "--channel", "general"],
+            "@keel client owner acme @sam\n",
+        );
+        let owners: Vec<Value> = support::tasks_json(&db).iter().map(|t| t["owner"].clone()).collect();
+        assert_eq!(owners, [Value::Null, Value::Null]);
+        // Stalled after 2 business days (Wed 10:00): acme's task to its client's owner, globex's
+        // (no client owner) to the leads.
+        let nudges = |posted: &[Value]| -> Vec<String> {
+            notices(posted).into_iter().filter(|n| n.starts_with("nudge")).collect()
+        };
+        assert!(nudges(&tick(&db, "2026-11-25T09:55:00Z")).is_empty());
+        assert_eq!(nudges(&tick(&db, "2026-11-25T10:00:00Z")), ["nudge→sam", "nudge→lea"]);
+        assert!(nudges(&tick(&db, "2026-11-25T16:00:00Z")).is_empty(), "no repeat");
+    }
+);
+
+on_both_backends!(standup_set_without_a_schedule_runs_at_nine_on_weekdays, |backend| {
+    let db = TestDb::new(backend);
+    let said = chat(
+        &db,
+        "2026-11-23T12:00:00Z",
+        &["--as", "lea", "--channel", "standup"],
+        "@keel standup set\n",
+    );
+    assert!(
+        said.starts_with("[#standup] keel: standup set: \"0 9 * * 1-5\" in each member's own time zone, 3 questions, summary in #standup; your next prompt: Tue 24 Nov 2026 09:00 UTC"),
+        "{said}"
+    );
+    assert_eq!(prompted(&tick(&db, "2026-11-24T09:00:00Z")), ["lea"]);
+});
+
+on_both_backends!(kpi_weekly_here_makes_the_channel_the_weekly_summarys, |backend| {
+    let db = TestDb::new(backend);
+    // The weekly job's first run only schedules the next Monday.
+    assert!(tick(&db, "2026-11-20T12:00:00Z")
+        .iter()
+        .all(|m| m["kind"] != "weekly_kpi"));
+    let said = chat(
+        &db,
+        "2026-11-20T12:00:00Z",
+        &["--as", "lea", "--channel", "leads"],
+        "@keel kpi weekly here\n",
+    );
+    assert_eq!(
+        said,
+        "[#leads] keel: the weekly KPI summary goes to #leads, Mondays 09:00 team time\n"
+    );
+    let refused = chat(
+        &db,
+        "2026-11-20T12:00:00Z",
+        &["--as", "sam", "--channel", "random"],
+        "@keel kpi weekly here\n",
+    );
+    assert!(
+        refused.contains("only leads and admins can choose the weekly KPI channel"),
+        "{refused}"
+    );
+    let monday: Vec<Value> = tick(&db, "2026-11-23T09:00:00Z")
+        .into_iter()
+        .filter(|m| m["kind"] == "weekly_kpi")
+        .collect();
+    assert!(!monday.is_empty(), "the summary is posted on Monday");
+    assert!(monday.iter().all(|m| m["channel"] == "leads"), "{monday:?}");
+    assert!(
+        monday[0]["text"].as_str().unwrap_or("").starts_with("Weekly summary: "),
+        "{monday:?}"
+    );
+});

@@ -301,10 +301,16 @@ pub(super) fn parse_hours(a: &mut Args) -> Result<Command, String> {
     Ok(Command::Hours { hours })
 }
 
+/// The standup's schedule when `standup set` names none.
+pub const DEFAULT_STANDUP: &str = "0 9 * * 1-5";
+
 pub(super) fn parse_standup_set(a: &mut Args) -> Result<Command, String> {
-    let cron = a
-        .next()
-        .ok_or_else(|| "when? give a cron schedule such as \"0 9 * * 1-5\"".to_string())?;
+    // Without a schedule: PRODUCT.md's default, 09:00 Monday to Friday in each member's zone.
+    let cron = match a.peek(0) {
+        None => DEFAULT_STANDUP.to_string(),
+        Some(w) if w.eq_ignore_ascii_case("questions") || w.eq_ignore_ascii_case("in") => DEFAULT_STANDUP.to_string(),
+        Some(_) => a.next().unwrap_or_default(),
+    };
     crate::domain::cron::Schedule::parse(&cron).map_err(|e| e.to_string())?;
     let mut questions = Vec::new();
     let mut channel = None;

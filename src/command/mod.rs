@@ -164,6 +164,8 @@ pub enum Command {
     Kpi {
         range: KpiRange,
     },
+    /// `kpi weekly here`: the weekly summary goes to this channel.
+    KpiWeeklyHere,
     PlaybookRun {
         name: String,
         /// A client key, or `@member` for a playbook about a person.

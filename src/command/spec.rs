@@ -280,8 +280,8 @@ pub static SPECS: &[Spec] = &[
     },
     Spec {
         name: "standup set",
-        usage: "standup set \"<cron>\" [questions \"q1\" \"q2\" …] [in #channel]",
-        about: "run the team's standup on a cron schedule, read in each member's own time zone",
+        usage: "standup set [\"<cron>\"] [questions \"q1\" \"q2\" …] [in #channel]",
+        about: "run the team's standup on a cron schedule (default 09:00 Mon–Fri), read in each member's own time zone",
         does: "set up standups",
         allowed: Allowed::Leads,
         parse: parse_standup_set,
@@ -341,6 +341,17 @@ pub static SPECS: &[Spec] = &[
         does: "send surveys",
         allowed: Allowed::Leads,
         parse: parse_survey_nps,
+    },
+    Spec {
+        name: "kpi weekly",
+        usage: "kpi weekly here",
+        about: "post the weekly KPI summary (Mondays 09:00) in this channel",
+        does: "choose the weekly KPI channel",
+        allowed: Allowed::Leads,
+        parse: |a| match a.next() {
+            Some(w) if w.eq_ignore_ascii_case("here") => a.finish(Command::KpiWeeklyHere),
+            _ => Err("say where: kpi weekly here, in the channel it should go to".into()),
+        },
     },
     Spec {
         name: "kpi",

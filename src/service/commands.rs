@@ -112,6 +112,7 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
         Command::HolidayAdd { date, name } => team_calendar::holiday_add(turn, &date, &name).await,
         Command::HolidayList => team_calendar::holiday_list(turn).await,
         Command::Kpi { range } => kpi::kpi(turn, range).await,
+        Command::KpiWeeklyHere => kpi::weekly_here(turn).await,
         Command::PlaybookRun { name, target } => playbooks::run(turn, &name, &target).await,
         Command::PlaybookList => playbooks::list(turn).await,
         Command::SurveyNps { client } => surveys::survey_nps(turn, &client).await,

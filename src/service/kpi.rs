@@ -3,12 +3,13 @@
 use super::calendar::team_holidays;
 use super::context::{Ctx, Next};
 use super::keel::Keel;
-use super::outcome::{Fail, Outcome};
+use super::lookup::channel_named;
+use super::outcome::{user, Fail, Outcome};
 use super::turn::{reply_thread, Turn};
 use crate::command::KpiRange;
 use crate::domain::cron::Schedule;
 use crate::kpi::{self, Period, Rules};
-use crate::store::jobs::Job;
+use crate::store::jobs::{self, Job, JobKind};
 use crate::store::Conn;
 
 /// The team's business hours (with every holiday), SLA targets and warning thresholds.
@@ -80,6 +81,35 @@ pub(super) async fn kpi(turn: &mut Turn<'_>, range: KpiRange) -> Outcome {
     Ok(())
 }
 
+/// `kpi weekly here`: the weekly summary goes to the channel this is said in (the configuration's
+/// `schedules.weekly_kpi_channel`, when set, still wins).
+pub(super) async fn weekly_here(turn: &mut Turn<'_>) -> Outcome {
+    let inbound = turn.inbound;
+    if inbound.conversation.direct {
+        return user("say it in the channel the weekly summary should go to");
+    }
+    let data = serde_json::json!({"adapter": inbound.adapter, "channel": inbound.conversation.id});
+    if !jobs::set_data(turn.db().await?, JobKind::WeeklyKpi.as_str(), &data).await? {
+        jobs::upsert(
+            turn.db().await?,
+            JobKind::WeeklyKpi.as_str(),
+            JobKind::WeeklyKpi,
+            0,
+            &data,
+        )
+        .await?;
+    }
+    let here = channel_named(turn, &inbound.conversation.id);
+    let mut answer = format!("the weekly KPI summary goes to {here}, Mondays 09:00 team time");
+    if let Some((_, configured)) = &turn.keel.settings.weekly_kpi {
+        answer.push_str(&format!(
+            " once the configuration stops naming #{configured} (schedules.weekly_kpi_channel wins)"
+        ));
+    }
+    turn.reply(answer);
+    Ok(())
+}
+
 /// The outbox kind of the weekly summary's messages.
 const WEEKLY_MESSAGE: &str = "weekly_kpi";
 
@@ -94,7 +124,13 @@ pub(crate) async fn weekly_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<N
         .ok()
         .and_then(|s| s.next_after(tz, now))
         .unwrap_or(now + chrono::Duration::days(7));
-    let Some((adapter, channel)) = keel.settings.weekly_kpi.clone() else {
+    // The configuration names the channel, else `kpi weekly here` stored it with the job.
+    let chosen = || -> Option<(String, String)> {
+        let adapter = job.data.get("adapter")?.as_str()?;
+        let channel = job.data.get("channel")?.as_str()?;
+        Some((adapter.to_string(), channel.to_string()))
+    };
+    let Some((adapter, channel)) = keel.settings.weekly_kpi.clone().or_else(chosen) else {
         return Ok(Next::At(next));
     };
     if job.last_run_at.is_none() && job.next_run_at == 0 {

@@ -202,18 +202,21 @@ async fn notify(
 /// The client's owner first, then the leads, each once.
 fn escalation_recipients(team: &Team, clients: &HashMap<i64, Client>, task: &Task) -> Vec<Member> {
     let mut to: Vec<Member> = Vec::new();
-    let owner = task
-        .client_id
-        .and_then(|c| clients.get(&c))
-        .and_then(|c| c.owner_id)
-        .and_then(|id| team.members.get(&id));
-    to.extend(owner.cloned());
+    to.extend(client_owner(team, clients, task).cloned());
     for lead in &team.leads {
         if !to.iter().any(|m| m.id == lead.id) {
             to.push(lead.clone());
         }
     }
     to
+}
+
+/// The owner of the task's client, when it has a client with an owner on the team.
+fn client_owner<'t>(team: &'t Team, clients: &HashMap<i64, Client>, task: &Task) -> Option<&'t Member> {
+    task.client_id
+        .and_then(|c| clients.get(&c))
+        .and_then(|c| c.owner_id)
+        .and_then(|id| team.members.get(&id))
 }
 
 fn about(task: &Task) -> String {
@@ -240,15 +243,22 @@ async fn stalled(
     if !matches!(task.status, Status::Open | Status::InProgress) || task.snoozed_until.is_some_and(|s| s > now) {
         return Ok(());
     }
-    let Some(owner) = task.owner_id.and_then(|id| team.members.get(&id)) else {
+    let owner = task.owner_id.and_then(|id| team.members.get(&id));
+    // Nobody's task: the client's owner hears of it, else the leads; the first one's hours count.
+    let to: Vec<Member> = match (owner, client_owner(team, clients, task)) {
+        (Some(o), _) => vec![o.clone()],
+        (None, Some(c)) => vec![c.clone()],
+        (None, None) => team.leads.clone(),
+    };
+    let Some(first) = to.first() else {
         return Ok(());
     };
-    let Some(cal) = team.calendars.get(&owner.id) else {
+    let Some(cal) = team.calendars.get(&first.id) else {
         return Ok(());
     };
     let since = Utc.timestamp_opt(task.last_activity_at, 0).single().unwrap_or(ctx.now);
     let idle = cal.business_seconds_between(since, ctx.now);
-    let (start, end) = owner.hours.to_minutes();
+    let (start, end) = first.hours.to_minutes();
     let period = ctx.keel.settings.schedules.nudge_after_days * (end - start) * 60;
     let periods = if period > 0 { idle / period } else { 0 };
     if periods == 0 {
@@ -257,26 +267,41 @@ async fn stalled(
     let limit = ctx.keel.settings.schedules.escalate_after_nudges;
     if periods <= limit {
         let days = periods * ctx.keel.settings.schedules.nudge_after_days;
-        let text = format!(
-            "{} has had no activity for {days} business days: {}. Update it, or snooze #{} <date>.",
-            task_ref(task),
-            about(task),
-            task.id
-        );
+        let text = match owner {
+            Some(_) => format!(
+                "{} has had no activity for {days} business days: {}. Update it, or snooze #{} <date>.",
+                task_ref(task),
+                about(task),
+                task.id
+            ),
+            None => format!(
+                "{} has no owner and no activity for {days} business days: {}. Take it (take #{}), assign it, or snooze #{} <date>.",
+                task_ref(task),
+                about(task),
+                task.id,
+                task.id
+            ),
+        };
         let key = format!("nudge:{}:{}:{periods}", task.id, task.last_activity_at);
-        if notify(ctx, team, "nudge", &key, owner, &text).await? {
+        let mut sent = Vec::new();
+        for member in &to {
+            if notify(ctx, team, "nudge", &key, member, &text).await? {
+                sent.push(member.name.clone());
+            }
+        }
+        if !sent.is_empty() {
             let nudged = TaskEvent::Nudged {
                 count: periods,
-                owner: owner.name.clone(),
+                owner: sent.join(", "),
             };
             log_event(ctx, task, nudged).await?;
         }
         return Ok(());
     }
     let text = format!(
-        "{} is stalled: no activity after {limit} nudges to @{} — {}",
+        "{} is stalled: no activity after {limit} nudges to {} — {}",
         task_ref(task),
-        owner.name,
+        to.iter().map(|m| format!("@{}", m.name)).collect::<Vec<_>>().join(", "),
         about(task)
     );
     escalate(ctx, team, clients, task, "stalled", &text).await

@@ -108,6 +108,16 @@ pub async fn upsert(conn: &mut Conn, key: &str, kind: JobKind, next_run_at: i64,
     Ok(())
 }
 
+/// Replaces a job's data; false when there is no job with this key.
+pub async fn set_data(conn: &mut Conn, key: &str, data: &Value) -> anyhow::Result<bool> {
+    let done = sqlx::query("UPDATE jobs SET data = $1 WHERE key = $2")
+        .bind(data.to_string())
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// Creates the job unless one with this key exists; true when it was created.
 pub async fn ensure(conn: &mut Conn, key: &str, kind: JobKind, next_run_at: i64, data: &Value) -> anyhow::Result<bool> {
     let created = sqlx::query(
