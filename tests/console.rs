@@ -702,3 +702,54 @@ on_both_backends!(clients_are_edited_and_only_linked_channels_capture, |backend|
     assert!(card.contains("acme — Acme Inc · added · owner @max · 1 open"), "{card}");
     assert!(card.contains("channels #acme-support (console)"), "{card}");
 });
+
+on_both_backends!(
+    a_colleague_answering_keels_question_is_counted_once_and_makes_no_task,
+    |backend| {
+        let db = TestDb::new(backend);
+        let lea = ["--as", "lea", "--channel", "general"];
+        chat(&db, NOW, &lea, "@keel client add acme \"Acme Corp\" #acme\n");
+        let acme = |who: &'static str| ["--as", who, "--client", "acme", "--channel", "acme"];
+        chat(&db, "2026-11-24T09:00:00Z", &acme("bob"), "Hi!\n");
+        let sent = chat(&db, "2026-11-24T10:00:00Z", &lea, "@keel survey nps acme\n");
+        assert!(sent.contains("NPS question sent to bob (acme)"), "{sent}");
+
+        // carol, whom keel has never seen, answers in the channel: her answer counts, once.
+        let thanks = chat(&db, "2026-11-24T10:05:00Z", &acme("carol"), "9 - great support\n");
+        assert_eq!(thanks, "[#acme] keel: Thank you, carol: 9 of 10 recorded.\n");
+        let again = chat(&db, "2026-11-24T10:06:00Z", &acme("carol"), "10\n");
+        assert_eq!(
+            again,
+            "[#acme] keel: you have answered this question already, thank you\n"
+        );
+        let bob = chat(&db, "2026-11-24T10:10:00Z", &acme("bob"), "8\n");
+        assert_eq!(bob, "[#acme] keel: Thank you, bob: 8 of 10 recorded.\n");
+        let request = chat(&db, "2026-11-24T10:20:00Z", &acme("dave"), "The export is broken\n");
+        assert!(request.contains("#1 opened"), "a request is still a request: {request}");
+        assert_eq!(tasks_json(&db).len(), 1, "no answer became a task");
+
+        let out = keel(
+            &[
+                "kpi",
+                "--db",
+                &db.url,
+                "--from",
+                "2026-11-24",
+                "--to",
+                "2026-11-24",
+                "--format",
+                "json",
+            ],
+            "",
+        );
+        let kpi: Value = serde_json::from_slice(&out.stdout).expect("kpi json");
+        assert_eq!(kpi["nps"]["answers"], 2, "{}", kpi["nps"]);
+        assert_eq!(
+            kpi["nps"]["value"], 50.0,
+            "carol a promoter, bob passive: {}",
+            kpi["nps"]
+        );
+        let clients = keel(&["clients", "list", "--db", &db.url, "--format", "json"], "");
+        assert!(clients.status.success());
+    }
+);

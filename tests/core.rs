@@ -650,3 +650,37 @@ on_both_backends!(a_retried_message_keeps_its_key_and_its_place, |backend| {
         assert!(sent[0].contains("help") || sent[0].contains("track"), "{sent:?}");
     });
 });
+
+on_both_backends!(
+    a_colleagues_thumb_in_the_tasks_thread_answers_its_csat_question_once,
+    |backend| {
+        let db = TestDb::new(backend);
+        runtime().block_on(async {
+            let bot = Bot::start(&db, 3).await;
+            with_acme(&bot).await;
+            let asked = bot.say(&client("bob"), "acme", None, 0, "The export is broken").await;
+            bot.say(&team("sam"), "acme", None, 5, "@keel done #1 fixed the export")
+                .await;
+            let said = bot.replies().await;
+            assert!(
+                said.iter().any(|r| r.contains("Did we solve it to your satisfaction?")),
+                "{said:?}"
+            );
+            // A colleague's 👍 at the top of the channel is no answer (and no task).
+            bot.say(&client("carol"), "acme", None, 10, "👍").await;
+            assert!(bot.replies().await.is_empty());
+            // In the task's thread it answers the question, once.
+            bot.say(&client("carol"), "acme", Some(&asked.message_id), 12, "👍")
+                .await;
+            assert_eq!(bot.replies().await, ["↳ Thank you, carol: 👍 recorded."]);
+            bot.say(&client("carol"), "acme", Some(&asked.message_id), 13, "👍")
+                .await;
+            assert!(bot.replies().await.is_empty(), "a second thumb is only noise");
+            let answers = bot
+                .scalar("SELECT COUNT(*) FROM surveys WHERE kind = 'csat' AND answered_at IS NOT NULL")
+                .await;
+            assert_eq!(answers, 1);
+            assert_eq!(bot.scalar("SELECT COUNT(*) FROM tasks").await, 1);
+        });
+    }
+);

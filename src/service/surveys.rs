@@ -17,7 +17,7 @@ use crate::domain::event::TaskEvent;
 use crate::store::jobs::{self, Job, JobKind};
 use crate::store::people::{self, Client, Touchpoint};
 use crate::store::surveys::{self, Survey};
-use crate::store::tasks::{NewEvent, Task};
+use crate::store::tasks::{self, NewEvent, Task};
 use crate::store::Conn;
 
 /// The outbox kind and the buttons' action of survey questions.
@@ -190,17 +190,69 @@ pub(super) async fn answer_text(turn: &mut Turn<'_>, text: &str) -> Outcome<bool
     };
     let inbound = turn.inbound;
     let since = turn.at().timestamp() - open_days * DAY;
-    let open = turn
+    let mine = turn
         .unqueued()
         .latest_survey(&inbound.adapter, &inbound.speaker.id, kind, since)
-        .await?
-        .filter(|s| s.answered_at.is_none());
-    let Some(survey) = open else {
-        return Ok(false);
+        .await?;
+    let survey = match mine {
+        Some(s) if s.answered_at.is_none() => s,
+        // Asked and answered: a second score is no request either (a thumb is noise anyway).
+        Some(_) if kind == "nps" => {
+            turn.reply("you have answered this question already, thank you");
+            return Ok(true);
+        }
+        Some(_) => return Ok(false),
+        None => match unasked(turn, kind, since).await? {
+            Some(s) => s,
+            None => return Ok(false),
+        },
     };
     let thanks = record(turn, &survey, score).await?;
     turn.reply(thanks);
     Ok(true)
+}
+
+/// A client's contact keel did not ask answers the question it asked in their client's
+/// conversation (a colleague of the person asked): their answer is a survey of its own, asked
+/// when the question was, so each person counts once.
+async fn unasked(turn: &mut Turn<'_>, kind: &str, since: i64) -> Outcome<Option<Survey>> {
+    let Who::Client { name, client, .. } = &turn.who else {
+        return Ok(None);
+    };
+    let Some(client) = turn.channel_client.clone().or_else(|| client.clone()) else {
+        return Ok(None);
+    };
+    let name = name.clone();
+    let inbound = turn.inbound;
+    let Some(asked) = turn
+        .unqueued()
+        .latest_client_survey(client.id, &inbound.adapter, kind, since)
+        .await?
+    else {
+        return Ok(None);
+    };
+    // A thumb counts only in the thread of the task the question was about.
+    if kind == "csat" {
+        let Some(root) = inbound.thread.as_deref() else {
+            return Ok(None);
+        };
+        let task = tasks::by_message(turn.db().await?, &inbound.adapter, &inbound.conversation.id, root).await?;
+        if task.map(|t| t.id) != asked.task_id {
+            return Ok(None);
+        }
+    }
+    let id = turn
+        .unqueued()
+        .ask_survey(
+            kind,
+            client.id,
+            &inbound.adapter,
+            (&inbound.speaker.id, &name),
+            asked.task_id,
+            asked.asked_at,
+        )
+        .await?;
+    Ok(turn.unqueued().survey_by_id(id).await?)
 }
 
 /// A survey button pressed (Slack): the value is `<survey id>:<score>`.
@@ -295,18 +347,24 @@ async fn record(turn: &mut Turn<'_>, survey: &Survey, score: i64) -> Outcome<Str
     Ok(format!("Thank you, {}: {answer} recorded.", survey.contact_name))
 }
 
-/// `9`, `9/10`, `10!` → the NPS score.
+/// `9`, `9/10`, `10!`, `9 - great support`, `8, fine` → the NPS score: a number, then nothing
+/// or a short comment after a dash, colon, comma or parenthesis.
 fn nps_score(text: &str) -> Option<i64> {
-    let t = text.trim().trim_end_matches(['.', '!']).trim();
-    let t = t
-        .strip_suffix("/10")
-        .or_else(|| t.strip_suffix("/ 10"))
-        .unwrap_or(t)
-        .trim();
-    if t.is_empty() || t.len() > 2 || !t.bytes().all(|b| b.is_ascii_digit()) {
+    let t = text.trim();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 2 {
         return None;
     }
-    t.parse::<i64>().ok().filter(|n| (0..=10).contains(n))
+    let mut rest = t[digits..].trim_start();
+    if let Some(r) = rest.strip_prefix("/10").or_else(|| rest.strip_prefix("/ 10")) {
+        rest = r.trim_start();
+    }
+    let rest = rest.trim_end_matches(['.', '!']).trim();
+    let comment = rest.starts_with(['-', '–', '—', ':', ',', '(']) && rest.chars().count() <= 80;
+    if !rest.is_empty() && !comment {
+        return None;
+    }
+    t[..digits].parse::<i64>().ok().filter(|n| (0..=10).contains(n))
 }
 
 /// 👍 → 1, 👎 → 0, as characters, Slack names (`+1`, `thumbsup`, with a skin tone) or words.
@@ -352,6 +410,10 @@ mod tests {
         assert_eq!(nps_score("0."), Some(0));
         assert_eq!(nps_score("11"), None);
         assert_eq!(nps_score("9 because"), None);
+        assert_eq!(nps_score("9 - great support"), Some(9));
+        assert_eq!(nps_score("8, fine"), Some(8));
+        assert_eq!(nps_score("2 users are missing"), None);
+        assert_eq!(nps_score("10 - ".repeat(30).as_str()), None);
         assert_eq!(nps_score("-1"), None);
         assert_eq!(nps_score(""), None);
         assert_eq!(thumb("👍"), Some(1));

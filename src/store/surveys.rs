@@ -69,6 +69,27 @@ pub async fn latest(
         .await?)
 }
 
+/// The client's newest question of a kind asked at or after `since` on this adapter, to anyone.
+pub async fn latest_for_client(
+    conn: &mut Conn,
+    client_id: i64,
+    adapter: &str,
+    kind: &str,
+    since: i64,
+) -> anyhow::Result<Option<Survey>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM surveys WHERE client_id = $1 AND adapter = $2 AND kind = $3 AND asked_at >= $4 \
+         ORDER BY asked_at DESC, id DESC LIMIT 1"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(client_id)
+        .bind(adapter)
+        .bind(kind)
+        .bind(since)
+        .fetch_optional(conn)
+        .await?)
+}
+
 pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<Survey>> {
     let sql = format!("SELECT {COLUMNS} FROM surveys WHERE id = $1");
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))

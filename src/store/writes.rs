@@ -157,6 +157,30 @@ impl<'c> Unqueued<'c> {
         surveys::latest(self.0, adapter, contact, kind, since).await
     }
 
+    /// See `surveys::latest_for_client`.
+    pub async fn latest_client_survey(
+        &mut self,
+        client_id: i64,
+        adapter: &str,
+        kind: &str,
+        since: i64,
+    ) -> anyhow::Result<Option<Survey>> {
+        surveys::latest_for_client(self.0, client_id, adapter, kind, since).await
+    }
+
+    /// See `surveys::ask`.
+    pub async fn ask_survey(
+        &mut self,
+        kind: &str,
+        client_id: i64,
+        adapter: &str,
+        contact: (&str, &str),
+        task_id: Option<i64>,
+        at: i64,
+    ) -> anyhow::Result<i64> {
+        surveys::ask(self.0, kind, client_id, adapter, contact, task_id, at).await
+    }
+
     pub async fn survey_by_id(&mut self, id: i64) -> anyhow::Result<Option<Survey>> {
         surveys::by_id(self.0, id).await
     }
