@@ -404,6 +404,16 @@ fn the_example_config_with_matrix_and_slack_on_checks_out() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("matrix.team: \"@lea\" is not a Matrix id"));
 }
 
+/// `keel kpi --format json` for one day.
+fn kpi_of_the_day(db: &TestDb, day: &str) -> Value {
+    let out = keel(
+        &["kpi", "--db", &db.url, "--from", day, "--to", day, "--format", "json"],
+        "",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("kpi json")
+}
+
 /// Runs one statement on the test's database (to break it on purpose).
 fn execute(db: &TestDb, sql: &str) {
     support::runtime().block_on(async {
@@ -564,21 +574,7 @@ on_both_backends!(
         assert_eq!(after[0].1, "max");
         assert_eq!(after[1].1, "lea");
 
-        let out = support::keel(
-            &[
-                "kpi",
-                "--db",
-                &db.url,
-                "--from",
-                "2026-11-24",
-                "--to",
-                "2026-11-24",
-                "--format",
-                "json",
-            ],
-            "",
-        );
-        let kpi: Value = serde_json::from_slice(&out.stdout).expect("kpi json");
+        let kpi = kpi_of_the_day(&db, "2026-11-24");
         let first = &kpi["first_response_hours"];
         assert_eq!(
             (first["median"].as_f64(), first["p90"].as_f64()),
@@ -728,21 +724,7 @@ on_both_backends!(
         assert!(request.contains("#1 opened"), "a request is still a request: {request}");
         assert_eq!(tasks_json(&db).len(), 1, "no answer became a task");
 
-        let out = keel(
-            &[
-                "kpi",
-                "--db",
-                &db.url,
-                "--from",
-                "2026-11-24",
-                "--to",
-                "2026-11-24",
-                "--format",
-                "json",
-            ],
-            "",
-        );
-        let kpi: Value = serde_json::from_slice(&out.stdout).expect("kpi json");
+        let kpi = kpi_of_the_day(&db, "2026-11-24");
         assert_eq!(kpi["nps"]["answers"], 2, "{}", kpi["nps"]);
         assert_eq!(
             kpi["nps"]["value"], 50.0,

@@ -13,7 +13,7 @@ use crate::capture::{self, noise, understand, FRUSTRATED};
 use crate::domain::event::{Side, TaskEvent};
 use crate::domain::{Priority, Source, Status};
 use crate::store::jobs;
-use crate::store::people::{Client, Member, Touchpoint};
+use crate::store::people::{Client, Touchpoint};
 use crate::store::tasks::{self, Task};
 use keel_chat::InboundKind;
 
@@ -97,13 +97,7 @@ async fn unlinked_channel(turn: &mut Turn<'_>, client: Option<&Client>) -> Outco
         None => "Its name cannot be written in a command: give it one of letters, digits, - _ and . to link it".into(),
     };
     let text = format!("{from} wrote in {channel}, which is linked to no client, so keel made no task of it. {link}");
-    let leads: Vec<Member> = turn
-        .unqueued()
-        .members()
-        .await?
-        .into_iter()
-        .filter(|m| m.role.is_lead())
-        .collect();
+    let leads = turn.unqueued().leads().await?;
     for lead in &leads {
         turn.direct(lead, text.clone());
     }

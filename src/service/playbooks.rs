@@ -60,14 +60,7 @@ pub(super) async fn run(turn: &mut Turn<'_>, name: &str, target: &str) -> Outcom
             (None, Some(member_named(turn, target.trim_start_matches('@')).await?))
         }
     };
-    let mut leads: Vec<Member> = turn
-        .unqueued()
-        .members()
-        .await?
-        .into_iter()
-        .filter(|m| m.role.is_lead())
-        .collect();
-    leads.sort_by_key(|m| m.id);
+    let leads = turn.unqueued().leads().await?;
     let client_owner = match client.as_ref().and_then(|c| c.owner_id) {
         Some(id) => turn.unqueued().member_by_id(id).await?,
         None => None,

@@ -138,8 +138,10 @@ impl<'c> Unqueued<'c> {
         people::member_by_id(self.0, id).await
     }
 
-    pub async fn members(&mut self) -> anyhow::Result<Vec<Member>> {
-        people::members(self.0).await
+    /// The leads and admins, by id (`people::members` is in id order).
+    pub async fn leads(&mut self) -> anyhow::Result<Vec<Member>> {
+        let members = people::members(self.0).await?;
+        Ok(members.into_iter().filter(|m| m.role.is_lead()).collect())
     }
 
     pub async fn client_by_key(&mut self, key: &str) -> anyhow::Result<Option<Client>> {
