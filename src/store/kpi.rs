@@ -366,7 +366,7 @@ pub async fn logged_before(conn: &mut Conn, ids: &[i64], at: i64) -> anyhow::Res
 
 /// The due time a `due` or `created` event (its stored data) set.
 fn due_from(kind: &str, data: &str) -> Option<i64> {
-    match TaskEvent::read(kind, serde_json::from_str(data).ok()?).ok()? {
+    match TaskEvent::read_text(kind, data).ok()? {
         TaskEvent::Due { due_at, .. } => due_at,
         TaskEvent::Created(created) => created.due_at,
         _ => None,

@@ -503,14 +503,12 @@ impl TryFrom<EventRow> for LoggedEvent {
 
     fn try_from(row: EventRow) -> anyhow::Result<LoggedEvent> {
         let id = row.id;
-        let data: Value =
-            serde_json::from_str(&row.data).with_context(|| format!("task event {id}: its data is not JSON"))?;
         Ok(LoggedEvent {
             id,
             task_id: row.task_id,
             at: row.at,
             actor: row.actor,
-            event: TaskEvent::read(&row.kind, data).with_context(|| format!("task event {id}"))?,
+            event: TaskEvent::read_text(&row.kind, &row.data).with_context(|| format!("task event {id}"))?,
         })
     }
 }
