@@ -252,7 +252,14 @@ async fn unasked(turn: &mut Turn<'_>, kind: &str, since: i64) -> Outcome<Option<
             asked.asked_at,
         )
         .await?;
-    Ok(turn.unqueued().survey_by_id(id).await?)
+    Ok(Some(Survey {
+        id,
+        contact: inbound.speaker.id.clone(),
+        contact_name: name,
+        answered_at: None,
+        score: None,
+        ..asked
+    }))
 }
 
 /// A survey button pressed (Slack): the value is `<survey id>:<score>`.
