@@ -188,16 +188,15 @@ async fn join(turn: &mut Turn<'_>, mut task: Task, text: &str) -> Outcome {
         sentiment: understood.sentiment,
         frustrated,
     };
-    turn.record(&task, joined).await?;
+    let mut events = vec![joined];
     let mut changed = Vec::new();
     if let Some(due) = understood.due.filter(|_| task.due_at.is_none()) {
         task.due_at = Some(due.at.timestamp());
-        let event = TaskEvent::Due {
+        changed.push(format!("due {}", format_time(due.at.timestamp(), turn.speaker_tz())));
+        events.push(TaskEvent::Due {
             phrase: due.phrase,
             due_at: task.due_at,
-        };
-        turn.record(&task, event).await?;
-        changed.push(format!("due {}", format_time(due.at.timestamp(), turn.speaker_tz())));
+        });
     }
     let mut priority = task.priority.max(understood.priority.unwrap_or(task.priority));
     if frustrated {
@@ -205,9 +204,10 @@ async fn join(turn: &mut Turn<'_>, mut task: Task, text: &str) -> Outcome {
     }
     if priority != task.priority {
         let from = std::mem::replace(&mut task.priority, priority);
-        turn.record(&task, TaskEvent::Priority { from, to: priority }).await?;
         changed.push(format!("priority {priority} (was {from})"));
+        events.push(TaskEvent::Priority { from, to: priority });
     }
+    turn.record_all(&task, events).await?;
     if !changed.is_empty() {
         let answer = format!("{} {}", task_ref(&task), changed.join(" · "));
         turn.reply_in(task.thread.clone().or_else(|| reply_thread(inbound)), answer);

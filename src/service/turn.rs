@@ -184,7 +184,11 @@ impl<'a> Turn<'a> {
 
     /// Writes a task's new state with the event that caused it.
     pub async fn record(&mut self, task: &tasks::Task, event: TaskEvent) -> Outcome {
-        let event = NewEvent::new(task.id, self.at().timestamp(), self.who.name(), event);
+        self.record_all(task, vec![event]).await
+    }
+
+    /// Writes a task's new state once, with the events that caused it, in order.
+    pub async fn record_all(&mut self, task: &tasks::Task, events: Vec<TaskEvent>) -> Outcome {
         match self.batch.writes.queued_task_mut(task.id) {
             Some(queued) => *queued = task.clone(),
             None => {
@@ -192,7 +196,11 @@ impl<'a> Turn<'a> {
                 self.batch.task_updated(task);
             }
         }
-        self.batch.writes.event(event);
+        let at = self.at().timestamp();
+        for event in events {
+            let event = NewEvent::new(task.id, at, self.who.name(), event);
+            self.batch.writes.event(event);
+        }
         Ok(())
     }
 }
