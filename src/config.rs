@@ -1,5 +1,6 @@
 //! Settings: `config/keel.toml` (or `--config FILE`), overridden by `KEEL_…` environment variables.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
@@ -8,7 +9,8 @@ use figment::Figment;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{parse_tz, WorkingHours};
+use crate::domain::sla::{parse_span, Targets};
+use crate::domain::{parse_tz, ClientKey, Priority, WorkingHours};
 
 /// Every setting, with its default.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -20,6 +22,8 @@ pub struct Config {
     pub capture: CaptureConfig,
     pub schedules: SchedulesConfig,
     pub sla: SlaConfig,
+    /// `[clients.<key>]`: what one client has of its own (its SLA targets).
+    pub clients: BTreeMap<String, ClientConfig>,
     pub http: HttpConfig,
     pub log: LogConfig,
     /// Where playbooks (`*.toml`) are read from, besides the two shipped in the binary.
@@ -210,12 +214,44 @@ pub struct SlaConfig {
     pub resolution_hours: PriorityHours,
 }
 
+/// `[clients.<key>]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientConfig {
+    /// `[clients.<key>.sla]`: `urgent = { first_response = "30m", resolution = "2h" }`, per
+    /// priority; these win over `client sla` in chat.
+    pub sla: BTreeMap<String, ClientSlaConfig>,
+}
+
+/// One priority's targets for one client, as spans of business time (`30m`, `2h`, `3d`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientSlaConfig {
+    pub first_response: String,
+    pub resolution: String,
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct PriorityHours {
     pub urgent: f64,
     pub high: f64,
     pub normal: f64,
     pub low: f64,
+}
+
+impl SlaConfig {
+    /// The team's targets, per priority.
+    pub fn targets(&self) -> std::collections::HashMap<Priority, Targets> {
+        Priority::ALL
+            .iter()
+            .map(|p| {
+                let targets = Targets {
+                    first_response: self.first_response_hours.seconds(*p),
+                    resolution: self.resolution_hours.seconds(*p),
+                };
+                (*p, targets)
+            })
+            .collect()
+    }
 }
 
 impl PriorityHours {
@@ -295,6 +331,7 @@ impl Default for Config {
             capture: CaptureConfig::default(),
             schedules: SchedulesConfig::default(),
             sla: SlaConfig::default(),
+            clients: BTreeMap::new(),
             http: HttpConfig::default(),
             log: LogConfig::default(),
             playbooks_dir: "config/playbooks".into(),
@@ -387,6 +424,53 @@ impl Config {
             .map_err(|e| format!("invalid configuration: {}", crate::store::one_line(&e)))
     }
 
+    /// The clients' own SLA targets from `[clients.<key>.sla]`: (client key, priority, targets).
+    /// Entries that do not read are left out (`problems` names them).
+    pub fn client_sla(&self) -> Vec<(String, Priority, Targets)> {
+        let mut all = Vec::new();
+        for (key, client) in &self.clients {
+            for (priority, t) in &client.sla {
+                let (Ok(priority), Some(first_response), Some(resolution)) = (
+                    priority.parse::<Priority>(),
+                    parse_span(&t.first_response),
+                    parse_span(&t.resolution),
+                ) else {
+                    continue;
+                };
+                let targets = Targets {
+                    first_response,
+                    resolution,
+                };
+                all.push((key.to_lowercase(), priority, targets));
+            }
+        }
+        all
+    }
+
+    fn client_sla_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (key, client) in &self.clients {
+            if let Err(e) = ClientKey::parse(key) {
+                problems.push(format!("clients.{key}: {e}"));
+            }
+            for (priority, t) in &client.sla {
+                let at = format!("clients.{key}.sla.{priority}");
+                if let Err(e) = priority.parse::<Priority>() {
+                    problems.push(format!("{at}: {e}"));
+                }
+                for (name, span) in [("first_response", &t.first_response), ("resolution", &t.resolution)] {
+                    if parse_span(span).is_none() {
+                        problems.push(format!(
+                            "{at}.{name}: \"{}\" is not a span like 30m, 2h or 1h30m",
+                            crate::domain::truncate(span, 40)
+                        ));
+                    }
+                }
+            }
+        }
+        problems
+    }
+
     /// Every problem in the settings, each on its own line; empty when all is well.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -439,6 +523,7 @@ impl Config {
         if !self.sla.first_response_hours.valid() || !self.sla.resolution_hours.valid() {
             problems.push("sla: every target must be a number of hours above 0".into());
         }
+        problems.extend(self.client_sla_problems());
         if !(0..=1440).contains(&self.capture.group_minutes) {
             problems.push("capture.group_minutes: must be between 0 and 1440".into());
         }

@@ -9,8 +9,10 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 
 use crate::config::{Config, SchedulesConfig, SlaConfig};
-use crate::domain::WorkingHours;
+use crate::domain::sla::{Origin, SlaBook, Targets};
+use crate::domain::{Priority, WorkingHours};
 use crate::playbook::{self, Playbook};
+use crate::store::{people, sla, Conn};
 
 /// The settings the core reads while handling events.
 #[derive(Debug, Clone)]
@@ -23,6 +25,8 @@ pub struct Settings {
     pub holidays: BTreeSet<NaiveDate>,
     pub schedules: SchedulesConfig,
     pub sla: SlaConfig,
+    /// The clients' own targets from the configuration: (client key, priority, targets).
+    pub client_sla: Vec<(String, Priority, Targets)>,
     /// The adapter and channel of the weekly KPI summary.
     pub weekly_kpi: Option<(String, String)>,
     /// The playbooks `playbook run` knows.
@@ -38,6 +42,7 @@ impl Settings {
             holidays: config.team_holidays(),
             schedules: config.schedules.clone(),
             sla: config.sla.clone(),
+            client_sla: config.client_sla(),
             weekly_kpi: config.weekly_kpi(),
             playbooks: Arc::new(
                 playbook::load(Path::new(&config.playbooks_dir))
@@ -45,6 +50,25 @@ impl Settings {
                     .unwrap_or_default(),
             ),
         }
+    }
+}
+
+impl Settings {
+    /// Every SLA target in force: the team's, each client's from chat, and the configuration's
+    /// per-client ones, which win.
+    pub async fn sla_book(&self, conn: &mut Conn) -> anyhow::Result<SlaBook> {
+        let mut book = SlaBook::new(self.sla.targets());
+        for row in sla::all(conn).await? {
+            book.set(row.client_id, row.priority, row.targets(), Origin::Chat);
+        }
+        if !self.client_sla.is_empty() {
+            for client in people::clients(conn).await? {
+                for (_, priority, targets) in self.client_sla.iter().filter(|(key, ..)| *key == client.key) {
+                    book.set(client.id, *priority, *targets, Origin::Config);
+                }
+            }
+        }
+        Ok(book)
     }
 }
 

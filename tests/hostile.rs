@@ -688,6 +688,7 @@ const TEAM_ONLY: &[(&str, &str)] = &[
     ("client owner", "client owner acme @bob"),
     ("client channel", "client channel acme add #evil"),
     ("client rename", "client rename acme \"Evil Corp\""),
+    ("client sla", "client sla acme urgent 1m 1m"),
     ("client signed", "client signed acme"),
     ("client live", "client live acme 2026-11-01"),
     ("client churned", "client churned globex"),

@@ -701,3 +701,156 @@ on_both_backends!(kpi_weekly_here_makes_the_channel_the_weekly_summarys, |backen
         "{monday:?}"
     );
 });
+
+/// `keel kpi` of one day, with an optional config file: the JSON report.
+fn kpi_day(db: &TestDb, config: Option<&str>, day: &str) -> Value {
+    let mut args = vec!["kpi", "--db", &db.url, "--from", day, "--to", day, "--format", "json"];
+    if let Some(config) = config {
+        args.extend_from_slice(&["--config", config]);
+    }
+    let out = keel(&args, "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("kpi json")
+}
+
+on_both_backends!(a_clients_own_sla_targets_drive_its_warnings_and_compliance, |backend| {
+    let db = TestDb::new(backend);
+    let lea = ["--as", "lea", "--channel", "general"];
+    let sam = ["--as", "sam", "--channel", "general"];
+    chat(
+        &db,
+        "2026-11-20T12:00:00Z",
+        &lea,
+        "@keel client add acme \"Acme Corp\" #acme\n",
+    );
+    chat(
+        &db,
+        "2026-11-20T12:00:00Z",
+        &lea,
+        "@keel client add globex \"Globex\" #globex\n",
+    );
+    let set = chat(
+        &db,
+        "2026-11-20T12:00:00Z",
+        &lea,
+        "@keel client sla acme urgent 40m 2h\n",
+    );
+    assert_eq!(
+        set,
+        "[#general] keel: client acme SLA urgent: first response 40m, resolution 2h in business time (team: 1h / 4h)\n"
+    );
+    let refused = chat(&db, "2026-11-20T12:00:00Z", &sam, "@keel client sla acme high 1h 2h\n");
+    assert_eq!(
+        refused,
+        "[#general] keel: only leads and admins can change SLA targets\n"
+    );
+    let shown = chat(&db, "2026-11-20T12:00:00Z", &sam, "@keel client sla acme\n");
+    assert_eq!(
+        shown,
+        [
+            "[#general] keel: client acme SLA, business time (first response / resolution):",
+            "    urgent 40m / 2h (own)",
+            "    high 4h / 24h (team)",
+            "    normal 8h / 48h (team)",
+            "    low 24h / 120h (team)\n",
+        ]
+        .join("\n")
+    );
+    let card = chat(&db, "2026-11-20T12:00:00Z", &sam, "@keel client show acme\n");
+    assert!(
+        card.contains("SLA of its own: urgent 40m / 2h (the team's for the rest)"),
+        "{card}"
+    );
+    let bad = chat(
+        &db,
+        "2026-11-20T12:00:00Z",
+        &lea,
+        "@keel client sla acme urgent 30s 2h\n",
+    );
+    assert!(bad.contains("\"30s\" is not a span of business time"), "{bad}");
+
+    // Mon 23 Nov 10:00: the same urgent request from each client, both given to sam.
+    for (who, client) in [("bob", "acme"), ("carol", "globex")] {
+        chat(
+            &db,
+            "2026-11-23T10:00:00Z",
+            &["--as", who, "--client", client, "--channel", client],
+            "Urgent: the site is down\n",
+        );
+    }
+    chat(
+        &db,
+        "2026-11-23T10:00:00Z",
+        &lea,
+        "@keel assign #1 @sam\n@keel assign #2 @sam\n",
+    );
+    // acme: 75 % of 40 min is 30 min → the 10:30 sweep; globex: 75 % of the team's hour → 10:45,
+    // when acme's first response is breached (40 min).
+    assert!(notices(&tick(&db, "2026-11-23T10:15:00Z")).is_empty());
+    assert_eq!(notices(&tick(&db, "2026-11-23T10:30:00Z")), ["sla_warning→sam"]);
+    let mut at_10_45 = notices(&tick(&db, "2026-11-23T10:45:00Z"));
+    at_10_45.sort();
+    assert_eq!(at_10_45, ["escalation→lea", "sla_breach→sam", "sla_warning→sam"]);
+
+    // sam answers both at 10:50 and closes both at 11:00: acme's first response missed its 40
+    // minutes, globex's met the team's hour; both resolutions met theirs (2 h, 4 h).
+    for client in ["acme", "globex"] {
+        chat(
+            &db,
+            "2026-11-23T10:50:00Z",
+            &["--as", "sam", "--channel", client],
+            "Looking into it now\n",
+        );
+    }
+    chat(&db, "2026-11-23T11:00:00Z", &sam, "@keel done #1\n@keel done #2\n");
+    let sla = |kpi: &Value| {
+        let s = &kpi["sla_compliance"];
+        (s["decided"].as_i64(), s["met"].as_i64())
+    };
+    assert_eq!(sla(&kpi_day(&db, None, "2026-11-23")), (Some(2), Some(1)));
+
+    // The configuration's targets win over chat's: globex's 20 minutes make its answer late too,
+    // and chat cannot change what the configuration sets.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("keel.toml");
+    std::fs::write(
+        &config,
+        "[clients.globex.sla]\nurgent = { first_response = \"20m\", resolution = \"1h\" }\n",
+    )
+    .expect("config");
+    let config = config.to_str().expect("path");
+    assert_eq!(sla(&kpi_day(&db, Some(config), "2026-11-23")), (Some(2), Some(0)));
+    let out = keel(
+        &[
+            "chat",
+            "--db",
+            &db.url,
+            "--config",
+            config,
+            "--now",
+            "2026-11-23T12:00:00Z",
+            "--as",
+            "lea",
+            "--channel",
+            "general",
+        ],
+        "@keel client sla globex urgent 2h 8h\n",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "[#general] keel: client globex's urgent targets are set in the configuration ([clients.globex.sla]), which wins; change them there\n"
+    );
+
+    // Back to the team's targets: both requests met them.
+    let reset = chat(&db, "2026-11-23T12:00:00Z", &lea, "@keel client sla acme reset\n");
+    assert_eq!(
+        reset,
+        "[#general] keel: client acme SLA reset: the team's targets again\n"
+    );
+    assert_eq!(sla(&kpi_day(&db, None, "2026-11-23")), (Some(2), Some(2)));
+    let again = chat(&db, "2026-11-23T12:00:00Z", &lea, "@keel client sla acme reset\n");
+    assert_eq!(
+        again,
+        "[#general] keel: client acme has no SLA targets of its own set in chat\n"
+    );
+});

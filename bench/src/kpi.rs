@@ -170,7 +170,8 @@ async fn time_report(store: &Store, rules: &Rules, period: &Period) -> anyhow::R
 pub async fn run(backend: Backend, tasks: i64, postgres: &str) -> anyhow::Result<serde_json::Value> {
     let settings = Settings::default();
     let tz = settings.team_tz;
-    let rules = Rules::new(&settings, settings.holidays.clone());
+    let team_sla = keel::domain::sla::SlaBook::new(settings.sla.targets());
+    let rules = Rules::new(&settings, settings.holidays.clone(), team_sla);
     let now = Utc.timestamp_opt(end(), 0).single().unwrap_or_default();
     let week = Period::last_week(now, tz);
     let year = Period::days(week.last - Duration::days(364), week.last, tz).map_err(|e| anyhow::anyhow!(e))?;

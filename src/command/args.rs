@@ -2,7 +2,8 @@
 //! key) and the person and channel references chat platforms write.
 
 use super::tokenizer::Args;
-use super::{Command, KpiRange, Lifecycle, ListScope, MeetWhen, HOLIDAY_NAME_CHARS, NOTE_CHARS};
+use super::{Command, KpiRange, Lifecycle, ListScope, MeetWhen, SlaChange, HOLIDAY_NAME_CHARS, NOTE_CHARS};
+use crate::domain::sla::{parse_span, Targets};
 use crate::domain::{is_unprintable, parse_tz, ClientKey, DomainError, Priority, Role, Status, TaskId, WorkingHours};
 
 /// Readers for the typed arguments commands share.
@@ -272,6 +273,36 @@ pub(super) fn parse_client_rename(a: &mut Args) -> Result<Command, String> {
 pub(super) fn parse_client_show(a: &mut Args) -> Result<Command, String> {
     let key = a.client()?;
     a.finish(Command::ClientShow { key })
+}
+
+pub(super) fn parse_client_sla(a: &mut Args) -> Result<Command, String> {
+    let key = a.client()?;
+    let change = match a.next() {
+        None => None,
+        Some(word) if word.eq_ignore_ascii_case("reset") => Some(SlaChange::Reset),
+        Some(word) => {
+            let priority: Priority = word.parse().map_err(|e: DomainError| e.to_string())?;
+            let mut span = |what: &str| {
+                let token = a
+                    .next()
+                    .ok_or_else(|| format!("what is the {what} target? write it like 30m, 2h or 1h30m"))?;
+                parse_span(&token).ok_or_else(|| {
+                    format!(
+                        "\"{}\" is not a span of business time like 30m, 2h or 1h30m",
+                        crate::domain::truncate(&token, 40)
+                    )
+                })
+            };
+            let first_response = span("first-response")?;
+            let resolution = span("resolution")?;
+            let targets = Targets {
+                first_response,
+                resolution,
+            };
+            Some(SlaChange::Set { priority, targets })
+        }
+    };
+    a.finish(Command::ClientSla { key, change })
 }
 
 pub(super) fn client_stage(a: &mut Args, stage: Lifecycle) -> Result<Command, String> {

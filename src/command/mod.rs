@@ -13,6 +13,7 @@ mod tokenizer;
 
 use chrono_tz::Tz;
 
+use crate::domain::sla::Targets;
 use crate::domain::{ClientKey, Priority, Role, Status, TaskId, WorkingHours};
 
 pub use args::{channel_ref, person};
@@ -44,6 +45,15 @@ pub enum Lifecycle {
     Signed,
     Live,
     Churned,
+}
+
+/// What `client sla` does besides showing the targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaChange {
+    /// `client sla <key> <priority> <first-response> <resolution>`.
+    Set { priority: Priority, targets: Targets },
+    /// `client sla <key> reset`: back to the team's targets.
+    Reset,
 }
 
 /// Everything keel can be asked to do, parsed and checked.
@@ -118,6 +128,11 @@ pub enum Command {
     ClientRename {
         key: ClientKey,
         name: String,
+    },
+    /// `client sla <key> [reset | <priority> <first-response> <resolution>]`.
+    ClientSla {
+        key: ClientKey,
+        change: Option<SlaChange>,
     },
     ClientStage {
         key: ClientKey,
@@ -318,6 +333,42 @@ mod tests {
             }
         );
         assert_eq!(ok("client list"), Command::ClientList);
+        let acme = ClientKey::parse("acme").unwrap();
+        assert_eq!(
+            ok("client sla acme urgent 30m 2h"),
+            Command::ClientSla {
+                key: acme.clone(),
+                change: Some(SlaChange::Set {
+                    priority: Priority::Urgent,
+                    targets: Targets {
+                        first_response: 1800,
+                        resolution: 7200
+                    }
+                })
+            }
+        );
+        assert_eq!(
+            ok("client sla acme"),
+            Command::ClientSla {
+                key: acme.clone(),
+                change: None
+            }
+        );
+        assert_eq!(
+            ok("client sla acme RESET"),
+            Command::ClientSla {
+                key: acme,
+                change: Some(SlaChange::Reset)
+            }
+        );
+        for bad in [
+            "client sla acme soonish 1h 2h",
+            "client sla acme urgent 1h",
+            "client sla acme urgent 30s 2h",
+            "client sla acme urgent 1h 2h 3h",
+        ] {
+            assert!(matches!(parse(bad), Err(ParseError::Usage(_))), "{bad}");
+        }
         assert_eq!(ok("away until monday"), Command::Away { until: "monday".into() });
         assert_eq!(
             ok("hours 8-16").clone(),

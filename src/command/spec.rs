@@ -3,10 +3,10 @@
 
 use super::args::{
     client_stage, parse_assign, parse_away, parse_client_add, parse_client_channel, parse_client_owner,
-    parse_client_rename, parse_client_show, parse_due, parse_escalate, parse_holiday_add, parse_holiday_remove,
-    parse_hours, parse_kpi, parse_list, parse_meet, parse_note, parse_playbook_run, parse_priority, parse_role,
-    parse_show, parse_snooze, parse_standup_set, parse_standup_skip, parse_survey_nps, parse_take, parse_track,
-    parse_tz_cmd, status,
+    parse_client_rename, parse_client_show, parse_client_sla, parse_due, parse_escalate, parse_holiday_add,
+    parse_holiday_remove, parse_hours, parse_kpi, parse_list, parse_meet, parse_note, parse_playbook_run,
+    parse_priority, parse_role, parse_show, parse_snooze, parse_standup_set, parse_standup_skip, parse_survey_nps,
+    parse_take, parse_track, parse_tz_cmd, status,
 };
 use super::tokenizer::Args;
 use super::{Command, Lifecycle};
@@ -213,6 +213,14 @@ pub static SPECS: &[Spec] = &[
         does: "rename clients",
         allowed: Allowed::Leads,
         parse: parse_client_rename,
+    },
+    Spec {
+        name: "client sla",
+        usage: "client sla <key> [<priority> <first-response> <resolution> | reset]",
+        about: "show the client's SLA targets, set its own for a priority (business time: 30m, 2h, 3d), or go back to the team's",
+        does: "see client SLA targets",
+        allowed: Allowed::Team,
+        parse: parse_client_sla,
     },
     Spec {
         name: "client signed",

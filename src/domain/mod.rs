@@ -6,6 +6,7 @@ pub mod due;
 pub mod event;
 pub mod hours;
 pub mod projection;
+pub mod sla;
 pub mod slots;
 
 use std::fmt;

@@ -3,15 +3,15 @@
 use chrono_tz::Tz;
 
 use super::format::{card, channel_label, format_time, list_line, quoted, task_ref};
-use super::lookup::{channel_named, client_named, existing, member_named, speaker_member};
+use super::lookup::{client_named, existing, member_named, speaker_member};
 use super::outcome::{user, Outcome};
 use super::task::{assign, open_task, set_status, Request};
 use super::turn::{reply_thread, Turn, Who};
-use super::{kpi, playbooks, standup, surveys, team_calendar};
-use crate::command::{self, Allowed, Command, Lifecycle, ListScope, ParseError, Spec};
+use super::{clients, kpi, playbooks, standup, surveys, team_calendar};
+use crate::command::{self, Allowed, Command, ListScope, ParseError, Spec};
 use crate::domain::event::TaskEvent;
 use crate::domain::{truncate, Priority, Role, Source, Status, TaskId, WorkingHours};
-use crate::store::people::{self, Client, Member};
+use crate::store::people::{self, Member};
 use crate::store::tasks::{self, Filter};
 
 /// How many tasks `list` shows before it says how many more there are.
@@ -89,13 +89,14 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
             name,
             channels,
             owner,
-        } => client_add(turn, key.as_str(), &name, &channels, owner).await,
-        Command::ClientList => client_list(turn).await,
-        Command::ClientShow { key } => client_show(turn, key.as_str()).await,
-        Command::ClientOwner { key, owner } => client_owner(turn, key.as_str(), &owner).await,
-        Command::ClientChannel { key, add, channel } => client_channel(turn, key.as_str(), add, &channel).await,
-        Command::ClientRename { key, name } => client_rename(turn, key.as_str(), &name).await,
-        Command::ClientStage { key, stage, date } => client_stage(turn, key.as_str(), stage, date).await,
+        } => clients::add(turn, key.as_str(), &name, &channels, owner).await,
+        Command::ClientList => clients::list(turn).await,
+        Command::ClientShow { key } => clients::show(turn, key.as_str()).await,
+        Command::ClientOwner { key, owner } => clients::owner(turn, key.as_str(), &owner).await,
+        Command::ClientChannel { key, add, channel } => clients::channel(turn, key.as_str(), add, &channel).await,
+        Command::ClientRename { key, name } => clients::rename(turn, key.as_str(), &name).await,
+        Command::ClientSla { key, change } => clients::sla(turn, key.as_str(), change).await,
+        Command::ClientStage { key, stage, date } => clients::stage(turn, key.as_str(), stage, date).await,
         Command::Away { until } => away(turn, until).await,
         Command::Back => back(turn).await,
         Command::Tz { tz } => set_tz(turn, tz).await,
@@ -371,202 +372,6 @@ async fn escalate(turn: &mut Turn<'_>, id: TaskId, why: Option<String>) -> Outco
     } else {
         turn.reply(format!("{} escalated to {}", task_ref(&task), names.join(", ")));
     }
-    Ok(())
-}
-
-async fn client_add(turn: &mut Turn<'_>, key: &str, name: &str, channels: &[String], owner: Option<String>) -> Outcome {
-    let owner = match owner {
-        Some(who) => Some(member_named(turn, &who).await?),
-        None => None,
-    };
-    let now = turn.at().timestamp();
-    let Some(client) = people::add_client(turn.db().await?, key, name, owner.as_ref().map(|m| m.id), now).await? else {
-        return user(format!("client {key} exists already (see \"client show {key}\")"));
-    };
-    let adapter = turn.inbound.adapter.clone();
-    for channel in channels {
-        if let Some(other) = people::link_channel(turn.db().await?, &adapter, channel, client.id).await? {
-            return user(format!("#{channel} belongs to client {other} already"));
-        }
-    }
-    let mut answer = format!("client {key} added: {name}");
-    if !channels.is_empty() {
-        let names: Vec<String> = channels.iter().map(|c| channel_named(turn, c)).collect();
-        answer.push_str(&format!(" · channels {}", names.join(" ")));
-    }
-    if let Some(m) = &owner {
-        answer.push_str(&format!(" · owner @{}", m.name));
-    }
-    turn.reply(answer);
-    Ok(())
-}
-
-/// `client owner <key> @who`.
-async fn client_owner(turn: &mut Turn<'_>, key: &str, who: &str) -> Outcome {
-    let mut client = client_named(turn, key).await?;
-    let owner = member_named(turn, who).await?;
-    if client.owner_id == Some(owner.id) {
-        return user(format!("client {key} is @{}'s already", owner.name));
-    }
-    let was = match client.owner_id {
-        Some(id) => people::member_by_id(turn.db().await?, id)
-            .await?
-            .map(|m| format!("@{}", m.name)),
-        None => None,
-    };
-    client.owner_id = Some(owner.id);
-    people::update_client(turn.db().await?, &client).await?;
-    turn.reply(format!(
-        "client {key} owner @{} (was {})",
-        owner.name,
-        was.unwrap_or_else(|| "nobody".into())
-    ));
-    Ok(())
-}
-
-/// `client channel <key> add|remove #channel`.
-async fn client_channel(turn: &mut Turn<'_>, key: &str, add: bool, channel: &str) -> Outcome {
-    let client = client_named(turn, key).await?;
-    let adapter = turn.inbound.adapter.clone();
-    let shown = channel_named(turn, channel);
-    if add {
-        if let Some(other) = people::link_channel(turn.db().await?, &adapter, channel, client.id).await? {
-            return user(format!("{shown} belongs to client {other} already"));
-        }
-    } else if !people::unlink_channel(turn.db().await?, &adapter, channel, client.id).await? {
-        return user(format!("{shown} is not one of client {key}'s channels"));
-    }
-    let channels = people::client_channels(turn.db().await?, client.id).await?;
-    let names: Vec<String> = channels.iter().map(|(_, c)| channel_named(turn, c)).collect();
-    let now = if names.is_empty() {
-        "none".to_string()
-    } else {
-        names.join(" ")
-    };
-    let done = if add { "added" } else { "removed" };
-    turn.reply(format!("client {key}: {shown} {done} · channels {now}"));
-    Ok(())
-}
-
-/// `client rename <key> "<name>"`.
-async fn client_rename(turn: &mut Turn<'_>, key: &str, name: &str) -> Outcome {
-    let mut client = client_named(turn, key).await?;
-    if client.name == name {
-        return user(format!("client {key} is called {name} already"));
-    }
-    let was = std::mem::replace(&mut client.name, name.to_string());
-    people::update_client(turn.db().await?, &client).await?;
-    turn.reply(format!("client {key} renamed: {name} (was {was})"));
-    Ok(())
-}
-
-async fn client_list(turn: &mut Turn<'_>) -> Outcome {
-    let clients = people::clients(turn.db().await?).await?;
-    if clients.is_empty() {
-        turn.reply("no clients yet (add one with: client add <key> \"<name>\" #channel)");
-        return Ok(());
-    }
-    let mut lines = Vec::new();
-    for c in &clients {
-        lines.push(client_line(turn, c).await?);
-    }
-    turn.reply(lines.join("\n"));
-    Ok(())
-}
-
-async fn client_line(turn: &mut Turn<'_>, c: &Client) -> Outcome<String> {
-    let open = tasks::active_for_client(turn.db().await?, c.id).await?;
-    let owner = match c.owner_id {
-        Some(id) => people::member_by_id(turn.db().await?, id)
-            .await?
-            .map(|m| format!("@{}", m.name)),
-        None => None,
-    };
-    let stage = if c.churned_at.is_some() {
-        "churned"
-    } else if c.go_live_at.is_some() {
-        "live"
-    } else if c.contract_signed_at.is_some() {
-        "onboarding"
-    } else {
-        "added"
-    };
-    Ok(format!(
-        "{} — {} · {stage} · owner {} · {open} open",
-        c.key,
-        c.name,
-        owner.unwrap_or_else(|| "none".into())
-    ))
-}
-
-async fn client_show(turn: &mut Turn<'_>, key: &str) -> Outcome {
-    let c = client_named(turn, key).await?;
-    let mut lines = vec![client_line(turn, &c).await?];
-    let tz = turn.speaker_tz();
-    let channels = people::client_channels(turn.db().await?, c.id).await?;
-    if !channels.is_empty() {
-        let names: Vec<String> = channels
-            .iter()
-            .map(|(a, ch)| format!("{} ({a})", channel_named(turn, ch)))
-            .collect();
-        lines.push(format!("channels {}", names.join(", ")));
-    }
-    let dates = [
-        ("signed", c.contract_signed_at),
-        ("live", c.go_live_at),
-        ("churned", c.churned_at),
-        ("last touch", c.last_touch_at),
-    ];
-    let known: Vec<String> = dates
-        .iter()
-        .filter_map(|(label, at)| at.map(|a| format!("{label} {}", format_time(a, tz))))
-        .collect();
-    if !known.is_empty() {
-        lines.push(known.join(" · "));
-    }
-    let touches = people::touchpoint_count(turn.db().await?, c.id).await?;
-    lines.push(format!("{touches} touchpoints"));
-    turn.reply(lines.join("\n"));
-    Ok(())
-}
-
-async fn client_stage(turn: &mut Turn<'_>, key: &str, stage: Lifecycle, date: Option<String>) -> Outcome {
-    let mut c = client_named(turn, key).await?;
-    let at = match &date {
-        Some(d) => turn.read_date(d)?.timestamp(),
-        None => turn.at().timestamp(),
-    };
-    let label = match stage {
-        Lifecycle::Signed => {
-            c.contract_signed_at = Some(at);
-            "signed"
-        }
-        Lifecycle::Live => {
-            if c.contract_signed_at.is_some_and(|s| s > at) {
-                return user(format!("{key} cannot go live before it signed"));
-            }
-            c.go_live_at = Some(at);
-            "live"
-        }
-        Lifecycle::Churned => {
-            c.churned_at = Some(at);
-            "churned"
-        }
-    };
-    people::update_client(turn.db().await?, &c).await?;
-    if matches!(stage, Lifecycle::Live | Lifecycle::Churned) {
-        surveys::schedule_nps(turn.db().await?, &c).await?;
-    }
-    let offer = match stage {
-        Lifecycle::Signed if turn.keel.settings.playbooks.iter().any(|p| p.name == "onboarding") => {
-            format!(" — start onboarding with: playbook run onboarding for {key}")
-        }
-        _ => String::new(),
-    };
-    turn.reply(format!(
-        "client {key} {label} {}{offer}",
-        format_time(at, turn.speaker_tz())
-    ));
     Ok(())
 }
 

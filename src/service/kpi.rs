@@ -15,7 +15,8 @@ use crate::store::Conn;
 /// The team's business hours (with every holiday), SLA targets and warning thresholds.
 pub async fn rules(keel: &Keel, conn: &mut Conn) -> anyhow::Result<Rules> {
     let holidays = team_holidays(conn, keel).await?;
-    Ok(Rules::new(&keel.settings, holidays))
+    let sla = keel.settings.sla_book(conn).await?;
+    Ok(Rules::new(&keel.settings, holidays, sla))
 }
 
 /// The report's chart as an image message, or `None` (logged) when it cannot be drawn: the

@@ -8,6 +8,7 @@
 mod batch;
 mod calendar;
 mod capture;
+mod clients;
 mod commands;
 mod context;
 pub mod dispatch;

@@ -17,7 +17,8 @@ use super::context::{Ctx, Next};
 use super::format::{channel_label, quoted, task_ref};
 use crate::domain::calendar::Calendar;
 use crate::domain::event::TaskEvent;
-use crate::domain::{Priority, Status};
+use crate::domain::sla::SlaBook;
+use crate::domain::Status;
 use crate::store::jobs::{self, Job};
 use crate::store::people::{self, Client, Member};
 use crate::store::tasks::{self, Filter, NewEvent, Task, TaskView};
@@ -38,6 +39,8 @@ struct Team {
     /// Each member's calendar: their zone and hours, the team's holidays, their away days.
     calendars: HashMap<i64, Calendar>,
     team: Calendar,
+    /// The SLA targets in force.
+    sla: SlaBook,
     /// Per member: notices queued by this sweep, and notices held back for the next ones.
     given: std::sync::Mutex<HashMap<i64, (usize, usize)>>,
 }
@@ -77,17 +80,8 @@ pub(crate) async fn sweep_job(ctx: &mut Ctx<'_>, _job: &Job) -> anyhow::Result<N
         })
         .filter(|p| *p > 0)
         .min();
-    let sla_after = [Priority::Urgent, Priority::High, Priority::Normal, Priority::Low]
-        .into_iter()
-        .flat_map(|p| {
-            [
-                settings.sla.first_response_hours.seconds(p),
-                settings.sla.resolution_hours.seconds(p),
-            ]
-        })
-        .filter(|t| *t > 0)
-        .map(|t| (settings.schedules.sla_warning_at * t as f64).floor() as i64)
-        .min();
+    let shortest = team.sla.shortest();
+    let sla_after = (shortest > 0).then(|| (settings.schedules.sla_warning_at * shortest as f64).floor() as i64);
     let active = tasks::list(
         ctx.conn,
         &Filter {
@@ -140,6 +134,7 @@ async fn load_team(ctx: &mut Ctx<'_>) -> anyhow::Result<Team> {
         leads,
         calendars,
         team,
+        sla: ctx.keel.settings.sla_book(ctx.conn).await?,
         given: std::sync::Mutex::default(),
     })
 }
@@ -347,12 +342,13 @@ async fn sla(ctx: &mut Ctx<'_>, team: &Team, clients: &HashMap<i64, Client>, vie
     let elapsed = team.team.business_seconds_between(created, ctx.now);
     let settings = &ctx.keel.settings;
     let warn_at = settings.schedules.sla_warning_at;
+    let targets = team.sla.targets(task.client_id, task.priority);
     if task.first_response_at.is_none() {
-        let target = settings.sla.first_response_hours.seconds(task.priority);
+        let target = targets.first_response;
         sla_step(ctx, team, clients, task, "first_response", elapsed, target, warn_at).await?;
     }
     if task.status != Status::Waiting {
-        let target = settings.sla.resolution_hours.seconds(task.priority);
+        let target = targets.resolution;
         if elapsed as f64 >= warn_at * target as f64 {
             let paused = waiting_seconds(ctx, team, task).await?;
             sla_step(

@@ -12,6 +12,7 @@ pub mod kpi;
 pub mod outbox;
 pub mod people;
 pub mod replay;
+pub mod sla;
 pub mod standups;
 pub mod surveys;
 pub mod tasks;
@@ -139,6 +140,7 @@ static MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_kpi_status.sql"),
     migration!(8, "0008_replicas.sql"),
     migration!(9, "0009_status_columns.sql"),
+    migration!(10, "0010_client_sla.sql"),
 ];
 
 /// A URL safe to show: the password removed.

@@ -105,12 +105,13 @@ fn sla(
     let (mut decided, mut met) = (0, 0);
     for t in client_requests {
         let start = t.created_at;
-        let first_target = rules.sla.first_response_hours.seconds(t.priority);
+        let targets = rules.sla.targets(t.client_id, t.priority);
+        let first_target = targets.first_response;
         let first = match t.first_response_at.filter(|a| *a <= as_of) {
             Some(a) => Some(clock.between(start, a) <= first_target),
             None => (clock.between(start, as_of) > first_target).then_some(false),
         };
-        let resolution_target = rules.sla.resolution_hours.seconds(t.priority);
+        let resolution_target = targets.resolution;
         let until = done_at.get(&t.id).copied().filter(|d| *d <= as_of);
         let end = until.unwrap_or(as_of);
         let used = clock.between(start, end) - waited(clock, waiting.get(&t.id), end);
