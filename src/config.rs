@@ -25,6 +25,7 @@ pub struct Config {
     /// `[clients.<key>]`: what one client has of its own (its SLA targets).
     pub clients: BTreeMap<String, ClientConfig>,
     pub http: HttpConfig,
+    pub outbox: OutboxConfig,
     pub log: LogConfig,
     /// Where playbooks (`*.toml`) are read from, besides the two shipped in the binary.
     pub playbooks_dir: String,
@@ -307,6 +308,23 @@ impl Default for SlaConfig {
     }
 }
 
+/// How the outbox retries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OutboxConfig {
+    /// The longest wait between two tries of a message (1, 2, 4 … seconds up to this), also while
+    /// a platform is away: keel sends what waited within this long of its return.
+    pub backoff_max_seconds: i64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            backoff_max_seconds: 256,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct HttpConfig {
@@ -333,6 +351,7 @@ impl Default for Config {
             sla: SlaConfig::default(),
             clients: BTreeMap::new(),
             http: HttpConfig::default(),
+            outbox: OutboxConfig::default(),
             log: LogConfig::default(),
             playbooks_dir: "config/playbooks".into(),
             matrix: None,
@@ -524,6 +543,9 @@ impl Config {
             problems.push("sla: every target must be a number of hours above 0".into());
         }
         problems.extend(self.client_sla_problems());
+        if !(1..=86_400).contains(&self.outbox.backoff_max_seconds) {
+            problems.push("outbox.backoff_max_seconds: must be between 1 and 86400".into());
+        }
         if !(0..=1440).contains(&self.capture.group_minutes) {
             problems.push("capture.group_minutes: must be between 0 and 1440".into());
         }

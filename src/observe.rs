@@ -40,6 +40,9 @@ pub const RECOVERED: &str = "keel_outbox_recovered_total";
 pub const OUTBOX_DEPTH: &str = "keel_outbox_depth";
 /// Age in seconds of the oldest message waiting, by adapter.
 pub const OUTBOX_OLDEST: &str = "keel_outbox_oldest_age_seconds";
+/// Messages given up (the platform refused them for good, or too often), by adapter: they wait
+/// in the outbox for `keel outbox retry`.
+pub const OUTBOX_DEAD: &str = "keel_outbox_dead_letters";
 /// Scheduled jobs run, by kind.
 pub const JOBS_RUN: &str = "keel_jobs_run_total";
 /// Seconds between a job's due time and its run.
@@ -118,6 +121,10 @@ fn describe() {
     );
     describe_gauge!(OUTBOX_DEPTH, "Messages waiting to be sent, by adapter");
     describe_gauge!(
+        OUTBOX_DEAD,
+        "Messages given up (keel outbox list --failed; keel outbox retry sends them again), by adapter"
+    );
+    describe_gauge!(
         OUTBOX_OLDEST,
         Unit::Seconds,
         "Age of the oldest message waiting, by adapter"
@@ -175,17 +182,20 @@ pub fn router(probe: Probe) -> axum::Router {
 /// What the database says about the outbox, the inbox and the jobs, for the gauges.
 struct Backlog {
     outbox: Vec<crate::store::outbox::Depth>,
+    dead: Vec<(String, i64)>,
     inbox: i64,
     earliest_job: Option<i64>,
 }
 
 async fn backlog(store: &Store) -> anyhow::Result<Backlog> {
     let outbox = crate::store::outbox::depth_by_adapter(store).await?;
+    let dead = crate::store::outbox::failed_by_adapter(store).await?;
     let inbox = crate::store::inbox::in_table(store).await?;
     let mut conn = store.pool().acquire().await?;
     let earliest_job = crate::store::jobs::next_due(&mut conn).await?;
     Ok(Backlog {
         outbox,
+        dead,
         inbox,
         earliest_job,
     })
@@ -203,9 +213,15 @@ pub async fn render(probe: &Probe, now: i64) -> String {
             let mut waiting: std::collections::BTreeMap<String, (i64, i64)> =
                 links.iter().map(|(name, _)| (name.clone(), (0, now))).collect();
             waiting.extend(b.outbox.into_iter().map(|d| (d.adapter, (d.messages, d.oldest_at))));
+            let mut dead: std::collections::BTreeMap<String, i64> =
+                links.iter().map(|(name, _)| (name.clone(), 0)).collect();
+            dead.extend(b.dead);
             for (adapter, (n, oldest)) in waiting {
                 metrics::gauge!(OUTBOX_DEPTH, "adapter" => adapter.clone()).set(n as f64);
                 metrics::gauge!(OUTBOX_OLDEST, "adapter" => adapter).set((now - oldest).max(0) as f64);
+            }
+            for (adapter, n) in dead {
+                metrics::gauge!(OUTBOX_DEAD, "adapter" => adapter).set(n as f64);
             }
             metrics::gauge!(INBOX_DEPTH)
                 .set((b.inbox + probe.journal_waiting.load(std::sync::atomic::Ordering::Relaxed).max(0)) as f64);

@@ -921,3 +921,132 @@ fn a_slack_outage_backs_off_and_the_message_goes_once_and_a_newcomer_is_looked_u
         assert_eq!(fake.calls("users.info").len(), 1, "answered from the cache");
     });
 }
+
+/// `keel outbox list [--failed] --format json`, parsed.
+fn outbox_rows(db: &support::TestDb, failed: bool) -> Vec<serde_json::Value> {
+    let mut args = vec!["outbox", "list", "--db", &db.url, "--format", "json"];
+    if failed {
+        args.push("--failed");
+    }
+    let out = support::keel(&args, "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+/// The dead letters and the messages waiting for Slack, as `/metrics` counts them.
+async fn outbox_gauges(run: &support::KeelRun) -> (Option<f64>, Option<f64>) {
+    let (status, text) = support::http_get(&run.http, "/metrics").await;
+    assert_eq!(status, 200);
+    (
+        support::metric(&text, "keel_outbox_dead_letters{adapter=\"slack\"}"),
+        support::metric(&text, "keel_outbox_depth{adapter=\"slack\"}"),
+    )
+}
+
+/// Slack goes away for 30 s, longer than the twelve tries keel used to give a message before
+/// dropping it (with the backoff capped at 1 s, a try comes every 2 s or so): every answer waits and
+/// goes out once, in order, when Slack is back. A message Slack refuses for good is a dead letter
+/// that `/metrics` counts, `keel outbox list --failed` shows and `keel outbox retry` sends again.
+fn an_outage_loses_nothing_and_dead_letters_can_be_sent_again(backend: &str) {
+    support::runtime().block_on(async {
+        let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
+        let db = support::TestDb::new(backend);
+        let run = keel_run(
+            &db,
+            &format!(
+                "mode = \"events\"\napi_url = \"{}\"\n[outbox]\nbackoff_max_seconds = 1",
+                fake.api_url
+            ),
+        );
+        let events = format!("http://{}/slack/events", run.http);
+        let say = |text: String| {
+            let payload = fake.user_says("C0ACME", "UBOB", &text, None);
+            let events = events.clone();
+            async move {
+                let answers = keel_fake_slack::deliver_event(&events, SECRET, &payload, &FAST_RETRIES).await;
+                assert_eq!(answers[0].status, 200, "{answers:?}");
+            }
+        };
+        let added = keel_fake_slack::send_signed(
+            &format!("http://{}/slack/commands", run.http),
+            SECRET,
+            "application/x-www-form-urlencoded",
+            slash("ULEA", "C0ACME", "client add acme \"Acme Corp\" <#C0ACME|acme>", "T1").as_bytes(),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(added.status, 200, "{added:?}");
+        assert!(keel_post_of(&fake, 0, &run).await.text.starts_with("client acme added"));
+        say("Can you check the invoice export? It fails for November".into()).await;
+        assert!(keel_post_of(&fake, 1, &run).await.text.starts_with("#1 opened"));
+
+        fake.go_away();
+        for n in 2..=6 {
+            say(format!("Request {n}: the report number {n} is empty")).await;
+        }
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert_eq!(fake.keel_posts().len(), 2, "nothing got through while Slack was away");
+        let waiting = outbox_rows(&db, false);
+        assert_eq!(waiting.len(), 5, "{waiting:#?}");
+        assert!(
+            waiting[0]["attempts"].as_i64().unwrap_or(0) >= 12,
+            "tried more often than the old limit: {}",
+            waiting[0]
+        );
+        assert_eq!(waiting[0]["refusals"], 0, "Slack refused nothing: it was away");
+        assert!(outbox_rows(&db, true).is_empty(), "nothing was given up");
+        assert_eq!(outbox_gauges(&run).await, (Some(0.0), Some(5.0)));
+
+        fake.come_back();
+        let last = keel_post_of(&fake, 6, &run).await;
+        assert!(last.text.starts_with("#6 opened"), "{last:?}");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let posts = fake.keel_posts();
+        let answers: Vec<&str> = posts[2..].iter().map(|p| &p.text[..9]).collect();
+        assert_eq!(
+            answers,
+            ["#2 opened", "#3 opened", "#4 opened", "#5 opened", "#6 opened"],
+            "each once, in order"
+        );
+
+        // Slack refuses an answer for good (the channel was archived): a dead letter.
+        fake.refuse_next("chat.postMessage", 1, "is_archived");
+        say("Request 7: and the export of December".into()).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let failed = loop {
+            let failed = outbox_rows(&db, true);
+            if !failed.is_empty() || tokio::time::Instant::now() > deadline {
+                break failed;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(failed.len(), 1, "{failed:#?}");
+        assert_eq!(failed[0]["last_error"], "rejected: is_archived");
+        assert!(failed[0]["text"].as_str().unwrap_or("").starts_with("#7 opened"));
+        assert_eq!(outbox_gauges(&run).await, (Some(1.0), Some(0.0)));
+
+        let unknown = support::keel(&["outbox", "retry", "99999", "--db", &db.url], "");
+        assert_eq!(unknown.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&unknown.stderr).trim(),
+            "keel: no message 99999 was given up (see keel outbox list --failed)"
+        );
+        let retried = support::keel(&["outbox", "retry", "--all", "--db", &db.url], "");
+        assert!(retried.status.success(), "{}", String::from_utf8_lossy(&retried.stderr));
+        assert_eq!(String::from_utf8_lossy(&retried.stdout), "1 message queued again\n");
+        assert!(keel_post_of(&fake, 7, &run).await.text.starts_with("#7 opened"));
+        assert_eq!(outbox_gauges(&run).await, (Some(0.0), Some(0.0)));
+        assert!(outbox_rows(&db, true).is_empty());
+    });
+}
+
+#[test]
+fn an_outage_loses_nothing_and_dead_letters_can_be_sent_again_sqlite() {
+    an_outage_loses_nothing_and_dead_letters_can_be_sent_again("sqlite");
+}
+
+#[test]
+fn an_outage_loses_nothing_and_dead_letters_can_be_sent_again_postgres() {
+    an_outage_loses_nothing_and_dead_letters_can_be_sent_again("postgres");
+}

@@ -214,7 +214,7 @@ on_both_backends!(outbox_rows_are_claimed_once_and_retried_in_order, |backend| {
         outbox::mark_sent(&mut conn, claimed[0].id, 1000, None)
             .await
             .expect("sent");
-        outbox::mark_retry(&mut conn, claimed[1].id, 1030, "ratelimited")
+        outbox::mark_retry(&mut conn, claimed[1].id, 1030, "ratelimited", false)
             .await
             .expect("retry");
         outbox::release(&mut conn, claimed[2].id).await.expect("release");

@@ -41,6 +41,9 @@ pub(crate) enum Command {
     /// Export data for spreadsheets and BI tools
     #[command(subcommand)]
     Export(ExportCommand),
+    /// The outbox: messages waiting to go out, and those given up
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Run keel as a service: the configured chat adapters, the outbox, the scheduler and the
     /// HTTP server (/healthz, /metrics, the Slack endpoints), until stopped (Ctrl-C or SIGTERM)
     Run {
@@ -127,6 +130,27 @@ pub(crate) enum ClientsCommand {
     List {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OutboxCommand {
+    /// Messages waiting to be sent, oldest first; with --failed, those given up
+    List {
+        /// The messages given up: refused for good (channel gone, keel removed) or too often
+        #[arg(long)]
+        failed: bool,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Send messages that were given up again: one by its id, or all of them
+    Retry {
+        /// The message's id (from `keel outbox list --failed`)
+        #[arg(value_name = "ID", required_unless_present = "all", conflicts_with = "all")]
+        id: Option<i64>,
+        /// Every message given up
+        #[arg(long)]
+        all: bool,
     },
 }
 

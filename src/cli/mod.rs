@@ -7,6 +7,7 @@ mod app;
 mod args;
 mod chat;
 mod failure;
+mod outbox;
 mod render;
 mod reports;
 mod serve;
@@ -19,7 +20,7 @@ use crate::clock::{parse_now, Clock, FixedClock, SystemClock};
 use crate::config::Config;
 use crate::store::{redact_url, Store};
 pub use args::Cli;
-use args::{ClientsCommand, Command, ConfigCommand, ExportCommand, ExportFormat, TasksCommand};
+use args::{ClientsCommand, Command, ConfigCommand, ExportCommand, ExportFormat, OutboxCommand, TasksCommand};
 use failure::environment;
 pub use failure::Failure;
 
@@ -87,6 +88,14 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Failure> {
         Some(Command::Clients(ClientsCommand::List { format })) => {
             let store = app::open(&config).await?;
             reports::clients_list(&store, format).await
+        }
+        Some(Command::Outbox(OutboxCommand::List { failed, format })) => {
+            let store = app::open(&config).await?;
+            outbox::list(&store, failed, format).await
+        }
+        Some(Command::Outbox(OutboxCommand::Retry { id, .. })) => {
+            let store = app::open(&config).await?;
+            outbox::retry(&store, id).await
         }
         Some(Command::Export(ExportCommand::Events {
             format: ExportFormat::Jsonl,

@@ -152,7 +152,12 @@ pub(super) async fn clients_list(store: &Store, format: Format) -> Result<(), Fa
 
 /// Prints records on stdout: a pretty JSON array, CSV with every field, or a table of the
 /// `table` fields under their headers.
-fn print_records(format: Format, rows: &[Value], fields: &[&str], table: (&[&str], &[&str])) -> Result<(), Failure> {
+pub(super) fn print_records(
+    format: Format,
+    rows: &[Value],
+    fields: &[&str],
+    table: (&[&str], &[&str]),
+) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     let written = match format {
         Format::Json => serde_json::to_writer_pretty(&mut out, rows)

@@ -64,8 +64,11 @@ pub(super) async fn serve(config: &Config, clock: Arc<dyn Clock>) -> Result<(), 
         }
     }));
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let dispatcher =
-        tokio::spawn(Dispatcher::new(store.clone(), adapters.clone()).run(committed.clone(), stopped.clone()));
+    let dispatcher = tokio::spawn(
+        Dispatcher::new(store.clone(), adapters.clone())
+            .with_backoff_cap(config.outbox.backoff_max_seconds)
+            .run(committed.clone(), stopped.clone()),
+    );
     let scheduler = tokio::spawn(Scheduler::new(keel).run(committed, Arc::new(Notify::new()), stopped));
     tracing::info!(adapters = adapters.len(), http = %local, "keel is running");
     eprintln!("keel is running, HTTP on {local} (Ctrl-C stops it)");

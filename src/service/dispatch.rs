@@ -14,8 +14,12 @@ use crate::clock::{Clock, SystemClock};
 use crate::observe;
 use crate::store::{outbox, Store};
 
-/// How many times a message is tried before it is given up (and counted as failed).
-pub const MAX_ATTEMPTS: i64 = 12;
+/// How many times a platform may answer a message with a failure that may pass (a 5xx) before
+/// the message is given up (a dead letter). Tries that found the platform away, or were asked to
+/// wait, do not count: while a platform is away its messages wait however long it lasts.
+pub const MAX_REFUSALS: i64 = 12;
+/// The longest wait between two tries of a message, unless configured (`outbox.backoff_max_seconds`).
+pub const BACKOFF_CAP: i64 = 256;
 /// Rows claimed per round.
 const ROUND: i64 = 100;
 
@@ -26,6 +30,8 @@ pub struct Dispatcher {
     adapters: HashMap<String, Arc<dyn Adapter>>,
     // Delivery timing is operational, so it runs on the real clock even when `--now` is set.
     clock: Arc<dyn Clock>,
+    /// The longest wait between two tries, in seconds.
+    backoff_cap: i64,
 }
 
 /// What one round did.
@@ -72,7 +78,14 @@ impl Dispatcher {
             store,
             adapters,
             clock: Arc::new(SystemClock),
+            backoff_cap: BACKOFF_CAP,
         }
+    }
+
+    /// Waits at most `seconds` between two tries of a message (at least 1).
+    pub fn with_backoff_cap(mut self, seconds: i64) -> Dispatcher {
+        self.backoff_cap = seconds.max(1);
+        self
     }
 
     /// Delivers every due message of every adapter once; a conversation whose message failed
@@ -194,28 +207,47 @@ impl Dispatcher {
                 }
                 Err(e) => {
                     blocked.insert(pending.target.clone());
-                    let give_up = matches!(e, SendError::Rejected(_)) || pending.attempts + 1 >= MAX_ATTEMPTS;
-                    if give_up {
-                        tracing::error!(adapter = %name, outbox_id = pending.id, error = %e, "giving up on a message");
-                        outbox::mark_failed(&mut conn, pending.id, now, &e.to_string()).await?;
-                        metrics::counter!(observe::FAILURES, "adapter" => name.to_string()).increment(1);
-                        total.failed += 1;
-                    } else {
-                        let wait = match &e {
-                            SendError::RetryAfter(d) => d.as_secs_f64().ceil() as i64,
-                            _ => backoff(pending.attempts),
-                        };
-                        tracing::warn!(adapter = %name, outbox_id = pending.id, error = %e, retry_in_s = wait, "message will be retried");
-                        // Rows hold whole seconds: round up, or a 2 s wait could last 1.1 s.
-                        let retry_at = ceil_seconds(self.clock.now() + chrono::Duration::seconds(wait.max(1)));
-                        outbox::mark_retry(&mut conn, pending.id, retry_at, &e.to_string()).await?;
-                        metrics::counter!(observe::RETRIES, "adapter" => name.to_string()).increment(1);
-                        total.retried += 1;
+                    self.failed(&mut conn, name, (pending.id, pending.attempts, pending.refusals), &e)
+                        .await?;
+                    match e {
+                        SendError::Rejected(_) => total.failed += 1,
+                        SendError::Transient(_) if pending.refusals + 1 >= MAX_REFUSALS => total.failed += 1,
+                        _ => total.retried += 1,
                     }
                 }
             }
         }
         Ok(total)
+    }
+
+    /// Records a try that did not go through: a dead letter when the platform refused it for good
+    /// or refused it too often, else another try after a wait (the one asked for, or the backoff).
+    /// `tries` is the row's id, attempts and refusals.
+    async fn failed(
+        &self,
+        conn: &mut crate::store::Conn,
+        name: &str,
+        (id, attempts, refusals): (i64, i64, i64),
+        e: &SendError,
+    ) -> anyhow::Result<()> {
+        let now = self.clock.now().timestamp();
+        let refused = matches!(e, SendError::Transient(_));
+        if matches!(e, SendError::Rejected(_)) || (refused && refusals + 1 >= MAX_REFUSALS) {
+            tracing::error!(adapter = %name, outbox_id = id, error = %e, "message given up: see keel outbox list --failed");
+            outbox::mark_failed(conn, id, now, &e.to_string()).await?;
+            metrics::counter!(observe::FAILURES, "adapter" => name.to_string()).increment(1);
+            return Ok(());
+        }
+        let wait = match e {
+            SendError::RetryAfter(d) => d.as_secs_f64().ceil() as i64,
+            _ => backoff(attempts, self.backoff_cap),
+        };
+        tracing::warn!(adapter = %name, outbox_id = id, error = %e, retry_in_s = wait, "message will be retried");
+        // Rows hold whole seconds: round up, or a 2 s wait could last 1.1 s.
+        let retry_at = ceil_seconds(self.clock.now() + chrono::Duration::seconds(wait.max(1)));
+        outbox::mark_retry(conn, id, retry_at, &e.to_string(), refused).await?;
+        metrics::counter!(observe::RETRIES, "adapter" => name.to_string()).increment(1);
+        Ok(())
     }
 
     /// A message threaded under one of keel's own (`outbox:<id>`) gets that message's platform id
@@ -349,17 +381,10 @@ fn ceil_seconds(at: chrono::DateTime<chrono::Utc>) -> i64 {
     at.timestamp() + i64::from(at.timestamp_subsec_nanos() > 0)
 }
 
-/// Seconds before attempt `attempts + 1`: 1, 2, 4 … capped at about 4 minutes. The tries are
-/// counted in the outbox row, so the wait is the n-th of the sequence rather than a loop's next.
-pub fn backoff(attempts: i64) -> i64 {
-    use backon::BackoffBuilder;
-    backon::ExponentialBuilder::new()
-        .with_min_delay(std::time::Duration::from_secs(1))
-        .with_max_delay(std::time::Duration::from_secs(256))
-        .without_max_times()
-        .build()
-        .nth(attempts.clamp(0, 8) as usize)
-        .map_or(256, |wait| wait.as_secs() as i64)
+/// Seconds before attempt `attempts + 1`: 1, 2, 4 … up to `cap`. The tries are counted in the
+/// outbox row, so the wait is the n-th of the sequence rather than a loop's next.
+pub fn backoff(attempts: i64, cap: i64) -> i64 {
+    (1_i64 << attempts.clamp(0, 40)).min(cap.max(1))
 }
 
 /// The survey a posted question asks (its choices' values are `<survey id>:<score>`).
@@ -377,8 +402,11 @@ fn survey_of(outbound: &Outbound) -> Option<i64> {
 mod tests {
     #[test]
     fn backoff_grows_and_caps() {
-        assert_eq!(super::backoff(0), 1);
-        assert_eq!(super::backoff(3), 8);
-        assert_eq!(super::backoff(50), 256);
+        assert_eq!(super::backoff(0, 256), 1);
+        assert_eq!(super::backoff(3, 256), 8);
+        assert_eq!(super::backoff(50, 256), 256);
+        assert_eq!(super::backoff(50, 3600), 3600);
+        assert_eq!(super::backoff(5, 2), 2);
+        assert_eq!(super::backoff(0, 0), 1);
     }
 }

@@ -141,6 +141,7 @@ static MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_replicas.sql"),
     migration!(9, "0009_status_columns.sql"),
     migration!(10, "0010_client_sla.sql"),
+    migration!(11, "0011_dead_letters.sql"),
 ];
 
 /// A URL safe to show: the password removed.

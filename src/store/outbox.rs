@@ -14,6 +14,8 @@ pub struct Pending {
     pub kind: String,
     pub target: String,
     pub attempts: i64,
+    /// Of the attempts, those the platform answered and refused.
+    pub refusals: i64,
     /// An earlier claim ended without a recorded outcome (keel stopped mid-send): the message may
     /// be out already.
     pub uncertain: bool,
@@ -27,6 +29,7 @@ struct PendingRow {
     kind: String,
     target: String,
     attempts: i64,
+    refusals: i64,
     claims: i64,
     body: JsonText<Outbound>,
 }
@@ -38,6 +41,7 @@ impl From<PendingRow> for Pending {
             kind: row.kind,
             target: row.target,
             attempts: row.attempts,
+            refusals: row.refusals,
             // Every claim but this one ended in an outcome, or was given back.
             uncertain: row.claims > row.attempts + 1,
             outbound: row.body.0,
@@ -153,7 +157,7 @@ pub async fn claim(
          AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.adapter = o.adapter AND earlier.target = o.target \
            AND earlier.id < o.id AND earlier.sent_at IS NULL AND earlier.failed_at IS NULL \
            AND (earlier.next_attempt_at > $3 OR earlier.claimed_until >= $3)) \
-         ORDER BY id LIMIT $4 {lock}) RETURNING id, kind, target, attempts, claims, body"
+         ORDER BY id LIMIT $4 {lock}) RETURNING id, kind, target, attempts, refusals, claims, body"
     );
     let rows: Vec<PendingRow> = sqlx::query_as(AssertSqlSafe(sql))
         .bind(now + CLAIM_SECONDS)
@@ -199,14 +203,17 @@ pub async fn mark_sent(conn: &mut Conn, id: i64, now: i64, sent_id: Option<&str>
     Ok(())
 }
 
-/// Schedules another attempt at `next_at`, counting this one.
-pub async fn mark_retry(conn: &mut Conn, id: i64, next_at: i64, error: &str) -> anyhow::Result<()> {
+/// Schedules another attempt at `next_at`, counting this one (and, when the platform answered
+/// and refused it, as a refusal).
+pub async fn mark_retry(conn: &mut Conn, id: i64, next_at: i64, error: &str, refused: bool) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE outbox SET next_attempt_at = $1, claimed_until = NULL, attempts = attempts + 1, last_error = $2 WHERE id = $3",
+        "UPDATE outbox SET next_attempt_at = $1, claimed_until = NULL, attempts = attempts + 1, \
+         refusals = refusals + $4, last_error = $2 WHERE id = $3",
     )
     .bind(next_at)
     .bind(error)
     .bind(id)
+    .bind(i64::from(refused))
     .execute(conn)
     .await?;
     Ok(())
@@ -221,7 +228,8 @@ pub async fn release(conn: &mut Conn, id: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Gives up on a message for good; it stays in the table with its error.
+/// Gives up on a message for good (a dead letter); it stays in the table with its error, for
+/// `keel outbox list --failed` and `keel outbox retry`.
 pub async fn mark_failed(conn: &mut Conn, id: i64, now: i64, error: &str) -> anyhow::Result<()> {
     sqlx::query("UPDATE outbox SET failed_at = $1, claimed_until = NULL, attempts = attempts + 1, last_error = $2 WHERE id = $3")
         .bind(now)
@@ -272,4 +280,74 @@ pub async fn depth_by_adapter(store: &super::Store) -> anyhow::Result<Vec<Depth>
     )
     .fetch_all(store.pool())
     .await?)
+}
+
+/// An outbox row as `keel outbox list` shows it.
+#[derive(sqlx::FromRow)]
+pub struct Listed {
+    pub id: i64,
+    pub adapter: String,
+    pub kind: String,
+    pub target: String,
+    pub created_at: i64,
+    pub attempts: i64,
+    pub refusals: i64,
+    pub next_attempt_at: i64,
+    pub failed_at: Option<i64>,
+    pub last_error: Option<String>,
+    body: JsonText<Outbound>,
+}
+
+impl Listed {
+    /// The message's text (an image's title, a reaction's emoji).
+    pub fn text(&self) -> String {
+        match &self.body.0 {
+            Outbound::Message { text, .. }
+            | Outbound::Direct { text, .. }
+            | Outbound::Ephemeral { text, .. }
+            | Outbound::Question { text, .. } => text.clone(),
+            Outbound::Reaction { emoji, .. } => emoji.clone(),
+            Outbound::Image { caption, .. } => caption.clone(),
+        }
+    }
+}
+
+/// The messages waiting to be sent, or (with `failed`) the dead letters, oldest first.
+pub async fn listed(conn: &mut Conn, failed: bool, limit: i64) -> anyhow::Result<Vec<Listed>> {
+    let which = if failed {
+        "failed_at IS NOT NULL"
+    } else {
+        "sent_at IS NULL AND failed_at IS NULL"
+    };
+    let sql = format!(
+        "SELECT id, adapter, kind, target, created_at, attempts, refusals, next_attempt_at, failed_at, last_error, body \
+         FROM outbox WHERE {which} ORDER BY id LIMIT $1"
+    );
+    Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(limit).fetch_all(conn).await?)
+}
+
+/// Makes dead letters due again, as if new: one (`Some(id)`) or all. Returns how many.
+pub async fn retry(conn: &mut Conn, id: Option<i64>, now: i64) -> anyhow::Result<u64> {
+    let set = "UPDATE outbox SET failed_at = NULL, attempts = 0, refusals = 0, claims = 0, claimed_until = NULL, \
+               next_attempt_at = $1 WHERE failed_at IS NOT NULL";
+    let done = match id {
+        Some(id) => {
+            sqlx::query(AssertSqlSafe(format!("{set} AND id = $2")))
+                .bind(now)
+                .bind(id)
+                .execute(conn)
+                .await?
+        }
+        None => sqlx::query(set).bind(now).execute(conn).await?,
+    };
+    Ok(done.rows_affected())
+}
+
+/// The dead letters, per adapter with any, read from the pool (for the gauge).
+pub async fn failed_by_adapter(store: &super::Store) -> anyhow::Result<Vec<(String, i64)>> {
+    Ok(
+        sqlx::query_as("SELECT adapter, COUNT(*) FROM outbox WHERE failed_at IS NOT NULL GROUP BY adapter")
+            .fetch_all(store.pool())
+            .await?,
+    )
 }

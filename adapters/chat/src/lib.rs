@@ -163,8 +163,12 @@ pub fn plain_question(text: &str, fallback: &str) -> String {
 pub enum SendError {
     /// The platform asked to wait (HTTP 429, `M_LIMIT_EXCEEDED`); try again after the delay.
     RetryAfter(Duration),
-    /// A failure that may pass (network, 5xx): try again with backoff.
+    /// The platform answered with a failure that may pass (a 5xx, an unexpected answer): try
+    /// again with backoff; the outbox counts these, and gives a message up after many.
     Transient(String),
+    /// The platform could not be reached (connection refused or reset, no answer): the message
+    /// waits, with backoff, however long that lasts; these are not counted against it.
+    Unreachable(String),
     /// The platform refused for good (unknown channel, not allowed): do not retry.
     Rejected(String),
 }
@@ -174,6 +178,7 @@ impl std::fmt::Display for SendError {
         match self {
             SendError::RetryAfter(d) => write!(f, "rate limited, retry after {} ms", d.as_millis()),
             SendError::Transient(e) => write!(f, "transient failure: {e}"),
+            SendError::Unreachable(e) => write!(f, "unreachable: {e}"),
             SendError::Rejected(e) => write!(f, "rejected: {e}"),
         }
     }

@@ -141,7 +141,20 @@ fn failure(e: matrix_sdk::Error) -> SendError {
             SendError::RetryAfter(wait)
         }
         Some(ErrorKind::Forbidden) | Some(ErrorKind::NotFound) => SendError::Rejected(e.to_string()),
+        // No HTTP answer at all: the homeserver (or the way to it) is away.
+        _ if unanswered(&e) => SendError::Unreachable(e.to_string()),
         _ => SendError::Transient(e.to_string()),
+    }
+}
+
+/// True when the request got no HTTP answer (connect failed, timed out, connection dropped).
+fn unanswered(e: &matrix_sdk::Error) -> bool {
+    let matrix_sdk::Error::Http(http) = e else {
+        return false;
+    };
+    match http.as_ref() {
+        matrix_sdk::HttpError::Reqwest(r) => r.status().is_none(),
+        _ => false,
     }
 }
 

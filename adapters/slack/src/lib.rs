@@ -85,7 +85,7 @@ impl Slack {
             return;
         }
         match outcome {
-            Err(SendError::Transient(why)) => self.connection.set_down(why),
+            Err(SendError::Transient(why) | SendError::Unreachable(why)) => self.connection.set_down(why),
             _ => self.connection.set_up(),
         }
     }
@@ -356,6 +356,10 @@ fn failure(e: SlackClientError) -> SendError {
             SendError::Rejected(api.code.clone())
         }
         SlackClientError::HttpError(http) if http.status_code.is_client_error() => SendError::Rejected(e.to_string()),
+        // No HTTP answer at all: Slack (or the way to it) is away.
+        SlackClientError::HttpProtocolError(_) | SlackClientError::EndOfStream(_) => {
+            SendError::Unreachable(e.to_string())
+        }
         _ => SendError::Transient(e.to_string()),
     }
 }

@@ -46,6 +46,8 @@ struct Fake {
     limits: HashMap<String, VecDeque<u64>>,
     /// Per method: the HTTP status of the next answers that fail (5xx).
     failures: HashMap<String, VecDeque<u16>>,
+    /// Per method: the error codes of the next answers that refuse (`{"ok": false, "error": …}`).
+    refusals: HashMap<String, VecDeque<String>>,
     calls: Vec<(String, Instant)>,
     seq: u64,
     /// Message timestamps from the wall clock (as Slack's are) instead of from a fixed second.
@@ -84,11 +86,40 @@ pub struct FakeSlack {
     pub api_url: String,
     state: Arc<Mutex<Fake>>,
     server: tokio::task::JoinHandle<()>,
+    front: tokio::task::JoinHandle<()>,
+    /// True while Slack is away: the Web API's port takes connections and drops them unanswered.
+    away: tokio::sync::watch::Sender<bool>,
 }
 
 impl Drop for FakeSlack {
     fn drop(&mut self) {
         self.server.abort();
+        self.front.abort();
+    }
+}
+
+/// The Web API's front door: each connection is passed to the server behind, unless Slack is
+/// away; then new connections are dropped unanswered and open ones are cut.
+async fn front(
+    listener: tokio::net::TcpListener,
+    inner: std::net::SocketAddr,
+    away: tokio::sync::watch::Receiver<bool>,
+) {
+    while let Ok((mut client, _)) = listener.accept().await {
+        if *away.borrow() {
+            drop(client);
+            continue;
+        }
+        let mut away = away.clone();
+        tokio::spawn(async move {
+            let Ok(mut server) = tokio::net::TcpStream::connect(inner).await else {
+                return;
+            };
+            tokio::select! {
+                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                _ = away.wait_for(|away| *away) => {}
+            }
+        });
     }
 }
 
@@ -104,9 +135,12 @@ fn error(code: &str) -> Response {
 impl FakeSlack {
     /// Starts the fake on a free port; `bot_token` is the only token it accepts.
     pub async fn start(bot_token: &str) -> std::io::Result<FakeSlack> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
+        let public = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = public.local_addr()?;
         let api_url = format!("http://{address}/api");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let (away, away_seen) = tokio::sync::watch::channel(false);
+        let front = tokio::spawn(front(public, listener.local_addr()?, away_seen));
         let sockets = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let socket_url = format!("ws://{}/link", sockets.local_addr()?);
         let state = Arc::new(Mutex::new(Fake {
@@ -127,7 +161,23 @@ impl FakeSlack {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(FakeSlack { api_url, state, server })
+        Ok(FakeSlack {
+            api_url,
+            state,
+            server,
+            front,
+            away,
+        })
+    }
+
+    /// Slack goes away: every Web API connection is dropped unanswered until `come_back`.
+    pub fn go_away(&self) {
+        self.away.send_replace(true);
+    }
+
+    /// Slack answers again.
+    pub fn come_back(&self) {
+        self.away.send_replace(false);
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Fake) -> T) -> T {
@@ -255,6 +305,12 @@ impl FakeSlack {
     /// The next `times` calls of `method` fail with this HTTP status (a 5xx: Slack is down).
     pub fn fail_next(&self, method: &str, times: usize, status: u16) {
         self.with(|s| queue(&mut s.failures, method, status, times));
+    }
+
+    /// The next `times` calls of `method` are refused as Slack refuses them: HTTP 200 with
+    /// `{"ok": false, "error": code}` (`is_archived`, `not_in_channel`, …).
+    pub fn refuse_next(&self, method: &str, times: usize, code: &str) {
+        self.with(|s| queue(&mut s.refusals, method, code.to_string(), times));
     }
 
     /// A person joins a channel: the `event_callback` Slack would send.
@@ -669,6 +725,9 @@ async fn web_api(
             "<html>upstream error</html>",
         )
             .into_response();
+    }
+    if let Some(code) = s.refusals.get_mut(&method).and_then(VecDeque::pop_front) {
+        return error(&code);
     }
     let bearer = headers
         .get(header::AUTHORIZATION)
