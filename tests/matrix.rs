@@ -1262,3 +1262,112 @@ fn an_edited_request_retitles_its_task_and_standup_prompts_come_as_direct_messag
         assert!(next.content.body().contains("today"), "{}", next.content.body());
     });
 }
+
+impl Person {
+    /// Sends a message event exactly as given (Element's own shapes: reply fallbacks, edits).
+    async fn send_json(&self, room: &OwnedRoomId, content: Value) -> OwnedEventId {
+        let room = self.client.get_room(room).expect("in the room");
+        room.send_raw("m.room.message", content)
+            .await
+            .expect("sent")
+            .response
+            .event_id
+    }
+}
+
+/// A reply as Element writes it: the quoted original in `body` (`> <@who> …`, a blank line) and
+/// in `formatted_body` (`<mx-reply>`), the reply below, `m.in_reply_to` and the quoted person in
+/// `m.mentions`.
+fn element_reply(room: &OwnedRoomId, to: &OwnedEventId, author: &str, quoted: &str, text: &str) -> Value {
+    let who = id(author);
+    serde_json::json!({
+        "msgtype": "m.text",
+        "body": format!("> <{who}> {quoted}\n\n{text}"),
+        "format": "org.matrix.custom.html",
+        "formatted_body": format!(
+            "<mx-reply><blockquote><a href=\"https://matrix.to/#/{room}/{to}\">In reply to</a> \
+             <a href=\"https://matrix.to/#/{who}\">{who}</a><br>{quoted}</blockquote></mx-reply>{text}"
+        ),
+        "m.relates_to": {"m.in_reply_to": {"event_id": to.to_string()}},
+        "m.mentions": {"user_ids": [who.to_string()]},
+    })
+}
+
+/// An edit as Element writes it: ` * new text` in `body`, the new text in `m.new_content`.
+fn element_edit(of: &OwnedEventId, text: &str) -> Value {
+    serde_json::json!({
+        "msgtype": "m.text",
+        "body": format!(" * {text}"),
+        "m.new_content": {"msgtype": "m.text", "body": text},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": of.to_string()},
+    })
+}
+
+#[test]
+fn replies_are_read_as_what_they_add_and_edits_run_nothing_twice() {
+    let _turn = one_at_a_time();
+    support::runtime().block_on(async {
+        let mut w = world("sqlite", 3).await;
+        let room = w.client_room("acme", false).await;
+        let asked = w.bob.say(&room, "The invoice export is broken").await;
+        assert!(w.bob.answer_to(&asked).await.content.body().starts_with("#1 opened"));
+        // max answers first (and so owns #1 for now).
+        let promise = w.max.say(&room, "We can have it fixed by Friday").await;
+
+        // A command sent as a reply runs: the quoted text above it is not read.
+        let reply = element_reply(&room, &asked, "bob", "The invoice export is broken", "!keel take #1");
+        w.lea.send_json(&room, reply).await;
+        let keel = id("keel");
+        w.lea
+            .next_where("the answer to take", |ev| {
+                ev.sender == keel && ev.content.body().starts_with("#1 owner @lea")
+            })
+            .await;
+        w.wait_tasks("lea owns #1", |t| t[0]["owner"] == "lea").await;
+
+        // bob answers max's promise, quoting it: his message joins #1 (within the 3 minutes), and
+        // the quoted "by Friday" dates nothing.
+        let reply = element_reply(
+            &room,
+            &promise,
+            "max",
+            "We can have it fixed by Friday",
+            "Great, the PDF export fails the same way",
+        );
+        w.bob.send_json(&room, reply).await;
+        // A command edited: the edit is not a second command.
+        let note = w.lea.say(&room, "!keel note #1 checking the logs").await;
+        w.lea
+            .next_where("the answer to note", |ev| {
+                ev.sender == keel && ev.content.body().starts_with("#1 note added")
+            })
+            .await;
+        w.lea
+            .send_json(&room, element_edit(&note, "!keel note #1 checking the server logs"))
+            .await;
+        // bob's request edited: the task's title follows, and no second task is made.
+        w.bob
+            .send_json(&room, element_edit(&asked, "The invoice export is broken since Monday"))
+            .await;
+        let tasks = w
+            .wait_tasks("the title follows the edit", |t| {
+                t[0]["title"].as_str().is_some_and(|s| s.ends_with("since Monday"))
+            })
+            .await;
+        assert_eq!(tasks.len(), 1, "{tasks:?}");
+        assert_eq!(tasks[0]["due_at"], Value::Null, "a quoted date dates nothing");
+        let extra = w.lea.keel_messages_until_quiet(Duration::from_secs(3)).await;
+        assert!(
+            extra.is_empty(),
+            "keel said nothing more: {:?}",
+            extra.iter().map(|e| e.content.body()).collect::<Vec<_>>()
+        );
+        let kinds: Vec<String> = support::events(&w.db)
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(kinds.iter().filter(|k| *k == "note").count(), 1, "{kinds:?}");
+        assert_eq!(kinds.iter().filter(|k| *k == "due").count(), 0, "{kinds:?}");
+        assert_eq!(kinds.iter().filter(|k| *k == "edited").count(), 1, "{kinds:?}");
+    });
+}

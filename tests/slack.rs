@@ -1050,3 +1050,65 @@ fn an_outage_loses_nothing_and_dead_letters_can_be_sent_again_sqlite() {
 fn an_outage_loses_nothing_and_dead_letters_can_be_sent_again_postgres() {
     an_outage_loses_nothing_and_dead_letters_can_be_sent_again("postgres");
 }
+
+/// Delivers one event to `keel run`'s Events API endpoint, answered at once.
+async fn deliver(run: &support::KeelRun, payload: &serde_json::Value) {
+    let events = format!("http://{}/slack/events", run.http);
+    let answers = keel_fake_slack::deliver_event(&events, SECRET, payload, &FAST_RETRIES).await;
+    assert_eq!(answers[0].status, 200, "{answers:?}");
+}
+
+#[test]
+fn a_quoted_block_is_read_as_what_the_reply_adds() {
+    support::runtime().block_on(async {
+        let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
+        let db = support::TestDb::new("sqlite");
+        let run = keel_run(&db, &format!("mode = \"events\"\napi_url = \"{}\"", fake.api_url));
+        let added = keel_fake_slack::send_signed(
+            &format!("http://{}/slack/commands", run.http),
+            SECRET,
+            "application/x-www-form-urlencoded",
+            slash("ULEA", "C0ACME", "client add acme \"Acme Corp\" <#C0ACME|acme>", "T1").as_bytes(),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(added.status, 200, "{added:?}");
+        assert!(keel_post_of(&fake, 0, &run).await.text.starts_with("client acme added"));
+        let asked = fake.user_says("C0ACME", "UBOB", "The invoice export is broken", None);
+        deliver(&run, &asked).await;
+        let opened = keel_post_of(&fake, 1, &run).await;
+        assert!(opened.text.starts_with("#1 opened"), "{opened:?}");
+        let root = asked["event"]["ts"].as_str().expect("ts").to_string();
+
+        // lea quotes bob's message (Slack sends `>` as `&gt;`) and asks keel to give her #1.
+        let quoting = fake.user_says(
+            "C0ACME",
+            "ULEA",
+            "&gt; The invoice export is broken, we need it by Friday\n<@UKEEL> take #1",
+            Some(&root),
+        );
+        deliver(&run, &quoting).await;
+        let taken = keel_post_of(&fake, 2, &run).await;
+        assert!(taken.text.starts_with("#1 owner @lea"), "{taken:?}");
+        // bob shares the message again with a line of his own: only his line is his.
+        let mut shared = fake.user_says(
+            "C0ACME",
+            "UBOB",
+            "&gt; The invoice export is broken\nany news?",
+            Some(&root),
+        );
+        shared["event"]["attachments"] = serde_json::json!([{"is_share": true, "text": "due by Friday"}]);
+        deliver(&run, &shared).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let tasks = support::tasks_json(&db);
+        assert_eq!(tasks.len(), 1, "{tasks:#?}");
+        assert_eq!(tasks[0]["owner"], "lea");
+        assert_eq!(
+            tasks[0]["due_at"],
+            serde_json::Value::Null,
+            "a quoted date dates nothing"
+        );
+        assert_eq!(fake.keel_posts().len(), 3, "{:?}", fake.keel_posts());
+    });
+}

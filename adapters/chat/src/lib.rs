@@ -4,6 +4,8 @@
 //! to its platform. It knows nothing of tasks or clients; the core knows nothing of Slack or
 //! Matrix. Both sides depend on this crate and on nothing of each other.
 
+pub mod quotes;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -2,6 +2,7 @@
 //! reactions.
 
 use chrono::{DateTime, Utc};
+use keel_chat::quotes::without_quotes;
 use keel_chat::{Conversation, Inbound, InboundKind, Speaker};
 use matrix_sdk::room::Room;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
@@ -49,7 +50,7 @@ impl Matrix {
         let kind = match &ev.content.relates_to {
             Some(Relation::Replacement(edit)) => {
                 let new_text = match &edit.new_content.msgtype {
-                    MessageType::Text(t) => t.body.clone(),
+                    MessageType::Text(t) => without_quotes(&t.body),
                     _ => return None,
                 };
                 InboundKind::Edit {
@@ -67,7 +68,8 @@ impl Matrix {
                     .as_ref()
                     .zip(self.client.user_id())
                     .is_some_and(|(m, me)| m.user_ids.contains(me));
-                self.addressed(&text.body, mentioned, room).await
+                // A reply's fallback quotes what it answers: only what the person added counts.
+                self.addressed(&without_quotes(&text.body), mentioned, room).await
             }
         };
         let at = DateTime::<Utc>::from_timestamp_millis(ev.origin_server_ts.get().into()).unwrap_or_else(Utc::now);

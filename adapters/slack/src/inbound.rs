@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use keel_chat::quotes::without_quotes;
 use keel_chat::{Conversation, Inbound, InboundKind, Speaker};
 use serde_json::Value;
 use slack_morphism::prelude::*;
@@ -217,7 +218,7 @@ impl Translator {
                 permalink: None,
                 kind: InboundKind::Edit {
                     message_id: ts,
-                    text: body,
+                    text: without_quotes(&body),
                 },
             }];
         }
@@ -225,7 +226,9 @@ impl Translator {
             return Vec::new();
         }
         let Some(ts) = text(event, "ts") else { return Vec::new() };
-        let body = text(event, "text").unwrap_or_default();
+        // What the person wrote, without what they quoted (`&gt;` lines); a shared or forwarded
+        // message travels in `attachments`, which keel does not read as theirs.
+        let body = without_quotes(&text(event, "text").unwrap_or_default());
         let (body, to_keel) = self.addressed(&body).await;
         let thread = text(event, "thread_ts").filter(|t| *t != ts);
         let speaker = self
