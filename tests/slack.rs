@@ -1090,7 +1090,7 @@ fn a_quoted_block_is_read_as_what_the_reply_adds() {
         );
         deliver(&run, &quoting).await;
         let taken = keel_post_of(&fake, 2, &run).await;
-        assert!(taken.text.starts_with("#1 owner @lea"), "{taken:?}");
+        assert!(taken.text.starts_with("#1 owner <@ULEA>"), "{taken:?}");
         // bob shares the message again with a line of his own: only his line is his.
         let mut shared = fake.user_says(
             "C0ACME",
@@ -1110,5 +1110,92 @@ fn a_quoted_block_is_read_as_what_the_reply_adds() {
             "a quoted date dates nothing"
         );
         assert_eq!(fake.keel_posts().len(), 3, "{:?}", fake.keel_posts());
+    });
+}
+
+/// keel's post number `n` in `channel` (direct messages and other channels aside).
+async fn post_in(fake: &FakeSlack, run: &support::KeelRun, channel: &str, n: usize) -> keel_fake_slack::Post {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let posts: Vec<keel_fake_slack::Post> =
+            fake.keel_posts().into_iter().filter(|p| p.channel == channel).collect();
+        if posts.len() > n {
+            return posts[n].clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "keel posted only {:?}\nkeel's log:\n{}",
+            fake.keel_posts(),
+            run.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What Slack's own `chat.getPermalink` answers for a message.
+async fn slack_permalink(fake: &FakeSlack, channel: &str, ts: &str) -> String {
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{}/chat.getPermalink?channel={channel}&message_ts={ts}",
+            fake.api_url
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("chat.getPermalink")
+        .text()
+        .await
+        .expect("body");
+    let answer: serde_json::Value = serde_json::from_str(&answer).expect("json");
+    answer["permalink"].as_str().expect("a permalink").to_string()
+}
+
+#[test]
+fn answers_on_slack_name_channels_and_people_as_slack_shows_them() {
+    support::runtime().block_on(async {
+        let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
+        let db = support::TestDb::new("sqlite");
+        let run = keel_run(&db, &format!("mode = \"events\"\napi_url = \"{}\"", fake.api_url));
+        let command = |text: &str, n: usize| {
+            let body = slash("ULEA", "C0OPS", text, &format!("T{n}"));
+            let url = format!("http://{}/slack/commands", run.http);
+            async move {
+                let answer = keel_fake_slack::send_signed(
+                    &url,
+                    SECRET,
+                    "application/x-www-form-urlencoded",
+                    body.as_bytes(),
+                    None,
+                    &[],
+                )
+                .await;
+                assert_eq!(answer.status, 200, "{answer:?}");
+            }
+        };
+        command("client add acme \"Acme Corp\" <#C0ACME|acme> owner <@ULEA>", 1).await;
+        let added = post_in(&fake, &run, "C0OPS", 0).await;
+        assert_eq!(
+            added.text,
+            "client acme added: Acme Corp · channels <#C0ACME> · owner <@ULEA>"
+        );
+
+        let asked = fake.user_says("C0ACME", "UBOB", "The invoice export is broken", None);
+        deliver(&run, &asked).await;
+        let opened = post_in(&fake, &run, "C0ACME", 0).await;
+        assert!(opened.text.ends_with("owner <@ULEA>"), "{opened:?}");
+        let ts = asked["event"]["ts"].as_str().expect("ts");
+        let link = slack_permalink(&fake, "C0ACME", ts).await;
+
+        // max has spoken where keel is, so keel knows him.
+        deliver(&run, &fake.user_says("C0OPS", "UMAX", "morning all", None)).await;
+        command("assign #1 <@UMAX>", 2).await;
+        assert_eq!(post_in(&fake, &run, "C0OPS", 1).await.text, "#1 owner <@UMAX>");
+        command("show #1", 3).await;
+        let card = post_in(&fake, &run, "C0OPS", 2).await;
+        assert!(card.text.contains(&link), "show links to the message: {card:?}");
+        assert!(card.text.contains("<#C0ACME>"), "{card:?}");
+        command("client show acme", 4).await;
+        let client = post_in(&fake, &run, "C0OPS", 3).await;
+        assert!(client.text.contains("channels <#C0ACME> (slack)"), "{client:?}");
     });
 }

@@ -1,8 +1,8 @@
 //! The client commands: add, list, show, edit (owner, channels, name, SLA targets) and the
 //! lifecycle steps.
 
-use super::format::format_time;
-use super::lookup::{channel_named, client_named, member_named};
+use super::format::{format_time, mention};
+use super::lookup::{channel_named, channel_on, client_named, member_named};
 use super::outcome::{user, Outcome};
 use super::surveys;
 use super::turn::{Turn, Who};
@@ -39,7 +39,7 @@ pub(super) async fn add(
         answer.push_str(&format!(" · channels {}", names.join(" ")));
     }
     if let Some(m) = &owner {
-        answer.push_str(&format!(" · owner @{}", m.name));
+        answer.push_str(&format!(" · owner {}", mention(m, &turn.inbound.adapter)));
     }
     turn.reply(answer);
     Ok(())
@@ -50,19 +50,22 @@ pub(super) async fn owner(turn: &mut Turn<'_>, key: &str, who: &str) -> Outcome 
     let mut client = client_named(turn, key).await?;
     let owner = member_named(turn, who).await?;
     if client.owner_id == Some(owner.id) {
-        return user(format!("client {key} is @{}'s already", owner.name));
+        return user(format!(
+            "client {key} is {}'s already",
+            mention(&owner, &turn.inbound.adapter)
+        ));
     }
     let was = match client.owner_id {
         Some(id) => people::member_by_id(turn.db().await?, id)
             .await?
-            .map(|m| format!("@{}", m.name)),
+            .map(|m| mention(&m, &turn.inbound.adapter)),
         None => None,
     };
     client.owner_id = Some(owner.id);
     people::update_client(turn.db().await?, &client).await?;
     turn.reply(format!(
-        "client {key} owner @{} (was {})",
-        owner.name,
+        "client {key} owner {} (was {})",
+        mention(&owner, &turn.inbound.adapter),
         was.unwrap_or_else(|| "nobody".into())
     ));
     Ok(())
@@ -123,7 +126,7 @@ async fn line(turn: &mut Turn<'_>, c: &Client) -> Outcome<String> {
     let owner = match c.owner_id {
         Some(id) => people::member_by_id(turn.db().await?, id)
             .await?
-            .map(|m| format!("@{}", m.name)),
+            .map(|m| mention(&m, &turn.inbound.adapter)),
         None => None,
     };
     let stage = if c.churned_at.is_some() {
@@ -151,7 +154,7 @@ pub(super) async fn show(turn: &mut Turn<'_>, key: &str) -> Outcome {
     if !channels.is_empty() {
         let names: Vec<String> = channels
             .iter()
-            .map(|(a, ch)| format!("{} ({a})", channel_named(turn, ch)))
+            .map(|(a, ch)| format!("{} ({a})", channel_on(turn, a, ch)))
             .collect();
         lines.push(format!("channels {}", names.join(", ")));
     }

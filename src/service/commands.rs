@@ -2,7 +2,7 @@
 
 use chrono_tz::Tz;
 
-use super::format::{card, channel_label, format_time, list_line, quoted, task_ref};
+use super::format::{card, channel_label, format_time, list_line, mention, quoted, task_ref};
 use super::lookup::{client_named, existing, member_named, speaker_member};
 use super::outcome::{user, Outcome};
 use super::task::{assign, open_task, set_status, Request};
@@ -360,7 +360,7 @@ async fn escalate(turn: &mut Turn<'_>, id: TaskId, why: Option<String>) -> Outco
         quoted(&task.title),
         channel_label(&task)
     );
-    let names: Vec<String> = notify.iter().map(|m| format!("@{}", m.name)).collect();
+    let names: Vec<String> = notify.iter().map(|m| mention(m, &turn.inbound.adapter)).collect();
     for m in &notify {
         turn.direct(m, message.clone());
     }

@@ -40,10 +40,35 @@ pub fn describe_new_task(
         parts.push("client sounds frustrated".into());
     }
     match owner {
-        Some(m) => parts.push(format!("owner @{}", m.name)),
+        Some(m) => parts.push(format!("owner {}", mention(m, &task.adapter))),
         None => parts.push("no owner yet".into()),
     }
     parts.join(" · ")
+}
+
+/// A member as an answer on `adapter` names them: on Slack `<@U0123>` (Slack shows the person,
+/// and tells them), elsewhere `@name`.
+pub fn mention(m: &Member, adapter: &str) -> String {
+    if adapter == "slack" && m.adapter == "slack" {
+        format!("<@{}>", m.platform_id)
+    } else {
+        format!("@{}", m.name)
+    }
+}
+
+/// A channel as an answer on `adapter` names it: on Slack, a Slack channel id as `<#C0123>`
+/// (Slack shows its name); elsewhere `#name`.
+pub fn channel_ref(adapter: &str, channel_adapter: &str, id: &str, name: &str) -> String {
+    if adapter == "slack" && channel_adapter == "slack" && is_slack_id(id) {
+        format!("<#{id}>")
+    } else {
+        format!("#{}", name.trim_start_matches('#'))
+    }
+}
+
+/// `C0123ABC`, `G…` or `D…`: the shape of Slack's conversation ids.
+fn is_slack_id(id: &str) -> bool {
+    id.len() >= 2 && id.starts_with(['C', 'G', 'D']) && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 /// A title in quotes, shortened for one-line answers.
@@ -168,7 +193,7 @@ pub(super) fn channel_label(task: &Task) -> String {
     if task.channel_name.starts_with('@') {
         "direct message".to_string()
     } else {
-        format!("#{}", task.channel_name)
+        channel_ref(&task.adapter, &task.adapter, &task.channel, &task.channel_name)
     }
 }
 

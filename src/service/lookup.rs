@@ -1,6 +1,7 @@
 //! Finding what a command names (a task, a member, a client, a channel), with the one-line answer
 //! when it does not exist.
 
+use super::format::channel_ref;
 use super::outcome::{user, Outcome};
 use super::turn::Turn;
 use crate::domain::{truncate, TaskId};
@@ -43,13 +44,21 @@ pub(super) async fn client_named(turn: &mut Turn<'_>, key: &str) -> Outcome<Clie
     }
 }
 
-/// `#name` for a channel: the conversation's readable name when it is the one being spoken in
-/// (a Matrix room id says nothing to people), else the reference as given.
+/// A channel of the speaker's adapter as the answer names it: `<#C0123>` on Slack; elsewhere
+/// `#name`, the conversation's readable name when it is the one being spoken in (a Matrix room
+/// id says nothing to people), else the reference as given.
 pub(super) fn channel_named(turn: &Turn<'_>, channel: &str) -> String {
+    let adapter = turn.inbound.adapter.as_str();
+    channel_on(turn, adapter, channel)
+}
+
+/// A channel of `channel_adapter` as an answer to the speaker names it.
+pub(super) fn channel_on(turn: &Turn<'_>, channel_adapter: &str, channel: &str) -> String {
     let here = &turn.inbound.conversation;
-    if here.id == channel && !here.name.is_empty() && here.name != here.id {
-        format!("#{}", here.name.trim_start_matches('#'))
+    let name = if here.id == channel && !here.name.is_empty() && here.name != here.id {
+        here.name.as_str()
     } else {
-        format!("#{channel}")
-    }
+        channel
+    };
+    channel_ref(&turn.inbound.adapter, channel_adapter, channel, name)
 }

@@ -3,7 +3,7 @@
 
 use keel_chat::Speaker;
 
-use super::format::{channel_label, describe_new_task, quoted, task_ref};
+use super::format::{channel_label, describe_new_task, mention, quoted, task_ref};
 use super::lookup::existing;
 use super::outcome::{user, Outcome};
 use super::surveys;
@@ -172,7 +172,11 @@ pub(super) fn link(turn: &mut Turn<'_>, message_id: &str, task_id: i64) {
 pub(super) async fn assign(turn: &mut Turn<'_>, id: TaskId, owner: Member) -> Outcome {
     let mut task = existing(turn, id).await?;
     if task.owner_id == Some(owner.id) {
-        return user(format!("{} is @{}'s already", task_ref(&task), owner.name));
+        return user(format!(
+            "{} is {}'s already",
+            task_ref(&task),
+            mention(&owner, &turn.inbound.adapter)
+        ));
     }
     task.owner_id = Some(owner.id);
     task.last_activity_at = turn.at().timestamp();
@@ -193,7 +197,11 @@ pub(super) async fn assign(turn: &mut Turn<'_>, id: TaskId, owner: Member) -> Ou
         );
         turn.direct(&owner, note);
     }
-    turn.reply(format!("{} owner @{}", task_ref(&task), owner.name));
+    turn.reply(format!(
+        "{} owner {}",
+        task_ref(&task),
+        mention(&owner, &turn.inbound.adapter)
+    ));
     Ok(())
 }
 

@@ -32,8 +32,8 @@ struct User {
 #[derive(Clone)]
 pub struct Translator {
     slack: Slack,
-    /// keel's own user id and its workspace's team id (`auth.test`).
-    me: Arc<Mutex<Option<(String, String)>>>,
+    /// keel's user id, its workspace's team id and the workspace's URL (`auth.test`).
+    me: Arc<Mutex<Option<(String, String, String)>>>,
     users: Arc<Mutex<HashMap<String, (User, Instant)>>>,
 }
 
@@ -75,15 +75,37 @@ impl Translator {
 
     /// keel's user id and team id, asked once.
     async fn me(&self) -> Option<(String, String)> {
+        self.auth().await.map(|(user, team, _)| (user, team))
+    }
+
+    /// keel's user id, team id and workspace URL (`https://team.slack.com/`), asked once.
+    async fn auth(&self) -> Option<(String, String, String)> {
         let mut me = self.me.lock().await;
         if me.is_none() {
             let session = self.slack.client.open_session(&self.slack.token);
             match session.auth_test().await {
-                Ok(who) => *me = Some((who.user_id.to_string(), who.team_id.to_string())),
+                Ok(who) => *me = Some((who.user_id.to_string(), who.team_id.to_string(), who.url.0.to_string())),
                 Err(e) => tracing::warn!(error = %e, "auth.test failed; will ask again"),
             }
         }
         me.clone()
+    }
+
+    /// A message's permalink, as `chat.getPermalink` gives it: the workspace's URL, then
+    /// `archives/<channel>/p<ts without its dot>`, and for a reply in a thread
+    /// `?thread_ts=<root>&cid=<channel>`. Built from `auth.test`'s URL rather than asked per
+    /// message, which would cost a Web API call for every message keel sees.
+    async fn permalink(&self, channel: &str, ts: &str, thread: Option<&str>) -> Option<String> {
+        let (_, _, url) = self.auth().await?;
+        let mut link = format!(
+            "{}/archives/{channel}/p{}",
+            url.trim_end_matches('/'),
+            ts.replace('.', "")
+        );
+        if let Some(root) = thread {
+            link.push_str(&format!("?thread_ts={root}&cid={channel}"));
+        }
+        Some(link)
     }
 
     /// Who a user is: from the cache, or `users.info`. A user of another workspace (Slack
@@ -234,6 +256,7 @@ impl Translator {
         let speaker = self
             .speaker(user, event["user_team"].as_str().or(event["team"].as_str()))
             .await;
+        let permalink = self.permalink(channel, &ts, thread.as_deref()).await;
         vec![Inbound {
             adapter: NAME.into(),
             event_id: format!("msg:{channel}:{ts}"),
@@ -242,7 +265,7 @@ impl Translator {
             conversation,
             message_id: ts.clone(),
             thread,
-            permalink: None,
+            permalink,
             kind: InboundKind::Message {
                 text: body,
                 to_keel: to_keel || kind == "app_mention",
@@ -261,6 +284,8 @@ impl Translator {
             Some((body, author)) => (Some(body), Some(self.speaker(&author, None).await)),
             None => (None, None),
         };
+        // The reacted message's link: a 🎫 makes a task of that message.
+        let permalink = self.permalink(&channel, &ts, None).await;
         vec![Inbound {
             adapter: NAME.into(),
             event_id: format!("react:{channel}:{ts}:{user}:{reaction}"),
@@ -273,7 +298,7 @@ impl Translator {
             },
             message_id: ts.clone(),
             thread: None,
-            permalink: None,
+            permalink,
             kind: InboundKind::Reaction {
                 emoji: emoji(&reaction),
                 message_id: ts,

@@ -801,6 +801,19 @@ async fn web_api(
             };
             ok(json!({"messages": messages, "has_more": false}))
         }
+        "chat.getPermalink" => {
+            let (Some(channel), Some(ts)) = (text(&p, "channel"), text(&p, "message_ts")) else {
+                return error("invalid_arguments");
+            };
+            let Some(post) = s.posts.iter().find(|m| m.channel == channel && m.ts == ts) else {
+                return error("message_not_found");
+            };
+            let mut permalink = format!("https://team.slack.com/archives/{channel}/p{}", ts.replace('.', ""));
+            if let Some(root) = post.thread_ts.as_deref().filter(|root| *root != ts) {
+                permalink.push_str(&format!("?thread_ts={root}&cid={channel}"));
+            }
+            ok(json!({"channel": channel, "permalink": permalink}))
+        }
         "chat.postMessage" | "chat.postEphemeral" => {
             let Some(channel) = text(&p, "channel") else {
                 return error("channel_not_found");
