@@ -333,6 +333,23 @@ mod tests {
             }
         );
         assert_eq!(ok("client list"), Command::ClientList);
+        assert_eq!(ok("away until monday"), Command::Away { until: "monday".into() });
+        assert_eq!(
+            ok("hours 8-16").clone(),
+            Command::Hours {
+                hours: WorkingHours::parse("08:00-16:00").unwrap()
+            }
+        );
+        assert_eq!(
+            ok("track the export is broken"),
+            Command::Track {
+                text: "the export is broken".into()
+            }
+        );
+    }
+
+    #[test]
+    fn reads_client_sla_targets() {
         let acme = ClientKey::parse("acme").unwrap();
         assert_eq!(
             ok("client sla acme urgent 30m 2h"),
@@ -369,19 +386,6 @@ mod tests {
         ] {
             assert!(matches!(parse(bad), Err(ParseError::Usage(_))), "{bad}");
         }
-        assert_eq!(ok("away until monday"), Command::Away { until: "monday".into() });
-        assert_eq!(
-            ok("hours 8-16").clone(),
-            Command::Hours {
-                hours: WorkingHours::parse("08:00-16:00").unwrap()
-            }
-        );
-        assert_eq!(
-            ok("track the export is broken"),
-            Command::Track {
-                text: "the export is broken".into()
-            }
-        );
     }
 
     #[test]
