@@ -735,3 +735,38 @@ on_both_backends!(
         assert!(clients.status.success());
     }
 );
+
+on_both_backends!(a_teammate_named_before_they_ever_wrote_can_be_given_a_task, |backend| {
+    let db = TestDb::new(backend);
+    let lea = ["--as", "lea", "--channel", "general"];
+    chat(&db, NOW, &lea, "@keel client add acme \"Acme Corp\" #acme\n");
+    chat(
+        &db,
+        NOW,
+        &["--as", "bob", "--client", "acme", "--channel", "acme"],
+        "Hi!\n",
+    );
+    let said = chat(
+        &db,
+        NOW,
+        &lea,
+        "@keel track renew the portal certificate\n@keel assign #1 @kim\n@keel assign #1 @bob\n@keel assign #1 @o'neil;--\n",
+    );
+    let lines: Vec<&str> = said.lines().collect();
+    assert!(lines[0].starts_with("[#general] keel: #1 opened"), "{said}");
+    // kim never wrote, and is a teammate now: she hears of it.
+    assert_eq!(
+        &lines[1..],
+        [
+            "[@kim] keel: #1 is yours now (lea assigned it): \"renew the portal certificate\"",
+            "[#general] keel: #1 owner @kim",
+            "[#general] keel: @bob is a client user, not a team member",
+            "[#general] keel: I don't know @o'neil;--: people join the team when they first write where keel is",
+        ],
+        "{said}"
+    );
+    assert_eq!(tasks_json(&db)[0]["owner"], "kim");
+    // kim is a member like any other: her own commands work.
+    let mine = chat(&db, NOW, &["--as", "kim", "--channel", "general"], "@keel list mine\n");
+    assert!(mine.contains("#1 open"), "{mine}");
+});

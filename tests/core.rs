@@ -87,6 +87,7 @@ impl Bot {
             message_id: format!("msg{n}"),
             thread: thread.map(str::to_string),
             permalink: None,
+            named: Vec::new(),
             kind,
         }
     }

@@ -1371,3 +1371,44 @@ fn replies_are_read_as_what_they_add_and_edits_run_nothing_twice() {
         assert_eq!(kinds.iter().filter(|k| *k == "edited").count(), 1, "{kinds:?}");
     });
 }
+
+#[test]
+fn a_teammate_who_never_wrote_is_found_by_id_or_pill_on_matrix() {
+    let _turn = one_at_a_time();
+    support::runtime().block_on(async {
+        let mut w = world("sqlite", 3).await;
+        let room = w.client_room("acme", false).await;
+        w.first_request(&room).await;
+        let keel = id("keel");
+        // max is in the team (config) and has never written.
+        w.lea.say(&room, "!keel assign #1 @max:localhost").await;
+        w.lea.say(&room, "!keel assign #1 @nobody:localhost").await;
+        // A pill, as Element writes it: the display name in the body, the link in the HTML.
+        let pill = serde_json::json!({
+            "msgtype": "m.text",
+            "body": "!keel assign #1 lea",
+            "format": "org.matrix.custom.html",
+            "formatted_body": "!keel assign #1 <a href=\"https://matrix.to/#/@lea:localhost\">lea</a>",
+            "m.mentions": {"user_ids": ["@lea:localhost"]},
+        });
+        w.lea.send_json(&room, pill).await;
+        let mut answers = Vec::new();
+        while answers.len() < 3 {
+            let ev = w
+                .lea
+                .next_where("keel's answers", |ev| {
+                    ev.sender == keel && !ev.content.body().starts_with("#1 opened")
+                })
+                .await;
+            answers.push(ev.content.body().to_string());
+        }
+        assert_eq!(
+            answers,
+            [
+                "#1 owner @max",
+                "nobody on matrix is called @nobody:localhost (name them as the platform does, or with a mention)",
+                "#1 owner @lea",
+            ]
+        );
+    });
+}

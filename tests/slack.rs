@@ -39,6 +39,7 @@ fn event(id: &str, user: (&str, bool), ts: &str, kind: InboundKind) -> Inbound {
         message_id: ts.into(),
         thread: None,
         permalink: None,
+        named: Vec::new(),
         kind,
     }
 }
@@ -1197,5 +1198,75 @@ fn answers_on_slack_name_channels_and_people_as_slack_shows_them() {
         command("client show acme", 4).await;
         let client = post_in(&fake, &run, "C0OPS", 3).await;
         assert!(client.text.contains("channels <#C0ACME> (slack)"), "{client:?}");
+    });
+}
+
+#[test]
+fn a_teammate_who_never_wrote_is_found_by_mention_or_name_on_slack() {
+    support::runtime().block_on(async {
+        let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
+        for (id, name) in [("UKIM", "kim"), ("UTOM", "tom"), ("USAM1", "sam"), ("USAM2", "sam")] {
+            fake.add_user(id, name, "TTEAM", "Europe/Berlin");
+        }
+        let db = support::TestDb::new("sqlite");
+        let run = keel_run(&db, &format!("mode = \"events\"\napi_url = \"{}\"", fake.api_url));
+        let mut n = 0;
+        let mut command = |text: &str| {
+            n += 1;
+            let body = slash("ULEA", "C0OPS", text, &format!("T{n}"));
+            let url = format!("http://{}/slack/commands", run.http);
+            async move {
+                let answer = keel_fake_slack::send_signed(
+                    &url,
+                    SECRET,
+                    "application/x-www-form-urlencoded",
+                    body.as_bytes(),
+                    None,
+                    &[],
+                )
+                .await;
+                assert_eq!(answer.status, 200, "{answer:?}");
+            }
+        };
+        command("client add acme \"Acme Corp\" <#C0ACME|acme>").await;
+        assert!(post_in(&fake, &run, "C0OPS", 0)
+            .await
+            .text
+            .starts_with("client acme added"));
+        deliver(
+            &run,
+            &fake.user_says("C0ACME", "UBOB", "The invoice export is broken", None),
+        )
+        .await;
+        let opened = post_in(&fake, &run, "C0ACME", 0).await;
+        assert!(opened.text.starts_with("#1 opened"), "{:?}", fake.keel_posts());
+        let answers = [
+            ("assign #1 <@UKIM>", "#1 owner <@UKIM>"),
+            ("assign #1 @tom", "#1 owner <@UTOM>"),
+            (
+                "assign #1 @sam",
+                "@sam could be <@USAM1> (sam) or <@USAM2> (sam): name one with their mention",
+            ),
+            (
+                "assign #1 @zed",
+                "nobody on slack is called @zed (name them as the platform does, or with a mention)",
+            ),
+            ("assign #1 <@UBOB>", "@bob is a client user, not a team member"),
+        ];
+        for (n, (text, expected)) in answers.iter().enumerate() {
+            command(text).await;
+            let answer = post_in(&fake, &run, "C0OPS", 1 + n).await;
+            let mut got = answer.text.clone();
+            // The candidates come in the directory's order.
+            got = got.replace("<@USAM2> (sam) or <@USAM1> (sam)", "<@USAM1> (sam) or <@USAM2> (sam)");
+            assert_eq!(got, *expected, "/keel {text}");
+        }
+        let tasks = support::tasks_json(&db);
+        assert_eq!(tasks[0]["owner"], "tom");
+        assert_eq!(
+            fake.calls("users.list").len(),
+            1,
+            "the directory is read for tom, and not again within a minute for zed"
+        );
     });
 }

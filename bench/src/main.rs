@@ -305,6 +305,7 @@ fn client_message(i: usize, base: DateTime<Utc>) -> Inbound {
         message_id: format!("m-{i}"),
         thread: None,
         permalink: None,
+        named: Vec::new(),
         kind: InboundKind::Message {
             text: format!("{} (ref {i})", REQUESTS[i % REQUESTS.len()]),
             to_keel: false,
@@ -332,6 +333,7 @@ fn command(i: usize, text: String) -> Inbound {
         message_id: format!("cmd-m-{i}"),
         thread: None,
         permalink: None,
+        named: Vec::new(),
         kind: InboundKind::Message { text, to_keel: true },
     }
 }

@@ -2,9 +2,10 @@
 //! lifecycle steps.
 
 use super::format::{format_time, mention};
-use super::lookup::{channel_named, channel_on, client_named, member_named};
+use super::lookup::{channel_named, channel_on, client_named};
 use super::outcome::{user, Outcome};
 use super::surveys;
+use super::teammates::teammate;
 use super::turn::{Turn, Who};
 use crate::command::{Lifecycle, SlaChange};
 use crate::domain::sla::{show_span, Origin, Targets};
@@ -20,7 +21,7 @@ pub(super) async fn add(
     owner: Option<String>,
 ) -> Outcome {
     let owner = match owner {
-        Some(who) => Some(member_named(turn, &who).await?),
+        Some(who) => Some(teammate(turn, &who).await?),
         None => None,
     };
     let now = turn.at().timestamp();
@@ -48,7 +49,7 @@ pub(super) async fn add(
 /// `client owner <key> @who`.
 pub(super) async fn owner(turn: &mut Turn<'_>, key: &str, who: &str) -> Outcome {
     let mut client = client_named(turn, key).await?;
-    let owner = member_named(turn, who).await?;
+    let owner = teammate(turn, who).await?;
     if client.owner_id == Some(owner.id) {
         return user(format!(
             "client {key} is {}'s already",

@@ -6,6 +6,7 @@ use super::format::{card, channel_label, format_time, list_line, mention, quoted
 use super::lookup::{client_named, existing, member_named, speaker_member};
 use super::outcome::{user, Outcome};
 use super::task::{assign, open_task, set_status, Request};
+use super::teammates::teammate;
 use super::turn::{reply_thread, Turn, Who};
 use super::{clients, kpi, playbooks, standup, surveys, team_calendar};
 use crate::command::{self, Allowed, Command, ListScope, ParseError, Spec};
@@ -68,7 +69,7 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
         Command::List { scope, client, owner } => list(turn, scope, client.map(|c| c.to_string()), owner).await,
         Command::Show { task } => show(turn, task).await,
         Command::Assign { task, who } => {
-            let owner = member_named(turn, &who).await?;
+            let owner = teammate(turn, &who).await?;
             assign(turn, task, owner).await
         }
         Command::Take { task } => {
@@ -376,7 +377,7 @@ async fn escalate(turn: &mut Turn<'_>, id: TaskId, why: Option<String>) -> Outco
 }
 
 async fn set_role(turn: &mut Turn<'_>, who: &str, role: Role) -> Outcome {
-    let mut member = member_named(turn, who).await?;
+    let mut member = teammate(turn, who).await?;
     if member.role == Role::Admin && role != Role::Admin {
         let admins = people::members(turn.db().await?)
             .await?

@@ -27,6 +27,7 @@ mod surveys;
 mod sweep;
 mod task;
 mod team_calendar;
+mod teammates;
 mod turn;
 
 pub use crate::settings::Settings;

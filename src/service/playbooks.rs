@@ -3,8 +3,9 @@
 use chrono::{Duration, TimeZone};
 
 use super::format::{format_time, task_ref};
-use super::lookup::{client_named, member_named, speaker_member};
+use super::lookup::{client_named, speaker_member};
 use super::outcome::{user, Outcome};
+use super::teammates::teammate;
 use super::turn::Turn;
 use crate::domain::event::{Created, TaskEvent};
 use crate::domain::{Priority, Source, Status};
@@ -57,7 +58,7 @@ pub(super) async fn run(turn: &mut Turn<'_>, name: &str, target: &str) -> Outcom
                     "playbook {name} is for a team member: playbook run {name} for @name"
                 ));
             }
-            (None, Some(member_named(turn, target.trim_start_matches('@')).await?))
+            (None, Some(teammate(turn, target.trim_start_matches('@')).await?))
         }
     };
     let leads = turn.unqueued().leads().await?;

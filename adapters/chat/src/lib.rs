@@ -85,6 +85,42 @@ pub struct Inbound {
     /// A link to the message where the platform has permalinks.
     pub permalink: Option<String>,
     pub kind: InboundKind,
+    /// The people the text names, as the platform knows them (looked up by the adapter), so a
+    /// teammate keel has not seen yet can be given a task.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub named: Vec<Named>,
+}
+
+/// A person a message names (`<@U0123>`, `@kim`, a Matrix pill or `@kim:example.org`) and who
+/// the platform says that may be: one person, several when a plain name fits more than one,
+/// nobody when it fits no one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Named {
+    /// The reference as the core reads it from the text: without its `@` (`U0123`, `kim`,
+    /// `kim:example.org`).
+    pub reference: String,
+    pub candidates: Vec<Speaker>,
+}
+
+/// The people a text names: `@word`, `<@U0123>` or `<@U0123|name>`, each once, without the
+/// sigils (a trailing `,` `.` `:` `;` `!` `?` is not part of the name).
+pub fn person_references(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for token in text.split_whitespace() {
+        let token = token.trim_end_matches([',', '.', ':', ';', '!', '?', ')']);
+        let token = token.trim_start_matches('(');
+        let inner = match token.strip_prefix("<@").and_then(|t| t.strip_suffix('>')) {
+            Some(slack) => slack.split('|').next().unwrap_or(slack),
+            None => match token.strip_prefix('@') {
+                Some(name) => name,
+                None => continue,
+            },
+        };
+        if !inner.is_empty() && inner.len() <= 255 && !found.iter().any(|f| f == inner) {
+            found.push(inner.to_string());
+        }
+    }
+    found
 }
 
 /// Something the core wants said or done on a platform.

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use keel_chat::{Adapter, Conversation, Inbound, InboundKind, InboundSink, Outbound, SendError, Sent, Speaker};
+use keel_chat::{Adapter, Conversation, Inbound, InboundKind, InboundSink, Named, Outbound, SendError, Sent, Speaker};
 
 /// The adapter name stored with console events and outbox rows.
 pub const NAME: &str = "console";
@@ -173,6 +173,10 @@ impl Console {
 
     fn event(&mut self, kind: InboundKind) -> Line {
         let id = self.next_id();
+        let named = match &kind {
+            InboundKind::Message { text, .. } | InboundKind::Command { text } => named(text),
+            _ => Vec::new(),
+        };
         Line::Event(Box::new(Inbound {
             adapter: NAME.to_string(),
             event_id: id.clone(),
@@ -183,6 +187,7 @@ impl Console {
             thread: None,
             permalink: None,
             kind,
+            named,
         }))
     }
 
@@ -441,6 +446,33 @@ fn read_lines(
             }
         }
     }
+}
+
+/// The console has no directory: anyone a line names (`@kim`) is who the name says, a teammate
+/// (client users are marked with `--client` when they speak). Only names keel could answer to
+/// count: a letter first, then letters, digits, `.`, `_` or `-`.
+fn named(text: &str) -> Vec<Named> {
+    keel_chat::person_references(text)
+        .into_iter()
+        .filter(|name| {
+            name.len() <= 64
+                && !name.eq_ignore_ascii_case("keel")
+                && name.starts_with(|c: char| c.is_alphabetic())
+                && name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        })
+        .map(|name| Named {
+            candidates: vec![Speaker {
+                id: name.clone(),
+                name: name.clone(),
+                external: false,
+                client_hint: None,
+                tz: None,
+            }],
+            reference: name,
+        })
+        .collect()
 }
 
 #[cfg(test)]

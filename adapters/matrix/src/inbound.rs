@@ -3,14 +3,44 @@
 
 use chrono::{DateTime, Utc};
 use keel_chat::quotes::without_quotes;
-use keel_chat::{Conversation, Inbound, InboundKind, Speaker};
+use keel_chat::{Conversation, Inbound, InboundKind, Named, Speaker};
 use matrix_sdk::room::Room;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
 use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation};
 use matrix_sdk::ruma::events::{AnySyncMessageLikeEvent, AnySyncTimelineEvent, SyncMessageLikeEvent};
-use matrix_sdk::ruma::UserId;
+use matrix_sdk::ruma::{OwnedUserId, UserId};
 
 use crate::{matches, Matrix, NAME};
+
+/// Element writes a pill (a mention picked from the list) as the person's display name in `body`
+/// and as a `https://matrix.to/#/@who:server` link in `formatted_body`; commands read people by
+/// id, so each pill's name in the body becomes its id (`max` becomes `@max:example.org`).
+fn with_pill_ids(body: &str, formatted: Option<&str>) -> String {
+    const LINK: &str = "<a href=\"https://matrix.to/#/";
+    let Some(mut rest) = formatted else {
+        return body.to_string();
+    };
+    let mut out = body.to_string();
+    while let Some(start) = rest.find(LINK) {
+        let after = &rest[start + LINK.len()..];
+        let (Some(quote), Some(close)) = (after.find('"'), after.find('>')) else {
+            break;
+        };
+        let Some(end) = after[close..].find("</a>").map(|e| close + e) else {
+            break;
+        };
+        let id = after[..quote]
+            .replace("%40", "@")
+            .replace("%3A", ":")
+            .replace("%3a", ":");
+        let shown = &after[close + 1..end];
+        if id.starts_with('@') && !shown.is_empty() && !shown.starts_with('@') && !out.contains(&id) {
+            out = out.replacen(shown, &id, 1);
+        }
+        rest = &after[end..];
+    }
+    out
+}
 
 impl Matrix {
     fn speaker(&self, user: &UserId, name: Option<String>) -> Speaker {
@@ -69,8 +99,24 @@ impl Matrix {
                     .zip(self.client.user_id())
                     .is_some_and(|(m, me)| m.user_ids.contains(me));
                 // A reply's fallback quotes what it answers: only what the person added counts.
-                self.addressed(&without_quotes(&text.body), mentioned, room).await
+                let body = with_pill_ids(
+                    &without_quotes(&text.body),
+                    text.formatted.as_ref().map(|f| f.body.as_str()),
+                );
+                self.addressed(&body, mentioned, room).await
             }
+        };
+        let named = match &kind {
+            InboundKind::Command { text } | InboundKind::Message { text, to_keel: true } => {
+                let mentioned: Vec<OwnedUserId> = ev
+                    .content
+                    .mentions
+                    .as_ref()
+                    .map(|m| m.user_ids.iter().cloned().collect())
+                    .unwrap_or_default();
+                self.named(text, &mentioned).await
+            }
+            _ => Vec::new(),
         };
         let at = DateTime::<Utc>::from_timestamp_millis(ev.origin_server_ts.get().into()).unwrap_or_else(Utc::now);
         let name = room
@@ -89,7 +135,42 @@ impl Matrix {
             thread,
             permalink: Some(format!("https://matrix.to/#/{}/{}", room.room_id(), ev.event_id)),
             kind,
+            named,
         })
+    }
+
+    /// The people a command names (`@kim:example.org`, or a pill, which Element lists in
+    /// `m.mentions`), as their homeserver's profile gives them; someone with no profile there is
+    /// nobody.
+    async fn named(&self, text: &str, mentioned: &[OwnedUserId]) -> Vec<Named> {
+        let mut ids: Vec<(String, OwnedUserId)> = keel_chat::person_references(text)
+            .into_iter()
+            .filter_map(|r| UserId::parse(format!("@{r}")).ok().map(|id| (r, id)))
+            .collect();
+        for id in mentioned {
+            let reference = id.as_str().trim_start_matches('@').to_string();
+            if !ids.iter().any(|(r, _)| *r == reference) {
+                ids.push((reference, id.clone()));
+            }
+        }
+        let mut out = Vec::new();
+        for (reference, id) in ids {
+            if Some(id.as_ref()) == self.client.user_id() {
+                continue;
+            }
+            let candidates = match self.client.account().fetch_user_profile_of(&id).await {
+                Ok(profile) => {
+                    let shown = profile.get("displayname").and_then(|v| v.as_str()).map(str::to_string);
+                    vec![self.speaker(&id, shown)]
+                }
+                Err(e) => {
+                    tracing::debug!(user = %id, error = %e, "no profile for a named person");
+                    Vec::new()
+                }
+            };
+            out.push(Named { reference, candidates });
+        }
+        out
     }
 
     /// `!keel …` is a command; a mention of keel (a pill, its id, `@keel`, or its display name
@@ -163,6 +244,7 @@ impl Matrix {
             message_id: ev.event_id.to_string(),
             thread: None,
             permalink: None,
+            named: Vec::new(),
             kind: InboundKind::Reaction {
                 emoji: ev.content.relates_to.key.clone(),
                 message_id: target.to_string(),

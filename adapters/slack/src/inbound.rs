@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use keel_chat::quotes::without_quotes;
-use keel_chat::{Conversation, Inbound, InboundKind, Speaker};
+use keel_chat::{Conversation, Inbound, InboundKind, Named, Speaker};
 use serde_json::Value;
 use slack_morphism::prelude::*;
 use tokio::sync::Mutex;
@@ -35,6 +35,20 @@ pub struct Translator {
     /// keel's user id, its workspace's team id and the workspace's URL (`auth.test`).
     me: Arc<Mutex<Option<(String, String, String)>>>,
     users: Arc<Mutex<HashMap<String, (User, Instant)>>>,
+    /// The workspace's people (`users.list`): id, who they are, the names they go by (lowercase),
+    /// and when it was read.
+    directory: Arc<Mutex<Option<(Vec<(String, User, Vec<String>)>, Instant)>>>,
+}
+
+/// How often, at most, `users.list` is read again because a name was not in it (the method is
+/// in Slack's tier 2: about 20 calls a minute).
+const DIRECTORY_REFRESH: Duration = Duration::from_secs(60);
+
+/// `U0123ABC` or `W0123ABC`: the shape of Slack's user ids.
+fn user_id(reference: &str) -> bool {
+    reference.len() >= 9
+        && reference.starts_with(['U', 'W'])
+        && reference.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 fn text(v: &Value, key: &str) -> Option<String> {
@@ -49,6 +63,40 @@ fn instant(ts: &str) -> DateTime<Utc> {
         .and_then(|s| s.parse::<i64>().ok())
         .unwrap_or_default();
     DateTime::<Utc>::from_timestamp(seconds, 0).unwrap_or_else(Utc::now)
+}
+
+/// A Slack user as keel sees them: their shown name, zone, and whether they are a client user (a
+/// guest, or of another workspace than keel's).
+fn person(u: &SlackUser, user_team: Option<&str>, own_team: Option<&str>) -> User {
+    let team = u
+        .team_id
+        .as_ref()
+        .map(|t| t.to_string())
+        .or(user_team.map(str::to_string));
+    let guest = u.flags.is_restricted == Some(true) || u.flags.is_ultra_restricted == Some(true);
+    let name = u
+        .profile
+        .as_ref()
+        .and_then(|p| p.display_name.clone())
+        .filter(|n| !n.is_empty())
+        .or(u.name.clone())
+        .or(u.real_name.clone())
+        .unwrap_or_else(|| u.id.to_string());
+    User {
+        name,
+        tz: u.tz.clone(),
+        external: guest || matches!((team.as_deref(), own_team), (Some(t), Some(own)) if t != own),
+    }
+}
+
+fn as_speaker(id: &str, u: User) -> Speaker {
+    Speaker {
+        id: id.to_string(),
+        name: u.name,
+        external: u.external,
+        client_hint: None,
+        tz: u.tz,
+    }
 }
 
 /// Slack's reaction names for the emoji keel acts on.
@@ -70,6 +118,7 @@ impl Translator {
             slack,
             me: Arc::new(Mutex::new(None)),
             users: Arc::new(Mutex::new(HashMap::new())),
+            directory: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -111,52 +160,134 @@ impl Translator {
     /// Who a user is: from the cache, or `users.info`. A user of another workspace (Slack
     /// Connect) or a guest is a client user.
     async fn user(&self, id: &str, user_team: Option<&str>) -> User {
+        if let Some(user) = self.looked_up(id, user_team).await {
+            return user;
+        }
+        // Without an answer, the event's own team tells as much as it can.
+        let own_team = self.me().await.map(|(_, team)| team);
+        let external = matches!((user_team, &own_team), (Some(t), Some(own)) if t != own);
+        User {
+            name: id.to_string(),
+            tz: None,
+            external,
+        }
+    }
+
+    /// Who a user is, from the cache or `users.info`; `None` when Slack does not say.
+    async fn looked_up(&self, id: &str, user_team: Option<&str>) -> Option<User> {
         if let Some((user, at)) = self.users.lock().await.get(id) {
             if at.elapsed() < USER_TTL {
-                return user.clone();
+                return Some(user.clone());
             }
         }
         let own_team = self.me().await.map(|(_, team)| team);
         let session = self.slack.client.open_session(&self.slack.token);
         let user = match session.users_info(&SlackApiUsersInfoRequest::new(id.into())).await {
-            Ok(info) => {
-                let u = info.user;
-                let team = u
-                    .team_id
-                    .as_ref()
-                    .map(|t| t.to_string())
-                    .or(user_team.map(str::to_string));
-                let guest = u.flags.is_restricted == Some(true) || u.flags.is_ultra_restricted == Some(true);
-                let name = u
-                    .profile
-                    .as_ref()
-                    .and_then(|p| p.display_name.clone())
-                    .filter(|n| !n.is_empty())
-                    .or(u.name.clone())
-                    .or(u.real_name.clone())
-                    .unwrap_or_else(|| id.to_string());
-                User {
-                    name,
-                    tz: u.tz,
-                    external: guest || matches!((&team, &own_team), (Some(t), Some(own)) if t != own),
-                }
-            }
+            Ok(info) => person(&info.user, user_team, own_team.as_deref()),
             Err(e) => {
                 tracing::warn!(user = id, error = %e, "users.info failed");
-                // Without an answer, the event's own team tells as much as it can.
-                let external = matches!((user_team, &own_team), (Some(t), Some(own)) if t != own);
-                return User {
-                    name: id.to_string(),
-                    tz: None,
-                    external,
-                };
+                return None;
             }
         };
         self.users
             .lock()
             .await
             .insert(id.to_string(), (user.clone(), Instant::now()));
-        user
+        Some(user)
+    }
+
+    /// The people a command names, as Slack knows them: `<@U0123>` through `users.info`, a
+    /// plain `@kim` by display name, user name or real name in the workspace's directory.
+    async fn named(&self, text: &str) -> Vec<Named> {
+        let own = self.me().await.map(|(me, _)| me);
+        let mut out = Vec::new();
+        for reference in keel_chat::person_references(text) {
+            if own.as_deref() == Some(reference.as_str()) || reference.eq_ignore_ascii_case("keel") {
+                continue;
+            }
+            let mention = text.contains(&format!("<@{reference}>")) || text.contains(&format!("<@{reference}|"));
+            let candidates = if mention || user_id(&reference) {
+                let found = self.looked_up(&reference, None).await;
+                found.into_iter().map(|u| as_speaker(&reference, u)).collect()
+            } else {
+                self.in_directory(&reference).await
+            };
+            out.push(Named { reference, candidates });
+        }
+        out
+    }
+
+    /// The people a plain name fits in the workspace's directory, read again (at most once a
+    /// minute) when it fits nobody.
+    async fn in_directory(&self, name: &str) -> Vec<Speaker> {
+        let name = name.to_lowercase();
+        let fits = |people: &[(String, User, Vec<String>)]| -> Vec<Speaker> {
+            people
+                .iter()
+                .filter(|(_, _, names)| names.contains(&name))
+                .map(|(id, u, _)| as_speaker(id, u.clone()))
+                .collect()
+        };
+        let mut directory = self.directory.lock().await;
+        if let Some((people, read_at)) = directory.as_ref() {
+            let found = fits(people);
+            if !found.is_empty() || read_at.elapsed() < DIRECTORY_REFRESH {
+                return found;
+            }
+        }
+        match self.read_directory().await {
+            Some(people) => {
+                let found = fits(&people);
+                *directory = Some((people, Instant::now()));
+                found
+            }
+            None => directory.as_ref().map(|(people, _)| fits(people)).unwrap_or_default(),
+        }
+    }
+
+    /// Every active person of the workspace (`users.list`, page by page).
+    async fn read_directory(&self) -> Option<Vec<(String, User, Vec<String>)>> {
+        let own_team = self.me().await.map(|(_, team)| team);
+        let session = self.slack.client.open_session(&self.slack.token);
+        let mut people = Vec::new();
+        let mut cursor: Option<SlackCursorId> = None;
+        for _ in 0..50 {
+            let request = SlackApiUsersListRequest::new()
+                .with_limit(200)
+                .opt_cursor(cursor.clone());
+            let page = match session.users_list(&request).await {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::warn!(error = %e, "users.list failed");
+                    return None;
+                }
+            };
+            for u in &page.members {
+                if u.deleted == Some(true) || u.flags.is_bot == Some(true) {
+                    continue;
+                }
+                let names: Vec<String> = [
+                    u.profile.as_ref().and_then(|p| p.display_name.clone()),
+                    u.profile.as_ref().and_then(|p| p.real_name.clone()),
+                    u.name.clone(),
+                    u.real_name.clone(),
+                ]
+                .into_iter()
+                .flatten()
+                .filter(|n| !n.is_empty())
+                .map(|n| n.to_lowercase())
+                .collect();
+                people.push((u.id.to_string(), person(u, None, own_team.as_deref()), names));
+            }
+            cursor = page
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.0.is_empty());
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Some(people)
     }
 
     async fn speaker(&self, id: &str, user_team: Option<&str>) -> Speaker {
@@ -238,6 +369,7 @@ impl Translator {
                 message_id: ts.clone(),
                 thread: None,
                 permalink: None,
+                named: Vec::new(),
                 kind: InboundKind::Edit {
                     message_id: ts,
                     text: without_quotes(&body),
@@ -257,6 +389,11 @@ impl Translator {
             .speaker(user, event["user_team"].as_str().or(event["team"].as_str()))
             .await;
         let permalink = self.permalink(channel, &ts, thread.as_deref()).await;
+        let to_keel = to_keel || kind == "app_mention";
+        let named = match to_keel {
+            true => self.named(&body).await,
+            false => Vec::new(),
+        };
         vec![Inbound {
             adapter: NAME.into(),
             event_id: format!("msg:{channel}:{ts}"),
@@ -266,10 +403,8 @@ impl Translator {
             message_id: ts.clone(),
             thread,
             permalink,
-            kind: InboundKind::Message {
-                text: body,
-                to_keel: to_keel || kind == "app_mention",
-            },
+            kind: InboundKind::Message { text: body, to_keel },
+            named,
         }]
     }
 
@@ -299,6 +434,7 @@ impl Translator {
             message_id: ts.clone(),
             thread: None,
             permalink,
+            named: Vec::new(),
             kind: InboundKind::Reaction {
                 emoji: emoji(&reaction),
                 message_id: ts,
@@ -314,6 +450,7 @@ impl Translator {
         let channel = text(form, "channel_id")?;
         let trigger = text(form, "trigger_id").unwrap_or_else(|| format!("{}", Utc::now().timestamp_micros()));
         let speaker = self.speaker(&user, text(form, "team_id").as_deref()).await;
+        let command = text(form, "text").unwrap_or_default().trim().to_string();
         Some(Inbound {
             adapter: NAME.into(),
             event_id: format!("cmd:{trigger}"),
@@ -328,9 +465,8 @@ impl Translator {
             message_id: format!("cmd:{trigger}"),
             thread: None,
             permalink: None,
-            kind: InboundKind::Command {
-                text: text(form, "text").unwrap_or_default().trim().to_string(),
-            },
+            named: self.named(&command).await,
+            kind: InboundKind::Command { text: command },
         })
     }
 
@@ -363,6 +499,7 @@ impl Translator {
                 message_id: message_ts.clone().unwrap_or_default(),
                 thread: None,
                 permalink: None,
+                named: Vec::new(),
                 kind: InboundKind::Action {
                     action_id,
                     value: text(action, "value").unwrap_or_default(),

@@ -887,6 +887,10 @@ async fn web_api(
             s.channels.insert(id.clone(), user.clone());
             ok(json!({"channel": {"id": id}}))
         }
+        "users.list" => {
+            let members: Vec<Value> = s.users.values().cloned().collect();
+            ok(json!({"members": members, "response_metadata": {"next_cursor": ""}}))
+        }
         "users.info" => match text(&p, "user").and_then(|u| s.users.get(&u).cloned()) {
             Some(user) => ok(json!({"user": user})),
             None => error("user_not_found"),
