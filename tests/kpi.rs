@@ -214,13 +214,67 @@ fn scripted_month(db: &TestDb) {
         LEA,
         "track prepare the renewal deck for acme\n",
     );
+
+    // Wed 25 Nov, an ordinary day at globex. Its high-priority requests get targets of their own
+    // (first response 2 h, resolution 8 h; the team's are 4 h and 24 h), and gil is asked NPS
+    // again.
+    let set = chat(
+        db,
+        "2026-11-25T09:00:00Z",
+        LEA,
+        "client sla globex high 2h 8h\nsurvey nps globex\n",
+    );
+    assert!(
+        set.contains("client globex SLA high: first response 2h, resolution 8h"),
+        "{set}"
+    );
+    assert!(set.contains("NPS question sent to gil (globex)"), "{set}");
+    // hal, whom keel has never seen, answers it: a contact of globex now, a promoter, no task.
+    let thanks = client_says(db, "2026-11-25T09:30:00Z", "hal", "globex", "10");
+    assert!(thanks.contains("Thank you, hal: 10 of 10 recorded."), "{thanks}");
+    // #9 at 10:00 and #10 at 10:30, both high priority.
+    client_says(
+        db,
+        "2026-11-25T10:00:00Z",
+        "gil",
+        "globex",
+        "Important: the export to Excel fails",
+    );
+    client_says(
+        db,
+        "2026-11-25T10:30:00Z",
+        "gil",
+        "globex",
+        "Important: the PDF invoices are missing",
+    );
+    // max's greeting answers nothing; his top-level answer at 13:00 answers only the newest
+    // waiting request, #10 (2.5 h: over globex's 2 h, within the team's 4 h). #9 is never
+    // answered.
+    team_says(db, "2026-11-25T11:00:00Z", "max", "globex", "Good morning everyone!");
+    team_says(
+        db,
+        "2026-11-25T13:00:00Z",
+        "max",
+        "globex",
+        "Looking at the PDF invoices now",
+    );
+    // #10 done 16:30: 6 h, within 8 h.
+    let done = chat(db, "2026-11-25T16:30:00Z", MAX, "done #10\n");
+    assert!(done.contains("#10 done"), "{done}");
 }
 
 fn kpis_of_a_scripted_month(backend: &str) {
     let db = TestDb::new(backend);
     scripted_month(&db);
     let tasks = support::tasks_json(&db);
-    assert_eq!(tasks.len(), 8, "{tasks:#?}");
+    assert_eq!(tasks.len(), 10, "{tasks:#?}");
+    let first = |id: i64| tasks.iter().find(|t| t["id"] == id).expect("task")["first_response_at"].clone();
+    assert_eq!(
+        first(9),
+        Value::Null,
+        "the greeting and the answer to #10 did not answer #9"
+    );
+    assert_eq!(first(10), "2026-11-25T13:00:00Z");
     let k = kpi_json(&db, &["--from", "2026-11-01", "--to", "2026-11-30"]);
     let json = k.to_string();
 
@@ -236,42 +290,49 @@ fn kpis_of_a_scripted_month(backend: &str) {
     assert_eq!(k["retention_rate"]["clients_at_start"], 3);
     assert_eq!(k["retention_rate"]["previous"], 1.0);
 
-    // First response, client requests created in November: 1.5, 2, 1, 5, 16, 0.5 h → sorted
-    // 0.5 1 1.5 2 5 16: median (1.5 + 2) / 2 = 1.75; p90 is the ⌈5.4⌉ = 6th: 16. October: 2.
+    // First response, client requests created in November and answered: 1.5, 2, 1, 5, 16, 0.5,
+    // 2.5 h (#10) → sorted 0.5 1 1.5 2 2.5 5 16: median the 4th, 2; p90 the ⌈6.3⌉ = 7th: 16.
+    // October: 2.
     let fr = &k["first_response_hours"];
     assert_eq!(
         (fr["median"].as_f64(), fr["p90"].as_f64()),
-        (Some(1.75), Some(16.0)),
+        (Some(2.0), Some(16.0)),
         "{json}"
     );
-    assert_eq!(fr["count"], 6);
+    assert_eq!(fr["count"], 7);
     assert_eq!(
         (fr["previous"]["median"].as_f64(), fr["previous"]["p90"].as_f64()),
         (Some(2.0), Some(2.0))
     );
 
-    // Resolution, done in November: 8, 7, 3.5, 23 → median 7.5, p90 the 4th: 23. October: 8.
+    // Resolution, done in November: 8, 7, 3.5, 23, 6 (#10) → sorted 3.5 6 7 8 23: median 7, p90
+    // the ⌈4.5⌉ = 5th: 23. October: 8.
     let res = &k["resolution_hours"];
     assert_eq!(
         (res["median"].as_f64(), res["p90"].as_f64()),
-        (Some(7.5), Some(23.0)),
+        (Some(7.0), Some(23.0)),
         "{json}"
     );
     assert_eq!(res["previous"]["median"].as_f64(), Some(8.0));
 
     // SLA: #2–#5 met both targets; #6 breached its first response (decided, not met); #7 has used
     // exactly its 48 h resolution target by 1 Dec 00:00 (23–27 Nov and 30 Nov): not yet decided.
-    assert_eq!(k["sla_compliance"]["decided"], 5, "{json}");
+    // globex's own high targets: #9 never answered (over 2 h) and 31 h unresolved by 1 Dec (over
+    // 8 h): decided, not met; #10 answered in 2.5 h (over 2 h), done in 6 h: decided, not met (with
+    // the team's 4 h it would have met both). 4 of 7.
+    assert_eq!(k["sla_compliance"]["decided"], 7, "{json}");
     assert_eq!(k["sla_compliance"]["met"], 4);
-    assert_eq!(k["sla_compliance"]["value"], 0.8);
+    assert_eq!(k["sla_compliance"]["value"], 0.5714);
     assert_eq!(k["sla_compliance"]["previous"], 1.0);
 
-    // Backlog on 1 Dec 00:00: #6, #7, #8; #6 was due 20 Nov. On 1 Nov: nothing open.
-    assert_eq!(k["backlog"], serde_json::json!({"value": 3, "previous": 0}), "{json}");
+    // Backlog on 1 Dec 00:00: #6, #7, #8, #9; #6 was due 20 Nov. On 1 Nov: nothing open.
+    assert_eq!(k["backlog"], serde_json::json!({"value": 4, "previous": 0}), "{json}");
     assert_eq!(k["overdue"], serde_json::json!({"value": 1, "previous": 0}));
 
-    // NPS: one promoter (9), one passive (7), no detractor → (1 − 0) / 2 = +50; none in October.
-    assert_eq!(k["nps"]["value"], 50.0, "{json}");
+    // NPS: two promoters (bob 9, hal 10), one passive (gil 7), no detractor → (2 − 0) / 3 =
+    // +66.7; none in October.
+    assert_eq!(k["nps"]["value"], 66.7, "{json}");
+    assert_eq!(k["nps"]["answers"], 3);
     assert_eq!(k["nps"]["previous"], Value::Null);
     // CSAT: 👎 (bob, #2) and 👍 (gil, #3) answered in November → 0.5; October: 👍 → 1.
     assert_eq!(k["csat"]["value"], 0.5, "{json}");
@@ -286,20 +347,20 @@ fn kpis_of_a_scripted_month(backend: &str) {
     );
     assert_eq!(onboarding["previous"]["median"], Value::Null);
 
-    // Escalations: #5 of the 7 requests created in November; none of October's one.
+    // Escalations: #5 of the 9 requests created in November; none of October's one.
     assert_eq!(k["escalation_rate"]["escalated"], 1, "{json}");
-    assert_eq!(k["escalation_rate"]["created"], 7);
-    assert_eq!(k["escalation_rate"]["value"], 0.1429);
+    assert_eq!(k["escalation_rate"]["created"], 9);
+    assert_eq!(k["escalation_rate"]["value"], 0.1111);
     assert_eq!(k["escalation_rate"]["previous"], 0.0);
 
-    // Load on 1 Dec: lea owns #6 (as acme's owner) and acme; max owns #7 and globex; #8 was
+    // Load on 1 Dec: lea owns #6 (as acme's owner) and acme; max owns #7, #9 and globex; #8 was
     // tracked without an owner, so it is in the backlog but in nobody's load. On 1 Nov nobody
     // had open work.
     assert_eq!(
         k["owner_load"]["value"],
         serde_json::json!([
             {"owner": "lea", "open_tasks": 1, "active_clients": 1},
-            {"owner": "max", "open_tasks": 1, "active_clients": 1}
+            {"owner": "max", "open_tasks": 2, "active_clients": 1}
         ]),
         "{json}"
     );
@@ -320,11 +381,15 @@ fn kpis_of_a_scripted_month(backend: &str) {
             .expect("number")
     };
     let acme = (score(2) + score(4) + score(6)) / 3.0;
-    let globex = (score(3) + score(5) + score(7)) / 3.0;
+    let globex = (score(3) + score(5) + score(7) + score(9) + score(10)) / 5.0;
     let close = |v: &Value, x: f64| (v.as_f64().expect("number") - x).abs() < 0.0006;
     assert!(close(&k["sentiment"]["per_client"]["acme"]["mean"], acme), "{json}");
     assert!(close(&k["sentiment"]["per_client"]["globex"]["mean"], globex), "{json}");
-    assert!(close(&k["sentiment"]["mean"], (acme + globex) / 2.0), "{json}");
+    // The mean of all eight requests, not of the two clients' means.
+    assert!(
+        close(&k["sentiment"]["mean"], (3.0 * acme + 5.0 * globex) / 8.0),
+        "{json}"
+    );
     assert!(
         close(&k["sentiment"]["per_client"]["acme"]["previous"], score(1)),
         "{json}"
@@ -357,7 +422,7 @@ fn kpis_of_a_scripted_month(backend: &str) {
     let csv = String::from_utf8_lossy(&out.stdout);
     assert!(csv.starts_with("kpi,value,previous\n"), "{csv}");
     assert!(csv.contains("\nretention_rate,0.6667,1\n"), "{csv}");
-    assert!(csv.contains("\nsla_compliance,0.8,1\n"), "{csv}");
+    assert!(csv.contains("\nsla_compliance,0.5714,1\n"), "{csv}");
     assert!(csv.contains("\nonboarding_days.acme,30,\n"), "{csv}");
     let bytes = std::fs::read(&png).expect("chart written");
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
@@ -388,15 +453,14 @@ fn kpis_of_a_scripted_month(backend: &str) {
         .expect("keel chat");
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("KPIs 2026-11-01..2026-11-30"), "{said}");
-    // Worst first: a churned client, then the silent one, then the SLA.
+    // Worst first: the SLA, then a churned client, then the silent one.
     let attention = said.find("Needs attention:").expect("attention first");
-    let churn = said.find("1. 1 client churned").expect("churn first");
-    let silent = said.find("2. silent for 14+ days: umbrella").expect("then silence");
-    assert!(attention < churn && churn < silent, "{said}");
-    assert!(
-        said.contains("SLA compliance 80% (4 of 5 requests met both targets)"),
-        "{said}"
-    );
+    let sla = said
+        .find("1. SLA compliance 57.1% (4 of 7 requests met both targets)")
+        .expect("the SLA first");
+    let churn = said.find("2. 1 client churned").expect("then churn");
+    let silent = said.find("3. silent for 14+ days: umbrella").expect("then silence");
+    assert!(attention < sla && sla < churn && churn < silent, "{said}");
     assert!(said.contains("Retention: 66.7% (was 100%)"), "{said}");
     assert!(
         said.contains("(image saved to keel-kpi-2026-11-01..2026-11-30.png)"),
@@ -453,14 +517,14 @@ fn weekly_summary(db: &TestDb, dir: &std::path::Path) {
     assert_eq!(posted.len(), 2, "text and chart: {posted:?}");
     assert_eq!(posted[0]["channel"], "coordinators");
     let text = posted[0]["text"].as_str().expect("text");
-    // Last week, 23–29 Nov: #7 was opened and answered in 0.5 h; the backlog on 30 Nov 00:00 is
-    // #6, #7 and #8.
+    // Last week, 23–29 Nov: #7 answered in 0.5 h, #10 in 2.5 h (#9 never); the backlog on 30 Nov
+    // 00:00 is #6, #7, #8 and #9.
     assert!(
         text.starts_with("Weekly summary: KPIs 2026-W48 (2026-11-23 to 2026-11-29)"),
         "{text}"
     );
-    assert!(text.contains("First response: median 0.5 h, p90 0.5 h (1)"), "{text}");
-    assert!(text.contains("Backlog: 3 open, 1 overdue"), "{text}");
+    assert!(text.contains("First response: median 1.5 h, p90 2.5 h (2)"), "{text}");
+    assert!(text.contains("Backlog: 4 open, 1 overdue"), "{text}");
     assert_eq!(posted[1]["image"], "keel-kpi-2026-W48.png");
     assert!(posted[1]["bytes"].as_u64().expect("size") > 10_000);
     // Once: the next one is on 7 Dec.
