@@ -37,8 +37,19 @@ pub struct Translator {
     users: Arc<Mutex<HashMap<String, (User, Instant)>>>,
     /// The workspace's people (`users.list`): id, who they are, the names they go by (lowercase),
     /// and when it was read.
-    directory: Arc<Mutex<Option<(Vec<(String, User, Vec<String>)>, Instant)>>>,
+    directory: Arc<Mutex<Option<Directory>>>,
 }
+
+/// One person of the workspace's directory: their id, who they are, and the names they go by
+/// (lowercase: display name, real names, user name).
+struct Listed {
+    id: String,
+    user: User,
+    names: Vec<String>,
+}
+
+/// The workspace's people and when they were read.
+type Directory = (Vec<Listed>, Instant);
 
 /// How often, at most, `users.list` is read again because a name was not in it (the method is
 /// in Slack's tier 2: about 20 calls a minute).
@@ -221,11 +232,11 @@ impl Translator {
     /// minute) when it fits nobody.
     async fn in_directory(&self, name: &str) -> Vec<Speaker> {
         let name = name.to_lowercase();
-        let fits = |people: &[(String, User, Vec<String>)]| -> Vec<Speaker> {
+        let fits = |people: &[Listed]| -> Vec<Speaker> {
             people
                 .iter()
-                .filter(|(_, _, names)| names.contains(&name))
-                .map(|(id, u, _)| as_speaker(id, u.clone()))
+                .filter(|p| p.names.contains(&name))
+                .map(|p| as_speaker(&p.id, p.user.clone()))
                 .collect()
         };
         let mut directory = self.directory.lock().await;
@@ -246,7 +257,7 @@ impl Translator {
     }
 
     /// Every active person of the workspace (`users.list`, page by page).
-    async fn read_directory(&self) -> Option<Vec<(String, User, Vec<String>)>> {
+    async fn read_directory(&self) -> Option<Vec<Listed>> {
         let own_team = self.me().await.map(|(_, team)| team);
         let session = self.slack.client.open_session(&self.slack.token);
         let mut people = Vec::new();
@@ -277,7 +288,11 @@ impl Translator {
                 .filter(|n| !n.is_empty())
                 .map(|n| n.to_lowercase())
                 .collect();
-                people.push((u.id.to_string(), person(u, None, own_team.as_deref()), names));
+                people.push(Listed {
+                    id: u.id.to_string(),
+                    user: person(u, None, own_team.as_deref()),
+                    names,
+                });
             }
             cursor = page
                 .response_metadata
