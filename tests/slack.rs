@@ -923,6 +923,39 @@ fn a_slack_outage_backs_off_and_the_message_goes_once_and_a_newcomer_is_looked_u
     });
 }
 
+/// `/keel <text>` from `user` in `channel`, signed, to `keel run`'s endpoint; answered 200.
+async fn slash_to(run: &support::KeelRun, user: &str, channel: &str, text: &str, trigger: &str) {
+    let answer = keel_fake_slack::send_signed(
+        &format!("http://{}/slack/commands", run.http),
+        SECRET,
+        "application/x-www-form-urlencoded",
+        slash(user, channel, text, trigger).as_bytes(),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+}
+
+/// `keel run` over the Events API against the fake (`extra` settings after `[slack]`), with
+/// acme's channel linked by lea.
+async fn events_keel_with_acme(db: &support::TestDb, fake: &FakeSlack, extra: &str) -> support::KeelRun {
+    let run = keel_run(
+        db,
+        &format!("mode = \"events\"\napi_url = \"{}\"\n{extra}", fake.api_url),
+    );
+    slash_to(
+        &run,
+        "ULEA",
+        "C0ACME",
+        "client add acme \"Acme Corp\" <#C0ACME|acme>",
+        "T1",
+    )
+    .await;
+    assert!(keel_post_of(fake, 0, &run).await.text.starts_with("client acme added"));
+    run
+}
+
 /// `keel outbox list [--failed] --format json`, parsed.
 fn outbox_rows(db: &support::TestDb, failed: bool) -> Vec<serde_json::Value> {
     let mut args = vec!["outbox", "list", "--db", &db.url, "--format", "json"];
@@ -952,33 +985,12 @@ fn an_outage_loses_nothing_and_dead_letters_can_be_sent_again(backend: &str) {
     support::runtime().block_on(async {
         let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
         let db = support::TestDb::new(backend);
-        let run = keel_run(
-            &db,
-            &format!(
-                "mode = \"events\"\napi_url = \"{}\"\n[outbox]\nbackoff_max_seconds = 1",
-                fake.api_url
-            ),
-        );
-        let events = format!("http://{}/slack/events", run.http);
+        let run = events_keel_with_acme(&db, &fake, "[outbox]\nbackoff_max_seconds = 1").await;
         let say = |text: String| {
             let payload = fake.user_says("C0ACME", "UBOB", &text, None);
-            let events = events.clone();
-            async move {
-                let answers = keel_fake_slack::deliver_event(&events, SECRET, &payload, &FAST_RETRIES).await;
-                assert_eq!(answers[0].status, 200, "{answers:?}");
-            }
+            let run = &run;
+            async move { deliver(run, &payload).await }
         };
-        let added = keel_fake_slack::send_signed(
-            &format!("http://{}/slack/commands", run.http),
-            SECRET,
-            "application/x-www-form-urlencoded",
-            slash("ULEA", "C0ACME", "client add acme \"Acme Corp\" <#C0ACME|acme>", "T1").as_bytes(),
-            None,
-            &[],
-        )
-        .await;
-        assert_eq!(added.status, 200, "{added:?}");
-        assert!(keel_post_of(&fake, 0, &run).await.text.starts_with("client acme added"));
         say("Can you check the invoice export? It fails for November".into()).await;
         assert!(keel_post_of(&fake, 1, &run).await.text.starts_with("#1 opened"));
 
@@ -1064,18 +1076,7 @@ fn a_quoted_block_is_read_as_what_the_reply_adds() {
     support::runtime().block_on(async {
         let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
         let db = support::TestDb::new("sqlite");
-        let run = keel_run(&db, &format!("mode = \"events\"\napi_url = \"{}\"", fake.api_url));
-        let added = keel_fake_slack::send_signed(
-            &format!("http://{}/slack/commands", run.http),
-            SECRET,
-            "application/x-www-form-urlencoded",
-            slash("ULEA", "C0ACME", "client add acme \"Acme Corp\" <#C0ACME|acme>", "T1").as_bytes(),
-            None,
-            &[],
-        )
-        .await;
-        assert_eq!(added.status, 200, "{added:?}");
-        assert!(keel_post_of(&fake, 0, &run).await.text.starts_with("client acme added"));
+        let run = events_keel_with_acme(&db, &fake, "").await;
         let asked = fake.user_says("C0ACME", "UBOB", "The invoice export is broken", None);
         deliver(&run, &asked).await;
         let opened = keel_post_of(&fake, 1, &run).await;
@@ -1157,22 +1158,9 @@ fn answers_on_slack_name_channels_and_people_as_slack_shows_them() {
         let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
         let db = support::TestDb::new("sqlite");
         let run = keel_run(&db, &format!("mode = \"events\"\napi_url = \"{}\"", fake.api_url));
-        let command = |text: &str, n: usize| {
-            let body = slash("ULEA", "C0OPS", text, &format!("T{n}"));
-            let url = format!("http://{}/slack/commands", run.http);
-            async move {
-                let answer = keel_fake_slack::send_signed(
-                    &url,
-                    SECRET,
-                    "application/x-www-form-urlencoded",
-                    body.as_bytes(),
-                    None,
-                    &[],
-                )
-                .await;
-                assert_eq!(answer.status, 200, "{answer:?}");
-            }
-        };
+        let keel = &run;
+        let command =
+            |text: &'static str, n: usize| async move { slash_to(keel, "ULEA", "C0OPS", text, &format!("T{n}")).await };
         command("client add acme \"Acme Corp\" <#C0ACME|acme> owner <@ULEA>", 1).await;
         let added = post_in(&fake, &run, "C0OPS", 0).await;
         assert_eq!(
@@ -1211,22 +1199,11 @@ fn a_teammate_who_never_wrote_is_found_by_mention_or_name_on_slack() {
         let db = support::TestDb::new("sqlite");
         let run = keel_run(&db, &format!("mode = \"events\"\napi_url = \"{}\"", fake.api_url));
         let mut n = 0;
-        let mut command = |text: &str| {
+        let keel = &run;
+        let mut command = |text: &'static str| {
             n += 1;
-            let body = slash("ULEA", "C0OPS", text, &format!("T{n}"));
-            let url = format!("http://{}/slack/commands", run.http);
-            async move {
-                let answer = keel_fake_slack::send_signed(
-                    &url,
-                    SECRET,
-                    "application/x-www-form-urlencoded",
-                    body.as_bytes(),
-                    None,
-                    &[],
-                )
-                .await;
-                assert_eq!(answer.status, 200, "{answer:?}");
-            }
+            let trigger = format!("T{n}");
+            async move { slash_to(keel, "ULEA", "C0OPS", text, &trigger).await }
         };
         command("client add acme \"Acme Corp\" <#C0ACME|acme>").await;
         assert!(post_in(&fake, &run, "C0OPS", 0)
