@@ -1412,3 +1412,49 @@ fn a_teammate_who_never_wrote_is_found_by_id_or_pill_on_matrix() {
         );
     });
 }
+
+#[test]
+fn a_command_in_a_tasks_thread_acts_on_that_task() {
+    let _turn = one_at_a_time();
+    support::runtime().block_on(async {
+        let mut w = world("sqlite", 3).await;
+        let room = w.client_room("acme", false).await;
+        let asked = w.first_request(&room).await;
+        let keel = id("keel");
+        // In #1's thread (m.thread), lea names no task.
+        w.lea.send(&room, in_thread(&asked, "!keel take")).await;
+        let taken = w
+            .lea
+            .next_where("take's answer", |ev| {
+                ev.sender == keel && ev.content.body().starts_with("#1 owner")
+            })
+            .await;
+        assert_eq!(taken.content.body(), "#1 owner @lea");
+        assert_eq!(thread_root(&taken).as_ref(), Some(&asked), "answered in the thread");
+        w.lea
+            .send(&room, in_thread(&asked, "!keel done fixed the SSO config"))
+            .await;
+        let done = w
+            .lea
+            .next_where("done's answer", |ev| {
+                ev.sender == keel && ev.content.body().starts_with("#1 done")
+            })
+            .await;
+        assert_eq!(done.content.body(), "#1 done: fixed the SSO config");
+        // Outside the thread the same word needs a task.
+        w.lea.say(&room, "!keel take").await;
+        let which = w
+            .lea
+            .next_where("which task", |ev| {
+                ev.sender == keel && ev.content.body().starts_with("which task?")
+            })
+            .await;
+        assert_eq!(which.content.body(), "which task? name it like #12 (usage: take #N)");
+        let tasks = w.tasks();
+        assert_eq!(tasks.len(), 1, "{tasks:?}");
+        assert_eq!(
+            (tasks[0]["status"].as_str(), tasks[0]["owner"].as_str()),
+            (Some("done"), Some("lea"))
+        );
+    });
+}

@@ -1247,3 +1247,76 @@ fn a_teammate_who_never_wrote_is_found_by_mention_or_name_on_slack() {
         );
     });
 }
+
+/// keel's first post that `matches`, waiting up to 10 s for it.
+async fn post_where(
+    fake: &FakeSlack,
+    run: &support::KeelRun,
+    what: &str,
+    matches: impl Fn(&keel_fake_slack::Post) -> bool,
+) -> keel_fake_slack::Post {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(post) = fake.keel_posts().into_iter().find(|p| matches(p)) {
+            return post;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {what}: keel posted {:?}\nkeel's log:\n{}",
+            fake.keel_posts(),
+            run.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[test]
+fn a_command_in_a_tasks_thread_acts_on_that_task() {
+    support::runtime().block_on(async {
+        let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
+        let db = support::TestDb::new("sqlite");
+        let run = events_keel_with_acme(&db, &fake, "").await;
+        let first = fake.user_says("C0ACME", "UBOB", "The SSO login fails for everyone", None);
+        deliver(&run, &first).await;
+        post_where(&fake, &run, "#1", |p| p.text.starts_with("#1 opened")).await;
+        let second = fake.user_says("C0ACME", "UBOB", "Also the export is slow", None);
+        deliver(&run, &second).await;
+        post_where(&fake, &run, "#2", |p| p.text.starts_with("#2 opened")).await;
+        let ts = |e: &serde_json::Value| e["event"]["ts"].as_str().expect("ts").to_string();
+        let (one, two) = (ts(&first), ts(&second));
+
+        // In each task's thread, lea names no task.
+        let in_thread =
+            |root: &str, text: &str| fake.user_says("C0ACME", "ULEA", &format!("<@UKEEL> {text}"), Some(root));
+        deliver(&run, &in_thread(&one, "take")).await;
+        let taken = post_where(&fake, &run, "take's answer", |p| p.text.starts_with("#1 owner")).await;
+        assert_eq!(taken.text, "#1 owner <@ULEA>");
+        assert_eq!(taken.thread_ts.as_deref(), Some(one.as_str()));
+        deliver(&run, &in_thread(&two, "take")).await;
+        post_where(&fake, &run, "#2's owner", |p| p.text == "#2 owner <@ULEA>").await;
+        deliver(&run, &in_thread(&two, "due friday")).await;
+        post_where(&fake, &run, "#2's due date", |p| p.text.starts_with("#2 due Fri")).await;
+        deliver(&run, &in_thread(&one, "done fixed the SSO config")).await;
+        let done = post_where(&fake, &run, "done's answer", |p| p.text.starts_with("#1 done")).await;
+        assert_eq!(done.text, "#1 done: fixed the SSO config");
+
+        // Outside a thread the same word needs a task, and the answer names lea's open one here.
+        deliver(&run, &fake.user_says("C0ACME", "ULEA", "<@UKEEL> take", None)).await;
+        let which = post_where(&fake, &run, "which task", |p| p.text.starts_with("which task?")).await;
+        assert_eq!(
+            which.text,
+            "which task? name it like #12 (usage: take #N) — yours open here: #2"
+        );
+        let tasks = support::tasks_json(&db);
+        assert_eq!(tasks.len(), 2, "no command became a task: {tasks:#?}");
+        assert_eq!(
+            (tasks[0]["status"].as_str(), tasks[0]["owner"].as_str()),
+            (Some("done"), Some("lea"))
+        );
+        assert!(
+            tasks[1]["due_at"].as_str().is_some_and(|d| d.starts_with("2026-11-27")),
+            "{}",
+            tasks[1]
+        );
+    });
+}

@@ -23,6 +23,11 @@ pub fn help(topic: Option<&str>, for_client: bool) -> String {
     for s in visible {
         out.push_str(&format!("  {} — {}\n", s.usage, s.about));
     }
+    if !for_client {
+        out.push_str(
+            "In a task's thread, task commands need no #N: \"take\", \"done fixed it\", \"due friday\" act on that task.\n",
+        );
+    }
     out.push_str("Anything else after @keel (or /keel) becomes a task.");
     out
 }

@@ -18,12 +18,28 @@ use crate::store::tasks::{self, Filter};
 /// How many tasks `list` shows before it says how many more there are.
 const LIST_LIMIT: i64 = 30;
 
+/// Commands that act on the task of the thread they are written in when they name none.
+const THREAD_COMMANDS: &[&str] = &[
+    "take", "start", "wait", "done", "cancel", "reopen", "due", "priority", "note", "snooze", "escalate", "assign",
+    "show",
+];
+
 /// Text addressed to keel: a command, or else a request to track.
 pub(super) async fn run(turn: &mut Turn<'_>, text: &str, slash: bool) -> Outcome {
+    let text = match in_thread_task(turn, text).await? {
+        Some(with_id) => with_id,
+        None => text.to_string(),
+    };
+    let text = text.as_str();
     match command::parse(text) {
         Ok((command, spec)) => {
             permit(turn, spec)?;
             execute(turn, command, slash).await
+        }
+        Err(ParseError::Usage(message))
+            if message.starts_with("which task?") || message.contains("is not a task id") =>
+        {
+            user(format!("{message}{}", probably_meant(turn).await?))
         }
         Err(ParseError::Usage(message)) => user(message),
         Err(ParseError::NotACommand) => {
@@ -40,6 +56,53 @@ pub(super) async fn run(turn: &mut Turn<'_>, text: &str, slash: bool) -> Outcome
             track(turn, text, slash).await
         }
     }
+}
+
+/// A task command written without `#N` in a task's thread, with the thread's task put in:
+/// `done fixed it` in #2's thread is `done #2 fixed it`.
+async fn in_thread_task(turn: &mut Turn<'_>, text: &str) -> Outcome<Option<String>> {
+    let inbound = turn.inbound;
+    let Some(root) = inbound.thread.as_deref() else {
+        return Ok(None);
+    };
+    let trimmed = text.trim_start();
+    let mut words = trimmed.split_whitespace();
+    let Some(first) = words.next() else {
+        return Ok(None);
+    };
+    if !THREAD_COMMANDS.contains(&first.to_lowercase().as_str())
+        || words.next().is_some_and(|w| TaskId::parse(w).is_ok())
+    {
+        return Ok(None);
+    }
+    let task = tasks::by_message(turn.db().await?, &inbound.adapter, &inbound.conversation.id, root).await?;
+    Ok(task.map(|t| format!("{first} #{}{}", t.id, &trimmed[first.len()..])))
+}
+
+/// The tasks a team member probably meant by a command without `#N`: their most recent open
+/// ones in this conversation, as ` — yours open here: #3, #5`.
+async fn probably_meant(turn: &mut Turn<'_>) -> Outcome<String> {
+    let Some(me) = turn.who.member().map(|m| m.id) else {
+        return Ok(String::new());
+    };
+    let filter = Filter {
+        statuses: vec![Status::Open, Status::InProgress, Status::Waiting],
+        owner_id: Some(me),
+        ..Filter::default()
+    };
+    let channel = turn.inbound.conversation.id.clone();
+    let mine: Vec<String> = tasks::list(turn.db().await?, &filter)
+        .await?
+        .iter()
+        .rev()
+        .filter(|v| v.task.channel == channel)
+        .take(3)
+        .map(|v| format!("#{}", v.task.id))
+        .collect();
+    Ok(match mine.is_empty() {
+        true => String::new(),
+        false => format!(" — yours open here: {}", mine.join(", ")),
+    })
 }
 
 /// Refuses a command the speaker may not run.
