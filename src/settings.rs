@@ -61,11 +61,10 @@ impl Settings {
         for row in sla::all(conn).await? {
             book.set(row.client_id, row.priority, row.targets(), Origin::Chat);
         }
-        if !self.client_sla.is_empty() {
-            for client in people::clients(conn).await? {
-                for (_, priority, targets) in self.client_sla.iter().filter(|(key, ..)| *key == client.key) {
-                    book.set(client.id, *priority, *targets, Origin::Config);
-                }
+        for (key, priority, targets) in &self.client_sla {
+            // A configured client keel does not have (yet) has no tasks to hold to them.
+            if let Some(client) = people::client_by_key(conn, key).await? {
+                book.set(client.id, *priority, *targets, Origin::Config);
             }
         }
         Ok(book)

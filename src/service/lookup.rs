@@ -27,11 +27,16 @@ pub(super) async fn member_named(turn: &mut Turn<'_>, who: &str) -> Outcome<Memb
     let inbound = turn.inbound;
     match turn.unqueued().member_by_reference(&inbound.adapter, who).await? {
         Some(m) => Ok(m),
-        None => user(format!(
-            "I don't know @{}: people join the team when they first write where keel is",
-            truncate(who, 40)
-        )),
+        None => unknown_member(who),
     }
+}
+
+/// The answer about someone keel does not know and the platform did not name.
+pub(super) fn unknown_member(who: &str) -> Outcome<Member> {
+    user(format!(
+        "I don't know @{}: people join the team when they first write where keel is",
+        truncate(who, 40)
+    ))
 }
 
 pub(super) async fn client_named(turn: &mut Turn<'_>, key: &str) -> Outcome<Client> {

@@ -5,7 +5,7 @@
 
 use keel_chat::Speaker;
 
-use super::lookup::member_named;
+use super::lookup::unknown_member;
 use super::outcome::{user, Outcome};
 use super::standup;
 use super::turn::Turn;
@@ -24,7 +24,7 @@ pub(super) async fn teammate(turn: &mut Turn<'_>, who: &str) -> Outcome<Member> 
         .iter()
         .find(|n| n.reference.eq_ignore_ascii_case(reference))
     else {
-        return member_named(turn, reference).await;
+        return unknown_member(reference);
     };
     let team: Vec<&Speaker> = named.candidates.iter().filter(|s| !s.external).collect();
     let shown = truncate(reference, 40);
