@@ -770,3 +770,57 @@ on_both_backends!(a_teammate_named_before_they_ever_wrote_can_be_given_a_task, |
     let mine = chat(&db, NOW, &["--as", "kim", "--channel", "general"], "@keel list mine\n");
     assert!(mine.contains("#1 open"), "{mine}");
 });
+
+on_both_backends!(
+    requests_read_the_dates_people_write_and_ask_back_about_12_11,
+    |backend| {
+        // Tuesday 24 Nov 2026, 15:00 UTC; lea works 09:00-17:00 UTC.
+        let db = TestDb::new(backend);
+        let lea = ["--as", "lea", "--channel", "general"];
+        let said = chat(
+            &db,
+            NOW,
+            &lea,
+            "@keel track send the report Monday 10am\n\
+         @keel track call them back Friday at 2pm\n\
+         @keel track renew the certificate by the 15th\n\
+         @keel track restart the sync first thing tomorrow\n\
+         @keel track ship the export by 12/11\n\
+         @keel due #5 12/11\n\
+         @keel due #5 Dec 11\n",
+        );
+        let lines: Vec<&str> = said.lines().collect();
+        assert!(
+            lines[0].contains("due Mon 30 Nov 2026 10:00 UTC (\"Monday 10am\")"),
+            "{said}"
+        );
+        assert!(
+            lines[3].contains("due Wed 25 Nov 2026 09:00 UTC (\"first thing tomorrow\")"),
+            "{said}"
+        );
+        // 12/11 could be either: keel opens the task without a date and asks.
+        assert!(
+            lines[4].ends_with("· no due date yet: \"12/11\" could be 12 Nov or 11 Dec (`due #5 Dec 11`)"),
+            "{said}"
+        );
+        assert_eq!(
+        lines[5],
+        "[#general] keel: \"12/11\" could be Fri 12 Nov 2027 or Fri 11 Dec 2026: write the month as a word (\"Dec 11\")"
+    );
+        assert!(lines[6].contains("due Fri 11 Dec 2026 17:00 UTC"), "{said}");
+        let due: Vec<String> = tasks_json(&db)
+            .iter()
+            .map(|t| t["due_at"].as_str().unwrap_or("none").to_string())
+            .collect();
+        assert_eq!(
+            due,
+            [
+                "2026-11-30T10:00:00Z",
+                "2026-11-27T14:00:00Z",
+                "2026-12-15T17:00:00Z",
+                "2026-11-25T09:00:00Z",
+                "2026-12-11T17:00:00Z",
+            ]
+        );
+    }
+);

@@ -12,6 +12,7 @@ fn ctx() -> DueContext {
     DueContext {
         now: Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).single().expect("time"),
         tz: chrono_tz::Europe::Berlin,
+        day_start: NaiveTime::from_hms_opt(9, 0, 0).expect("time"),
         day_end: NaiveTime::from_hms_opt(17, 0, 0).expect("time"),
     }
 }

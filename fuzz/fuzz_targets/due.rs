@@ -11,6 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let ctx = DueContext {
         now: Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).single().expect("time"),
         tz: chrono_tz::Europe::Berlin,
+        day_start: NaiveTime::from_hms_opt(9, 0, 0).expect("time"),
         day_end: NaiveTime::from_hms_opt(17, 0, 0).expect("time"),
     };
     if let Err(e) = parse_due(&text, &ctx) {

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::domain::due::{find_due, DueContext, FoundDue};
+use crate::domain::due::{find_ambiguous, find_due, DueContext, DueError, FoundDue};
 use crate::domain::Priority;
 
 /// Everything keel understood from a request's text; echoed back in the reply.
@@ -14,6 +14,8 @@ use crate::domain::Priority;
 pub struct Understood {
     pub title: String,
     pub due: Option<FoundDue>,
+    /// A date that could be read two ways (`by 12/11`): keel asks back instead of guessing.
+    pub unclear_due: Option<DueError>,
     /// A priority the words asked for (`urgent`, `asap`, `p1`, `high priority`).
     pub priority: Option<Priority>,
     /// People mentioned (`@lea`), in order; the first team member among them owns the task.
@@ -35,6 +37,7 @@ pub fn understand(text: &str, ctx: &DueContext) -> Understood {
     Understood {
         title: title(text),
         due: find_due(text, ctx),
+        unclear_due: find_ambiguous(text, ctx),
         priority: priority_words(text),
         mentions: mentions(text),
         for_words: for_words(text),

@@ -102,6 +102,18 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
         understood.due.as_ref().map(|d| d.phrase.as_str()),
         tz,
     );
+    if let Some((input, (a, b))) = understood
+        .unclear_due
+        .as_ref()
+        .and_then(|e| Some((&e.input, e.readings?)))
+    {
+        text.push_str(&format!(
+            " · no due date yet: \"{input}\" could be {} or {} (`due #{id} {}`)",
+            a.format("%-d %b"),
+            b.format("%-d %b"),
+            b.format("%b %-d")
+        ));
+    }
     if !unknown_people.is_empty() {
         let names: Vec<String> = unknown_people.iter().map(|p| format!("@{p}")).collect();
         text.push_str(&format!(" · not in the team: {}", names.join(", ")));

@@ -127,14 +127,15 @@ impl<'a> Turn<'a> {
 
     /// The context for reading dates the speaker wrote.
     pub fn due_context(&self) -> DueContext {
-        let day_end = match &self.who {
-            Who::Team(m) => m.hours.end,
-            Who::Client { .. } => self.keel.settings.team_hours.end,
+        let hours = match &self.who {
+            Who::Team(m) => m.hours,
+            Who::Client { .. } => self.keel.settings.team_hours,
         };
         DueContext {
             now: self.at(),
             tz: self.speaker_tz(),
-            day_end,
+            day_start: hours.start,
+            day_end: hours.end,
         }
     }
 
