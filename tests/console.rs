@@ -114,7 +114,18 @@ on_both_backends!(bad_input_changes_nothing_and_says_why, |backend| {
         &["--as", "bob", "--client", "acme", "--channel", "acme"],
         "@keel assign #1 @lea\n",
     );
-    assert_eq!(refused.trim(), "[#acme] keel: only team members can assign tasks");
+    // In a channel shared with a client, a mistake's answer reaches only the one who made it.
+    assert_eq!(
+        refused.trim(),
+        "[#acme only to @bob] keel: only team members can assign tasks"
+    );
+    let typo = chat(
+        &db,
+        NOW,
+        &["--as", "lea", "--channel", "acme"],
+        "@keel due #99 tomorrow\n",
+    );
+    assert_eq!(typo.trim(), "[#acme only to @lea] keel: #99 does not exist");
     let refused = chat(
         &db,
         NOW,

@@ -757,13 +757,13 @@ on_both_backends!(client_users_are_refused_every_team_command_in_one_line, |back
     ] {
         asked.push((text.to_string(), why.to_string()));
     }
-    // In the shared channel (@keel …), as a slash command (answered to bob alone), and in his
-    // direct conversation with keel.
+    // In the shared channel (@keel …) and as a slash command, both answered to bob alone, and in
+    // his direct conversation with keel.
     let mentioned: Vec<String> = asked.iter().map(|(t, _)| format!("@keel {t}")).collect();
     let slashed: Vec<String> = asked.iter().map(|(t, _)| format!("/keel {t}")).collect();
     let bob = ["--as", "bob", "--client", "acme", "--channel", "acme"];
     for (lines, place) in [
-        (&mentioned, "[#acme] keel: "),
+        (&mentioned, "[#acme only to @bob] keel: "),
         (&slashed, "[#acme only to @bob] keel: "),
     ] {
         let out = team.say(&bob, &lines.iter().map(String::as_str).collect::<Vec<_>>());

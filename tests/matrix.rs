@@ -306,6 +306,37 @@ impl Person {
         self.next_where("message from keel", |ev| ev.sender == keel).await
     }
 
+    /// keel's next message that matches in its direct room with this person, accepting keel's
+    /// invite to that room when it comes.
+    async fn direct_from_keel(
+        &mut self,
+        what: &str,
+        matches: impl Fn(&OriginalSyncRoomMessageEvent) -> bool,
+    ) -> OriginalSyncRoomMessageEvent {
+        let keel = id("keel");
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            for invited in self.client.invited_rooms() {
+                if invited.invite_details().await.is_ok_and(|d| d.inviter_id == keel) {
+                    let _ = invited.join().await;
+                }
+            }
+            if let Ok(ev) = tokio::time::timeout(Duration::from_millis(300), self.seen.recv()).await {
+                let ev = ev.expect("the client is syncing");
+                if ev.sender == keel && matches(&ev) {
+                    let mut direct = false;
+                    for room in self.client.joined_rooms() {
+                        let members = room.members(RoomMemberships::JOIN).await.expect("members");
+                        direct |= members.len() == 2 && members.iter().any(|m| m.user_id() == keel);
+                    }
+                    assert!(direct, "a room with only keel and its person");
+                    return ev;
+                }
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no {what} within {WAIT:?}");
+        }
+    }
+
     /// keel's answer in the thread of `asked`.
     async fn answer_to(&mut self, asked: &OwnedEventId) -> OriginalSyncRoomMessageEvent {
         let keel = id("keel");
@@ -667,14 +698,6 @@ async fn command_tour(backend: &str, encrypted: bool) {
         ("lea", "!keel hours 08:00-16:00", "your working hours are 08:00-16:00"),
         ("lea", "@keel list open", "#1 open"),
         ("lea", "keel: show #2", "#2 cancelled"),
-        // Mistakes are answered in one line and change nothing.
-        ("lea", "!keel due #99 tomorrow", "#99 does not exist"),
-        ("lea", "!keel priority #1 sometime", "\"sometime\" is not a priority"),
-        (
-            "bob",
-            "!keel assign #1 @lea:localhost",
-            "only team members can assign tasks",
-        ),
     ];
     for (who, said, expected) in tour {
         let speaker = match *who {
@@ -690,6 +713,29 @@ async fn command_tour(backend: &str, encrypted: bool) {
         assert!(
             body.contains(expected),
             "{said:?} was answered {body:?}, expected {expected:?}"
+        );
+    }
+    // Mistakes are answered in one line and change nothing; the room is shared with acme, so
+    // each answer is a direct message to the one who made the mistake.
+    let mistakes = [
+        ("lea", "!keel due #99 tomorrow", "#99 does not exist"),
+        ("lea", "!keel priority #1 sometime", "\"sometime\" is not a priority"),
+        (
+            "bob",
+            "!keel assign #1 @lea:localhost",
+            "only team members can assign tasks",
+        ),
+    ];
+    for (who, said, expected) in mistakes {
+        let speaker = if who == "bob" { &mut w.bob } else { &mut w.lea };
+        speaker.say(&room, said).await;
+        let answer = speaker
+            .direct_from_keel(said, |ev| ev.content.body().contains(expected))
+            .await;
+        let body = answer.content.body();
+        assert!(
+            body.starts_with(&format!("In acme: {expected}")),
+            "{said:?} was answered {body:?}"
         );
     }
     let tasks = w.tasks();
@@ -1393,22 +1439,26 @@ fn a_teammate_who_never_wrote_is_found_by_id_or_pill_on_matrix() {
         });
         w.lea.send_json(&room, pill).await;
         let mut answers = Vec::new();
-        while answers.len() < 3 {
+        while answers.len() < 2 {
             let ev = w
                 .lea
                 .next_where("keel's answers", |ev| {
-                    ev.sender == keel && !ev.content.body().starts_with("#1 opened")
+                    ev.sender == keel && ev.content.body().starts_with("#1 owner")
                 })
                 .await;
             answers.push(ev.content.body().to_string());
         }
+        assert_eq!(answers, ["#1 owner @max", "#1 owner @lea"]);
+        // The room is shared with acme: the mistake's answer is lea's alone.
+        let nobody = w
+            .lea
+            .direct_from_keel("the unknown person", |ev| {
+                ev.content.body().contains("nobody on matrix")
+            })
+            .await;
         assert_eq!(
-            answers,
-            [
-                "#1 owner @max",
-                "nobody on matrix is called @nobody:localhost (name them as the platform does, or with a mention)",
-                "#1 owner @lea",
-            ]
+            nobody.content.body(),
+            "In acme: nobody on matrix is called @nobody:localhost (name them as the platform does, or with a mention)"
         );
     });
 }
@@ -1431,6 +1481,47 @@ fn a_command_in_a_tasks_thread_acts_on_that_task() {
             .await;
         assert_eq!(taken.content.body(), "#1 owner @lea");
         assert_eq!(thread_root(&taken).as_ref(), Some(&asked), "answered in the thread");
+        w.lea.send(&room, in_thread(&asked, "@keel due friday")).await;
+        let due = w
+            .lea
+            .next_where("due's answer", |ev| {
+                ev.sender == keel && ev.content.body().starts_with("#1 due Fri")
+            })
+            .await;
+        assert_eq!(thread_root(&due).as_ref(), Some(&asked));
+        w.lea.send(&room, in_thread(&asked, "!keel show")).await;
+        let shown = w
+            .lea
+            .next_where("#1's card", |ev| {
+                ev.sender == keel
+                    && ev.content.body().starts_with("#1 ")
+                    && ev.content.body().contains("invoice export")
+            })
+            .await;
+        assert_eq!(thread_root(&shown).as_ref(), Some(&asked));
+
+        // Outside the thread the same word needs a task. The room is shared with acme, so the
+        // answer, naming lea's open task, is a direct message only she reads.
+        w.lea.say(&room, "!keel take").await;
+        let which = w
+            .lea
+            .direct_from_keel("which task", |ev| ev.content.body().contains("which task?"))
+            .await;
+        assert_eq!(
+            which.content.body(),
+            "In acme: which task? name it like #12 (usage: take #N) — yours open here: #1"
+        );
+        w.lea.say(&room, "@keel done fixed it").await;
+        let not_an_id = w
+            .lea
+            .direct_from_keel("not a task id", |ev| ev.content.body().contains("is not a task id"))
+            .await;
+        assert!(
+            not_an_id.content.body().ends_with("— yours open here: #1"),
+            "{}",
+            not_an_id.content.body()
+        );
+
         w.lea
             .send(&room, in_thread(&asked, "!keel done fixed the SSO config"))
             .await;
@@ -1441,20 +1532,27 @@ fn a_command_in_a_tasks_thread_acts_on_that_task() {
             })
             .await;
         assert_eq!(done.content.body(), "#1 done: fixed the SSO config");
-        // Outside the thread the same word needs a task.
-        w.lea.say(&room, "!keel take").await;
-        let which = w
-            .lea
-            .next_where("which task", |ev| {
-                ev.sender == keel && ev.content.body().starts_with("which task?")
-            })
-            .await;
-        assert_eq!(which.content.body(), "which task? name it like #12 (usage: take #N)");
+        // bob, in the shared room, saw the answers in the thread and none of the mistakes.
+        let seen_by_bob: Vec<String> = w
+            .bob
+            .keel_history(&room)
+            .await
+            .iter()
+            .map(|ev| ev.content.body().to_string())
+            .collect();
+        assert!(seen_by_bob.iter().any(|b| b.starts_with("#1 done")), "{seen_by_bob:?}");
+        assert!(
+            !seen_by_bob
+                .iter()
+                .any(|b| b.contains("which task") || b.contains("is not a task id")),
+            "{seen_by_bob:?}"
+        );
         let tasks = w.tasks();
         assert_eq!(tasks.len(), 1, "{tasks:?}");
         assert_eq!(
             (tasks[0]["status"].as_str(), tasks[0]["owner"].as_str()),
             (Some("done"), Some("lea"))
         );
+        assert!(tasks[0]["due_at"].as_str().is_some(), "{}", tasks[0]);
     });
 }

@@ -1300,13 +1300,51 @@ fn a_command_in_a_tasks_thread_acts_on_that_task() {
         let done = post_where(&fake, &run, "done's answer", |p| p.text.starts_with("#1 done")).await;
         assert_eq!(done.text, "#1 done: fixed the SSO config");
 
-        // Outside a thread the same word needs a task, and the answer names lea's open one here.
+        deliver(&run, &in_thread(&two, "show")).await;
+        let shown = post_where(&fake, &run, "#2's card", |p| p.text.starts_with("#2 ")).await;
+        assert!(shown.text.contains("Also the export is slow"), "{}", shown.text);
+        assert_eq!(shown.thread_ts.as_deref(), Some(two.as_str()));
+
+        // Outside a thread the same words need a task, and the answer names lea's open one
+        // here. In the client's channel only lea sees it (chat.postEphemeral).
         deliver(&run, &fake.user_says("C0ACME", "ULEA", "<@UKEEL> take", None)).await;
         let which = post_where(&fake, &run, "which task", |p| p.text.starts_with("which task?")).await;
         assert_eq!(
             which.text,
             "which task? name it like #12 (usage: take #N) — yours open here: #2"
         );
+        assert_eq!(which.only_for.as_deref(), Some("ULEA"), "private in a client's channel");
+        deliver(&run, &fake.user_says("C0ACME", "ULEA", "<@UKEEL> done fixed it", None)).await;
+        let not_an_id = post_where(&fake, &run, "not a task id", |p| p.text.contains("is not a task id")).await;
+        assert_eq!(
+            not_an_id.text,
+            "\"fixed\" is not a task id (try \"#12\") (usage: done #N [note]) — yours open here: #2"
+        );
+        assert_eq!(not_an_id.only_for.as_deref(), Some("ULEA"));
+        // A mistake in a thread the client reads stays private, in that thread.
+        deliver(&run, &in_thread(&two, "due someday")).await;
+        let bad_date = post_where(&fake, &run, "bad date", |p| p.text.contains("\"someday\"")).await;
+        assert_eq!(
+            (bad_date.only_for.as_deref(), bad_date.thread_ts.as_deref()),
+            (Some("ULEA"), Some(two.as_str()))
+        );
+        // In a team channel the answer may stay in the thread, for all to see.
+        let ops = fake.user_says("C0OPS", "ULEA", "<@UKEEL> take", None);
+        deliver(&run, &ops).await;
+        let in_ops = post_where(&fake, &run, "which task in ops", |p| {
+            p.channel == "C0OPS" && p.text.starts_with("which task?")
+        })
+        .await;
+        assert_eq!(in_ops.only_for, None);
+        assert_eq!(in_ops.thread_ts.as_deref(), Some(ts(&ops).as_str()));
+        let public: Vec<String> = fake
+            .posts()
+            .into_iter()
+            .filter(|p| p.channel == "C0ACME" && p.user == "UKEEL" && p.only_for.is_none())
+            .map(|p| p.text)
+            .filter(|t| t.contains("which task") || t.contains("is not a") || t.contains("someday"))
+            .collect();
+        assert!(public.is_empty(), "the client saw the team's mistakes: {public:?}");
         let tasks = support::tasks_json(&db);
         assert_eq!(tasks.len(), 2, "no command became a task: {tasks:#?}");
         assert_eq!(
@@ -1320,3 +1358,4 @@ fn a_command_in_a_tasks_thread_acts_on_that_task() {
         );
     });
 }
+

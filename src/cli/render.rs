@@ -53,7 +53,8 @@ impl Posted {
                 conversation,
                 user,
                 text,
-            } => posted(Some(conversation), Some(user), None, text.clone()),
+                thread,
+            } => posted(Some(conversation), Some(user), thread.as_ref(), text.clone()),
             Outbound::Reaction {
                 conversation, emoji, ..
             } => posted(Some(conversation), None, None, emoji.clone()),

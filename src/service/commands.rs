@@ -80,28 +80,37 @@ async fn in_thread_task(turn: &mut Turn<'_>, text: &str) -> Outcome<Option<Strin
 }
 
 /// The tasks a team member probably meant by a command without `#N`: their most recent open
-/// ones in this conversation, as ` — yours open here: #3, #5`.
+/// ones in this conversation (` — yours open here: #3, #5`), else anyone's (` — open here: #2`).
 async fn probably_meant(turn: &mut Turn<'_>) -> Outcome<String> {
     let Some(me) = turn.who.member().map(|m| m.id) else {
         return Ok(String::new());
     };
     let filter = Filter {
         statuses: vec![Status::Open, Status::InProgress, Status::Waiting],
-        owner_id: Some(me),
         ..Filter::default()
     };
     let channel = turn.inbound.conversation.id.clone();
-    let mine: Vec<String> = tasks::list(turn.db().await?, &filter)
+    let open: Vec<_> = tasks::list(turn.db().await?, &filter)
         .await?
-        .iter()
+        .into_iter()
         .rev()
         .filter(|v| v.task.channel == channel)
-        .take(3)
-        .map(|v| format!("#{}", v.task.id))
+        .map(|v| v.task)
         .collect();
-    Ok(match mine.is_empty() {
-        true => String::new(),
-        false => format!(" — yours open here: {}", mine.join(", ")),
+    let refs = |ids: Vec<i64>| {
+        ids.iter()
+            .take(3)
+            .map(|id| format!("#{id}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mine: Vec<i64> = open.iter().filter(|t| t.owner_id == Some(me)).map(|t| t.id).collect();
+    Ok(if !mine.is_empty() {
+        format!(" — yours open here: {}", refs(mine))
+    } else if !open.is_empty() {
+        format!(" — open here: {}", refs(open.iter().map(|t| t.id).collect()))
+    } else {
+        String::new()
     })
 }
 

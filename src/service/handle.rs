@@ -89,6 +89,7 @@ impl Keel {
         let who = self
             .identify(conn, batch, inbound, channel_client.as_ref(), now)
             .await?;
+        let shared = channel_client.is_some() && !inbound.conversation.direct;
         if addresses_keel(inbound) && !is_request(inbound) {
             // A command runs in a savepoint of its own, so a mistake rolls back whatever it
             // touched while the dedupe record and the answer stay.
@@ -103,7 +104,7 @@ impl Keel {
                 }
                 Err(Fail::User(message)) => {
                     savepoint.rollback().await?;
-                    Ok(vec![error_reply(inbound, &message)])
+                    Ok(vec![error_reply(inbound, &message, shared)])
                 }
                 Err(Fail::Internal(e)) => Err(e),
             }
@@ -114,7 +115,7 @@ impl Keel {
             let mut turn = Turn::new(conn, batch, self, inbound, who, channel_client);
             match route(&mut turn).await {
                 Ok(()) => Ok(turn.out),
-                Err(Fail::User(message)) => Ok(vec![error_reply(inbound, &message)]),
+                Err(Fail::User(message)) => Ok(vec![error_reply(inbound, &message, shared)]),
                 Err(Fail::Internal(e)) => Err(e),
             }
         }
@@ -259,15 +260,19 @@ fn is_request(inbound: &Inbound) -> bool {
         )
 }
 
-/// The answer to a mistake: private for slash commands and buttons, in the thread otherwise.
-fn error_reply(inbound: &Inbound, text: &str) -> Queued {
-    let outbound = match inbound.kind {
-        InboundKind::Command { .. } | InboundKind::Action { .. } => Outbound::Ephemeral {
+/// The answer to a mistake: to the speaker alone for slash commands and buttons, and for anything
+/// in a channel shared with a client (whose people need not read the team's typos); in the
+/// thread otherwise.
+fn error_reply(inbound: &Inbound, text: &str, shared: bool) -> Queued {
+    let private = shared || matches!(inbound.kind, InboundKind::Command { .. } | InboundKind::Action { .. });
+    let outbound = match private {
+        true => Outbound::Ephemeral {
             conversation: inbound.conversation.id.clone(),
             user: inbound.speaker.id.clone(),
             text: text.to_string(),
+            thread: inbound.thread.clone(),
         },
-        _ => Outbound::Message {
+        false => Outbound::Message {
             conversation: inbound.conversation.id.clone(),
             thread: reply_thread(inbound),
             text: text.to_string(),

@@ -316,6 +316,7 @@ async fn answer_as_contact(turn: &mut Turn<'_>, survey: &Survey, score: i64) -> 
         conversation: inbound.conversation.id.clone(),
         user: inbound.speaker.id.clone(),
         text,
+        thread: inbound.thread.clone(),
     };
     turn.send("reply", &inbound.adapter.clone(), outbound);
     Ok(())

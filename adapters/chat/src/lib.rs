@@ -135,11 +135,14 @@ pub enum Outbound {
     },
     /// A private message to one person.
     Direct { user: String, text: String },
-    /// A message only `user` sees in `conversation` (falls back to a direct message).
+    /// A message only `user` sees in `conversation`, in `thread` when set (Slack); where a
+    /// platform has no such message (Matrix), a direct message.
     Ephemeral {
         conversation: String,
         user: String,
         text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread: Option<String>,
     },
     /// A reaction on a message.
     Reaction {

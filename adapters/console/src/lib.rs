@@ -306,6 +306,7 @@ impl Adapter for ConsoleOutput {
                 conversation,
                 user,
                 text,
+                ..
             } => render(&format!("{} only to @{user}", place(conversation)), text),
             Outbound::Reaction {
                 conversation, emoji, ..

@@ -12,7 +12,6 @@ use matrix_sdk::ruma::events::relation::{Annotation, Thread};
 use matrix_sdk::ruma::events::room::message::{
     AddMentions, Relation, ReplyWithinThread, RoomMessageEventContent, TextMessageEventContent,
 };
-use matrix_sdk::ruma::events::Mentions;
 use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId};
 
 use crate::Matrix;
@@ -59,18 +58,20 @@ impl Matrix {
             Outbound::Direct { user, text } => {
                 (self.dm_room(user).await?, RoomMessageEventContent::text_markdown(text))
             }
-            // Matrix has no message only one person sees: the answer goes where they wrote,
-            // mentioning them.
+            // Matrix has no message only one person sees: it is a direct message, saying which
+            // room it is about.
             Outbound::Ephemeral {
                 conversation,
                 user,
                 text,
+                ..
             } => {
-                let mut content = RoomMessageEventContent::text_markdown(text);
-                if let Ok(user) = OwnedUserId::try_from(user.as_str()) {
-                    content = content.add_mentions(Mentions::with_user_ids([user]));
-                }
-                (self.room(conversation)?, content)
+                let dm = self.dm_room(user).await?;
+                let text = match self.room(conversation).ok().filter(|r| r.room_id() != dm.room_id()) {
+                    Some(room) => format!("In {}: {text}", room.name().unwrap_or_else(|| conversation.clone())),
+                    None => text.clone(),
+                };
+                (dm, RoomMessageEventContent::text_markdown(text))
             }
             Outbound::Image {
                 conversation,

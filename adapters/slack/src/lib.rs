@@ -198,13 +198,15 @@ impl Slack {
                 conversation,
                 user,
                 text,
+                thread,
             } => {
                 self.pace(conversation).await;
-                let request = SlackApiChatPostEphemeralRequest::new(
+                let mut request = SlackApiChatPostEphemeralRequest::new(
                     conversation.as_str().into(),
                     user.as_str().into(),
                     SlackMessageContent::new().with_text(text.clone()),
                 );
+                request.thread_ts = thread.as_deref().map(|t| t.into());
                 self.api("chat.postEphemeral", session.chat_post_ephemeral(&request))
                     .await?;
                 Ok(Sent { message_id: None })
