@@ -854,3 +854,84 @@ on_both_backends!(a_clients_own_sla_targets_drive_its_warnings_and_compliance, |
         "[#general] keel: client acme has no SLA targets of its own set in chat\n"
     );
 });
+
+on_both_backends!(a_client_chasing_is_heard_once_a_day_in_the_owners_hours, |backend| {
+    // Mon 23 Nov 2026, the team in UTC working 09:00-17:00.
+    let db = TestDb::new(backend);
+    let lea = ["--as", "lea", "--channel", "general"];
+    let bob = ["--as", "bob", "--client", "acme", "--channel", "acme"];
+    chat(
+        &db,
+        "2026-11-23T09:00:00Z",
+        &lea,
+        "@keel client add acme \"Acme Corp\" #acme\n",
+    );
+    chat(
+        &db,
+        "2026-11-23T10:00:00Z",
+        &bob,
+        "The invoice export fails for November\n",
+    );
+    chat(&db, "2026-11-23T10:05:00Z", &lea, "@keel assign #1 @sam\n");
+    let chases = |posted: &[Value]| -> Vec<String> {
+        posted
+            .iter()
+            .filter(|m| m["kind"] == "chase")
+            .map(|m| {
+                format!(
+                    "{}: {}",
+                    m["to"].as_str().unwrap_or(""),
+                    m["text"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    };
+    tick(&db, "2026-11-23T10:05:00Z");
+
+    // 11:00 bob asks after it: no new task, and sam hears at once.
+    let said = chat(&db, "2026-11-23T11:00:00Z", &bob, "Hi, any update on this?\n");
+    assert_eq!(said, "", "a chase gets no answer in the channel");
+    assert_eq!(
+        chases(&tick(&db, "2026-11-23T11:00:00Z")),
+        ["sam: bob is chasing #1 \"The invoice export fails for November\" (#acme): \"Hi, any update on this?\" — chased 1× so far. Answer in its thread, or `show #1`."]
+    );
+    // 13:00 again: recorded, but sam heard today already.
+    chat(&db, "2026-11-23T13:00:00Z", &bob, "any news?\n");
+    assert!(chases(&tick(&db, "2026-11-23T13:00:00Z")).is_empty());
+    // 20:00, after sam's hours: sam hears at 09:00 the next morning, not before.
+    chat(&db, "2026-11-23T20:00:00Z", &bob, "following up\n");
+    assert!(chases(&tick(&db, "2026-11-23T20:00:00Z")).is_empty());
+    assert!(chases(&tick(&db, "2026-11-24T08:45:00Z")).is_empty());
+    let morning = chases(&tick(&db, "2026-11-24T09:00:00Z"));
+    assert_eq!(morning.len(), 1, "{morning:?}");
+    assert!(
+        morning[0].starts_with("sam: bob is chasing #1") && morning[0].contains("chased 3×"),
+        "{morning:?}"
+    );
+
+    let tasks = support::tasks_json(&db);
+    assert_eq!(tasks.len(), 1, "no chase became a task: {tasks:#?}");
+    let card = chat(&db, "2026-11-24T09:05:00Z", &lea, "@keel show #1\n");
+    assert!(card.contains("chased 3×"), "{card}");
+    assert!(card.contains("bob chased \"following up\""), "{card}");
+    let out = keel(
+        &[
+            "kpi",
+            "--db",
+            &db.url,
+            "--from",
+            "2026-11-23",
+            "--to",
+            "2026-11-24",
+            "--format",
+            "json",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let kpi: Value = serde_json::from_slice(&out.stdout).expect("kpi json");
+    assert_eq!(
+        kpi["chases"],
+        serde_json::json!({"per_client": {"acme": 3}, "previous": 0, "tasks": 1, "value": 3})
+    );
+});

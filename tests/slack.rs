@@ -1359,3 +1359,44 @@ fn a_command_in_a_tasks_thread_acts_on_that_task() {
     });
 }
 
+/// bob asks after his request in its thread, as clients do: a chase on the task's log, never a
+/// task of its own, and nothing said in the channel the client reads. (When the owner hears is
+/// business time: tests/scheduler.rs drives that with a fixed clock.)
+#[test]
+fn a_client_asking_after_a_request_in_its_thread_is_a_chase_not_a_task() {
+    support::runtime().block_on(async {
+        let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
+        let db = support::TestDb::new("sqlite");
+        let run = events_keel_with_acme(&db, &fake, "").await;
+        let asked = fake.user_says("C0ACME", "UBOB", "The SSO login fails for everyone", None);
+        deliver(&run, &asked).await;
+        post_where(&fake, &run, "#1", |p| p.text.starts_with("#1 opened")).await;
+        let root = asked["event"]["ts"].as_str().expect("ts").to_string();
+        let in_acme = || {
+            fake.posts()
+                .into_iter()
+                .filter(|p| p.user == "UKEEL" && p.channel == "C0ACME")
+                .map(|p| p.text)
+                .collect::<Vec<_>>()
+        };
+        let before = in_acme();
+        for chase in ["any update?", "?"] {
+            deliver(&run, &fake.user_says("C0ACME", "UBOB", chase, Some(&root))).await;
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let chased = loop {
+            let chased: Vec<String> = support::events(&db)
+                .into_iter()
+                .filter(|e| e["kind"] == "chased")
+                .map(|e| e["data"]["text"].as_str().unwrap_or("").to_string())
+                .collect();
+            if chased.len() == 2 || tokio::time::Instant::now() > deadline {
+                break chased;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(chased, ["any update?", "?"]);
+        assert_eq!(support::tasks_json(&db).len(), 1, "no chase became a task");
+        assert_eq!(in_acme(), before, "keel said nothing where the client reads");
+    });
+}

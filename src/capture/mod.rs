@@ -1,5 +1,6 @@
 //! Reading a request: what a message says about due date, priority, owner, client and mood.
 
+pub mod chase;
 pub mod noise;
 
 use std::sync::LazyLock;

@@ -42,6 +42,8 @@ pub enum TaskEvent {
     },
     /// A later message in its thread.
     Message { from: Side },
+    /// The client asked after it ("any update?"): a chase, with what they wrote.
+    Chased { text: String },
     /// The team's first answer to a client's request.
     FirstResponse {
         after_seconds: i64,
@@ -127,6 +129,7 @@ impl TaskEvent {
             TaskEvent::Snoozed { .. } => "snoozed",
             TaskEvent::Escalated { .. } => "escalated",
             TaskEvent::Message { .. } => "message",
+            TaskEvent::Chased { .. } => "chased",
             TaskEvent::FirstResponse { .. } => "first_response",
             TaskEvent::MessageJoined { .. } => "message_joined",
             TaskEvent::Edited { .. } => "edited",

@@ -95,6 +95,7 @@ impl Projection {
             TaskEvent::Edited { to, .. } => self.title = to.clone(),
             TaskEvent::Note { .. }
             | TaskEvent::Message { .. }
+            | TaskEvent::Chased { .. }
             | TaskEvent::Nudged { .. }
             | TaskEvent::SurveyAnswered { .. } => {}
         }

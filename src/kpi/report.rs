@@ -16,6 +16,7 @@ use super::{Figures, OwnerLoad, Period, Report, Spread};
 struct ReportJson<'a> {
     as_of: String,
     backlog: Compared<i64>,
+    chases: ChasesJson<'a>,
     csat: Answered,
     escalation_rate: Escalation,
     first_response_hours: WithPrevious<SpreadJson>,
@@ -109,6 +110,15 @@ struct Answered {
     answers: i64,
     previous: Option<f64>,
     value: Option<f64>,
+}
+
+/// Clients asking after work: chases in the period, on how many tasks, per client.
+#[derive(Serialize)]
+struct ChasesJson<'a> {
+    per_client: &'a BTreeMap<String, i64>,
+    previous: i64,
+    tasks: i64,
+    value: i64,
 }
 
 #[derive(Serialize)]
@@ -215,6 +225,12 @@ impl ReportJson<'_> {
             backlog: Compared {
                 previous: p.backlog,
                 value: c.backlog,
+            },
+            chases: ChasesJson {
+                per_client: &c.chases_per_client,
+                previous: p.chases,
+                tasks: c.chased_tasks,
+                value: c.chases,
             },
             csat: Answered {
                 answers: c.csat_answers,
@@ -331,6 +347,7 @@ impl Report {
                 num(p.onboarding_days),
             ),
             ("escalation_rate".into(), num(c.escalation_rate), num(p.escalation_rate)),
+            ("chases".into(), num(int(c.chases)), num(int(p.chases))),
             ("sentiment".into(), num(c.sentiment), num(p.sentiment)),
             (
                 "overloaded_owners".into(),
@@ -348,6 +365,10 @@ impl Report {
                 p.template_trap.join(" "),
             ),
         ];
+        for (key, n) in &c.chases_per_client {
+            let before = p.chases_per_client.get(key).map(|b| *b as f64);
+            rows.push((format!("chases.{key}"), num(int(*n)), num(before)));
+        }
         for (key, days) in &c.onboarding_per_client {
             let before = p.onboarding_per_client.get(key).copied();
             rows.push((format!("onboarding_days.{key}"), num(Some(*days)), num(before)));
@@ -480,7 +501,7 @@ impl Report {
     }
 
     /// One line per KPI, with the previous period's value.
-    fn figure_lines(&self) -> [String; 10] {
+    fn figure_lines(&self) -> [String; 11] {
         let (c, p) = (&self.current, &self.previous);
         let spread_text = |s: &Spread, b: &Spread| match (s.median, s.p90) {
             (Some(m), Some(p90)) => format!(
@@ -541,6 +562,24 @@ impl Report {
                 c.tasks_created,
                 percent(c.escalation_rate),
                 percent(p.escalation_rate)
+            ),
+            format!(
+                "Chases: {} on {} tasks{} (was {})",
+                c.chases,
+                c.chased_tasks,
+                if c.chases_per_client.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ": {}",
+                        c.chases_per_client
+                            .iter()
+                            .map(|(k, n)| format!("{k} {n}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+                p.chases
             ),
             format!(
                 "Load: {}",

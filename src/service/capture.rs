@@ -4,12 +4,13 @@
 //! Invariant: the handlers reached without a command (`conversation`, `reaction`, `edit`) fail
 //! with a user error only before they write anything; they run without a savepoint.
 
+use super::chases;
 use super::format::{format_time, task_ref};
 use super::lookup::channel_named;
 use super::outcome::{user, Outcome};
 use super::task::{link, open_task, reaction_command, Request};
 use super::turn::{reply_thread, Turn, Who};
-use crate::capture::{self, noise, understand, FRUSTRATED};
+use crate::capture::{self, chase, noise, understand, FRUSTRATED};
 use crate::domain::event::{Side, TaskEvent};
 use crate::domain::{Priority, Source, Status};
 use crate::store::jobs;
@@ -33,6 +34,11 @@ pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
             }
             if let Some(task) = thread_task {
                 return client_follow_up(turn, task, text).await;
+            }
+            if chase::is_chase(text) {
+                if let Some(task) = chased_at_the_top(turn, client.as_ref()).await? {
+                    return client_follow_up(turn, task, text).await;
+                }
             }
             if noise::is_noise(text) {
                 return Ok(());
@@ -126,7 +132,32 @@ async fn client_follow_up(turn: &mut Turn<'_>, mut task: Task, text: &str) -> Ou
         turn.reply(format!("{} reopened: the client wrote again", task_ref(&task)));
         return Ok(());
     }
+    if task.status.is_active() && chase::is_chase(text) {
+        return chases::chased(turn, &task, text).await;
+    }
     turn.record(&task, TaskEvent::Message { from: Side::Client }).await
+}
+
+/// The task a client's top-level "any update?" chases: the speaker's newest open request in this
+/// conversation, else their client's newest open one here.
+async fn chased_at_the_top(turn: &mut Turn<'_>, client: Option<&Client>) -> Outcome<Option<Task>> {
+    let Some(client) = client else {
+        return Ok(None);
+    };
+    let inbound = turn.inbound;
+    let filter = tasks::Filter {
+        statuses: vec![Status::Open, Status::InProgress, Status::Waiting],
+        client_id: Some(client.id),
+        ..tasks::Filter::default()
+    };
+    let here: Vec<Task> = tasks::list(turn.db().await?, &filter)
+        .await?
+        .into_iter()
+        .map(|v| v.task)
+        .filter(|t| t.adapter == inbound.adapter && t.channel == inbound.conversation.id)
+        .collect();
+    let theirs = here.iter().rev().find(|t| t.requester_id == inbound.speaker.id);
+    Ok(theirs.or(here.last()).cloned())
 }
 
 /// The waiting requests a team member's top-level message in a client channel answers: those

@@ -131,6 +131,13 @@ pub fn card(v: &TaskView, events: &[LoggedEvent], tz: Tz) -> String {
     if let Some(first) = t.first_response_at {
         fields.push(format!("first response after {}", duration(first - t.created_at)));
     }
+    let chases = events
+        .iter()
+        .filter(|e| matches!(e.event, TaskEvent::Chased { .. }))
+        .count();
+    if chases > 0 {
+        fields.push(format!("chased {chases}×"));
+    }
     if let Some(permalink) = &t.permalink {
         fields.push(permalink.clone());
     }
@@ -155,6 +162,7 @@ fn event_detail(e: &LoggedEvent) -> String {
         TaskEvent::Status { to, note: None, .. } => format!("→ {to}"),
         TaskEvent::Assigned { owner, .. } => format!("→ @{owner}"),
         TaskEvent::Note { text } | TaskEvent::Escalated { text: Some(text), .. } => text.clone(),
+        TaskEvent::Chased { text } => quoted(text),
         TaskEvent::Priority { to, .. } => to.to_string(),
         TaskEvent::Due { phrase, .. } | TaskEvent::Snoozed { phrase, .. } => phrase.clone(),
         TaskEvent::Edited { to, .. } => quoted(to),

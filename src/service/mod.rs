@@ -8,6 +8,7 @@
 mod batch;
 mod calendar;
 mod capture;
+mod chases;
 mod clients;
 mod commands;
 mod context;

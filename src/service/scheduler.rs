@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 
 use super::context::{Ctx, Next};
 use super::keel::Keel;
-use super::{kpi, standup, surveys, sweep};
+use super::{chases, kpi, standup, surveys, sweep};
 use crate::store::jobs::{self, Job, JobKind};
 use crate::store::outbox;
 
@@ -143,6 +143,7 @@ async fn run_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<Next> {
         Some(JobKind::Sweep) => sweep::sweep_job(ctx, job).await,
         Some(JobKind::WeeklyKpi) => kpi::weekly_job(ctx, job).await,
         Some(JobKind::NpsSurvey) => surveys::nps_job(ctx, job).await,
+        Some(JobKind::ChaseNotice) => chases::notice_job(ctx, job).await,
         None => {
             tracing::warn!(job = %job.key, "unknown job kind; deleting it");
             Ok(Next::Done)

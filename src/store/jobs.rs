@@ -21,16 +21,19 @@ pub enum JobKind {
     WeeklyKpi,
     /// A client's NPS round.
     NpsSurvey,
+    /// Telling a task's owner (or whoever answers for it) that its client is chasing it.
+    ChaseNotice,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::StandupPrompt,
         JobKind::StandupReminder,
         JobKind::StandupSummary,
         JobKind::Sweep,
         JobKind::WeeklyKpi,
         JobKind::NpsSurvey,
+        JobKind::ChaseNotice,
     ];
 
     /// The name stored in the `kind` column (and the start of most job keys).
@@ -42,6 +45,7 @@ impl JobKind {
             JobKind::Sweep => "sweep",
             JobKind::WeeklyKpi => "weekly_kpi",
             JobKind::NpsSurvey => "nps_survey",
+            JobKind::ChaseNotice => "chase_notice",
         }
     }
 

@@ -397,6 +397,19 @@ pub async fn survey_answers(conn: &mut Conn, from: i64, to: i64) -> anyhow::Resu
         .collect()
 }
 
+/// The chases in `[from, to)` per client id (`None`: tasks of no client): how many, and on how
+/// many tasks.
+pub async fn chases(conn: &mut Conn, from: i64, to: i64) -> anyhow::Result<Vec<(Option<i64>, i64, i64)>> {
+    Ok(sqlx::query_as::<_, (Option<i64>, i64, i64)>(
+        "SELECT t.client_id, COUNT(*), COUNT(DISTINCT e.task_id) FROM task_events e JOIN tasks t ON t.id = e.task_id \
+         WHERE e.kind = 'chased' AND e.at >= $1 AND e.at < $2 GROUP BY t.client_id",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 /// How many tasks were escalated in `[from, to)`.
 pub async fn escalated_tasks(conn: &mut Conn, from: i64, to: i64) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar::<_, i64>(

@@ -1,6 +1,7 @@
 //! Every KPI of one period, one file per KPI or group of KPIs that share their reads.
 
 mod backlog;
+mod chases;
 mod escalation;
 mod onboarding;
 mod response;
@@ -44,6 +45,10 @@ pub struct Figures {
     pub tasks_created: i64,
     pub tasks_escalated: i64,
     pub escalation_rate: Option<f64>,
+    /// Clients' chases ("any update?") in the period, the tasks chased, and chases per client.
+    pub chases: i64,
+    pub chased_tasks: i64,
+    pub chases_per_client: BTreeMap<String, i64>,
     pub owner_load: Vec<OwnerLoad>,
     pub overloaded_owners: Vec<String>,
     pub silent_clients: Vec<String>,
@@ -70,6 +75,7 @@ pub(super) async fn figures(
     let surveys = surveys::surveys(conn, span).await?;
     let onboarding = onboarding::onboarding(clients, span);
     let escalation = escalation::escalation(conn, span, requests.len() as i64).await?;
+    let chases = chases::chases(conn, span, clients).await?;
     let (owner_load, overloaded_owners) =
         backlog::owner_load(&open, clients, members, span.as_of, rules.overload_tasks);
     let silent_clients = silence::silent_clients(conn, clients, span.as_of, rules.silent_client_days).await?;
@@ -95,6 +101,9 @@ pub(super) async fn figures(
         tasks_created: requests.len() as i64,
         tasks_escalated: escalation.escalated,
         escalation_rate: escalation.rate,
+        chases: chases.total,
+        chased_tasks: chases.tasks,
+        chases_per_client: chases.per_client,
         owner_load,
         overloaded_owners,
         silent_clients,
