@@ -86,6 +86,7 @@ impl Bot {
             },
             message_id: format!("msg{n}"),
             thread: thread.map(str::to_string),
+            reply_to: None,
             permalink: None,
             named: Vec::new(),
             kind,

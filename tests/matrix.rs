@@ -1500,6 +1500,23 @@ fn a_command_in_a_tasks_thread_acts_on_that_task() {
             .await;
         assert_eq!(thread_root(&shown).as_ref(), Some(&asked));
 
+        // A reply to the request, as Element writes it (no thread), is about its task too.
+        let reply = element_reply(
+            &room,
+            &asked,
+            "bob",
+            "Hi, the invoice export is broken again, we need it fixed by Friday",
+            "!keel note checked the export logs",
+        );
+        w.lea.send_json(&room, reply).await;
+        let noted = w
+            .lea
+            .next_where("note's answer", |ev| {
+                ev.sender == keel && ev.content.body().starts_with("#1 note")
+            })
+            .await;
+        assert_eq!(noted.content.body(), "#1 note added");
+
         // Outside the thread the same word needs a task. The room is shared with acme, so the
         // answer, naming lea's open task, is a direct message only she reads.
         w.lea.say(&room, "!keel take").await;

@@ -38,6 +38,7 @@ fn event(id: &str, user: (&str, bool), ts: &str, kind: InboundKind) -> Inbound {
         },
         message_id: ts.into(),
         thread: None,
+        reply_to: None,
         permalink: None,
         named: Vec::new(),
         kind,

@@ -304,6 +304,7 @@ fn client_message(i: usize, base: DateTime<Utc>) -> Inbound {
         },
         message_id: format!("m-{i}"),
         thread: None,
+        reply_to: None,
         permalink: None,
         named: Vec::new(),
         kind: InboundKind::Message {
@@ -332,6 +333,7 @@ fn command(i: usize, text: String) -> Inbound {
         },
         message_id: format!("cmd-m-{i}"),
         thread: None,
+        reply_to: None,
         permalink: None,
         named: Vec::new(),
         kind: InboundKind::Message { text, to_keel: true },

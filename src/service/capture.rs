@@ -9,7 +9,7 @@ use super::format::{format_time, task_ref};
 use super::lookup::channel_named;
 use super::outcome::{user, Outcome};
 use super::task::{link, open_task, reaction_command, Request};
-use super::turn::{reply_thread, Turn, Who};
+use super::turn::{about_message, reply_thread, Turn, Who};
 use crate::capture::{self, chase, noise, understand, FRUSTRATED};
 use crate::domain::event::{Side, TaskEvent};
 use crate::domain::{Priority, Source, Status};
@@ -22,7 +22,7 @@ use keel_chat::InboundKind;
 pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
     let inbound = turn.inbound;
     let at = turn.at().timestamp();
-    let thread_task = match &inbound.thread {
+    let thread_task = match about_message(inbound) {
         Some(root) => tasks::by_message(turn.db().await?, &inbound.adapter, &inbound.conversation.id, root).await?,
         None => None,
     };

@@ -7,7 +7,7 @@ use super::lookup::{client_named, existing, member_named, speaker_member};
 use super::outcome::{user, Outcome};
 use super::task::{assign, open_task, set_status, Request};
 use super::teammates::teammate;
-use super::turn::{reply_thread, Turn, Who};
+use super::turn::{about_message, reply_thread, Turn, Who};
 use super::{clients, kpi, playbooks, standup, surveys, team_calendar};
 use crate::command::{self, Allowed, Command, ListScope, ParseError, Spec};
 use crate::domain::event::TaskEvent;
@@ -62,7 +62,7 @@ pub(super) async fn run(turn: &mut Turn<'_>, text: &str, slash: bool) -> Outcome
 /// `done fixed it` in #2's thread is `done #2 fixed it`.
 async fn in_thread_task(turn: &mut Turn<'_>, text: &str) -> Outcome<Option<String>> {
     let inbound = turn.inbound;
-    let Some(root) = inbound.thread.as_deref() else {
+    let Some(root) = about_message(inbound) else {
         return Ok(None);
     };
     let trimmed = text.trim_start();

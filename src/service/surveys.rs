@@ -11,7 +11,7 @@ use serde_json::json;
 use super::context::{Ctx, Next};
 use super::lookup::client_named;
 use super::outcome::{user, Outcome};
-use super::turn::{Turn, Who};
+use super::turn::{about_message, Turn, Who};
 
 use crate::domain::event::TaskEvent;
 use crate::store::jobs::{self, Job, JobKind};
@@ -233,7 +233,7 @@ async fn unasked(turn: &mut Turn<'_>, kind: &str, since: i64) -> Outcome<Option<
     };
     // A thumb counts only in the thread of the task the question was about.
     if kind == "csat" {
-        let Some(root) = inbound.thread.as_deref() else {
+        let Some(root) = about_message(inbound) else {
             return Ok(None);
         };
         let task = tasks::by_message(turn.db().await?, &inbound.adapter, &inbound.conversation.id, root).await?;

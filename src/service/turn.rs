@@ -206,6 +206,12 @@ impl<'a> Turn<'a> {
     }
 }
 
+/// The message an event is about: its thread's root, else the message it replies to (a task's
+/// message when the event is about that task).
+pub(crate) fn about_message(inbound: &Inbound) -> Option<&str> {
+    inbound.thread.as_deref().or(inbound.reply_to.as_deref())
+}
+
 /// Where replies to an event go: its thread, or a new thread under it, in channels.
 pub(crate) fn reply_thread(inbound: &Inbound) -> Option<String> {
     if inbound.conversation.direct {

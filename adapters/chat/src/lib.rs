@@ -82,6 +82,10 @@ pub struct Inbound {
     pub message_id: String,
     /// The thread this event belongs to: the id of the thread's root message.
     pub thread: Option<String>,
+    /// The message this one replies to outside a thread (a Matrix reply): a reply to a task's
+    /// message is about that task, as a message in its thread is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
     /// A link to the message where the platform has permalinks.
     pub permalink: Option<String>,
     pub kind: InboundKind,

@@ -185,6 +185,7 @@ impl Console {
             conversation: self.conversation(),
             message_id: id,
             thread: None,
+            reply_to: None,
             permalink: None,
             kind,
             named,

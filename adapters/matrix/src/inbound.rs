@@ -77,6 +77,7 @@ impl Matrix {
             return None;
         };
         let mut thread = None;
+        let mut reply_to = None;
         let kind = match &ev.content.relates_to {
             Some(Relation::Replacement(edit)) => {
                 let new_text = match &edit.new_content.msgtype {
@@ -89,8 +90,10 @@ impl Matrix {
                 }
             }
             relation => {
-                if let Some(Relation::Thread(t)) = relation {
-                    thread = Some(t.event_id.to_string());
+                match relation {
+                    Some(Relation::Thread(t)) => thread = Some(t.event_id.to_string()),
+                    Some(Relation::Reply(r)) => reply_to = Some(r.in_reply_to.event_id.to_string()),
+                    _ => {}
                 }
                 let mentioned = ev
                     .content
@@ -133,6 +136,7 @@ impl Matrix {
             conversation: self.conversation(room).await,
             message_id: ev.event_id.to_string(),
             thread,
+            reply_to,
             permalink: Some(format!("https://matrix.to/#/{}/{}", room.room_id(), ev.event_id)),
             kind,
             named,
@@ -243,6 +247,7 @@ impl Matrix {
             conversation: self.conversation(room).await,
             message_id: ev.event_id.to_string(),
             thread: None,
+            reply_to: None,
             permalink: None,
             named: Vec::new(),
             kind: InboundKind::Reaction {

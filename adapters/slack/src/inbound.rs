@@ -383,6 +383,7 @@ impl Translator {
                 conversation,
                 message_id: ts.clone(),
                 thread: None,
+                reply_to: None,
                 permalink: None,
                 named: Vec::new(),
                 kind: InboundKind::Edit {
@@ -417,6 +418,7 @@ impl Translator {
             conversation,
             message_id: ts.clone(),
             thread,
+            reply_to: None,
             permalink,
             kind: InboundKind::Message { text: body, to_keel },
             named,
@@ -448,6 +450,7 @@ impl Translator {
             },
             message_id: ts.clone(),
             thread: None,
+            reply_to: None,
             permalink,
             named: Vec::new(),
             kind: InboundKind::Reaction {
@@ -479,6 +482,7 @@ impl Translator {
             // Not a message: replies are posted in the channel, not in a thread.
             message_id: format!("cmd:{trigger}"),
             thread: None,
+            reply_to: None,
             permalink: None,
             named: self.named(&command).await,
             kind: InboundKind::Command { text: command },
@@ -513,6 +517,7 @@ impl Translator {
                 },
                 message_id: message_ts.clone().unwrap_or_default(),
                 thread: None,
+                reply_to: None,
                 permalink: None,
                 named: Vec::new(),
                 kind: InboundKind::Action {
