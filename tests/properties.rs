@@ -107,6 +107,12 @@ proptest! {
         prop_assert!(understood.title.chars().count() <= 121);
         prop_assert!(!understood.title.chars().any(is_unprintable), "{:?}", understood.title);
         let _ = noise::classify(&text);
+        // A chase is a short nudge: never a message of more than 12 words, which says more
+        // than "any update?".
+        if capture::chase::is_chase(&text) {
+            let words = text.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count();
+            prop_assert!(text.trim().len() <= 400 && words <= 12, "{text:?}");
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Any text as a client's message: capture reads a one-line title, a sentiment in −1..1 and
-//! the rest, and the noise classifier answers; neither panics.
+//! the rest, and the noise and chase classifiers answer; none panics.
 #![no_main]
 
 use chrono::{NaiveTime, TimeZone, Utc};
@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let ctx = DueContext {
         now: Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).single().expect("time"),
         tz: chrono_tz::America::New_York,
+        day_start: NaiveTime::from_hms_opt(9, 0, 0).expect("time"),
         day_end: NaiveTime::from_hms_opt(17, 0, 0).expect("time"),
     };
     let understood = capture::understand(&text, &ctx);
@@ -23,4 +24,5 @@ fuzz_target!(|data: &[u8]| {
         "{understood:?}"
     );
     let _ = noise::classify(&text);
+    let _ = capture::chase::is_chase(&text);
 });
