@@ -328,8 +328,11 @@ impl Default for OutboxConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct HttpConfig {
-    /// Where `keel run` serves /healthz, /metrics and the Slack endpoints.
+    /// Where `keel run` serves /healthz, /metrics, the Slack endpoints and the dashboard.
     pub listen: String,
+    /// The address people open the dashboard at (`https://keel.example.com`): sign-in links are
+    /// built on it. Default: `http://` and `listen`.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -380,6 +383,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: "127.0.0.1:8080".into(),
+            public_url: None,
         }
     }
 }
@@ -504,6 +508,15 @@ impl Config {
                 problems.push(format!(
                     "team.holidays: \"{}\" is not a date like 2026-12-25",
                     crate::domain::truncate(day, 40)
+                ));
+            }
+        }
+        if let Some(public) = &self.http.public_url {
+            let ok = url::Url::parse(public).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+            if !ok {
+                problems.push(format!(
+                    "http.public_url: \"{}\" is not an http(s) address like https://keel.example.com",
+                    crate::domain::truncate(public, 60)
                 ));
             }
         }

@@ -18,3 +18,4 @@ pub mod service;
 pub mod settings;
 pub mod store;
 pub mod verify;
+pub mod web;

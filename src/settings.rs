@@ -31,6 +31,8 @@ pub struct Settings {
     pub weekly_kpi: Option<(String, String)>,
     /// The playbooks `playbook run` knows.
     pub playbooks: Arc<Vec<Playbook>>,
+    /// Where people open the dashboard (sign-in links are built on it).
+    pub public_url: String,
 }
 
 impl Settings {
@@ -44,6 +46,11 @@ impl Settings {
             sla: config.sla.clone(),
             client_sla: config.client_sla(),
             weekly_kpi: config.weekly_kpi(),
+            public_url: config
+                .http
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", config.http.listen)),
             playbooks: Arc::new(
                 playbook::load(Path::new(&config.playbooks_dir))
                     .or_else(|_| playbook::load(Path::new("")))

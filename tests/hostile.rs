@@ -707,6 +707,7 @@ const TEAM_ONLY: &[(&str, &str)] = &[
     ("survey nps", "survey nps acme"),
     ("kpi weekly", "kpi weekly here"),
     ("kpi", "kpi"),
+    ("dashboard", "dashboard"),
     ("holiday add", "holiday add 2026-12-24 Christmas Eve"),
     ("holiday list", "holiday list"),
     ("holiday remove", "holiday remove 2026-12-25"),

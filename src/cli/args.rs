@@ -44,6 +44,9 @@ pub(crate) enum Command {
     /// The outbox: messages waiting to go out, and those given up
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// The web dashboard
+    #[command(subcommand)]
+    Dashboard(DashboardCommand),
     /// Run keel as a service: the configured chat adapters, the outbox, the scheduler and the
     /// HTTP server (/healthz, /metrics, the Slack endpoints), until stopped (Ctrl-C or SIGTERM)
     Run {
@@ -130,6 +133,16 @@ pub(crate) enum ClientsCommand {
     List {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DashboardCommand {
+    /// Print a one-time sign-in link (valid 10 minutes) for a team member
+    Link {
+        /// The member's name, as keel knows them
+        #[arg(long = "as", value_name = "NAME")]
+        name: String,
     },
 }
 

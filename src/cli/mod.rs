@@ -6,6 +6,7 @@
 mod app;
 mod args;
 mod chat;
+mod dashboard;
 mod failure;
 mod outbox;
 mod render;
@@ -20,7 +21,9 @@ use crate::clock::{parse_now, Clock, FixedClock, SystemClock};
 use crate::config::Config;
 use crate::store::{redact_url, Store};
 pub use args::Cli;
-use args::{ClientsCommand, Command, ConfigCommand, ExportCommand, ExportFormat, OutboxCommand, TasksCommand};
+use args::{
+    ClientsCommand, Command, ConfigCommand, DashboardCommand, ExportCommand, ExportFormat, OutboxCommand, TasksCommand,
+};
 use failure::environment;
 pub use failure::Failure;
 
@@ -88,6 +91,10 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Failure> {
         Some(Command::Clients(ClientsCommand::List { format })) => {
             let store = app::open(&config).await?;
             reports::clients_list(&store, format).await
+        }
+        Some(Command::Dashboard(DashboardCommand::Link { name })) => {
+            let keel = app::core(&config, clock).await?;
+            dashboard::link(&keel, &name).await
         }
         Some(Command::Outbox(OutboxCommand::List { failed, format })) => {
             let store = app::open(&config).await?;

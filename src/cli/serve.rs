@@ -57,7 +57,9 @@ pub(super) async fn serve(config: &Config, clock: Arc<dyn Clock>) -> Result<(), 
         journal_waiting: ingest.journal_counter(),
         prometheus,
     };
-    let routes = routes.merge(crate::observe::router(probe));
+    let routes = routes
+        .merge(crate::observe::router(probe))
+        .merge(crate::web::router(keel.clone()));
     listeners.push(tokio::spawn(async move {
         if let Err(e) = axum::serve(bound, routes).await {
             tracing::error!(error = %e, "the HTTP server stopped");

@@ -181,6 +181,8 @@ pub enum Command {
     },
     /// `kpi weekly here`: the weekly summary goes to this channel.
     KpiWeeklyHere,
+    /// `dashboard`: a sign-in link to the web dashboard, to the speaker alone.
+    Dashboard,
     PlaybookRun {
         name: String,
         /// A client key, or `@member` for a playbook about a person.

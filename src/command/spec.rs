@@ -370,6 +370,14 @@ pub static SPECS: &[Spec] = &[
         parse: parse_kpi,
     },
     Spec {
+        name: "dashboard",
+        usage: "dashboard",
+        about: "a sign-in link to the web dashboard, for you alone (one use, valid 10 minutes)",
+        does: "open the dashboard",
+        allowed: Allowed::Team,
+        parse: |a| a.finish(Command::Dashboard),
+    },
+    Spec {
         name: "holiday add",
         usage: "holiday add <YYYY-MM-DD> [name]",
         about: "a team holiday: no standups, nudges or SLA clock that day",

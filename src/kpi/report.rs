@@ -501,7 +501,7 @@ impl Report {
     }
 
     /// One line per KPI, with the previous period's value.
-    fn figure_lines(&self) -> [String; 11] {
+    pub fn figure_lines(&self) -> [String; 11] {
         let (c, p) = (&self.current, &self.previous);
         let spread_text = |s: &Spread, b: &Spread| match (s.median, s.p90) {
             (Some(m), Some(p90)) => format!(

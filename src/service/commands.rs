@@ -8,7 +8,7 @@ use super::outcome::{user, Outcome};
 use super::task::{assign, open_task, set_status, Request};
 use super::teammates::teammate;
 use super::turn::{about_message, reply_thread, Turn, Who};
-use super::{clients, kpi, playbooks, standup, surveys, team_calendar};
+use super::{clients, dashboard, kpi, playbooks, standup, surveys, team_calendar};
 use crate::command::{self, Allowed, Command, ListScope, ParseError, Spec};
 use crate::domain::event::TaskEvent;
 use crate::domain::{truncate, Priority, Role, Source, Status, TaskId, WorkingHours};
@@ -187,6 +187,7 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
         Command::HolidayList => team_calendar::holiday_list(turn).await,
         Command::Kpi { range } => kpi::kpi(turn, range).await,
         Command::KpiWeeklyHere => kpi::weekly_here(turn).await,
+        Command::Dashboard => dashboard::dashboard(turn).await,
         Command::PlaybookRun { name, target } => playbooks::run(turn, &name, &target).await,
         Command::PlaybookList => playbooks::list(turn).await,
         Command::SurveyNps { client } => surveys::survey_nps(turn, &client).await,

@@ -57,6 +57,15 @@ pub fn period(keel: &Keel, range: &KpiRange, now: chrono::DateTime<chrono::Utc>)
     }
 }
 
+/// The dashboard's overview: the same report as `kpi` in chat (the last 7 days against the 7
+/// before).
+pub async fn overview(keel: &Keel, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<kpi::Report> {
+    let mut conn = keel.store.pool().acquire().await?;
+    let rules = rules(keel, &mut conn).await?;
+    let period = period(keel, &KpiRange::Week, now).map_err(|e| anyhow::anyhow!(e))?;
+    kpi::report(&mut conn, Some(keel.store.pool()), &rules, &period, now).await
+}
+
 /// `kpi [week|month|<from>..<to>|2026-W47]`: the summary, attention first.
 pub(super) async fn kpi(turn: &mut Turn<'_>, range: KpiRange) -> Outcome {
     let now = turn.at();

@@ -12,6 +12,7 @@ mod chases;
 mod clients;
 mod commands;
 mod context;
+pub mod dashboard;
 pub mod dispatch;
 mod format;
 mod handle;

@@ -4,6 +4,7 @@
 //! in per-backend migrations. Times are stored as unix seconds. The measurements behind the
 //! connection settings below are in `docs/performance.md`.
 
+pub mod dashboard;
 mod decode;
 pub mod inbox;
 pub mod jobs;
@@ -142,6 +143,7 @@ static MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_status_columns.sql"),
     migration!(10, "0010_client_sla.sql"),
     migration!(11, "0011_dead_letters.sql"),
+    migration!(12, "0012_dashboard.sql"),
 ];
 
 /// A URL safe to show: the password removed.

@@ -190,10 +190,19 @@ pub async fn extend(conn: &mut Conn, ids: &[i64], until: i64) -> anyhow::Result<
     Ok(())
 }
 
-/// Records a delivery and the platform's id for the message, when it gave one.
+/// The kind of a message carrying a secret (a dashboard sign-in link): its text is kept only
+/// until it is sent.
+pub const SECRET: &str = "sign_in_link";
+
+/// Records a delivery and the platform's id for the message, when it gave one. A secret's text
+/// is dropped then.
 pub async fn mark_sent(conn: &mut Conn, id: i64, now: i64, sent_id: Option<&str>) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE outbox SET sent_at = $1, sent_id = $2, claimed_until = NULL, attempts = attempts + 1 WHERE id = $3",
+        "UPDATE outbox SET sent_at = $1, sent_id = $2, claimed_until = NULL, attempts = attempts + 1, \
+         body = CASE WHEN kind = 'sign_in_link' \
+           THEN '{\"type\":\"direct\",\"user\":\"\",\"text\":\"(a sign-in link, removed once sent)\"}' \
+           ELSE body END \
+         WHERE id = $3",
     )
     .bind(now)
     .bind(sent_id)

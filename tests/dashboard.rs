@@ -1,0 +1,231 @@
+//! The web dashboard as a member reaches it: a link asked for in chat, opened once, a session
+//! cookie, the overview; a client refused; used, expired and missing links and no cookie show the
+//! sign-in page and nothing else. On SQLite and PostgreSQL, against `keel run`.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{keel, KeelRun, TestDb};
+
+/// `keel chat` with `keel run`'s configuration (so links name its address), at `now`.
+fn chat_as(run: &KeelRun, db: &TestDb, now: &str, who: &[&str], lines: &str) -> String {
+    let mut args = vec![
+        "chat",
+        "--db",
+        &db.url,
+        "--config",
+        run.config.to_str().expect("path"),
+        "--now",
+        now,
+    ];
+    args.extend_from_slice(who);
+    let out = keel(&args, lines);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// The path of the link in keel's answer (`…/dashboard/login/<token>`).
+fn link_path(said: &str) -> String {
+    let at = said
+        .find("/dashboard/login/")
+        .unwrap_or_else(|| panic!("no link in {said:?}"));
+    said[at..].split_whitespace().next().expect("the link").to_string()
+}
+
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Browser {
+    fn new(run: &KeelRun) -> Browser {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("an HTTP client");
+        Browser {
+            client,
+            base: format!("http://{}", run.http),
+        }
+    }
+
+    /// GET with an optional session cookie: status, headers, body.
+    async fn get(&self, path: &str, cookie: Option<&str>) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let answer = request.send().await.expect("keel answers");
+        let (status, headers) = (answer.status().as_u16(), answer.headers().clone());
+        (status, headers, answer.text().await.expect("a body"))
+    }
+
+    async fn logout(&self, cookie: &str) -> (u16, reqwest::header::HeaderMap) {
+        let answer = self
+            .client
+            .post(format!("{}/dashboard/logout", self.base))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("keel answers");
+        (answer.status().as_u16(), answer.headers().clone())
+    }
+}
+
+fn header<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> &'a str {
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+/// The sign-in page: how to get a link, and no data.
+fn assert_sign_in(body: &str, reason: &str) {
+    assert!(body.contains("Say <code>dashboard</code> to keel in chat"), "{body}");
+    assert!(body.contains(reason), "{body}");
+    for data in ["Overview", "Needs attention", "acme", "SSO"] {
+        assert!(!body.contains(data), "the sign-in page shows {data:?}: {body}");
+    }
+}
+
+on_both_backends!(
+    a_member_signs_in_with_a_link_from_chat_and_sees_the_overview,
+    |backend| {
+        support::runtime().block_on(async {
+            let db = TestDb::new(backend);
+            let run = KeelRun::start(
+                &format!("database_url = \"{}\"\n[http]\nlisten = \"{{listen}}\"\n", db.url),
+                &[],
+            );
+            let now = chrono::Utc::now();
+            let at = |minutes: i64| (now + chrono::Duration::minutes(minutes)).to_rfc3339();
+            let lea = ["--as", "lea", "--channel", "general"];
+            let bob = ["--as", "bob", "--client", "acme", "--channel", "acme"];
+            chat_as(&run, &db, &at(-60), &lea, "@keel client add acme \"Acme Corp\" #acme\n");
+            chat_as(&run, &db, &at(-50), &bob, "The SSO login fails for everyone\n");
+            let browser = Browser::new(&run);
+
+            // No cookie: the sign-in page, and nothing about the work.
+            let (status, headers, body) = browser.get("/dashboard", None).await;
+            assert_eq!(status, 401);
+            assert_eq!(header(&headers, "cache-control"), "no-store");
+            assert_sign_in(&body, "signs you in here for 30 days");
+
+            // A client may not have one; a member gets one only they see.
+            let refused = chat_as(&run, &db, &at(0), &bob, "@keel dashboard\n");
+            assert_eq!(
+                refused.trim(),
+                "[#acme only to @bob] keel: only team members can open the dashboard"
+            );
+            let said = chat_as(&run, &db, &at(0), &lea, "@keel dashboard\n");
+            assert!(
+                said.starts_with(&format!(
+                "[#general only to @lea] keel: Your dashboard, one use, valid 10 minutes: http://{}/dashboard/login/",
+                run.http
+            )),
+                "{said}"
+            );
+            let link = link_path(&said);
+            assert_eq!(link.len(), "/dashboard/login/".len() + 64, "{link}");
+            // Neither the link nor its token stays in the database: the outbox dropped its text once
+            // it was sent, and the token is stored as its hash.
+            let token = link.rsplit('/').next().expect("token").to_string();
+            let store = keel::store::Store::open(&db.url).await.expect("store");
+            let bodies: Vec<String> = sqlx::query_scalar("SELECT body FROM outbox")
+                .fetch_all(store.pool())
+                .await
+                .expect("outbox");
+            assert!(
+                bodies.iter().any(|b| b.contains("(a sign-in link, removed once sent)")),
+                "{bodies:?}"
+            );
+            let hashes: Vec<String> = sqlx::query_scalar("SELECT hash FROM dashboard_tokens")
+                .fetch_all(store.pool())
+                .await
+                .expect("tokens");
+            assert!(
+                !bodies.iter().chain(&hashes).any(|b| b.contains(&token)),
+                "the token is stored"
+            );
+            store.close().await;
+
+            // Opening it signs lea in: a session cookie for 30 days, HttpOnly, SameSite=Lax (no
+            // Secure on plain http on this machine), then the overview.
+            let (status, headers, _) = browser.get(&link, None).await;
+            assert_eq!(status, 303);
+            assert_eq!(header(&headers, "location"), "/dashboard");
+            let set = header(&headers, "set-cookie").to_string();
+            assert!(set.starts_with("keel_session="), "{set}");
+            for part in ["Path=/dashboard", "Max-Age=2592000", "HttpOnly", "SameSite=Lax"] {
+                assert!(set.contains(part), "{set}");
+            }
+            assert!(!set.contains("Secure"), "{set}");
+            let cookie = set.split(';').next().expect("name=value").to_string();
+            let (status, _, page) = browser.get("/dashboard", Some(&cookie)).await;
+            assert_eq!(status, 200, "{page}");
+            assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+            assert!(
+                page.contains("<h1>Overview</h1>") && page.contains("Signed in as <strong>lea</strong>"),
+                "{page}"
+            );
+            assert!(
+                page.contains("<th scope=\"row\">Escalations</th><td>0 of 1 new requests"),
+                "{page}"
+            );
+            assert!(page.len() < 150 * 1024, "{} bytes", page.len());
+            // Its stylesheet is named by its content and cached for good.
+            let css = page
+                .split("href=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .expect("a stylesheet");
+            let (status, headers, _) = browser.get(css, None).await;
+            assert_eq!(
+                (status, header(&headers, "cache-control")),
+                (200, "public, max-age=31536000, immutable")
+            );
+
+            // The link worked once; a link older than 10 minutes does not work; a made-up one neither.
+            let (status, _, body) = browser.get(&link, None).await;
+            assert_eq!(status, 401);
+            assert_sign_in(&body, "That link was used already");
+            let old = keel(
+                &[
+                    "dashboard",
+                    "link",
+                    "--as",
+                    "lea",
+                    "--db",
+                    &db.url,
+                    "--config",
+                    run.config.to_str().expect("path"),
+                    "--now",
+                    &at(-11),
+                ],
+                "",
+            );
+            assert!(old.status.success(), "{}", String::from_utf8_lossy(&old.stderr));
+            let (status, _, body) = browser
+                .get(&link_path(&String::from_utf8_lossy(&old.stdout)), None)
+                .await;
+            assert_eq!(status, 401);
+            assert_sign_in(&body, "That link expired");
+            let (_, _, body) = browser.get(&format!("/dashboard/login/{}", "0".repeat(64)), None).await;
+            assert_sign_in(&body, "That is not a sign-in link keel gave");
+            let nobody = keel(&["dashboard", "link", "--as", "nobody", "--db", &db.url], "");
+            assert_eq!(nobody.status.code(), Some(1));
+            assert_eq!(
+                String::from_utf8_lossy(&nobody.stderr).trim(),
+                "keel: no team member is called nobody (keel learns people when they first write)"
+            );
+
+            // Signing out ends the session: the same cookie shows the sign-in page again.
+            let (status, headers) = browser.logout(&cookie).await;
+            assert_eq!(status, 303);
+            assert!(header(&headers, "set-cookie").contains("Max-Age=0"));
+            let (status, _, body) = browser.get("/dashboard", Some(&cookie)).await;
+            assert_eq!(status, 401);
+            assert_sign_in(&body, "signs you in here");
+        });
+    }
+);
