@@ -185,6 +185,54 @@ on_both_backends!(
                 (200, "public, max-age=31536000, immutable")
             );
 
+            // The task list, filtered to one client's overdue requests, and a task's timeline.
+            let carol = ["--as", "carol", "--client", "globex", "--channel", "globex"];
+            chat_as(
+                &run,
+                &db,
+                &at(-60),
+                &lea,
+                "@keel client add globex \"Globex\" #globex\n",
+            );
+            chat_as(&run, &db, &at(-45), &carol, "Invoices are missing the VAT line\n");
+            chat_as(&run, &db, &at(-40), &bob, "Please add a CSV export of the invoices\n");
+            chat_as(
+                &run,
+                &db,
+                &at(-35),
+                &lea,
+                "@keel due #1 in 5 mins\n@keel due #2 in 5 mins\n",
+            );
+            let (status, _, list) = browser
+                .get("/dashboard/tasks?client=acme&overdue=1", Some(&cookie))
+                .await;
+            assert_eq!(status, 200, "{list}");
+            assert!(list.contains("<p role=\"status\">1 task</p>"), "{list}");
+            assert!(
+                list.contains("<a href=\"/dashboard/tasks/1\">The SSO login fails for everyone</a>"),
+                "{list}"
+            );
+            assert!(!list.contains("VAT") && !list.contains("CSV export"), "{list}");
+            assert!(list.contains("<option value=\"acme\" selected>acme</option>"), "{list}");
+            let (_, _, all) = browser.get("/dashboard/tasks", Some(&cookie)).await;
+            assert!(all.contains("<p role=\"status\">3 tasks</p>"), "{all}");
+            let (_, _, found) = browser.get("/dashboard/tasks?q=csv", Some(&cookie)).await;
+            assert!(
+                found.contains("<p role=\"status\">1 task</p>") && found.contains("CSV export"),
+                "{found}"
+            );
+            let (status, _, task) = browser.get("/dashboard/tasks/1", Some(&cookie)).await;
+            assert_eq!(status, 200, "{task}");
+            assert!(task.contains("<h1>#1 The SSO login fails for everyone</h1>"), "{task}");
+            assert!(task.contains("<h2 id=\"timeline\">Timeline</h2>"), "{task}");
+            assert!(
+                task.contains(" · bob · created</li>") && task.contains(" · lea · due in 5 mins</li>"),
+                "{task}"
+            );
+            let (status, _, body) = browser.get("/dashboard/tasks/1", None).await;
+            assert_eq!(status, 401);
+            assert_sign_in(&body, "signs you in here");
+
             // The link worked once; a link older than 10 minutes does not work; a made-up one neither.
             let (status, _, body) = browser.get(&link, None).await;
             assert_eq!(status, 401);

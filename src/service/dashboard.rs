@@ -101,3 +101,33 @@ pub async fn sign_out(keel: &Keel, session: &str) -> anyhow::Result<()> {
     let mut conn = keel.store.writer().acquire().await?;
     dashboard::end_session(&mut conn, &token_hash(session)).await
 }
+
+/// What the dashboard's pages read: the work, through the store's queries.
+pub mod read {
+    use crate::service::Keel;
+    use crate::store::browse::{self, Browse};
+    use crate::store::people::{self, Client, Member};
+    use crate::store::tasks::{self, LoggedEvent, TaskView};
+
+    /// A page of tasks, and how many match in all.
+    pub async fn tasks(keel: &Keel, query: &Browse) -> anyhow::Result<(Vec<TaskView>, i64)> {
+        let mut conn = keel.store.pool().acquire().await?;
+        browse::browse(&mut conn, query).await
+    }
+
+    /// One task with its whole log, oldest first.
+    pub async fn task(keel: &Keel, id: i64) -> anyhow::Result<Option<(TaskView, Vec<LoggedEvent>)>> {
+        let mut conn = keel.store.pool().acquire().await?;
+        let Some(view) = tasks::by_id(&mut conn, id).await? else {
+            return Ok(None);
+        };
+        let events = tasks::events(&mut conn, id).await?;
+        Ok(Some((view, events)))
+    }
+
+    /// Every client and every member, for the filters.
+    pub async fn people(keel: &Keel) -> anyhow::Result<(Vec<Client>, Vec<Member>)> {
+        let mut conn = keel.store.pool().acquire().await?;
+        Ok((people::clients(&mut conn).await?, people::members(&mut conn).await?))
+    }
+}

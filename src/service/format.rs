@@ -154,6 +154,11 @@ pub fn card(v: &TaskView, events: &[LoggedEvent], tz: Tz) -> String {
     lines.join("\n")
 }
 
+/// What an event did, in words: `status → done: fixed it`, `assigned → @lea`.
+pub fn event_summary(e: &LoggedEvent) -> String {
+    format!("{}{}", e.event.kind().replace('_', " "), event_detail(e))
+}
+
 fn event_detail(e: &LoggedEvent) -> String {
     let detail = match &e.event {
         TaskEvent::Status {

@@ -33,5 +33,5 @@ mod teammates;
 mod turn;
 
 pub use crate::settings::Settings;
-pub use format::format_time;
+pub use format::{event_summary, format_time};
 pub use keel::{Handled, Keel};

@@ -4,6 +4,7 @@
 //! in per-backend migrations. Times are stored as unix seconds. The measurements behind the
 //! connection settings below are in `docs/performance.md`.
 
+pub mod browse;
 pub mod dashboard;
 mod decode;
 pub mod inbox;

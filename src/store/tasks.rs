@@ -55,12 +55,13 @@ pub struct TaskView {
     pub owner_name: Option<String>,
 }
 
-const TASK_COLUMNS: &str = "t.id, t.title, t.client_id, t.adapter, t.channel, t.channel_name, t.thread, t.link, \
+pub(super) const TASK_COLUMNS: &str =
+    "t.id, t.title, t.client_id, t.adapter, t.channel, t.channel_name, t.thread, t.link, \
     t.requester_id, t.requester_name, t.requester_is_client, t.owner_id, t.status, t.priority, t.source, \
     t.sentiment, t.frustrated, t.created_at, t.due_at, t.first_response_at, t.resolved_at, t.last_activity_at, \
     t.last_client_message_at, t.snoozed_until, t.escalated_at";
 
-const VIEW_FROM: &str =
+pub(super) const VIEW_FROM: &str =
     "FROM tasks t LEFT JOIN clients c ON c.id = t.client_id LEFT JOIN members m ON m.id = t.owner_id";
 
 /// Marks an inbound event as seen; false when it was seen before (a duplicate).

@@ -3,6 +3,8 @@
 //! session every page is the sign-in page: nothing about tasks or clients is served.
 
 mod pages;
+mod site;
+mod tasks;
 
 use std::sync::Arc;
 
@@ -17,20 +19,10 @@ use crate::service::dashboard::{self as signin, SESSION_SECONDS};
 use crate::service::kpi;
 use crate::service::Keel;
 use crate::store::dashboard::Redeemed;
-use crate::store::people::Member;
+use site::{local_http, no_store, server_error, session, Web};
 
-/// The session cookie's name.
-const COOKIE: &str = "keel_session";
 /// The one stylesheet, built into the binary.
 const CSS: &str = include_str!("../../assets/dashboard.css");
-
-struct Web {
-    keel: Keel,
-    /// The stylesheet's address, named by its content so it can be cached for good.
-    css_path: String,
-    /// Cookies carry `Secure` unless the dashboard is plain http on this machine.
-    secure: bool,
-}
 
 /// The dashboard's routes.
 pub fn router(keel: Keel) -> Router {
@@ -50,65 +42,10 @@ pub fn router(keel: Keel) -> Router {
         .route("/dashboard", get(overview))
         .route("/dashboard/login/{token}", get(login))
         .route("/dashboard/logout", post(logout))
+        .route("/dashboard/tasks", get(tasks::list))
+        .route("/dashboard/tasks/{id}", get(tasks::one))
         .route(&css_path, get(stylesheet))
         .with_state(web)
-}
-
-/// `http://localhost…` or `http://127.0.0.1…`: a browser sends no `Secure` cookie there.
-fn local_http(url: &str) -> bool {
-    url::Url::parse(url)
-        .is_ok_and(|u| u.scheme() == "http" && matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")))
-}
-
-/// The session token the browser sent, if any.
-fn session(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_string())
-}
-
-impl Web {
-    fn now(&self) -> i64 {
-        self.keel.clock.now().timestamp()
-    }
-
-    /// The member signed in with this request's cookie.
-    async fn member(&self, headers: &HeaderMap) -> Result<Option<Member>, Response> {
-        let Some(token) = session(headers) else {
-            return Ok(None);
-        };
-        signin::signed_in(&self.keel, &token, self.now())
-            .await
-            .map_err(server_error)
-    }
-
-    fn sign_in(&self, status: StatusCode, reason: Option<&str>) -> Response {
-        (status, no_store(), pages::sign_in(&self.css_path, reason)).into_response()
-    }
-
-    fn cookie(&self, value: &str, max_age: i64) -> String {
-        let secure = if self.secure { "; Secure" } else { "" };
-        format!("{COOKIE}={value}; Path=/dashboard; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
-    }
-}
-
-/// Pages about the team's work are never kept by a shared cache.
-fn no_store() -> [(header::HeaderName, &'static str); 1] {
-    [(header::CACHE_CONTROL, "no-store")]
-}
-
-fn server_error(e: anyhow::Error) -> Response {
-    tracing::error!(error = %crate::store::one_line(&e), "dashboard");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "keel could not read its database; try again",
-    )
-        .into_response()
 }
 
 async fn overview(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {

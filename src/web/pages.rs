@@ -52,6 +52,7 @@ pub(super) fn overview(css: &str, member: &str, report: &Report) -> Markup {
         html! {
             header {
                 h1 { "Overview" }
+                nav { a href="/dashboard/tasks" { "Tasks" } }
                 form method="post" action="/dashboard/logout" {
                     span { "Signed in as " strong { (member) } " " }
                     button type="submit" { "Sign out" }
@@ -78,6 +79,135 @@ pub(super) fn overview(css: &str, member: &str, report: &Report) -> Markup {
                             tr { th scope="row" { (name) } td { (value) } }
                         }
                     }
+                }
+            }
+        },
+    )
+}
+
+/// The choices the task list's form offers and what is chosen.
+pub(super) struct TaskForm<'a> {
+    pub status: &'a str,
+    pub client: &'a str,
+    pub owner: &'a str,
+    pub priority: &'a str,
+    pub overdue: bool,
+    pub q: &'a str,
+    pub sort: &'a str,
+    pub clients: Vec<String>,
+    pub owners: Vec<String>,
+}
+
+/// One row of the task list, ready to show.
+pub(super) struct TaskRow {
+    pub id: i64,
+    pub title: String,
+    pub client: String,
+    pub owner: String,
+    pub status: String,
+    pub priority: String,
+    pub due: String,
+    pub overdue: bool,
+}
+
+fn select(name: &str, label: &str, options: &[(String, String)], chosen: &str) -> Markup {
+    html! {
+        label for=(name) { (label) }
+        select id=(name) name=(name) {
+            @for (value, text) in options {
+                option value=(value) selected[value == chosen] { (text) }
+            }
+        }
+    }
+}
+
+fn words(list: &[&str]) -> Vec<(String, String)> {
+    list.iter().map(|w| (w.to_string(), w.to_string())).collect()
+}
+
+/// The task list: a filter form (works without script: a GET), the matching tasks, and pages.
+pub(super) fn tasks(
+    css: &str,
+    form: &TaskForm<'_>,
+    rows: &[TaskRow],
+    total: i64,
+    pager: (Option<String>, Option<String>),
+) -> Markup {
+    let any = |list: &[String]| {
+        let mut out = vec![(String::new(), "any".to_string())];
+        out.extend(list.iter().map(|x| (x.clone(), x.clone())));
+        out
+    };
+    page(
+        css,
+        "Tasks",
+        html! {
+            header {
+                h1 { "Tasks" }
+                nav { a href="/dashboard" { "Overview" } }
+            }
+            form.filters method="get" action="/dashboard/tasks" {
+                (select("status", "Status", &words(&["active", "open", "in-progress", "waiting", "done", "cancelled", "all"]), form.status))
+                (select("client", "Client", &any(&form.clients), form.client))
+                (select("owner", "Owner", &any(&form.owners), form.owner))
+                (select("priority", "Priority", &any(&["urgent".into(), "high".into(), "normal".into(), "low".into()]), form.priority))
+                label for="overdue" { input id="overdue" type="checkbox" name="overdue" value="1" checked[form.overdue]; " overdue only" }
+                label for="q" { "Title contains" }
+                input id="q" type="search" name="q" value=(form.q);
+                (select("sort", "Sort by", &[("due".into(), "due date".into()), ("age".into(), "age".into()), ("priority".into(), "priority".into())], form.sort))
+                button type="submit" { "Show" }
+            }
+            p role="status" { (total) " task" @if total != 1 { "s" } }
+            table {
+                thead { tr {
+                    th scope="col" { "#" } th scope="col" { "Title" } th scope="col" { "Client" }
+                    th scope="col" { "Owner" } th scope="col" { "Status" } th scope="col" { "Priority" } th scope="col" { "Due" }
+                } }
+                tbody {
+                    @for row in rows {
+                        tr {
+                            td { a href={ "/dashboard/tasks/" (row.id) } { "#" (row.id) } }
+                            td { a href={ "/dashboard/tasks/" (row.id) } { (row.title) } }
+                            td { (row.client) } td { (row.owner) } td { (row.status) } td { (row.priority) }
+                            td { (row.due) @if row.overdue { " " strong.overdue { "overdue" } } }
+                        }
+                    }
+                }
+            }
+            nav.pages aria-label="pages" {
+                @if let Some(prev) = &pager.0 { a rel="prev" href=(prev) { "← Previous" } " " }
+                @if let Some(next) = &pager.1 { a rel="next" href=(next) { "Next →" } }
+            }
+        },
+    )
+}
+
+/// One task: its card, then its whole log as a timeline.
+pub(super) fn task(
+    css: &str,
+    title: &str,
+    fields: &[(&str, String)],
+    link: Option<&str>,
+    timeline: &[(String, String, String)],
+) -> Markup {
+    page(
+        css,
+        title,
+        html! {
+            header {
+                h1 { (title) }
+                nav { a href="/dashboard/tasks" { "Tasks" } " " a href="/dashboard" { "Overview" } }
+            }
+            table.card {
+                tbody {
+                    @for (name, value) in fields { tr { th scope="row" { (name) } td { (value) } } }
+                    @if let Some(link) = link { tr { th scope="row" { "Source" } td { a href=(link) { "the original message" } } } }
+                }
+            }
+            section aria-labelledby="timeline" {
+                h2 id="timeline" { "Timeline" }
+                ol.timeline {
+                    @for (at, who, what) in timeline { li { time { (at) } " · " (who) " · " (what) } }
                 }
             }
         },

@@ -1,0 +1,77 @@
+//! What the dashboard's pages share: the state, the session cookie, the sign-in page, errors.
+
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::pages;
+use crate::service::dashboard as signin;
+use crate::service::Keel;
+use crate::store::people::Member;
+
+/// The session cookie's name.
+const COOKIE: &str = "keel_session";
+
+pub(super) struct Web {
+    pub keel: Keel,
+    /// The stylesheet's address, named by its content so it can be cached for good.
+    pub css_path: String,
+    /// Cookies carry `Secure` unless the dashboard is plain http on this machine.
+    pub secure: bool,
+}
+
+/// `http://localhost…` or `http://127.0.0.1…`: a browser sends no `Secure` cookie there.
+pub(super) fn local_http(url: &str) -> bool {
+    url::Url::parse(url)
+        .is_ok_and(|u| u.scheme() == "http" && matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")))
+}
+
+/// The session token the browser sent, if any.
+pub(super) fn session(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+impl Web {
+    pub fn now(&self) -> i64 {
+        self.keel.clock.now().timestamp()
+    }
+
+    /// The member signed in with this request's cookie.
+    pub async fn member(&self, headers: &HeaderMap) -> Result<Option<Member>, Response> {
+        let Some(token) = session(headers) else {
+            return Ok(None);
+        };
+        signin::signed_in(&self.keel, &token, self.now())
+            .await
+            .map_err(server_error)
+    }
+
+    pub fn sign_in(&self, status: StatusCode, reason: Option<&str>) -> Response {
+        (status, no_store(), pages::sign_in(&self.css_path, reason)).into_response()
+    }
+
+    pub fn cookie(&self, value: &str, max_age: i64) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("{COOKIE}={value}; Path=/dashboard; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+    }
+}
+
+/// Pages about the team's work are never kept by a shared cache.
+pub(super) fn no_store() -> [(header::HeaderName, &'static str); 1] {
+    [(header::CACHE_CONTROL, "no-store")]
+}
+
+pub(super) fn server_error(e: anyhow::Error) -> Response {
+    tracing::error!(error = %crate::store::one_line(&e), "dashboard");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "keel could not read its database; try again",
+    )
+        .into_response()
+}
