@@ -201,7 +201,7 @@ on_both_backends!(
                 &db,
                 &at(-35),
                 &lea,
-                "@keel due #1 in 5 mins\n@keel due #2 in 5 mins\n",
+                "@keel due #1 in 5 mins\n@keel due #2 in 5 mins\n@keel assign #1 @lea\n",
             );
             let (status, _, list) = browser
                 .get("/dashboard/tasks?client=acme&overdue=1", Some(&cookie))
@@ -229,7 +229,16 @@ on_both_backends!(
                 task.contains(" · bob · created</li>") && task.contains(" · lea · due in 5 mins</li>"),
                 "{task}"
             );
-            let (status, _, body) = browser.get("/dashboard/tasks/1", None).await;
+            // The people page: lea owns #1, which is overdue.
+        let (status, _, people) = browser.get("/dashboard/people", Some(&cookie)).await;
+        assert_eq!(status, 200, "{people}");
+        assert!(
+            people.contains(
+                "<th scope=\"row\">lea</th><td>admin</td><td><a href=\"/dashboard/tasks?owner=lea\">1</a></td><td>1</td><td>UTC</td><td>09:00–17:00</td>"
+            ),
+            "{people}"
+        );
+        let (status, _, body) = browser.get("/dashboard/tasks/1", None).await;
             assert_eq!(status, 401);
             assert_sign_in(&body, "signs you in here");
 

@@ -125,6 +125,24 @@ pub mod read {
         Ok(Some((view, events)))
     }
 
+    /// Every member with their active and overdue tasks at `now`.
+    pub async fn load(keel: &Keel, now: i64) -> anyhow::Result<Vec<(Member, i64, i64)>> {
+        let mut conn = keel.store.pool().acquire().await?;
+        let loads = browse::load_by_owner(&mut conn, now).await?;
+        let mut members = people::members(&mut conn).await?;
+        members.sort_by_key(|m| m.name.to_lowercase());
+        Ok(members
+            .into_iter()
+            .map(|m| {
+                let (active, overdue) = loads
+                    .iter()
+                    .find(|(id, _, _)| *id == m.id)
+                    .map_or((0, 0), |(_, a, o)| (*a, *o));
+                (m, active, overdue)
+            })
+            .collect())
+    }
+
     /// Every client and every member, for the filters.
     pub async fn people(keel: &Keel) -> anyhow::Result<(Vec<Client>, Vec<Member>)> {
         let mut conn = keel.store.pool().acquire().await?;

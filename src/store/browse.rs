@@ -108,3 +108,16 @@ pub async fn browse(conn: &mut Conn, b: &Browse) -> anyhow::Result<(Vec<TaskView
     }
     Ok((query.fetch_all(&mut *conn).await?, total))
 }
+
+/// Each owner's open, in-progress and waiting tasks, and how many of those are past due at `now`:
+/// (member id, active, overdue).
+pub async fn load_by_owner(conn: &mut Conn, now: i64) -> anyhow::Result<Vec<(i64, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT owner_id, COUNT(*), SUM(CASE WHEN due_at IS NOT NULL AND due_at < $1 THEN 1 ELSE 0 END) \
+         FROM tasks WHERE owner_id IS NOT NULL AND status IN ('open', 'in-progress', 'waiting') \
+         GROUP BY owner_id ORDER BY owner_id",
+    )
+    .bind(now)
+    .fetch_all(conn)
+    .await?)
+}

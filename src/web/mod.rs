@@ -44,6 +44,7 @@ pub fn router(keel: Keel) -> Router {
         .route("/dashboard/logout", post(logout))
         .route("/dashboard/tasks", get(tasks::list))
         .route("/dashboard/tasks/{id}", get(tasks::one))
+        .route("/dashboard/people", get(tasks::people))
         .route(&css_path, get(stylesheet))
         .with_state(web)
 }

@@ -52,7 +52,7 @@ pub(super) fn overview(css: &str, member: &str, report: &Report) -> Markup {
         html! {
             header {
                 h1 { "Overview" }
-                nav { a href="/dashboard/tasks" { "Tasks" } }
+                nav { a href="/dashboard/tasks" { "Tasks" } a href="/dashboard/people" { "People" } }
                 form method="post" action="/dashboard/logout" {
                     span { "Signed in as " strong { (member) } " " }
                     button type="submit" { "Sign out" }
@@ -208,6 +208,54 @@ pub(super) fn task(
                 h2 id="timeline" { "Timeline" }
                 ol.timeline {
                     @for (at, who, what) in timeline { li { time { (at) } " · " (who) " · " (what) } }
+                }
+            }
+        },
+    )
+}
+
+/// One member's row on the people page.
+pub(super) struct PersonRow {
+    pub name: String,
+    pub role: String,
+    pub zone: String,
+    pub hours: String,
+    pub away: String,
+    pub active: i64,
+    pub overdue: i64,
+    pub overloaded: bool,
+    /// Their open tasks in the task list.
+    pub link: String,
+}
+
+/// The team: each member's open and overdue work, zone, hours and away days.
+pub(super) fn people(css: &str, rows: &[PersonRow], overload: i64) -> Markup {
+    page(
+        css,
+        "People",
+        html! {
+            header {
+                h1 { "People" }
+                nav { a href="/dashboard" { "Overview" } a href="/dashboard/tasks" { "Tasks" } }
+            }
+            p { "Overloaded: more than " (overload) " open tasks." }
+            table {
+                thead { tr {
+                    th scope="col" { "Member" } th scope="col" { "Role" } th scope="col" { "Open tasks" }
+                    th scope="col" { "Overdue" } th scope="col" { "Time zone" } th scope="col" { "Hours" } th scope="col" { "Away until" }
+                } }
+                tbody {
+                    @for row in rows {
+                        tr {
+                            th scope="row" { (row.name) }
+                            td { (row.role) }
+                            td {
+                                a href=(row.link) { (row.active) }
+                                @if row.overloaded { " " strong.overdue { "overloaded" } }
+                            }
+                            td { (row.overdue) } td { (row.zone) } td { (row.hours) } td { (row.away) }
+                        }
+                    }
                 }
             }
         },

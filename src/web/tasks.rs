@@ -1,5 +1,5 @@
-//! `/dashboard/tasks` (filtered, searched, sorted, paged) and `/dashboard/tasks/{id}` (a task's
-//! card and its timeline).
+//! `/dashboard/tasks` (filtered, searched, sorted, paged), `/dashboard/tasks/{id}` (a task's
+//! card and its timeline) and `/dashboard/people` (each member's work and hours).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -194,4 +194,36 @@ pub(super) async fn one(State(web): State<Arc<Web>>, headers: HeaderMap, Path(id
         pages::task(&web.css_path, &title, &fields, t.permalink.as_deref(), &timeline),
     )
         .into_response()
+}
+
+pub(super) async fn people(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {
+    let member = match signed_in(&web, &headers).await {
+        Ok(m) => m,
+        Err(response) => return response,
+    };
+    let load = match read::load(&web.keel, web.now()).await {
+        Ok(load) => load,
+        Err(e) => return server_error(e),
+    };
+    let tz = zone(&web, &member);
+    let overload = web.keel.settings.schedules.overload_tasks;
+    let rows: Vec<pages::PersonRow> = load
+        .into_iter()
+        .map(|(m, active, overdue)| pages::PersonRow {
+            role: m.role.to_string(),
+            zone: zone(&web, &m).to_string(),
+            hours: format!("{}–{}", m.hours.start.format("%H:%M"), m.hours.end.format("%H:%M")),
+            away: m
+                .away_until
+                .filter(|until| *until > web.now())
+                .map(|until| format_time(until, tz))
+                .unwrap_or_default(),
+            active,
+            overdue,
+            overloaded: active > overload,
+            link: format!("/dashboard/tasks?owner={}", encode(&m.name)),
+            name: m.name,
+        })
+        .collect();
+    (no_store(), pages::people(&web.css_path, &rows, overload)).into_response()
 }
