@@ -23,6 +23,32 @@ fn page(css: &str, title: &str, body: Markup) -> Markup {
     }
 }
 
+/// The pages every header links to.
+const PAGES: &[(&str, &str)] = &[
+    ("/dashboard", "Overview"),
+    ("/dashboard/tasks", "Tasks"),
+    ("/dashboard/people", "People"),
+];
+
+/// A signed-in page's header: its title, the links to the other pages (this one marked), and
+/// sign-out (with who is signed in, when given).
+fn top(title: &str, current: &str, member: Option<&str>) -> Markup {
+    html! {
+        header {
+            h1 { (title) }
+            nav aria-label="dashboard" {
+                @for (href, name) in PAGES {
+                    a href=(href) aria-current=[(*href == current).then_some("page")] { (name) }
+                }
+            }
+            form method="post" action="/dashboard/logout" {
+                @if let Some(member) = member { span { "Signed in as " strong { (member) } " " } }
+                button type="submit" { "Sign out" }
+            }
+        }
+    }
+}
+
 /// Where someone without a session lands: how to get a link, and why the last one did not work.
 pub(super) fn sign_in(css: &str, reason: Option<&str>) -> Markup {
     page(
@@ -50,14 +76,7 @@ pub(super) fn overview(css: &str, member: &str, report: &Report) -> Markup {
         css,
         "Overview",
         html! {
-            header {
-                h1 { "Overview" }
-                nav { a href="/dashboard/tasks" { "Tasks" } a href="/dashboard/people" { "People" } }
-                form method="post" action="/dashboard/logout" {
-                    span { "Signed in as " strong { (member) } " " }
-                    button type="submit" { "Sign out" }
-                }
-            }
+            (top("Overview", "/dashboard", Some(member)))
             p { (period.label()) ", " (period.first) " to " (period.last) ", against the period before." }
             section aria-labelledby="attention" {
                 h2 id="attention" { "Needs attention" }
@@ -142,10 +161,7 @@ pub(super) fn tasks(
         css,
         "Tasks",
         html! {
-            header {
-                h1 { "Tasks" }
-                nav { a href="/dashboard" { "Overview" } }
-            }
+            (top("Tasks", "/dashboard/tasks", None))
             form.filters method="get" action="/dashboard/tasks" {
                 (select("status", "Status", &words(&["active", "open", "in-progress", "waiting", "done", "cancelled", "all"]), form.status))
                 (select("client", "Client", &any(&form.clients), form.client))
@@ -194,10 +210,7 @@ pub(super) fn task(
         css,
         title,
         html! {
-            header {
-                h1 { (title) }
-                nav { a href="/dashboard/tasks" { "Tasks" } " " a href="/dashboard" { "Overview" } }
-            }
+            (top(title, "", None))
             table.card {
                 tbody {
                     @for (name, value) in fields { tr { th scope="row" { (name) } td { (value) } } }
@@ -234,10 +247,7 @@ pub(super) fn people(css: &str, rows: &[PersonRow], overload: i64) -> Markup {
         css,
         "People",
         html! {
-            header {
-                h1 { "People" }
-                nav { a href="/dashboard" { "Overview" } a href="/dashboard/tasks" { "Tasks" } }
-            }
+            (top("People", "/dashboard/people", None))
             p { "Overloaded: more than " (overload) " open tasks." }
             table {
                 thead { tr {
