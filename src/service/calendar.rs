@@ -13,7 +13,7 @@ use crate::store::people::Member;
 use crate::store::Conn;
 
 /// A member's time zone: their own, else the team's.
-pub(crate) fn member_tz(keel: &Keel, member: &Member) -> Tz {
+pub fn member_tz(keel: &Keel, member: &Member) -> Tz {
     member
         .tz
         .as_deref()

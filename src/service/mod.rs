@@ -33,5 +33,6 @@ mod teammates;
 mod turn;
 
 pub use crate::settings::Settings;
+pub use calendar::member_tz;
 pub use format::{event_summary, format_time};
 pub use keel::{Handled, Keel};

@@ -7,27 +7,17 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono_tz::Tz;
 
 use super::pages;
 use super::site::{no_store, server_error, Web};
-use crate::domain::{parse_tz, Priority, Status};
+use crate::domain::{Priority, Status};
 use crate::service::dashboard::read;
-use crate::service::{event_summary, format_time};
+use crate::service::{event_summary, format_time, member_tz};
 use crate::store::browse::{Browse, Sort};
 use crate::store::people::Member;
 
 /// Tasks on one page of the list.
 const PER_PAGE: i64 = 50;
-
-/// The member's zone, else the team's: times are shown in it.
-fn zone(web: &Web, member: &Member) -> Tz {
-    member
-        .tz
-        .as_deref()
-        .and_then(|tz| parse_tz(tz).ok())
-        .unwrap_or(web.keel.settings.team_tz)
-}
 
 /// The signed-in member, or the response to send instead (the sign-in page).
 async fn signed_in(web: &Web, headers: &HeaderMap) -> Result<Member, Response> {
@@ -96,7 +86,7 @@ async fn render_list(web: &Web, member: &Member, q: &HashMap<String, String>) ->
         limit: PER_PAGE,
     };
     let (views, total) = read::tasks(&web.keel, &query).await?;
-    let tz = zone(web, member);
+    let tz = member_tz(&web.keel, member);
     let rows: Vec<pages::TaskRow> = views
         .iter()
         .map(|v| {
@@ -167,7 +157,7 @@ pub(super) async fn one(State(web): State<Arc<Web>>, headers: HeaderMap, Path(id
     let Some((view, events)) = found else {
         return (StatusCode::NOT_FOUND, no_store(), format!("#{id} does not exist")).into_response();
     };
-    let tz = zone(&web, &member);
+    let tz = member_tz(&web.keel, &member);
     let t = &view.task;
     let mut fields = vec![
         ("Status", t.status.to_string()),
@@ -205,13 +195,13 @@ pub(super) async fn people(State(web): State<Arc<Web>>, headers: HeaderMap) -> R
         Ok(load) => load,
         Err(e) => return server_error(e),
     };
-    let tz = zone(&web, &member);
+    let tz = member_tz(&web.keel, &member);
     let overload = web.keel.settings.schedules.overload_tasks;
     let rows: Vec<pages::PersonRow> = load
         .into_iter()
         .map(|(m, active, overdue)| pages::PersonRow {
             role: m.role.to_string(),
-            zone: zone(&web, &m).to_string(),
+            zone: member_tz(&web.keel, &m).to_string(),
             hours: format!("{}–{}", m.hours.start.format("%H:%M"), m.hours.end.format("%H:%M")),
             away: m
                 .away_until
