@@ -376,13 +376,14 @@ fn due_from(kind: &str, data: &str) -> Option<i64> {
 /// A survey answer: its kind (`nps`, `csat`) and score.
 #[derive(Debug, Clone)]
 pub struct Answer {
+    pub client_id: i64,
     pub kind: String,
     pub score: Option<i64>,
 }
 
 /// The survey answers given in `[from, to)`.
 pub async fn survey_answers(conn: &mut Conn, from: i64, to: i64) -> anyhow::Result<Vec<Answer>> {
-    let rows = sqlx::query("SELECT kind, score FROM surveys WHERE answered_at >= $1 AND answered_at < $2")
+    let rows = sqlx::query("SELECT client_id, kind, score FROM surveys WHERE answered_at >= $1 AND answered_at < $2")
         .bind(from)
         .bind(to)
         .fetch_all(&mut *conn)
@@ -390,6 +391,7 @@ pub async fn survey_answers(conn: &mut Conn, from: i64, to: i64) -> anyhow::Resu
     rows.iter()
         .map(|r| {
             Ok(Answer {
+                client_id: r.try_get("client_id")?,
                 kind: r.try_get("kind")?,
                 score: r.try_get("score")?,
             })

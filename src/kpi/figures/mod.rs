@@ -34,12 +34,15 @@ pub struct Figures {
     pub sla_decided: i64,
     pub sla_met: i64,
     pub sla_compliance: Option<f64>,
+    /// By client key: requests with both SLA targets decided, and how many met both.
+    pub sla_per_client: BTreeMap<String, (i64, i64)>,
     pub backlog: i64,
     pub overdue: i64,
     pub nps_answers: i64,
     pub nps: Option<f64>,
     pub csat_answers: i64,
     pub csat: Option<f64>,
+    pub nps_per_client: BTreeMap<String, f64>,
     pub onboarding_days: Option<f64>,
     pub onboarding_per_client: BTreeMap<String, f64>,
     pub tasks_created: i64,
@@ -72,7 +75,7 @@ pub(super) async fn figures(
     let retention = retention::retention(clients, span);
     let response = response::response(conn, rules, span, &created, &client_requests).await?;
     let open = backlog::open_at(conn, span.as_of).await?;
-    let surveys = surveys::surveys(conn, span).await?;
+    let surveys = surveys::surveys(conn, span, clients).await?;
     let onboarding = onboarding::onboarding(clients, span);
     let escalation = escalation::escalation(conn, span, requests.len() as i64).await?;
     let chases = chases::chases(conn, span, clients).await?;
@@ -90,12 +93,18 @@ pub(super) async fn figures(
         sla_decided: response.sla_decided,
         sla_met: response.sla_met,
         sla_compliance: response.sla_compliance,
+        sla_per_client: response
+            .sla_per_client
+            .into_iter()
+            .filter_map(|(id, v)| Some((clients.iter().find(|c| c.id == id)?.key.clone(), v)))
+            .collect(),
         backlog: open.len() as i64,
         overdue: backlog::overdue(&open, span.as_of),
         nps_answers: surveys.nps_answers,
         nps: surveys.nps,
         csat_answers: surveys.csat_answers,
         csat: surveys.csat,
+        nps_per_client: surveys.nps_per_client,
         onboarding_days: onboarding.days,
         onboarding_per_client: onboarding.per_client,
         tasks_created: requests.len() as i64,

@@ -17,6 +17,8 @@ pub(super) struct Response {
     pub sla_decided: i64,
     pub sla_met: i64,
     pub sla_compliance: Option<f64>,
+    /// By client id: requests with both targets decided, and how many met both.
+    pub sla_per_client: BTreeMap<i64, (i64, i64)>,
 }
 
 /// Each task's changes into and out of `waiting`, `(at, to)` in order.
@@ -82,18 +84,25 @@ pub(super) async fn response(
         .filter(|id| !done_at.contains_key(id))
         .collect();
     done_at.extend(first_done_before(conn, &undone, span.as_of).await?);
-    let (sla_decided, sla_met) = sla(rules, &clock, &waiting, &done_at, client_requests, span.as_of);
+    let sla_per_client = sla(rules, &clock, &waiting, &done_at, client_requests, span.as_of);
+    let (sla_decided, sla_met) = sla_per_client
+        .values()
+        .fold((0, 0), |(d, m), (dc, mc)| (d + dc, m + mc));
     Ok(Response {
         first_response_hours,
         resolution_hours,
         sla_decided,
         sla_met,
         sla_compliance: ratio(sla_met, sla_decided),
+        sla_per_client: sla_per_client
+            .into_iter()
+            .filter_map(|(id, v)| Some((id?, v)))
+            .collect(),
     })
 }
 
-/// Of the client requests, how many have both SLA targets decided at `as_of` (met, or missed
-/// already), and how many of those met both.
+/// Of the client requests, per client (`None`: of no client), how many have both SLA targets
+/// decided at `as_of` (met, or missed already), and how many of those met both.
 fn sla(
     rules: &Rules,
     clock: &BusinessClock,
@@ -101,8 +110,8 @@ fn sla(
     done_at: &HashMap<i64, i64>,
     client_requests: &[&CreatedTask],
     as_of: i64,
-) -> (i64, i64) {
-    let (mut decided, mut met) = (0, 0);
+) -> BTreeMap<Option<i64>, (i64, i64)> {
+    let mut per_client: BTreeMap<Option<i64>, (i64, i64)> = BTreeMap::new();
     for t in client_requests {
         let start = t.created_at;
         let targets = rules.sla.targets(t.client_id, t.priority);
@@ -120,11 +129,12 @@ fn sla(
             None => (used > resolution_target).then_some(false),
         };
         if let (Some(first), Some(resolution)) = (first, resolution) {
-            decided += 1;
-            met += i64::from(first && resolution);
+            let (decided, met) = per_client.entry(t.client_id).or_default();
+            *decided += 1;
+            *met += i64::from(first && resolution);
         }
     }
-    (decided, met)
+    per_client
 }
 
 /// Business seconds a task spent waiting on the client before `until`.
