@@ -1,12 +1,12 @@
 //! The web dashboard as a member reaches it: a link asked for in chat, opened once, a session
 //! cookie, the overview; a client refused; used, expired and missing links and no cookie show the
-//! sign-in page and nothing else. On SQLite and PostgreSQL, against `keel run`.
+//! sign-in page (200, so a browser reports no error) and nothing else. On SQLite and PostgreSQL, against `keel run`.
 
 mod support;
 
 use std::time::Duration;
 
-use support::{keel, KeelRun, TestDb};
+use support::{chat, keel, KeelRun, TestDb};
 
 /// `keel chat` with `keel run`'s configuration (so links name its address), at `now`.
 fn chat_as(run: &KeelRun, db: &TestDb, now: &str, who: &[&str], lines: &str) -> String {
@@ -107,7 +107,7 @@ on_both_backends!(
 
             // No cookie: the sign-in page, and nothing about the work.
             let (status, headers, body) = browser.get("/dashboard", None).await;
-            assert_eq!(status, 401);
+            assert_eq!(status, 200);
             assert_eq!(header(&headers, "cache-control"), "no-store");
             assert_sign_in(&body, "signs you in here for 30 days");
 
@@ -239,12 +239,12 @@ on_both_backends!(
             "{people}"
         );
         let (status, _, body) = browser.get("/dashboard/tasks/1", None).await;
-            assert_eq!(status, 401);
+            assert_eq!(status, 200);
             assert_sign_in(&body, "signs you in here");
 
             // The link worked once; a link older than 10 minutes does not work; a made-up one neither.
             let (status, _, body) = browser.get(&link, None).await;
-            assert_eq!(status, 401);
+            assert_eq!(status, 200);
             assert_sign_in(&body, "That link was used already");
             let old = keel(
                 &[
@@ -265,7 +265,7 @@ on_both_backends!(
             let (status, _, body) = browser
                 .get(&link_path(&String::from_utf8_lossy(&old.stdout)), None)
                 .await;
-            assert_eq!(status, 401);
+            assert_eq!(status, 200);
             assert_sign_in(&body, "That link expired");
             let (_, _, body) = browser.get(&format!("/dashboard/login/{}", "0".repeat(64)), None).await;
             assert_sign_in(&body, "That is not a sign-in link keel gave");
@@ -281,8 +281,88 @@ on_both_backends!(
             assert_eq!(status, 303);
             assert!(header(&headers, "set-cookie").contains("Max-Age=0"));
             let (status, _, body) = browser.get("/dashboard", Some(&cookie)).await;
-            assert_eq!(status, 401);
+            assert_eq!(status, 200);
             assert_sign_in(&body, "signs you in here");
         });
     }
 );
+
+/// A signed-in cookie for `who`, from a link printed by `keel dashboard link`.
+async fn signed_in(run: &KeelRun, db: &TestDb, browser: &Browser, who: &str) -> String {
+    let now = chrono::Utc::now().to_rfc3339();
+    let config = run.config.to_str().expect("path");
+    let out = keel(
+        &[
+            "dashboard",
+            "link",
+            "--as",
+            who,
+            "--db",
+            &db.url,
+            "--config",
+            config,
+            "--now",
+            &now,
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (status, headers, _) = browser
+        .get(&link_path(&String::from_utf8_lossy(&out.stdout)), None)
+        .await;
+    assert_eq!(status, 303);
+    header(&headers, "set-cookie")
+        .split(';')
+        .next()
+        .expect("a cookie")
+        .to_string()
+}
+
+on_both_backends!(the_standups_page_shows_each_days_answers, |backend| {
+    let db = TestDb::new(backend);
+    let lea = ["--as", "lea", "--channel", "general"];
+    chat(
+        &db,
+        "2026-11-22T12:00:00Z",
+        &lea,
+        "@keel standup set \"0 9 * * 1-5\" questions \"Done?\" \"Next?\" in #standup\n",
+    );
+    chat(&db, "2026-11-22T12:00:00Z", &["--as", "sam"], "back\n");
+    for (now, who, lines) in [
+        ("2026-11-23T09:05:00Z", "lea", "shipped the export\ninvoices\n"),
+        ("2026-11-24T09:10:00Z", "sam", "fixed the <b>login</b>\nholidays\n"),
+    ] {
+        let day = &now[..10];
+        let out = keel(&["tick", "--db", &db.url, "--now", &format!("{day}T09:00:00Z")], "");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let said = chat(&db, now, &["--as", who], lines);
+        assert!(said.contains("Thanks, that's your standup"), "{said}");
+    }
+    // Stopped, so `keel run` prompts nobody today.
+    chat(&db, "2026-11-25T12:00:00Z", &lea, "@keel standup off\n");
+    support::runtime().block_on(async {
+        let run = KeelRun::start(
+            &format!("database_url = \"{}\"\n[http]\nlisten = \"{{listen}}\"\n", db.url),
+            &[],
+        );
+        let browser = Browser::new(&run);
+        let cookie = signed_in(&run, &db, &browser, "lea").await;
+        let (status, _, page) = browser.get("/dashboard/standups", Some(&cookie)).await;
+        assert_eq!(status, 200, "{page}");
+        // Newest day first; each member's answers under their name; text escaped.
+        let tuesday = page.find("<h2>Tue 24 Nov</h2>").expect("Tuesday");
+        let monday = page.find("<h2>Mon 23 Nov</h2>").expect("Monday");
+        assert!(tuesday < monday, "{page}");
+        assert!(page.contains("<p>1 of 2 answered · no answer: lea</p>"), "{page}");
+        assert!(page.contains("<p>1 of 2 answered · no answer: sam</p>"), "{page}");
+        assert!(
+            page.contains(
+                "<h3>lea</h3><dl><dt>Done?</dt><dd>shipped the export</dd><dt>Next?</dt><dd>invoices</dd></dl>"
+            ),
+            "{page}"
+        );
+        assert!(page.contains("<dd>fixed the &lt;b&gt;login&lt;/b&gt;</dd>"), "{page}");
+        let (_, _, signed_out) = browser.get("/dashboard/standups", None).await;
+        assert!(!signed_out.contains("shipped"), "{signed_out}");
+    });
+});

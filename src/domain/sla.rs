@@ -3,7 +3,10 @@
 
 use std::collections::HashMap;
 
-use super::Priority;
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::calendar::Calendar;
+use super::{Priority, Status};
 
 /// The longest target keel takes: 10,000 business hours.
 const MAX_SECONDS: i64 = 10_000 * 3600;
@@ -136,6 +139,63 @@ pub fn show_span(seconds: i64) -> String {
     }
 }
 
+/// Where one SLA clock of a client request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// Stopped within the target, after `used` business seconds.
+    Met { used: i64 },
+    /// Past the target: stopped late, or still running.
+    Missed { used: i64 },
+    /// Running, with `left` business seconds to go.
+    Running { left: i64 },
+    /// The task waits on the client: the resolution clock stands still with `left` to go.
+    Paused { left: i64 },
+}
+
+fn utc(t: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(t, 0).single().unwrap_or_default()
+}
+
+/// A request's two clocks at `now`, first response then resolution, counted in `calendar`'s
+/// business time. `changes` are its status changes `(at, to)`, oldest first; the resolution clock
+/// leaves out the time spent waiting on the client and stops at done or cancelled.
+pub fn clocks(
+    calendar: &Calendar,
+    targets: Targets,
+    created: i64,
+    first_response: Option<i64>,
+    changes: &[(i64, Status)],
+    now: i64,
+) -> (Clock, Clock) {
+    let business = |from: i64, to: i64| calendar.business_seconds_between(utc(from), utc(to.max(from)));
+    let (mut waited, mut waiting_since, mut stopped) = (0, None, None);
+    for (at, to) in changes.iter().filter(|(at, _)| *at <= now) {
+        if let Some(since) = waiting_since.take() {
+            waited += business(since, *at);
+        }
+        stopped = (!to.is_active()).then_some(*at);
+        if *to == Status::Waiting {
+            waiting_since = Some(*at);
+        }
+    }
+    let stopped_or = |used: i64, target: i64, stopped: bool| match (stopped, used <= target) {
+        (true, true) => Clock::Met { used },
+        (_, false) => Clock::Missed { used },
+        (false, true) => Clock::Running { left: target - used },
+    };
+    let first = match first_response.filter(|a| *a <= now).or(stopped) {
+        Some(at) => stopped_or(business(created, at), targets.first_response, true),
+        None => stopped_or(business(created, now), targets.first_response, false),
+    };
+    let end = stopped.unwrap_or(now);
+    let used = business(created, end) - waited - waiting_since.map_or(0, |since| business(since, end));
+    let resolution = match (waiting_since, stopped_or(used, targets.resolution, stopped.is_some())) {
+        (Some(_), Clock::Running { left }) => Clock::Paused { left },
+        (_, clock) => clock,
+    };
+    (first, resolution)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,5 +237,46 @@ mod tests {
         book.set(7, Priority::Urgent, t(1200, 3600), Origin::Chat);
         assert_eq!(book.of(Some(7), Priority::Urgent), (t(600, 3600), Origin::Config));
         assert_eq!(book.shortest(), 600);
+    }
+
+    #[test]
+    fn clocks_count_business_time_and_stand_still_while_waiting() {
+        let cal = Calendar::new(chrono_tz::UTC, super::super::WorkingHours::default());
+        let h = 3600;
+        // Mon 7 Dec 2026, 09:00Z; hours 09:00–17:00.
+        let mon9 = chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+            .and_then(|d| d.and_hms_opt(9, 0, 0))
+            .expect("a time")
+            .and_utc()
+            .timestamp();
+        let tue9 = mon9 + 24 * h;
+        let targets = Targets {
+            first_response: 4 * h,
+            resolution: 8 * h,
+        };
+        let open = [(mon9, Status::Open)];
+        assert_eq!(
+            clocks(&cal, targets, mon9, None, &open, mon9 + 2 * h),
+            (Clock::Running { left: 2 * h }, Clock::Running { left: 6 * h })
+        );
+        // Nobody answered by Tuesday 10:00: nine business hours, both missed.
+        assert_eq!(
+            clocks(&cal, targets, mon9, None, &open, tue9 + h),
+            (Clock::Missed { used: 9 * h }, Clock::Missed { used: 9 * h })
+        );
+        // Answered at 10:00; waiting on the client from 12:00 to Tuesday 10:00 (six business
+        // hours); done Tuesday 12:00: eleven business hours less six.
+        let changes = [
+            (mon9, Status::Open),
+            (mon9 + 3 * h, Status::Waiting),
+            (tue9 + h, Status::InProgress),
+            (tue9 + 3 * h, Status::Done),
+        ];
+        let (first, resolution) = clocks(&cal, targets, mon9, Some(mon9 + h), &changes, tue9 + 8 * h);
+        assert_eq!(first, Clock::Met { used: h });
+        assert_eq!(resolution, Clock::Met { used: 5 * h });
+        // Still waiting on Tuesday 09:30: three business hours used, the clock stands still.
+        let (_, resolution) = clocks(&cal, targets, mon9, Some(mon9 + h), &changes, tue9 + h / 2);
+        assert_eq!(resolution, Clock::Paused { left: 5 * h });
     }
 }

@@ -1,5 +1,6 @@
-//! The weekly chart: one PNG, four panels a reader takes in at a glance — resolution time over
-//! the last 8 weeks, the backlog, open tasks per owner, and NPS. Drawn with plotters into memory
+//! The weekly chart: four panels a reader takes in at a glance — resolution time over the last 8
+//! weeks, the backlog, open tasks per owner, and NPS. One drawing, on two backends: a PNG for
+//! chat and an SVG for the dashboard, so the two never disagree. Drawn with plotters into memory
 //! with an embedded font (DejaVu Sans), so no system library or font is needed.
 
 use std::sync::Once;
@@ -53,15 +54,15 @@ const GREEN: RGBColor = RGBColor(22, 163, 74);
 const GREY: RGBColor = RGBColor(120, 120, 120);
 const LIGHT_ORANGE: RGBColor = RGBColor(250, 190, 150);
 
-type Panel<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<SegmentedCoord<RangedCoordusize>, RangedCoordf64>>;
+type Panel<'a, DB> = ChartContext<'a, DB, Cartesian2d<SegmentedCoord<RangedCoordusize>, RangedCoordf64>>;
 
 /// One panel: a caption, one labelled slot per x value, a y range, light horizontal lines.
-fn panel<'a, 'b>(
-    area: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+fn panel<'a, DB: DrawingBackend>(
+    area: &'a Area<DB>,
     caption: &str,
     labels: &[String],
     y: std::ops::Range<f64>,
-) -> anyhow::Result<Panel<'a, 'b>> {
+) -> anyhow::Result<Panel<'a, DB>> {
     let n = labels.len().max(1);
     let mut chart = ChartBuilder::on(area)
         .caption(caption, ("sans-serif", 20))
@@ -92,8 +93,8 @@ fn panel<'a, 'b>(
 }
 
 /// A line through the weeks that have a value, with a dot on each.
-fn line(
-    chart: &mut Panel<'_, '_>,
+fn line<DB: DrawingBackend>(
+    chart: &mut Panel<'_, DB>,
     values: impl Iterator<Item = Option<f64>>,
     color: RGBColor,
 ) -> anyhow::Result<usize> {
@@ -111,31 +112,46 @@ fn line(
 }
 
 /// A panel's place in the picture.
-type Area<'b> = DrawingArea<BitMapBackend<'b>, Shift>;
+type Area<DB> = DrawingArea<DB, Shift>;
 
-/// Renders the chart as PNG bytes.
-pub fn render(data: &ChartData) -> anyhow::Result<Vec<u8>> {
+/// Draws the whole chart on `root`, whatever the backend.
+fn draw<DB: DrawingBackend>(root: &Area<DB>, data: &ChartData) -> anyhow::Result<()> {
     REGISTER.call_once(|| {
         let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     });
+    root.fill(&WHITE).map_err(fail)?;
+    let (top, body) = root.split_vertically(56);
+    top.draw(&Text::new(
+        data.title.clone(),
+        (24, 14),
+        ("sans-serif", 28).into_font().color(&BLACK),
+    ))
+    .map_err(fail)?;
+    let panels = body.split_evenly((2, 2));
+    let labels: Vec<String> = data.weeks.iter().map(|w| w.label.clone()).collect();
+    resolution_panel(&panels[0], &data.weeks, &labels)?;
+    backlog_panel(&panels[1], &data.weeks, &labels)?;
+    load_panel(&panels[2], data)?;
+    nps_panel(&panels[3], &data.weeks, &labels)?;
+    root.present().map_err(fail)
+}
+
+/// The chart as an SVG document that scales to the width it is given.
+pub fn render_svg(data: &ChartData) -> anyhow::Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        draw(&root, data)?;
+    }
+    Ok(svg)
+}
+
+/// Renders the chart as PNG bytes.
+pub fn render(data: &ChartData) -> anyhow::Result<Vec<u8>> {
     let mut rgb = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail)?;
-        let (top, body) = root.split_vertically(56);
-        top.draw(&Text::new(
-            data.title.clone(),
-            (24, 14),
-            ("sans-serif", 28).into_font().color(&BLACK),
-        ))
-        .map_err(fail)?;
-        let panels = body.split_evenly((2, 2));
-        let labels: Vec<String> = data.weeks.iter().map(|w| w.label.clone()).collect();
-        resolution_panel(&panels[0], &data.weeks, &labels)?;
-        backlog_panel(&panels[1], &data.weeks, &labels)?;
-        load_panel(&panels[2], data)?;
-        nps_panel(&panels[3], &data.weeks, &labels)?;
-        root.present().map_err(fail)?;
+        draw(&root, data)?;
     }
     let mut png = Vec::new();
     {
@@ -149,7 +165,7 @@ pub fn render(data: &ChartData) -> anyhow::Result<Vec<u8>> {
 }
 
 /// `what` in grey in the middle of an empty panel.
-fn nothing(area: &Area<'_>, what: &str) -> anyhow::Result<()> {
+fn nothing<DB: DrawingBackend>(area: &Area<DB>, what: &str) -> anyhow::Result<()> {
     let (w, h) = area.dim_in_pixel();
     area.draw(&Text::new(
         what.to_string(),
@@ -160,7 +176,7 @@ fn nothing(area: &Area<'_>, what: &str) -> anyhow::Result<()> {
 }
 
 /// Resolution time (median, business hours) per week.
-fn resolution_panel(area: &Area<'_>, weeks: &[Week], labels: &[String]) -> anyhow::Result<()> {
+fn resolution_panel<DB: DrawingBackend>(area: &Area<DB>, weeks: &[Week], labels: &[String]) -> anyhow::Result<()> {
     let top = weeks.iter().filter_map(|w| w.resolution_median).fold(1.0_f64, f64::max) * 1.2;
     let mut chart = panel(area, "Time to resolution (median, business hours)", labels, 0.0..top)?;
     if line(&mut chart, weeks.iter().map(|w| w.resolution_median), BLUE)? == 0 {
@@ -170,7 +186,7 @@ fn resolution_panel(area: &Area<'_>, weeks: &[Week], labels: &[String]) -> anyho
 }
 
 /// Backlog at each week's end, the overdue part darker.
-fn backlog_panel(area: &Area<'_>, weeks: &[Week], labels: &[String]) -> anyhow::Result<()> {
+fn backlog_panel<DB: DrawingBackend>(area: &Area<DB>, weeks: &[Week], labels: &[String]) -> anyhow::Result<()> {
     let top = weeks.iter().map(|w| w.backlog).max().unwrap_or(0).max(4) as f64 * 1.2;
     let mut chart = panel(area, "Backlog at week end (dark: overdue)", labels, 0.0..top)?;
     for (values, color) in [
@@ -190,7 +206,7 @@ fn backlog_panel(area: &Area<'_>, weeks: &[Week], labels: &[String]) -> anyhow::
 }
 
 /// Open tasks per owner, the busiest first (at most `MAX_OWNERS`); overloaded in orange.
-fn load_panel(area: &Area<'_>, data: &ChartData) -> anyhow::Result<()> {
+fn load_panel<DB: DrawingBackend>(area: &Area<DB>, data: &ChartData) -> anyhow::Result<()> {
     let mut load = data.load.clone();
     load.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     load.truncate(MAX_OWNERS);
@@ -236,7 +252,7 @@ fn load_panel(area: &Area<'_>, data: &ChartData) -> anyhow::Result<()> {
 }
 
 /// NPS per week, with the zero line.
-fn nps_panel(area: &Area<'_>, weeks: &[Week], labels: &[String]) -> anyhow::Result<()> {
+fn nps_panel<DB: DrawingBackend>(area: &Area<DB>, weeks: &[Week], labels: &[String]) -> anyhow::Result<()> {
     let mut chart = panel(area, "NPS (−100 to +100)", labels, -100.0..100.0)?;
     chart
         .draw_series(LineSeries::new(
@@ -248,4 +264,59 @@ fn nps_panel(area: &Area<'_>, weeks: &[Week], labels: &[String]) -> anyhow::Resu
         nothing(area, "no answers yet")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> ChartData {
+        ChartData {
+            title: "keel — client service, 2026-W49".into(),
+            weeks: (0..8)
+                .map(|i| Week {
+                    label: format!("{} Oct", i + 1),
+                    resolution_median: (i % 3 != 0).then_some(i as f64 * 1.5),
+                    backlog: 10 + i,
+                    overdue: i,
+                    nps: (i > 2).then_some(i as f64 * 10.0 - 40.0),
+                })
+                .collect(),
+            load: vec![("lea".into(), 40), ("sam".into(), 12), ("a-very-long-name".into(), 3)],
+            overload: 30,
+        }
+    }
+
+    /// Pixels of exactly `color` in a PNG.
+    fn pixels(png: &[u8], color: RGBColor) -> usize {
+        let mut reader = png::Decoder::new(std::io::Cursor::new(png)).read_info().expect("a PNG");
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).expect("a frame");
+        buf[..info.buffer_size()]
+            .chunks(3)
+            .filter(|p| p == &[color.0, color.1, color.2])
+            .count()
+    }
+
+    #[test]
+    fn the_png_and_the_svg_are_one_drawing() {
+        let data = data();
+        let svg = render_svg(&data).expect("an SVG");
+        let png = render(&data).expect("a PNG");
+        assert!(svg.starts_with("<svg") && svg.contains(&format!("viewBox=\"0 0 {WIDTH} {HEIGHT}\"")));
+        assert!(svg.contains(&data.title), "{svg}");
+        for label in data
+            .weeks
+            .iter()
+            .map(|w| w.label.as_str())
+            .chain(["lea", "sam", "a-very-l…"])
+        {
+            assert!(svg.contains(&format!(">\n{label}\n<")), "{label} missing");
+        }
+        // Orange: the 8 overdue bars and the one overloaded owner, in both.
+        let orange = format!("fill=\"#{:02X}{:02X}{:02X}\"", ORANGE.0, ORANGE.1, ORANGE.2);
+        assert_eq!(svg.matches(&orange).count(), 8 + 1, "{svg}");
+        assert!(pixels(&png, ORANGE) > 1000);
+        assert!(pixels(&png, BLUE) > 100, "the resolution line");
+    }
 }

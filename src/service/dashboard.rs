@@ -104,9 +104,20 @@ pub async fn sign_out(keel: &Keel, session: &str) -> anyhow::Result<()> {
 
 /// What the dashboard's pages read: the work, through the store's queries.
 pub mod read {
+    use std::collections::HashMap;
+
+    use chrono::{DateTime, Utc};
+
+    use crate::domain::calendar::Calendar;
+    use crate::domain::sla::{clocks, Clock, Targets};
+    use crate::domain::Status;
+    use crate::kpi::{self, Period};
+    use crate::service::calendar::team_holidays;
+    use crate::service::standup::day_label;
     use crate::service::Keel;
     use crate::store::browse::{self, Browse};
     use crate::store::people::{self, Client, Member};
+    use crate::store::standups::{self, Run, RunStatus};
     use crate::store::tasks::{self, LoggedEvent, TaskView};
 
     /// A page of tasks, and how many match in all.
@@ -115,14 +126,41 @@ pub mod read {
         browse::browse(&mut conn, query).await
     }
 
-    /// One task with its whole log, oldest first.
-    pub async fn task(keel: &Keel, id: i64) -> anyhow::Result<Option<(TaskView, Vec<LoggedEvent>)>> {
+    /// A task as its page shows it.
+    pub struct TaskPage {
+        pub view: TaskView,
+        /// Its whole log, oldest first.
+        pub events: Vec<LoggedEvent>,
+        /// A client request's SLA targets and its first response and resolution clocks.
+        pub sla: Option<(Targets, Clock, Clock)>,
+    }
+
+    /// One task with its log and, for a client request, where its SLA clocks stand at `now`.
+    pub async fn task(keel: &Keel, id: i64, now: i64) -> anyhow::Result<Option<TaskPage>> {
         let mut conn = keel.store.pool().acquire().await?;
         let Some(view) = tasks::by_id(&mut conn, id).await? else {
             return Ok(None);
         };
         let events = tasks::events(&mut conn, id).await?;
-        Ok(Some((view, events)))
+        let t = &view.task;
+        let sla = if t.requester_is_client {
+            let mut calendar = Calendar::new(keel.settings.team_tz, keel.settings.team_hours);
+            calendar.holidays = team_holidays(&mut conn, keel).await?;
+            let targets = keel
+                .settings
+                .sla_book(&mut conn)
+                .await?
+                .targets(t.client_id, t.priority);
+            let changes: Vec<(i64, Status)> = events
+                .iter()
+                .filter_map(|e| Some((e.at, e.event.status_change()?.1)))
+                .collect();
+            let (first, resolution) = clocks(&calendar, targets, t.created_at, t.first_response_at, &changes, now);
+            Some((targets, first, resolution))
+        } else {
+            None
+        };
+        Ok(Some(TaskPage { view, events, sla }))
     }
 
     /// Every member with their active and overdue tasks at `now`.
@@ -141,6 +179,127 @@ pub mod read {
                 (m, active, overdue)
             })
             .collect())
+    }
+
+    /// Days the clients page measures SLA compliance, NPS and sentiment over.
+    pub const CLIENT_DAYS: i64 = 90;
+
+    /// One client's health at a glance.
+    pub struct ClientHealth {
+        pub client: Client,
+        pub owner: Option<String>,
+        pub active: i64,
+        pub overdue: i64,
+        /// No touchpoint for the team's `silent_client_days`.
+        pub silent: bool,
+        /// Over the last `CLIENT_DAYS`: requests with both SLA targets decided, and met.
+        pub sla: Option<(i64, i64)>,
+        pub nps: Option<f64>,
+        /// Mean sentiment of their requests over the last `CLIENT_DAYS`, and the days before.
+        pub sentiment: (Option<f64>, Option<f64>),
+        /// Playbook tasks done and in all.
+        pub playbook: Option<(i64, i64)>,
+        pub template_trap: bool,
+    }
+
+    /// Every client's health at `now`, and the days without a touchpoint that make one silent.
+    pub async fn clients(keel: &Keel, now: DateTime<Utc>) -> anyhow::Result<(Vec<ClientHealth>, i64)> {
+        let mut conn = keel.store.pool().acquire().await?;
+        let rules = super::super::kpi::rules(keel, &mut conn).await?;
+        let period = Period::trailing(now, keel.settings.team_tz, CLIENT_DAYS);
+        let report = kpi::report(&mut conn, Some(keel.store.pool()), &rules, &period, now).await?;
+        let at = now.timestamp();
+        let load = browse::load_by_client(&mut conn, at).await?;
+        let playbooks = browse::playbook_progress(&mut conn).await?;
+        let names: HashMap<i64, String> = people::members(&mut conn)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m.name))
+            .collect();
+        let (c, p) = (&report.current, &report.previous);
+        let rows = people::clients(&mut conn)
+            .await?
+            .into_iter()
+            .filter(|client| client.churned_at.is_none_or(|t| t > at))
+            .map(|client| {
+                let key = client.key.as_str();
+                let (active, overdue) = load
+                    .iter()
+                    .find(|(id, _, _)| *id == client.id)
+                    .map_or((0, 0), |(_, a, o)| (*a, *o));
+                ClientHealth {
+                    owner: client.owner_id.and_then(|id| names.get(&id).cloned()),
+                    active,
+                    overdue,
+                    silent: c.silent_clients.iter().any(|k| k == key),
+                    sla: c.sla_per_client.get(key).copied(),
+                    nps: c.nps_per_client.get(key).copied(),
+                    sentiment: (
+                        c.sentiment_per_client.get(key).copied(),
+                        p.sentiment_per_client.get(key).copied(),
+                    ),
+                    playbook: playbooks
+                        .iter()
+                        .find(|(id, _, _)| *id == client.id)
+                        .map(|(_, done, all)| (*done, *all)),
+                    template_trap: c.template_trap.iter().any(|k| k == key),
+                    client,
+                }
+            })
+            .collect();
+        Ok((rows, report.silent_client_days))
+    }
+
+    /// Days of standups the standups page shows.
+    pub const STANDUP_DAYS: i64 = 14;
+
+    /// One day's standup: who answered what, who did not, who was away.
+    pub struct StandupDay {
+        /// `Mon 7 Dec`.
+        pub label: String,
+        /// Each member who answered, with each question and their answer.
+        pub answers: Vec<(String, Vec<(String, String)>)>,
+        pub silent: Vec<String>,
+        pub away: Vec<String>,
+    }
+
+    /// The last `STANDUP_DAYS` days of standups, newest first.
+    pub async fn standups(keel: &Keel) -> anyhow::Result<Vec<StandupDay>> {
+        let mut conn = keel.store.pool().acquire().await?;
+        let runs = standups::recent_runs(&mut conn, STANDUP_DAYS).await?;
+        let questions: HashMap<i64, Vec<String>> = standups::all(&mut conn)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.questions))
+            .collect();
+        let names: HashMap<i64, String> = people::members(&mut conn)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m.name))
+            .collect();
+        let name = |r: &Run| names.get(&r.member_id).cloned().unwrap_or_else(|| "someone".into());
+        let mut days: Vec<StandupDay> = Vec::new();
+        for (i, run) in runs.iter().enumerate() {
+            if i == 0 || runs[i - 1].day != run.day {
+                days.push(StandupDay {
+                    label: day_label(&run.day),
+                    answers: Vec::new(),
+                    silent: Vec::new(),
+                    away: Vec::new(),
+                });
+            }
+            let Some(day) = days.last_mut() else { continue };
+            match run.status {
+                RunStatus::Answered => {
+                    let asked = questions.get(&run.standup_id).map(Vec::as_slice).unwrap_or_default();
+                    let pairs = asked.iter().cloned().zip(run.answers.iter().cloned()).collect();
+                    day.answers.push((name(run), pairs));
+                }
+                RunStatus::Away => day.away.push(name(run)),
+                _ => day.silent.push(name(run)),
+            }
+        }
+        Ok(days)
     }
 
     /// Every client and every member, for the filters.

@@ -58,12 +58,23 @@ pub fn period(keel: &Keel, range: &KpiRange, now: chrono::DateTime<chrono::Utc>)
 }
 
 /// The dashboard's overview: the same report as `kpi` in chat (the last 7 days against the 7
-/// before).
-pub async fn overview(keel: &Keel, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<kpi::Report> {
+/// before) and its chart as SVG, or `None` (logged) when the chart cannot be drawn.
+pub async fn overview(
+    keel: &Keel,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<(kpi::Report, Option<String>)> {
     let mut conn = keel.store.pool().acquire().await?;
     let rules = rules(keel, &mut conn).await?;
     let period = period(keel, &KpiRange::Week, now).map_err(|e| anyhow::anyhow!(e))?;
-    kpi::report(&mut conn, Some(keel.store.pool()), &rules, &period, now).await
+    let report = kpi::report(&mut conn, Some(keel.store.pool()), &rules, &period, now).await?;
+    let chart = match kpi::chart_svg(&mut conn, &rules, &report, now).await {
+        Ok(svg) => Some(svg),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "the KPI chart could not be drawn");
+            None
+        }
+    };
+    Ok((report, chart))
 }
 
 /// `kpi [week|month|<from>..<to>|2026-W47]`: the summary, attention first.

@@ -52,7 +52,7 @@ fn local_day(tz: Tz, at: DateTime<Utc>) -> String {
 }
 
 /// `Wed 25 Nov` for a `YYYY-MM-DD` day.
-fn day_label(day: &str) -> String {
+pub(crate) fn day_label(day: &str) -> String {
     NaiveDate::parse_from_str(day, "%Y-%m-%d")
         .map(|d| d.format("%a %-d %b").to_string())
         .unwrap_or_else(|_| day.to_string())

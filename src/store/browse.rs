@@ -121,3 +121,27 @@ pub async fn load_by_owner(conn: &mut Conn, now: i64) -> anyhow::Result<Vec<(i64
     .fetch_all(conn)
     .await?)
 }
+
+/// Each client's open, in-progress and waiting tasks, and how many of those are past due at
+/// `now`: (client id, active, overdue).
+pub async fn load_by_client(conn: &mut Conn, now: i64) -> anyhow::Result<Vec<(i64, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT client_id, COUNT(*), SUM(CASE WHEN due_at IS NOT NULL AND due_at < $1 THEN 1 ELSE 0 END) \
+         FROM tasks WHERE client_id IS NOT NULL AND status IN ('open', 'in-progress', 'waiting') \
+         GROUP BY client_id ORDER BY client_id",
+    )
+    .bind(now)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Each client's playbook tasks: (client id, done, all but the cancelled).
+pub async fn playbook_progress(conn: &mut Conn) -> anyhow::Result<Vec<(i64, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT client_id, SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END), COUNT(*) \
+         FROM tasks WHERE client_id IS NOT NULL AND source = 'playbook' AND status <> 'cancelled' \
+         GROUP BY client_id ORDER BY client_id",
+    )
+    .fetch_all(conn)
+    .await?)
+}

@@ -203,3 +203,21 @@ pub async fn runs_on(conn: &mut Conn, standup_id: i64, day: &str) -> anyhow::Res
         .fetch_all(conn)
         .await?)
 }
+
+/// Every run on the last `days` days that have runs, newest day first, in member order.
+pub async fn recent_runs(conn: &mut Conn, days: i64) -> anyhow::Result<Vec<Run>> {
+    let sql = format!(
+        "SELECT {RUN_COLUMNS} FROM standup_runs WHERE day IN \
+         (SELECT DISTINCT day FROM standup_runs ORDER BY day DESC LIMIT $1) ORDER BY day DESC, member_id"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(days)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Every standup the team has had, active or stopped.
+pub async fn all(conn: &mut Conn) -> anyhow::Result<Vec<Standup>> {
+    let sql = format!("SELECT {COLUMNS} FROM standups ORDER BY id");
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(conn).await?)
+}

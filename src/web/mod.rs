@@ -5,6 +5,7 @@
 mod pages;
 mod site;
 mod tasks;
+mod team;
 
 use std::sync::Arc;
 
@@ -44,7 +45,9 @@ pub fn router(keel: Keel) -> Router {
         .route("/dashboard/logout", post(logout))
         .route("/dashboard/tasks", get(tasks::list))
         .route("/dashboard/tasks/{id}", get(tasks::one))
-        .route("/dashboard/people", get(tasks::people))
+        .route("/dashboard/clients", get(team::clients))
+        .route("/dashboard/people", get(team::people))
+        .route("/dashboard/standups", get(team::standups))
         .route(&css_path, get(stylesheet))
         .with_state(web)
 }
@@ -52,11 +55,15 @@ pub fn router(keel: Keel) -> Router {
 async fn overview(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {
     let member = match web.member(&headers).await {
         Ok(Some(member)) => member,
-        Ok(None) => return web.sign_in(StatusCode::UNAUTHORIZED, None),
+        Ok(None) => return web.sign_in(None),
         Err(response) => return response,
     };
     match kpi::overview(&web.keel, web.keel.clock.now()).await {
-        Ok(report) => (no_store(), pages::overview(&web.css_path, &member.name, &report)).into_response(),
+        Ok((report, chart)) => (
+            no_store(),
+            pages::overview(&web.css_path, &member.name, &report, chart.as_deref()),
+        )
+            .into_response(),
         Err(e) => server_error(e),
     }
 }
@@ -78,7 +85,7 @@ async fn login(State(web): State<Arc<Web>>, Path(token): Path<String>) -> Respon
                 Redeemed::Expired => "That link expired: links last 10 minutes. Ask keel for a new one.",
                 _ => "That is not a sign-in link keel gave. Ask keel for one.",
             };
-            web.sign_in(StatusCode::UNAUTHORIZED, Some(reason))
+            web.sign_in(Some(reason))
         }
         Err(e) => server_error(e),
     }

@@ -1,7 +1,7 @@
 //! The dashboard's pages as HTML, checked at compile time (maud): headings, table headers, no
 //! script, a viewport for phones.
 
-use maud::{html, Markup, DOCTYPE};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::kpi::Report;
 
@@ -15,6 +15,8 @@ fn page(css: &str, title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · keel" }
                 link rel="stylesheet" href=(css);
+                // No icon: without this line every browser asks for /favicon.ico and logs its 404.
+                link rel="icon" href="data:,";
             }
             body {
                 main { (body) }
@@ -27,8 +29,17 @@ fn page(css: &str, title: &str, body: Markup) -> Markup {
 const PAGES: &[(&str, &str)] = &[
     ("/dashboard", "Overview"),
     ("/dashboard/tasks", "Tasks"),
+    ("/dashboard/clients", "Clients"),
     ("/dashboard/people", "People"),
+    ("/dashboard/standups", "Standups"),
 ];
+
+/// A table's header row: one column header per name.
+fn head(columns: &[&str]) -> Markup {
+    html! {
+        thead { tr { @for c in columns { th scope="col" { (c) } } } }
+    }
+}
 
 /// A signed-in page's header: its title, the links to the other pages (this one marked), and
 /// sign-out (with who is signed in, when given).
@@ -69,7 +80,7 @@ pub(super) fn sign_in(css: &str, reason: Option<&str>) -> Markup {
 
 /// The overview: what needs attention, then every figure against the period before, as `kpi`
 /// in chat shows them.
-pub(super) fn overview(css: &str, member: &str, report: &Report) -> Markup {
+pub(super) fn overview(css: &str, member: &str, report: &Report, chart: Option<&str>) -> Markup {
     let attention = report.attention();
     let period = &report.period;
     page(
@@ -91,7 +102,7 @@ pub(super) fn overview(css: &str, member: &str, report: &Report) -> Markup {
             section aria-labelledby="figures" {
                 h2 id="figures" { "Figures" }
                 table {
-                    thead { tr { th scope="col" { "KPI" } th scope="col" { "Now, and the period before" } } }
+                    (head(&["KPI", "Now, and the period before"]))
                     tbody {
                         @for line in report.figure_lines() {
                             @let (name, value) = line.split_once(": ").unwrap_or((line.as_str(), ""));
@@ -100,7 +111,28 @@ pub(super) fn overview(css: &str, member: &str, report: &Report) -> Markup {
                     }
                 }
             }
+            @if let Some(svg) = chart {
+                section aria-labelledby="chart" {
+                    h2 id="chart" { "The last 8 weeks" }
+                    figure.chart { (PreEscaped(inline_svg(svg))) }
+                }
+            }
         },
+    )
+}
+
+/// plotters' SVG document made fit for a page: it scales to the width it has, and says what it
+/// shows to screen readers.
+fn inline_svg(svg: &str) -> String {
+    let svg = svg.trim_start();
+    let svg = match svg.find("<svg") {
+        Some(at) => &svg[at..],
+        None => svg,
+    };
+    svg.replacen(
+        "<svg ",
+        "<svg role=\"img\" aria-label=\"Resolution time, backlog, open tasks per owner and NPS over the last 8 weeks\" ",
+        1,
     )
 }
 
@@ -175,10 +207,7 @@ pub(super) fn tasks(
             }
             p role="status" { (total) " task" @if total != 1 { "s" } }
             table {
-                thead { tr {
-                    th scope="col" { "#" } th scope="col" { "Title" } th scope="col" { "Client" }
-                    th scope="col" { "Owner" } th scope="col" { "Status" } th scope="col" { "Priority" } th scope="col" { "Due" }
-                } }
+                (head(&["#", "Title", "Client", "Owner", "Status", "Priority", "Due"]))
                 tbody {
                     @for row in rows {
                         tr {
@@ -198,13 +227,21 @@ pub(super) fn tasks(
     )
 }
 
+/// One event on a task's timeline: when (machine-readable and as shown), who, what.
+pub(super) struct TimelineEntry {
+    pub iso: String,
+    pub shown: String,
+    pub who: String,
+    pub what: String,
+}
+
 /// One task: its card, then its whole log as a timeline.
 pub(super) fn task(
     css: &str,
     title: &str,
     fields: &[(&str, String)],
     link: Option<&str>,
-    timeline: &[(String, String, String)],
+    timeline: &[TimelineEntry],
 ) -> Markup {
     page(
         css,
@@ -220,7 +257,7 @@ pub(super) fn task(
             section aria-labelledby="timeline" {
                 h2 id="timeline" { "Timeline" }
                 ol.timeline {
-                    @for (at, who, what) in timeline { li { time { (at) } " · " (who) " · " (what) } }
+                    @for e in timeline { li { time datetime=(e.iso) { (e.shown) } " · " (e.who) " · " (e.what) } }
                 }
             }
         },
@@ -250,10 +287,7 @@ pub(super) fn people(css: &str, rows: &[PersonRow], overload: i64) -> Markup {
             (top("People", "/dashboard/people", None))
             p { "Overloaded: more than " (overload) " open tasks." }
             table {
-                thead { tr {
-                    th scope="col" { "Member" } th scope="col" { "Role" } th scope="col" { "Open tasks" }
-                    th scope="col" { "Overdue" } th scope="col" { "Time zone" } th scope="col" { "Hours" } th scope="col" { "Away until" }
-                } }
+                (head(&["Member", "Role", "Open tasks", "Overdue", "Time zone", "Hours", "Away until"]))
                 tbody {
                     @for row in rows {
                         tr {
@@ -264,6 +298,90 @@ pub(super) fn people(css: &str, rows: &[PersonRow], overload: i64) -> Markup {
                                 @if row.overloaded { " " strong.overdue { "overloaded" } }
                             }
                             td { (row.overdue) } td { (row.zone) } td { (row.hours) } td { (row.away) }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// One client's row on the clients page, ready to show.
+pub(super) struct ClientRow {
+    pub key: String,
+    pub name: String,
+    pub owner: String,
+    pub active: i64,
+    pub overdue: i64,
+    pub last_touch: String,
+    pub silent: bool,
+    pub sla: String,
+    pub nps: String,
+    pub sentiment: String,
+    pub onboarding: String,
+    pub template_trap: bool,
+}
+
+/// Every client's health at a glance.
+pub(super) fn clients(css: &str, rows: &[ClientRow], days: i64, silent_days: i64) -> Markup {
+    let list = |key: &str, extra: &str| format!("/dashboard/tasks?client={key}{extra}");
+    page(
+        css,
+        "Clients",
+        html! {
+            (top("Clients", "/dashboard/clients", None))
+            p {
+                "SLA compliance, NPS and sentiment over the last " (days) " days, sentiment against the "
+                (days) " before. Silent: no touchpoint for " (silent_days) " days."
+            }
+            div.scroll { table {
+                (head(&["Client", "Owner", "Open tasks", "Overdue", "Last touchpoint", "SLA met", "NPS", "Sentiment", "Onboarding"]))
+                tbody {
+                    @for row in rows {
+                        tr {
+                            th scope="row" { (row.name) " " span.key { "(" (row.key) ")" } }
+                            td { (row.owner) }
+                            td { a href=(list(&row.key, "")) { (row.active) } }
+                            td {
+                                @if row.overdue > 0 { a href=(list(&row.key, "&overdue=1")) { strong.overdue { (row.overdue) } } }
+                                @else { "0" }
+                            }
+                            td { (row.last_touch) @if row.silent { " " strong.overdue { "silent" } } }
+                            td { (row.sla) } td { (row.nps) } td { (row.sentiment) }
+                            td { (row.onboarding) @if row.template_trap { " " strong.overdue { "template trap" } } }
+                        }
+                    }
+                }
+            } }
+        },
+    )
+}
+
+/// One day's standup, ready to show.
+pub(super) struct StandupView {
+    pub label: String,
+    pub summary: String,
+    pub answers: Vec<(String, Vec<(String, String)>)>,
+}
+
+/// The standups of the last days, newest first: the summary line, then each member's answers.
+pub(super) fn standups(css: &str, days: &[StandupView]) -> Markup {
+    page(
+        css,
+        "Standups",
+        html! {
+            (top("Standups", "/dashboard/standups", None))
+            @if days.is_empty() {
+                p { "No standup has run yet. Set one in chat: " code { "standup set" } "." }
+            }
+            @for day in days {
+                section.standup {
+                    h2 { (day.label) }
+                    p { (day.summary) }
+                    @for (member, pairs) in &day.answers {
+                        h3 { (member) }
+                        dl {
+                            @for (question, answer) in pairs { dt { (question) } dd { (answer) } }
                         }
                     }
                 }

@@ -52,8 +52,18 @@ impl Web {
             .map_err(server_error)
     }
 
-    pub fn sign_in(&self, status: StatusCode, reason: Option<&str>) -> Response {
-        (status, no_store(), pages::sign_in(&self.css_path, reason)).into_response()
+    /// The signed-in member, or the response to send instead (the sign-in page).
+    pub async fn signed_in(&self, headers: &HeaderMap) -> Result<Member, Response> {
+        match self.member(headers).await? {
+            Some(member) => Ok(member),
+            None => Err(self.sign_in(None)),
+        }
+    }
+
+    /// The sign-in page, in place of the page asked for. It answers 200, not 401: a browser
+    /// reports a 401 page as a console error, and the page is the sign-in form a person expects.
+    pub fn sign_in(&self, reason: Option<&str>) -> Response {
+        (no_store(), pages::sign_in(&self.css_path, reason)).into_response()
     }
 
     pub fn cookie(&self, value: &str, max_age: i64) -> String {

@@ -1,5 +1,5 @@
-//! `/dashboard/tasks` (filtered, searched, sorted, paged), `/dashboard/tasks/{id}` (a task's
-//! card and its timeline) and `/dashboard/people` (each member's work and hours).
+//! `/dashboard/tasks` (filtered, searched, sorted, paged) and `/dashboard/tasks/{id}` (a task's
+//! card and its timeline).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::pages;
 use super::site::{no_store, server_error, Web};
+use crate::domain::sla::{show_span, Clock};
 use crate::domain::{Priority, Status};
 use crate::service::dashboard::read;
 use crate::service::{event_summary, format_time, member_tz};
@@ -19,20 +20,12 @@ use crate::store::people::Member;
 /// Tasks on one page of the list.
 const PER_PAGE: i64 = 50;
 
-/// The signed-in member, or the response to send instead (the sign-in page).
-async fn signed_in(web: &Web, headers: &HeaderMap) -> Result<Member, Response> {
-    match web.member(headers).await? {
-        Some(member) => Ok(member),
-        None => Err(web.sign_in(StatusCode::UNAUTHORIZED, None)),
-    }
-}
-
 pub(super) async fn list(
     State(web): State<Arc<Web>>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let member = match signed_in(&web, &headers).await {
+    let member = match web.signed_in(&headers).await {
         Ok(m) => m,
         Err(response) => return response,
     };
@@ -138,23 +131,23 @@ async fn render_list(web: &Web, member: &Member, q: &HashMap<String, String>) ->
 }
 
 /// A query string value, percent-encoded.
-fn encode(text: &str) -> String {
+pub(super) fn encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 pub(super) async fn one(State(web): State<Arc<Web>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let member = match signed_in(&web, &headers).await {
+    let member = match web.signed_in(&headers).await {
         Ok(m) => m,
         Err(response) => return response,
     };
     let Ok(id) = id.trim_start_matches('#').parse::<i64>() else {
         return (StatusCode::NOT_FOUND, no_store(), "no such task").into_response();
     };
-    let found = match read::task(&web.keel, id).await {
+    let found = match read::task(&web.keel, id, web.now()).await {
         Ok(found) => found,
         Err(e) => return server_error(e),
     };
-    let Some((view, events)) = found else {
+    let Some(read::TaskPage { view, events, sla }) = found else {
         return (StatusCode::NOT_FOUND, no_store(), format!("#{id} does not exist")).into_response();
     };
     let tz = member_tz(&web.keel, &member);
@@ -174,9 +167,23 @@ pub(super) async fn one(State(web): State<Arc<Web>>, headers: HeaderMap, Path(id
     if let Some(first) = t.first_response_at {
         fields.push(("First response", format_time(first, tz)));
     }
-    let timeline: Vec<(String, String, String)> = events
+    match sla {
+        Some((targets, first, resolution)) => {
+            fields.push(("First response SLA", clock(first, targets.first_response)));
+            fields.push(("Resolution SLA", clock(resolution, targets.resolution)));
+        }
+        None => fields.push(("SLA", "none: not a client request".into())),
+    }
+    let timeline: Vec<pages::TimelineEntry> = events
         .iter()
-        .map(|e| (format_time(e.at, tz), e.actor.clone(), event_summary(e)))
+        .map(|e| pages::TimelineEntry {
+            iso: chrono::DateTime::from_timestamp(e.at, 0)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default(),
+            shown: format_time(e.at, tz),
+            who: e.actor.clone(),
+            what: event_summary(e),
+        })
         .collect();
     let title = format!("#{} {}", t.id, t.title);
     (
@@ -186,34 +193,19 @@ pub(super) async fn one(State(web): State<Arc<Web>>, headers: HeaderMap, Path(id
         .into_response()
 }
 
-pub(super) async fn people(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {
-    let member = match signed_in(&web, &headers).await {
-        Ok(m) => m,
-        Err(response) => return response,
-    };
-    let load = match read::load(&web.keel, web.now()).await {
-        Ok(load) => load,
-        Err(e) => return server_error(e),
-    };
-    let tz = member_tz(&web.keel, &member);
-    let overload = web.keel.settings.schedules.overload_tasks;
-    let rows: Vec<pages::PersonRow> = load
-        .into_iter()
-        .map(|(m, active, overdue)| pages::PersonRow {
-            role: m.role.to_string(),
-            zone: member_tz(&web.keel, &m).to_string(),
-            hours: format!("{}–{}", m.hours.start.format("%H:%M"), m.hours.end.format("%H:%M")),
-            away: m
-                .away_until
-                .filter(|until| *until > web.now())
-                .map(|until| format_time(until, tz))
-                .unwrap_or_default(),
-            active,
-            overdue,
-            overloaded: active > overload,
-            link: format!("/dashboard/tasks?owner={}", encode(&m.name)),
-            name: m.name,
-        })
-        .collect();
-    (no_store(), pages::people(&web.css_path, &rows, overload)).into_response()
+/// Where an SLA clock stands, in business hours against its target.
+fn clock(state: Clock, target: i64) -> String {
+    let hours = |s: i64| format!("{:.1}", s as f64 / 3600.0).trim_end_matches(".0").to_string();
+    let target = show_span(target);
+    match state {
+        Clock::Met { used } => format!("met in {} business hours (target {target})", hours(used)),
+        Clock::Missed { used } => format!("missed: {} business hours (target {target})", hours(used)),
+        Clock::Running { left } => format!("{} business hours left (target {target})", hours(left)),
+        Clock::Paused { left } => {
+            format!(
+                "paused while waiting on the client, {} business hours left (target {target})",
+                hours(left)
+            )
+        }
+    }
 }
