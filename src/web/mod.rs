@@ -61,7 +61,7 @@ async fn overview(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {
     match kpi::overview(&web.keel, web.keel.clock.now()).await {
         Ok((report, chart)) => (
             no_store(),
-            pages::overview(&web.css_path, &member.name, &report, chart.as_deref()),
+            pages::overview(&web.frame(&member), &report, chart.as_deref()),
         )
             .into_response(),
         Err(e) => server_error(e),

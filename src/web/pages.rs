@@ -41,9 +41,15 @@ fn head(columns: &[&str]) -> Markup {
     }
 }
 
+/// What every signed-in page carries: the stylesheet's address and who is signed in.
+pub(super) struct Frame<'a> {
+    pub css: &'a str,
+    pub member: &'a str,
+}
+
 /// A signed-in page's header: its title, the links to the other pages (this one marked), and
-/// sign-out (with who is signed in, when given).
-fn top(title: &str, current: &str, member: Option<&str>) -> Markup {
+/// sign-out with who is signed in.
+fn top(title: &str, current: &str, member: &str) -> Markup {
     html! {
         header {
             h1 { (title) }
@@ -53,7 +59,7 @@ fn top(title: &str, current: &str, member: Option<&str>) -> Markup {
                 }
             }
             form method="post" action="/dashboard/logout" {
-                @if let Some(member) = member { span { "Signed in as " strong { (member) } " " } }
+                span { "Signed in as " strong { (member) } " " }
                 button type="submit" { "Sign out" }
             }
         }
@@ -80,14 +86,14 @@ pub(super) fn sign_in(css: &str, reason: Option<&str>) -> Markup {
 
 /// The overview: what needs attention, then every figure against the period before, as `kpi`
 /// in chat shows them.
-pub(super) fn overview(css: &str, member: &str, report: &Report, chart: Option<&str>) -> Markup {
+pub(super) fn overview(frame: &Frame<'_>, report: &Report, chart: Option<&str>) -> Markup {
     let attention = report.attention();
     let period = &report.period;
     page(
-        css,
+        frame.css,
         "Overview",
         html! {
-            (top("Overview", "/dashboard", Some(member)))
+            (top("Overview", "/dashboard", frame.member))
             p { (period.label()) ", " (period.first) " to " (period.last) ", against the period before." }
             section aria-labelledby="attention" {
                 h2 id="attention" { "Needs attention" }
@@ -178,7 +184,7 @@ fn words(list: &[&str]) -> Vec<(String, String)> {
 
 /// The task list: a filter form (works without script: a GET), the matching tasks, and pages.
 pub(super) fn tasks(
-    css: &str,
+    frame: &Frame<'_>,
     form: &TaskForm<'_>,
     rows: &[TaskRow],
     total: i64,
@@ -190,10 +196,10 @@ pub(super) fn tasks(
         out
     };
     page(
-        css,
+        frame.css,
         "Tasks",
         html! {
-            (top("Tasks", "/dashboard/tasks", None))
+            (top("Tasks", "/dashboard/tasks", frame.member))
             form.filters method="get" action="/dashboard/tasks" {
                 (select("status", "Status", &words(&["active", "open", "in-progress", "waiting", "done", "cancelled", "all"]), form.status))
                 (select("client", "Client", &any(&form.clients), form.client))
@@ -237,17 +243,17 @@ pub(super) struct TimelineEntry {
 
 /// One task: its card, then its whole log as a timeline.
 pub(super) fn task(
-    css: &str,
+    frame: &Frame<'_>,
     title: &str,
     fields: &[(&str, String)],
     link: Option<&str>,
     timeline: &[TimelineEntry],
 ) -> Markup {
     page(
-        css,
+        frame.css,
         title,
         html! {
-            (top(title, "", None))
+            (top(title, "", frame.member))
             table.card {
                 tbody {
                     @for (name, value) in fields { tr { th scope="row" { (name) } td { (value) } } }
@@ -279,12 +285,12 @@ pub(super) struct PersonRow {
 }
 
 /// The team: each member's open and overdue work, zone, hours and away days.
-pub(super) fn people(css: &str, rows: &[PersonRow], overload: i64) -> Markup {
+pub(super) fn people(frame: &Frame<'_>, rows: &[PersonRow], overload: i64) -> Markup {
     page(
-        css,
+        frame.css,
         "People",
         html! {
-            (top("People", "/dashboard/people", None))
+            (top("People", "/dashboard/people", frame.member))
             p { "Overloaded: more than " (overload) " open tasks." }
             table {
                 (head(&["Member", "Role", "Open tasks", "Overdue", "Time zone", "Hours", "Away until"]))
@@ -323,13 +329,13 @@ pub(super) struct ClientRow {
 }
 
 /// Every client's health at a glance.
-pub(super) fn clients(css: &str, rows: &[ClientRow], days: i64, silent_days: i64) -> Markup {
+pub(super) fn clients(frame: &Frame<'_>, rows: &[ClientRow], days: i64, silent_days: i64) -> Markup {
     let list = |key: &str, extra: &str| format!("/dashboard/tasks?client={key}{extra}");
     page(
-        css,
+        frame.css,
         "Clients",
         html! {
-            (top("Clients", "/dashboard/clients", None))
+            (top("Clients", "/dashboard/clients", frame.member))
             p {
                 "SLA compliance, NPS and sentiment over the last " (days) " days, sentiment against the "
                 (days) " before. Silent: no touchpoint for " (silent_days) " days."
@@ -365,12 +371,12 @@ pub(super) struct StandupView {
 }
 
 /// The standups of the last days, newest first: the summary line, then each member's answers.
-pub(super) fn standups(css: &str, days: &[StandupView]) -> Markup {
+pub(super) fn standups(frame: &Frame<'_>, days: &[StandupView]) -> Markup {
     page(
-        css,
+        frame.css,
         "Standups",
         html! {
-            (top("Standups", "/dashboard/standups", None))
+            (top("Standups", "/dashboard/standups", frame.member))
             @if days.is_empty() {
                 p { "No standup has run yet. Set one in chat: " code { "standup set" } "." }
             }

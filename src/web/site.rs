@@ -52,6 +52,14 @@ impl Web {
             .map_err(server_error)
     }
 
+    /// The frame of a page `member` reads.
+    pub fn frame<'a>(&'a self, member: &'a Member) -> pages::Frame<'a> {
+        pages::Frame {
+            css: &self.css_path,
+            member: &member.name,
+        }
+    }
+
     /// The signed-in member, or the response to send instead (the sign-in page).
     pub async fn signed_in(&self, headers: &HeaderMap) -> Result<Member, Response> {
         match self.member(headers).await? {

@@ -127,7 +127,7 @@ async fn render_list(web: &Web, member: &Member, q: &HashMap<String, String>) ->
         clients: clients.iter().map(|c| c.key.clone()).collect(),
         owners,
     };
-    Ok(pages::tasks(&web.css_path, &form, &rows, total, pager))
+    Ok(pages::tasks(&web.frame(member), &form, &rows, total, pager))
 }
 
 /// A query string value, percent-encoded.
@@ -188,7 +188,7 @@ pub(super) async fn one(State(web): State<Arc<Web>>, headers: HeaderMap, Path(id
     let title = format!("#{} {}", t.id, t.title);
     (
         no_store(),
-        pages::task(&web.css_path, &title, &fields, t.permalink.as_deref(), &timeline),
+        pages::task(&web.frame(&member), &title, &fields, t.permalink.as_deref(), &timeline),
     )
         .into_response()
 }

@@ -42,7 +42,7 @@ pub(super) async fn people(State(web): State<Arc<Web>>, headers: HeaderMap) -> R
             name: m.name,
         })
         .collect();
-    (no_store(), pages::people(&web.css_path, &rows, overload)).into_response()
+    (no_store(), pages::people(&web.frame(&member), &rows, overload)).into_response()
 }
 
 pub(super) async fn clients(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {
@@ -88,7 +88,7 @@ pub(super) async fn clients(State(web): State<Arc<Web>>, headers: HeaderMap) -> 
         .collect();
     (
         no_store(),
-        pages::clients(&web.css_path, &rows, CLIENT_DAYS, silent_days),
+        pages::clients(&web.frame(&member), &rows, CLIENT_DAYS, silent_days),
     )
         .into_response()
 }
@@ -115,9 +115,10 @@ fn trend((now, before): (Option<f64>, Option<f64>)) -> String {
 }
 
 pub(super) async fn standups(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {
-    if let Err(response) = web.signed_in(&headers).await {
-        return response;
-    }
+    let member = match web.signed_in(&headers).await {
+        Ok(m) => m,
+        Err(response) => return response,
+    };
     let days = match read::standups(&web.keel).await {
         Ok(days) => days,
         Err(e) => return server_error(e),
@@ -140,5 +141,5 @@ pub(super) async fn standups(State(web): State<Arc<Web>>, headers: HeaderMap) ->
             }
         })
         .collect();
-    (no_store(), pages::standups(&web.css_path, &views)).into_response()
+    (no_store(), pages::standups(&web.frame(&member), &views)).into_response()
 }
