@@ -267,6 +267,21 @@ on_both_backends!(
                 .await;
             assert_eq!(status, 200);
             assert_sign_in(&body, "That link expired");
+            // A week after it expired a link is forgotten, at the next link keel makes.
+            let link_at = |now: &str| {
+                let out = keel(
+                    &["dashboard", "link", "--as", "lea", "--db", &db.url, "--config", run.config.to_str().expect("path"), "--now", now],
+                    "",
+                );
+                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                link_path(&String::from_utf8_lossy(&out.stdout))
+            };
+            let ancient = link_at(&at(-8 * 24 * 60));
+            let (_, _, body) = browser.get(&ancient, None).await;
+            assert_sign_in(&body, "That link expired");
+            link_at(&at(0));
+            let (_, _, body) = browser.get(&ancient, None).await;
+            assert_sign_in(&body, "That is not a sign-in link keel gave");
             let (_, _, body) = browser.get(&format!("/dashboard/login/{}", "0".repeat(64)), None).await;
             assert_sign_in(&body, "That is not a sign-in link keel gave");
             let nobody = keel(&["dashboard", "link", "--as", "nobody", "--db", &db.url], "");

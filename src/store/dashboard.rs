@@ -10,7 +10,10 @@ pub const LINK: &str = "link";
 /// A signed-in browser.
 pub const SESSION: &str = "session";
 
-/// Records a token's hash.
+/// How long an expired token is kept, so its link still answers "expired" rather than unknown.
+const KEEP_EXPIRED: i64 = 7 * 86_400;
+
+/// Records a token's hash, and forgets the tokens expired a week ago.
 pub async fn insert(
     conn: &mut Conn,
     hash: &str,
@@ -27,8 +30,12 @@ pub async fn insert(
     .bind(member_id)
     .bind(now)
     .bind(expires_at)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    sqlx::query("DELETE FROM dashboard_tokens WHERE expires_at < $1")
+        .bind(now - KEEP_EXPIRED)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

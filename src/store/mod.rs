@@ -145,6 +145,7 @@ static MIGRATIONS: &[Migration] = &[
     migration!(10, "0010_client_sla.sql"),
     migration!(11, "0011_dead_letters.sql"),
     migration!(12, "0012_dashboard.sql"),
+    migration!(13, "0013_dashboard_indexes.sql"),
 ];
 
 /// A URL safe to show: the password removed.
