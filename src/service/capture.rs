@@ -148,13 +148,13 @@ async fn chased_at_the_top(turn: &mut Turn<'_>, client: Option<&Client>) -> Outc
     let filter = tasks::Filter {
         statuses: vec![Status::Open, Status::InProgress, Status::Waiting],
         client_id: Some(client.id),
+        channel: Some((inbound.adapter.clone(), inbound.conversation.id.clone())),
         ..tasks::Filter::default()
     };
     let here: Vec<Task> = tasks::list(turn.db().await?, &filter)
         .await?
         .into_iter()
         .map(|v| v.task)
-        .filter(|t| t.adapter == inbound.adapter && t.channel == inbound.conversation.id)
         .collect();
     let theirs = here.iter().rev().find(|t| t.requester_id == inbound.speaker.id);
     Ok(theirs.or(here.last()).cloned())

@@ -87,14 +87,13 @@ async fn probably_meant(turn: &mut Turn<'_>) -> Outcome<String> {
     };
     let filter = Filter {
         statuses: vec![Status::Open, Status::InProgress, Status::Waiting],
+        channel: Some((turn.inbound.adapter.clone(), turn.inbound.conversation.id.clone())),
         ..Filter::default()
     };
-    let channel = turn.inbound.conversation.id.clone();
     let open: Vec<_> = tasks::list(turn.db().await?, &filter)
         .await?
         .into_iter()
         .rev()
-        .filter(|v| v.task.channel == channel)
         .map(|v| v.task)
         .collect();
     let refs = |ids: Vec<i64>| {

@@ -394,6 +394,8 @@ pub struct Filter {
     pub statuses: Vec<Status>,
     pub client_id: Option<i64>,
     pub owner_id: Option<i64>,
+    /// Only tasks of this conversation: (adapter, channel).
+    pub channel: Option<(String, String)>,
     /// Only tasks due before this instant.
     pub due_before: Option<i64>,
     /// Only tasks the sweep may have something to say about: owned with no activity since the
@@ -425,6 +427,10 @@ pub async fn list(conn: &mut Conn, f: &Filter) -> anyhow::Result<Vec<TaskView>> 
     if f.owner_id.is_some() {
         sql.push_str(&format!(" AND t.owner_id = {}", next()));
     }
+    if f.channel.is_some() {
+        let (adapter, channel) = (next(), next());
+        sql.push_str(&format!(" AND t.adapter = {adapter} AND t.channel = {channel}"));
+    }
     if f.due_before.is_some() {
         sql.push_str(&format!(" AND t.due_at IS NOT NULL AND t.due_at < {}", next()));
     }
@@ -444,6 +450,9 @@ pub async fn list(conn: &mut Conn, f: &Filter) -> anyhow::Result<Vec<TaskView>> 
     }
     if let Some(o) = f.owner_id {
         query = query.bind(o);
+    }
+    if let Some((adapter, channel)) = &f.channel {
+        query = query.bind(adapter.clone()).bind(channel.clone());
     }
     if let Some(d) = f.due_before {
         query = query.bind(d);
