@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
-use support::{keel, KeelRun, TestDb};
+use support::{chat_as, dashboard_link, link_path, KeelRun, TestDb};
 
 /// chromedriver on a free port on 127.0.0.1, stopped when dropped.
 struct Driver {
@@ -188,22 +188,6 @@ async fn accessibility(browser: &Client) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `keel chat` with `keel run`'s configuration (so links name its address), at `now`.
-fn chat_as(run: &KeelRun, db: &TestDb, now: &str, who: &[&str], lines: &str) -> String {
-    let config = run.config.to_str().expect("path");
-    let mut args = vec!["chat", "--db", &db.url, "--config", config, "--now", now];
-    args.extend_from_slice(who);
-    let out = keel(&args, lines);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
-/// The link in keel's answer.
-fn link_in(said: &str) -> String {
-    let at = said.find("http://").unwrap_or_else(|| panic!("no link in {said:?}"));
-    said[at..].split_whitespace().next().expect("the link").to_string()
-}
-
 async fn text_of(browser: &Client, css: &str) -> String {
     browser
         .find(Locator::Css(css))
@@ -247,10 +231,7 @@ async fn click(browser: &Client, locator: Locator<'_>) {
 on_both_backends!(a_member_works_through_the_dashboard_in_chromium, |backend| {
     support::runtime().block_on(async {
         let db = TestDb::new(backend);
-        let run = KeelRun::start(
-            &format!("database_url = \"{}\"\n[http]\nlisten = \"{{listen}}\"\n", db.url),
-            &[],
-        );
+        let run = KeelRun::serving(&db);
         let now = chrono::Utc::now();
         let at = |minutes: i64| (now + chrono::Duration::minutes(minutes)).to_rfc3339();
         let lea = ["--as", "lea", "--channel", "general"];
@@ -288,24 +269,9 @@ on_both_backends!(a_member_works_through_the_dashboard_in_chromium, |backend| {
             refused.trim(),
             "[#globex only to @carol] keel: only team members can open the dashboard"
         );
-        let link = link_in(&chat_as(&run, &db, &at(0), &lea, "@keel dashboard\n"));
-        let expired = keel(
-            &[
-                "dashboard",
-                "link",
-                "--as",
-                "lea",
-                "--db",
-                &db.url,
-                "--config",
-                run.config.to_str().expect("path"),
-                "--now",
-                &at(-11),
-            ],
-            "",
-        );
-        assert!(expired.status.success(), "{}", String::from_utf8_lossy(&expired.stderr));
-        let expired = link_in(&String::from_utf8_lossy(&expired.stdout));
+        let base = format!("http://{}", run.http);
+        let link = base.clone() + &link_path(&chat_as(&run, &db, &at(0), &lea, "@keel dashboard\n"));
+        let expired = base + &dashboard_link(&run, &db, "lea", &at(-11));
 
         let driver = Driver::start();
         let browser = chromium(&driver).await;

@@ -6,32 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{chat, keel, KeelRun, TestDb};
-
-/// `keel chat` with `keel run`'s configuration (so links name its address), at `now`.
-fn chat_as(run: &KeelRun, db: &TestDb, now: &str, who: &[&str], lines: &str) -> String {
-    let mut args = vec![
-        "chat",
-        "--db",
-        &db.url,
-        "--config",
-        run.config.to_str().expect("path"),
-        "--now",
-        now,
-    ];
-    args.extend_from_slice(who);
-    let out = keel(&args, lines);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
-/// The path of the link in keel's answer (`…/dashboard/login/<token>`).
-fn link_path(said: &str) -> String {
-    let at = said
-        .find("/dashboard/login/")
-        .unwrap_or_else(|| panic!("no link in {said:?}"));
-    said[at..].split_whitespace().next().expect("the link").to_string()
-}
+use support::{chat, chat_as, dashboard_link, keel, link_path, KeelRun, TestDb};
 
 struct Browser {
     client: reqwest::Client,
@@ -93,10 +68,7 @@ on_both_backends!(
     |backend| {
         support::runtime().block_on(async {
             let db = TestDb::new(backend);
-            let run = KeelRun::start(
-                &format!("database_url = \"{}\"\n[http]\nlisten = \"{{listen}}\"\n", db.url),
-                &[],
-            );
+            let run = KeelRun::serving(&db);
             let now = chrono::Utc::now();
             let at = |minutes: i64| (now + chrono::Duration::minutes(minutes)).to_rfc3339();
             let lea = ["--as", "lea", "--channel", "general"];
@@ -246,36 +218,12 @@ on_both_backends!(
             let (status, _, body) = browser.get(&link, None).await;
             assert_eq!(status, 200);
             assert_sign_in(&body, "That link was used already");
-            let old = keel(
-                &[
-                    "dashboard",
-                    "link",
-                    "--as",
-                    "lea",
-                    "--db",
-                    &db.url,
-                    "--config",
-                    run.config.to_str().expect("path"),
-                    "--now",
-                    &at(-11),
-                ],
-                "",
-            );
-            assert!(old.status.success(), "{}", String::from_utf8_lossy(&old.stderr));
-            let (status, _, body) = browser
-                .get(&link_path(&String::from_utf8_lossy(&old.stdout)), None)
-                .await;
+            let old = dashboard_link(&run, &db, "lea", &at(-11));
+            let (status, _, body) = browser.get(&old, None).await;
             assert_eq!(status, 200);
             assert_sign_in(&body, "That link expired");
             // A week after it expired a link is forgotten, at the next link keel makes.
-            let link_at = |now: &str| {
-                let out = keel(
-                    &["dashboard", "link", "--as", "lea", "--db", &db.url, "--config", run.config.to_str().expect("path"), "--now", now],
-                    "",
-                );
-                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-                link_path(&String::from_utf8_lossy(&out.stdout))
-            };
+            let link_at = |now: &str| dashboard_link(&run, &db, "lea", now);
             let ancient = link_at(&at(-8 * 24 * 60));
             let (_, _, body) = browser.get(&ancient, None).await;
             assert_sign_in(&body, "That link expired");
@@ -304,27 +252,8 @@ on_both_backends!(
 
 /// A signed-in cookie for `who`, from a link printed by `keel dashboard link`.
 async fn signed_in(run: &KeelRun, db: &TestDb, browser: &Browser, who: &str) -> String {
-    let now = chrono::Utc::now().to_rfc3339();
-    let config = run.config.to_str().expect("path");
-    let out = keel(
-        &[
-            "dashboard",
-            "link",
-            "--as",
-            who,
-            "--db",
-            &db.url,
-            "--config",
-            config,
-            "--now",
-            &now,
-        ],
-        "",
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (status, headers, _) = browser
-        .get(&link_path(&String::from_utf8_lossy(&out.stdout)), None)
-        .await;
+    let link = dashboard_link(run, db, who, &chrono::Utc::now().to_rfc3339());
+    let (status, headers, _) = browser.get(&link, None).await;
     assert_eq!(status, 303);
     header(&headers, "set-cookie")
         .split(';')
@@ -356,10 +285,7 @@ on_both_backends!(the_standups_page_shows_each_days_answers, |backend| {
     // Stopped, so `keel run` prompts nobody today.
     chat(&db, "2026-11-25T12:00:00Z", &lea, "@keel standup off\n");
     support::runtime().block_on(async {
-        let run = KeelRun::start(
-            &format!("database_url = \"{}\"\n[http]\nlisten = \"{{listen}}\"\n", db.url),
-            &[],
-        );
+        let run = KeelRun::serving(&db);
         let browser = Browser::new(&run);
         let cookie = signed_in(&run, &db, &browser, "lea").await;
         let (status, _, page) = browser.get("/dashboard/standups", Some(&cookie)).await;

@@ -115,7 +115,7 @@ pub mod read {
     use crate::service::calendar::team_holidays;
     use crate::service::standup::day_label;
     use crate::service::Keel;
-    use crate::store::browse::{self, Browse};
+    use crate::store::browse::{self, Browse, Load};
     use crate::store::people::{self, Client, Member};
     use crate::store::standups::{self, Run, RunStatus};
     use crate::store::tasks::{self, LoggedEvent, TaskView};
@@ -166,7 +166,7 @@ pub mod read {
     /// Every member with their active and overdue tasks at `now`.
     pub async fn load(keel: &Keel, now: i64) -> anyhow::Result<Vec<(Member, i64, i64)>> {
         let mut conn = keel.store.pool().acquire().await?;
-        let loads = browse::load_by_owner(&mut conn, now).await?;
+        let loads = browse::active_load(&mut conn, Load::Owner, now).await?;
         let mut members = people::members(&mut conn).await?;
         members.sort_by_key(|m| m.name.to_lowercase());
         Ok(members
@@ -209,7 +209,7 @@ pub mod read {
         let period = Period::trailing(now, keel.settings.team_tz, CLIENT_DAYS);
         let report = kpi::report(&mut conn, Some(keel.store.pool()), &rules, &period, now).await?;
         let at = now.timestamp();
-        let load = browse::load_by_client(&mut conn, at).await?;
+        let load = browse::active_load(&mut conn, Load::Client, at).await?;
         let playbooks = browse::playbook_progress(&mut conn).await?;
         let names: HashMap<i64, String> = people::members(&mut conn)
             .await?

@@ -109,30 +109,27 @@ pub async fn browse(conn: &mut Conn, b: &Browse) -> anyhow::Result<(Vec<TaskView
     Ok((query.fetch_all(&mut *conn).await?, total))
 }
 
-/// Each owner's open, in-progress and waiting tasks, and how many of those are past due at `now`:
-/// (member id, active, overdue).
-pub async fn load_by_owner(conn: &mut Conn, now: i64) -> anyhow::Result<Vec<(i64, i64, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT owner_id, COUNT(*), SUM(CASE WHEN due_at IS NOT NULL AND due_at < $1 THEN 1 ELSE 0 END) \
-         FROM tasks WHERE owner_id IS NOT NULL AND status IN ('open', 'in-progress', 'waiting') \
-         GROUP BY owner_id ORDER BY owner_id",
-    )
-    .bind(now)
-    .fetch_all(conn)
-    .await?)
+/// What the active tasks are counted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Load {
+    Owner,
+    Client,
 }
 
-/// Each client's open, in-progress and waiting tasks, and how many of those are past due at
-/// `now`: (client id, active, overdue).
-pub async fn load_by_client(conn: &mut Conn, now: i64) -> anyhow::Result<Vec<(i64, i64, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT client_id, COUNT(*), SUM(CASE WHEN due_at IS NOT NULL AND due_at < $1 THEN 1 ELSE 0 END) \
-         FROM tasks WHERE client_id IS NOT NULL AND status IN ('open', 'in-progress', 'waiting') \
-         GROUP BY client_id ORDER BY client_id",
-    )
-    .bind(now)
-    .fetch_all(conn)
-    .await?)
+/// Each owner's (or client's) open, in-progress and waiting tasks, and how many of those are
+/// past due at `now`: (member or client id, active, overdue).
+pub async fn active_load(conn: &mut Conn, by: Load, now: i64) -> anyhow::Result<Vec<(i64, i64, i64)>> {
+    // A column name from the enum, never from input.
+    let column = match by {
+        Load::Owner => "owner_id",
+        Load::Client => "client_id",
+    };
+    let sql = format!(
+        "SELECT {column}, COUNT(*), SUM(CASE WHEN due_at IS NOT NULL AND due_at < $1 THEN 1 ELSE 0 END) \
+         FROM tasks WHERE {column} IS NOT NULL AND status IN ('open', 'in-progress', 'waiting') \
+         GROUP BY {column} ORDER BY {column}"
+    );
+    Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(now).fetch_all(conn).await?)
 }
 
 /// Each client's playbook tasks: (client id, done, all but the cancelled).

@@ -285,6 +285,14 @@ impl KeelRun {
         run
     }
 
+    /// `keel run` on `db` with its HTTP server and nothing else configured.
+    pub fn serving(db: &TestDb) -> KeelRun {
+        KeelRun::start(
+            &format!("database_url = \"{}\"\n[http]\nlisten = \"{{listen}}\"\n", db.url),
+            &[],
+        )
+    }
+
     /// Starts `keel run` (again) and waits until it says it is running.
     pub fn restart(&mut self) {
         let before = self.log_text().matches("keel is running").count();
@@ -531,4 +539,44 @@ impl Drop for OwnPostgres {
             .args(["-w", "-m", "immediate", "stop"])
             .output();
     }
+}
+
+/// `keel chat` with `keel run`'s configuration (so dashboard links name its address), at `now`.
+pub fn chat_as(run: &KeelRun, db: &TestDb, now: &str, who: &[&str], lines: &str) -> String {
+    let config = run.config.to_str().expect("path");
+    let mut args = vec!["chat", "--db", &db.url, "--config", config, "--now", now];
+    args.extend_from_slice(who);
+    let out = keel(&args, lines);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// The path of the dashboard link in what keel said (`/dashboard/login/<token>`).
+pub fn link_path(said: &str) -> String {
+    let at = said
+        .find("/dashboard/login/")
+        .unwrap_or_else(|| panic!("no link in {said:?}"));
+    said[at..].split_whitespace().next().expect("the link").to_string()
+}
+
+/// The path of a sign-in link for `who` made at `now` by `keel dashboard link`.
+pub fn dashboard_link(run: &KeelRun, db: &TestDb, who: &str, now: &str) -> String {
+    let config = run.config.to_str().expect("path");
+    let out = keel(
+        &[
+            "dashboard",
+            "link",
+            "--as",
+            who,
+            "--db",
+            &db.url,
+            "--config",
+            config,
+            "--now",
+            now,
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    link_path(&String::from_utf8_lossy(&out.stdout))
 }
