@@ -42,7 +42,7 @@ pub(super) async fn kpi(
     let rules = crate::service::kpi::rules(&keel, &mut conn).await?;
     let report = crate::kpi::report(&mut conn, Some(store.pool()), &rules, &period, now).await?;
     if let Some(file) = chart {
-        let png = crate::kpi::chart_png(&mut conn, &rules, &report, now).await?;
+        let png = crate::kpi::chart_png(&mut conn, &rules, &report, now, &keel.chart_weeks).await?;
         std::fs::write(&file, png)
             .map_err(|e| environment(format!("cannot write the chart to {}: {e}", file.display())))?;
     }

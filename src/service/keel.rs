@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::clock::Clock;
+use crate::kpi::WeekCache;
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -16,16 +17,22 @@ pub enum Handled {
     Duplicate,
 }
 
-/// The core: store, clock and settings.
+/// The core: store, clock and settings, and the chart weeks measured so far.
 #[derive(Clone)]
 pub struct Keel {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub settings: Settings,
+    pub chart_weeks: Arc<WeekCache>,
 }
 
 impl Keel {
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Keel {
-        Keel { store, clock, settings }
+        Keel {
+            store,
+            clock,
+            settings,
+            chart_weeks: Arc::default(),
+        }
     }
 }

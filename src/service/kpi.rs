@@ -23,13 +23,14 @@ pub async fn rules(keel: &Keel, conn: &mut Conn) -> anyhow::Result<Rules> {
 /// text goes out either way.
 async fn chart_image(
     conn: &mut Conn,
+    cache: &kpi::WeekCache,
     rules: &Rules,
     report: &kpi::Report,
     now: chrono::DateTime<chrono::Utc>,
     conversation: String,
     thread: Option<String>,
 ) -> anyhow::Result<Option<keel_chat::Outbound>> {
-    let png = match kpi::chart_png(conn, rules, report, now).await {
+    let png = match kpi::chart_png(conn, rules, report, now, cache).await {
         Ok(png) => png,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "the KPI chart could not be drawn");
@@ -67,7 +68,7 @@ pub async fn overview(
     let rules = rules(keel, &mut conn).await?;
     let period = period(keel, &KpiRange::Week, now).map_err(|e| anyhow::anyhow!(e))?;
     let report = kpi::report(&mut conn, Some(keel.store.pool()), &rules, &period, now).await?;
-    let chart = match kpi::chart_svg(&mut conn, &rules, &report, now).await {
+    let chart = match kpi::chart_svg(&mut conn, &rules, &report, now, &keel.chart_weeks).await {
         Ok(svg) => Some(svg),
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "the KPI chart could not be drawn");
@@ -88,6 +89,7 @@ pub(super) async fn kpi(turn: &mut Turn<'_>, range: KpiRange) -> Outcome {
     let report = kpi::report(conn, Some(keel.store.pool()), &rules, &period, now).await?;
     let image = chart_image(
         conn,
+        &keel.chart_weeks,
         &rules,
         &report,
         now,
@@ -160,7 +162,7 @@ pub(crate) async fn weekly_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<N
     let period = Period::last_week(now, tz);
     let rules = rules(keel, ctx.conn).await?;
     let report = kpi::report(ctx.conn, Some(keel.store.pool()), &rules, &period, now).await?;
-    let image = chart_image(ctx.conn, &rules, &report, now, channel.clone(), None).await?;
+    let image = chart_image(ctx.conn, &keel.chart_weeks, &rules, &report, now, channel.clone(), None).await?;
     ctx.send(
         WEEKLY_MESSAGE,
         &adapter,
