@@ -302,9 +302,9 @@ pub mod read {
         Ok(days)
     }
 
-    /// Every client and every member, for the filters.
-    pub async fn people(keel: &Keel) -> anyhow::Result<(Vec<Client>, Vec<Member>)> {
+    /// Every client's id and key and every member, for the filters.
+    pub async fn people(keel: &Keel) -> anyhow::Result<(Vec<(i64, String)>, Vec<Member>)> {
         let mut conn = keel.store.pool().acquire().await?;
-        Ok((people::clients(&mut conn).await?, people::members(&mut conn).await?))
+        Ok((people::client_keys(&mut conn).await?, people::members(&mut conn).await?))
     }
 }

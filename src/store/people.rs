@@ -240,6 +240,13 @@ pub async fn clients_by_channels(
         .collect())
 }
 
+/// Every client's id and key, by key: what a filter offers, without the last touch.
+pub async fn client_keys(conn: &mut Conn) -> anyhow::Result<Vec<(i64, String)>> {
+    Ok(sqlx::query_as("SELECT id, key FROM clients ORDER BY key")
+        .fetch_all(conn)
+        .await?)
+}
+
 pub async fn clients(conn: &mut Conn) -> anyhow::Result<Vec<Client>> {
     let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY key");
     Ok(sqlx::query_as(AssertSqlSafe(sql)).fetch_all(conn).await?)

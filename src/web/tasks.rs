@@ -48,7 +48,7 @@ async fn render_list(web: &Web, member: &Member, q: &HashMap<String, String>) ->
         "active" => vec![Status::Open, Status::InProgress, Status::Waiting],
         s => s.parse::<Status>().map(|s| vec![s]).unwrap_or_default(),
     };
-    let client = clients.iter().find(|c| c.key == get("client"));
+    let client = clients.iter().find(|(_, key)| key == get("client"));
     let owner = match get("owner") {
         "mine" => Some(member),
         name => members.iter().find(|m| m.name == name),
@@ -65,7 +65,7 @@ async fn render_list(web: &Web, member: &Member, q: &HashMap<String, String>) ->
         // A client or owner that does not exist matches nothing.
         client_id: match get("client") {
             "" => None,
-            _ => Some(client.map_or(-1, |c| c.id)),
+            _ => Some(client.map_or(-1, |(id, _)| *id)),
         },
         owner_id: match get("owner") {
             "" => None,
@@ -124,7 +124,7 @@ async fn render_list(web: &Web, member: &Member, q: &HashMap<String, String>) ->
         overdue,
         q: get("q"),
         sort: get("sort"),
-        clients: clients.iter().map(|c| c.key.clone()).collect(),
+        clients: clients.iter().map(|(_, key)| key.clone()).collect(),
         owners,
     };
     Ok(pages::tasks(&web.frame(member), &form, &rows, total, pager))
