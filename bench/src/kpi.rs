@@ -27,7 +27,7 @@ const CLIENTS: i64 = 200;
 const MEMBERS: i64 = 20;
 
 /// The instant the data ends: a Wednesday, so the last full week is Monday to Sunday before it.
-fn end() -> i64 {
+pub(crate) fn end() -> i64 {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
         .single()
         .map(|t| t.timestamp())
@@ -145,6 +145,10 @@ pub(crate) async fn filled(backend: Backend, n: i64, postgres: &str) -> anyhow::
         DbBackend::Postgres => "VACUUM ANALYZE",
     };
     sqlx::raw_sql(analyze).execute(store.pool()).await?;
+    if store.backend() == DbBackend::Postgres {
+        // The load's dirty pages written out now, not by the checkpointer during the timings.
+        sqlx::raw_sql("CHECKPOINT").execute(store.pool()).await?;
+    }
     let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM task_events")
         .fetch_one(store.pool())
         .await?;

@@ -6,6 +6,7 @@
 //! `keel-bench matrix --messages N`
 //! `keel-bench slack-events --seconds S [--rounds R]`
 //! `keel-bench kpi --tasks N --backend sqlite|postgres`
+//! `keel-bench dashboard --tasks N --backend sqlite|postgres`
 //! `keel-bench verify --tasks N --backend sqlite|postgres`
 //! `keel-bench soak --minutes M --rate R [--window W]`
 //! `keel-bench idle`
@@ -13,6 +14,7 @@
 // matrix-sdk's sync future is deep; proving it `Send` for `tokio::spawn` needs a higher limit.
 #![recursion_limit = "256"]
 
+mod dashboard;
 mod kpi;
 mod matrix;
 mod slack;
@@ -107,6 +109,10 @@ enum Bench {
     /// A week's and a year's KPIs with N tasks (two years at 1,000,000), and the same week with
     /// the newest 100,000 tasks only.
     Kpi(Filled),
+    /// The dashboard's server time with N tasks (two years at 1,000,000): the overview, a
+    /// filtered task list and a task page, p50 and p99, against the week's KPI report alone and a
+    /// bare 50-task query.
+    Dashboard(Filled),
     /// `keel verify` over N tasks and their events, against reading the same rows unreplayed.
     Verify(Filled),
     /// Signed `app_mention` requests to keel's Events API endpoint (SQLite file) against a bare
@@ -186,6 +192,14 @@ fn main() -> anyhow::Result<()> {
                 postgres,
             }) => {
                 println!("{}", kpi::run(backend, tasks.max(1), &postgres).await?);
+                Ok(())
+            }
+            Bench::Dashboard(Filled {
+                backend,
+                tasks,
+                postgres,
+            }) => {
+                println!("{}", dashboard::run(backend, tasks.max(1), &postgres).await?);
                 Ok(())
             }
             Bench::Verify(Filled {
