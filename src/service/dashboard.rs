@@ -91,9 +91,8 @@ pub async fn sign_in(keel: &Keel, link: &str, now: i64) -> anyhow::Result<Result
 }
 
 /// The member a session cookie belongs to, while the session lasts.
-pub async fn signed_in(keel: &Keel, session: &str, now: i64) -> anyhow::Result<Option<Member>> {
-    let mut conn = keel.store.pool().acquire().await?;
-    dashboard::session_member(&mut conn, &token_hash(session), now).await
+pub async fn signed_in(conn: &mut Conn, session: &str, now: i64) -> anyhow::Result<Option<Member>> {
+    dashboard::session_member(conn, &token_hash(session), now).await
 }
 
 /// Ends a session.
@@ -119,11 +118,11 @@ pub mod read {
     use crate::store::people::{self, Client, Member};
     use crate::store::standups::{self, Run, RunStatus};
     use crate::store::tasks::{self, LoggedEvent, TaskView};
+    use crate::store::Conn;
 
     /// A page of tasks, and how many match in all.
-    pub async fn tasks(keel: &Keel, query: &Browse) -> anyhow::Result<(Vec<TaskView>, i64)> {
-        let mut conn = keel.store.pool().acquire().await?;
-        browse::browse(&mut conn, query).await
+    pub async fn tasks(conn: &mut Conn, query: &Browse) -> anyhow::Result<(Vec<TaskView>, i64)> {
+        browse::browse(conn, query).await
     }
 
     /// A task as its page shows it.
@@ -136,21 +135,16 @@ pub mod read {
     }
 
     /// One task with its log and, for a client request, where its SLA clocks stand at `now`.
-    pub async fn task(keel: &Keel, id: i64, now: i64) -> anyhow::Result<Option<TaskPage>> {
-        let mut conn = keel.store.pool().acquire().await?;
-        let Some(view) = tasks::by_id(&mut conn, id).await? else {
+    pub async fn task(conn: &mut Conn, keel: &Keel, id: i64, now: i64) -> anyhow::Result<Option<TaskPage>> {
+        let Some(view) = tasks::by_id(conn, id).await? else {
             return Ok(None);
         };
-        let events = tasks::events(&mut conn, id).await?;
+        let events = tasks::events(conn, id).await?;
         let t = &view.task;
         let sla = if t.requester_is_client {
             let mut calendar = Calendar::new(keel.settings.team_tz, keel.settings.team_hours);
-            calendar.holidays = team_holidays(&mut conn, keel).await?;
-            let targets = keel
-                .settings
-                .sla_book(&mut conn)
-                .await?
-                .targets(t.client_id, t.priority);
+            calendar.holidays = team_holidays(conn, keel).await?;
+            let targets = keel.settings.sla_book(conn).await?.targets(t.client_id, t.priority);
             let changes: Vec<(i64, Status)> = events
                 .iter()
                 .filter_map(|e| Some((e.at, e.event.status_change()?.1)))
@@ -303,8 +297,7 @@ pub mod read {
     }
 
     /// Every client's id and key and every member, for the filters.
-    pub async fn people(keel: &Keel) -> anyhow::Result<(Vec<(i64, String)>, Vec<Member>)> {
-        let mut conn = keel.store.pool().acquire().await?;
-        Ok((people::client_keys(&mut conn).await?, people::members(&mut conn).await?))
+    pub async fn people(conn: &mut Conn) -> anyhow::Result<(Vec<(i64, String)>, Vec<Member>)> {
+        Ok((people::client_keys(conn).await?, people::members(conn).await?))
     }
 }

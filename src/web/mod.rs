@@ -53,7 +53,11 @@ pub fn router(keel: Keel) -> Router {
 }
 
 async fn overview(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {
-    let member = match web.member(&headers).await {
+    let member = match web.conn().await {
+        Ok(mut conn) => web.member(&mut conn, &headers).await,
+        Err(response) => Err(response),
+    };
+    let member = match member {
         Ok(Some(member)) => member,
         Ok(None) => return web.sign_in(None),
         Err(response) => return response,

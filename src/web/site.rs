@@ -2,11 +2,14 @@
 
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use sqlx::pool::PoolConnection;
+use sqlx::Any;
 
 use super::pages;
 use crate::service::dashboard as signin;
 use crate::service::Keel;
 use crate::store::people::Member;
+use crate::store::Conn;
 
 /// The session cookie's name.
 const COOKIE: &str = "keel_session";
@@ -42,14 +45,22 @@ impl Web {
         self.keel.clock.now().timestamp()
     }
 
+    /// A connection for one page's reads: the session's and the page's, one pool checkout.
+    pub async fn conn(&self) -> Result<PoolConnection<Any>, Response> {
+        self.keel
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| server_error(e.into()))
+    }
+
     /// The member signed in with this request's cookie.
-    pub async fn member(&self, headers: &HeaderMap) -> Result<Option<Member>, Response> {
+    pub async fn member(&self, conn: &mut Conn, headers: &HeaderMap) -> Result<Option<Member>, Response> {
         let Some(token) = session(headers) else {
             return Ok(None);
         };
-        signin::signed_in(&self.keel, &token, self.now())
-            .await
-            .map_err(server_error)
+        signin::signed_in(conn, &token, self.now()).await.map_err(server_error)
     }
 
     /// The frame of a page `member` reads.
@@ -62,7 +73,13 @@ impl Web {
 
     /// The signed-in member, or the response to send instead (the sign-in page).
     pub async fn signed_in(&self, headers: &HeaderMap) -> Result<Member, Response> {
-        match self.member(headers).await? {
+        let mut conn = self.conn().await?;
+        self.signed_in_on(&mut conn, headers).await
+    }
+
+    /// `signed_in`, on the connection the page goes on to read with.
+    pub async fn signed_in_on(&self, conn: &mut Conn, headers: &HeaderMap) -> Result<Member, Response> {
+        match self.member(conn, headers).await? {
             Some(member) => Ok(member),
             None => Err(self.sign_in(None)),
         }

@@ -16,6 +16,7 @@ use crate::service::dashboard::read;
 use crate::service::{event_summary, format_time, member_tz};
 use crate::store::browse::{Browse, Sort};
 use crate::store::people::Member;
+use crate::store::Conn;
 
 /// Tasks on one page of the list.
 const PER_PAGE: i64 = 50;
@@ -25,19 +26,28 @@ pub(super) async fn list(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let member = match web.signed_in(&headers).await {
+    let mut conn = match web.conn().await {
+        Ok(conn) => conn,
+        Err(response) => return response,
+    };
+    let member = match web.signed_in_on(&mut conn, &headers).await {
         Ok(m) => m,
         Err(response) => return response,
     };
-    match render_list(&web, &member, &q).await {
+    match render_list(&web, &mut conn, &member, &q).await {
         Ok(page) => (no_store(), page).into_response(),
         Err(e) => server_error(e),
     }
 }
 
-async fn render_list(web: &Web, member: &Member, q: &HashMap<String, String>) -> anyhow::Result<maud::Markup> {
+async fn render_list(
+    web: &Web,
+    conn: &mut Conn,
+    member: &Member,
+    q: &HashMap<String, String>,
+) -> anyhow::Result<maud::Markup> {
     let get = |key: &str| q.get(key).map(|v| v.trim()).unwrap_or("");
-    let (clients, members) = read::people(&web.keel).await?;
+    let (clients, members) = read::people(conn).await?;
     let now = web.now();
     let status = match get("status") {
         "" => "active",
@@ -78,7 +88,7 @@ async fn render_list(web: &Web, member: &Member, q: &HashMap<String, String>) ->
         offset: (page - 1) * PER_PAGE,
         limit: PER_PAGE,
     };
-    let (views, total) = read::tasks(&web.keel, &query).await?;
+    let (views, total) = read::tasks(conn, &query).await?;
     let tz = member_tz(&web.keel, member);
     let rows: Vec<pages::TaskRow> = views
         .iter()
@@ -136,14 +146,18 @@ pub(super) fn encode(text: &str) -> String {
 }
 
 pub(super) async fn one(State(web): State<Arc<Web>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let member = match web.signed_in(&headers).await {
+    let mut conn = match web.conn().await {
+        Ok(conn) => conn,
+        Err(response) => return response,
+    };
+    let member = match web.signed_in_on(&mut conn, &headers).await {
         Ok(m) => m,
         Err(response) => return response,
     };
     let Ok(id) = id.trim_start_matches('#').parse::<i64>() else {
         return (StatusCode::NOT_FOUND, no_store(), "no such task").into_response();
     };
-    let found = match read::task(&web.keel, id, web.now()).await {
+    let found = match read::task(&mut conn, &web.keel, id, web.now()).await {
         Ok(found) => found,
         Err(e) => return server_error(e),
     };
