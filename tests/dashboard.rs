@@ -201,6 +201,13 @@ on_both_backends!(
                 task.contains(" · bob · created</li>") && task.contains(" · lea · due in 5 mins</li>"),
                 "{task}"
             );
+            // A task that is not there, and a path that is no number: a page saying so.
+            let (status, _, missing) = browser.get("/dashboard/tasks/999", Some(&cookie)).await;
+            assert_eq!(status, 404);
+            assert!(missing.contains("<h1>Not found</h1>") && missing.contains("<p>#999 does not exist."), "{missing}");
+            let (status, _, missing) = browser.get("/dashboard/tasks/%3Cb%3E", Some(&cookie)).await;
+            assert_eq!(status, 404);
+            assert!(missing.contains("<p>&quot;&lt;b&gt;&quot; is not a task number."), "{missing}");
             // The people page: lea owns #1, which is overdue.
         let (status, _, people) = browser.get("/dashboard/people", Some(&cookie)).await;
         assert_eq!(status, 200, "{people}");

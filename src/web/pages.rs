@@ -395,3 +395,15 @@ pub(super) fn standups(frame: &Frame<'_>, days: &[StandupView]) -> Markup {
         },
     )
 }
+
+/// A page for something that does not exist.
+pub(super) fn missing(frame: &Frame<'_>, what: &str) -> Markup {
+    page(
+        frame.css,
+        "Not found",
+        html! {
+            (top("Not found", "", frame.member))
+            p { (what) " " a href="/dashboard/tasks" { "All tasks" } }
+        },
+    )
+}

@@ -155,14 +155,18 @@ pub(super) async fn one(State(web): State<Arc<Web>>, headers: HeaderMap, Path(id
         Err(response) => return response,
     };
     let Ok(id) = id.trim_start_matches('#').parse::<i64>() else {
-        return (StatusCode::NOT_FOUND, no_store(), "no such task").into_response();
+        return missing(
+            &web,
+            &member,
+            &format!("\"{}\" is not a task number.", id.chars().take(40).collect::<String>()),
+        );
     };
     let found = match read::task(&mut conn, &web.keel, id, web.now()).await {
         Ok(found) => found,
         Err(e) => return server_error(e),
     };
     let Some(read::TaskPage { view, events, sla }) = found else {
-        return (StatusCode::NOT_FOUND, no_store(), format!("#{id} does not exist")).into_response();
+        return missing(&web, &member, &format!("#{id} does not exist."));
     };
     let tz = member_tz(&web.keel, &member);
     let t = &view.task;
@@ -222,4 +226,14 @@ fn clock(state: Clock, target: i64) -> String {
             )
         }
     }
+}
+
+/// A task that is not there: a page saying so, with the header to go elsewhere.
+fn missing(web: &Web, member: &Member, what: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        no_store(),
+        pages::missing(&web.frame(member), what),
+    )
+        .into_response()
 }
