@@ -73,14 +73,14 @@ impl Web {
 
     /// The signed-in member, or the response to send instead (the sign-in page).
     pub async fn signed_in(&self, headers: &HeaderMap) -> Result<Member, Response> {
-        let mut conn = self.conn().await?;
-        self.signed_in_on(&mut conn, headers).await
+        self.signed_in_with_conn(headers).await.map(|(_, member)| member)
     }
 
-    /// `signed_in`, on the connection the page goes on to read with.
-    pub async fn signed_in_on(&self, conn: &mut Conn, headers: &HeaderMap) -> Result<Member, Response> {
-        match self.member(conn, headers).await? {
-            Some(member) => Ok(member),
+    /// `signed_in`, with the connection it checked the session on, for the page's own reads.
+    pub async fn signed_in_with_conn(&self, headers: &HeaderMap) -> Result<(PoolConnection<Any>, Member), Response> {
+        let mut conn = self.conn().await?;
+        match self.member(&mut conn, headers).await? {
+            Some(member) => Ok((conn, member)),
             None => Err(self.sign_in(None)),
         }
     }

@@ -26,12 +26,8 @@ pub(super) async fn list(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let mut conn = match web.conn().await {
-        Ok(conn) => conn,
-        Err(response) => return response,
-    };
-    let member = match web.signed_in_on(&mut conn, &headers).await {
-        Ok(m) => m,
+    let (mut conn, member) = match web.signed_in_with_conn(&headers).await {
+        Ok(signed_in) => signed_in,
         Err(response) => return response,
     };
     match render_list(&web, &mut conn, &member, &q).await {
@@ -146,12 +142,8 @@ pub(super) fn encode(text: &str) -> String {
 }
 
 pub(super) async fn one(State(web): State<Arc<Web>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let mut conn = match web.conn().await {
-        Ok(conn) => conn,
-        Err(response) => return response,
-    };
-    let member = match web.signed_in_on(&mut conn, &headers).await {
-        Ok(m) => m,
+    let (mut conn, member) = match web.signed_in_with_conn(&headers).await {
+        Ok(signed_in) => signed_in,
         Err(response) => return response,
     };
     let Ok(id) = id.trim_start_matches('#').parse::<i64>() else {
