@@ -70,6 +70,12 @@ impl Posted {
                 thread.as_ref(),
                 keel_chat::plain_question(text, fallback),
             ),
+            Outbound::Mail(mail) => posted(
+                mail.to.first().map(|a| &a.email),
+                None,
+                None,
+                format!("{}\n{}", mail.subject, mail.text),
+            ),
             Outbound::Image {
                 conversation,
                 caption,

@@ -195,6 +195,7 @@ fn count_handled(events: &[Inbound], fresh: &[bool], tasks_created: u64) {
                 InboundKind::Reaction { .. } => "reaction",
                 InboundKind::Edit { .. } => "edit",
                 InboundKind::Action { .. } => "action",
+                InboundKind::Mail(_) => "mail",
             };
             metrics::counter!(observe::INBOUND_EVENTS, "adapter" => adapter, "kind" => kind).increment(1);
         } else {
@@ -231,6 +232,8 @@ async fn route(turn: &mut Turn<'_>) -> Outcome {
         InboundKind::Edit { message_id, text } => capture::edit(turn, message_id, text).await,
         // Buttons other than keel's questions (answered above) do nothing.
         InboundKind::Action { .. } => Ok(()),
+        // Mail needs an email adapter to come from.
+        InboundKind::Mail(_) => Ok(()),
     }
 }
 

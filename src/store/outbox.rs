@@ -317,6 +317,7 @@ impl Listed {
             | Outbound::Question { text, .. } => text.clone(),
             Outbound::Reaction { emoji, .. } => emoji.clone(),
             Outbound::Image { caption, .. } => caption.clone(),
+            Outbound::Mail(mail) => mail.subject.clone(),
         }
     }
 }

@@ -4,7 +4,10 @@
 //! to its platform. It knows nothing of tasks or clients; the core knows nothing of Slack or
 //! Matrix. Both sides depend on this crate and on nothing of each other.
 
+pub mod mail;
 pub mod quotes;
+
+pub use mail::{Address, Attachment, Mail, OutboundMail};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -65,6 +68,11 @@ pub enum InboundKind {
         value: String,
         message_id: Option<String>,
     },
+    /// A mail: its subject, what it adds, the ids it answers, who else it went to, its
+    /// attachments. The event's `message_id` is its Message-ID (without `<>`), `thread` the first
+    /// id of its References (the thread's root), `reply_to` its In-Reply-To; the conversation is
+    /// the sender's address, where an answer goes.
+    Mail(Box<Mail>),
 }
 
 /// One event from a chat platform, ready for the core.
@@ -166,6 +174,8 @@ pub enum Outbound {
         choices: Vec<Choice>,
         fallback: String,
     },
+    /// A mail, threaded by its headers (email only).
+    Mail(Box<OutboundMail>),
     /// A PNG image with a caption.
     Image {
         conversation: String,
@@ -194,6 +204,7 @@ impl Outbound {
             | Outbound::Question { conversation, .. }
             | Outbound::Image { conversation, .. } => conversation,
             Outbound::Direct { user, .. } => user,
+            Outbound::Mail(mail) => mail.to.first().map_or("", |a| a.email.as_str()),
         }
     }
 }

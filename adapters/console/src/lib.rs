@@ -318,6 +318,10 @@ impl Adapter for ConsoleOutput {
                 fallback,
                 ..
             } => render(&place(conversation), &keel_chat::plain_question(text, fallback)),
+            Outbound::Mail(mail) => render(
+                &format!("mail to {}", mail.to.first().map_or("", |a| a.email.as_str())),
+                &format!("{}\n{}", mail.subject, mail.text),
+            ),
             Outbound::Image {
                 conversation,
                 name,

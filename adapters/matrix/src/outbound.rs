@@ -73,6 +73,7 @@ impl Matrix {
                 };
                 (dm, RoomMessageEventContent::text_markdown(text))
             }
+            Outbound::Mail(_) => return Err(SendError::Rejected("Matrix does not send mail".into())),
             Outbound::Image {
                 conversation,
                 thread,

@@ -231,6 +231,7 @@ impl Slack {
                 self.api("reactions.add", add).await?;
                 Ok(Sent { message_id: None })
             }
+            Outbound::Mail(_) => Err(SendError::Rejected("Slack does not send mail".into())),
             Outbound::Image {
                 conversation,
                 thread,
