@@ -33,6 +33,58 @@ pub struct Settings {
     pub playbooks: Arc<Vec<Playbook>>,
     /// Where people open the dashboard (sign-in links are built on it).
     pub public_url: String,
+    /// keel's mailbox, when `[email]` is set.
+    pub mail: Option<MailSettings>,
+}
+
+/// What the core needs of `[email]`: keel's address, the team's domains, where mail requests are
+/// announced, and who is acknowledged.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// keel's address, lowercase; its domain names keel's Message-IDs.
+    pub address: String,
+    pub name: String,
+    pub team_domains: Vec<String>,
+    /// The adapter and channel where the team sees new mail and answers it.
+    pub notify: (String, String),
+    /// Acknowledge new requests by mail, unless the client's `acknowledge_mail` says otherwise.
+    pub acknowledge: bool,
+    /// The clients' own choice (client key, acknowledge).
+    pub client_acknowledge: Vec<(String, bool)>,
+}
+
+impl MailSettings {
+    fn from_config(config: &Config) -> Option<MailSettings> {
+        let email = config.email.as_ref()?;
+        Some(MailSettings {
+            address: email.address(),
+            name: email.from_name.trim().to_string(),
+            team_domains: email.domains(),
+            notify: config.mail_notify()?,
+            acknowledge: email.acknowledge,
+            client_acknowledge: (config.clients.iter())
+                .filter_map(|(key, c)| Some((key.to_lowercase(), c.acknowledge_mail?)))
+                .collect(),
+        })
+    }
+
+    /// Whether a new request of this client (or of nobody known) is acknowledged.
+    pub fn acknowledges(&self, client: Option<&str>) -> bool {
+        let own = client.and_then(|key| self.client_acknowledge.iter().find(|(k, _)| k == key));
+        own.map_or(self.acknowledge, |(_, on)| *on)
+    }
+
+    /// The domain of keel's address, which names its Message-IDs.
+    pub fn domain(&self) -> &str {
+        self.address.rsplit_once('@').map_or("keel.invalid", |(_, d)| d)
+    }
+
+    /// True for an address of the team (or keel's own).
+    pub fn is_team(&self, address: &str) -> bool {
+        let address = address.to_lowercase();
+        let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+        address == self.address || self.team_domains.iter().any(|d| d == domain)
+    }
 }
 
 impl Settings {
@@ -51,6 +103,7 @@ impl Settings {
                 .public_url
                 .clone()
                 .unwrap_or_else(|| format!("http://{}", config.http.listen)),
+            mail: MailSettings::from_config(config),
             playbooks: Arc::new(
                 playbook::load(Path::new(&config.playbooks_dir))
                     .or_else(|_| playbook::load(Path::new("")))

@@ -47,6 +47,11 @@ pub(super) async fn serve(config: &Config, clock: Arc<dyn Clock>) -> Result<(), 
             routes = routes.merge(slack_routes);
         }
     }
+    if let Some(settings) = &config.email {
+        let (email, reader) = connect_email(settings, sink.clone())?;
+        adapters.push(email);
+        listeners.push(reader);
+    }
     let links = adapters
         .iter()
         .filter_map(|a| a.connection().map(|state| (a.name().to_string(), state)))
@@ -197,6 +202,48 @@ fn connect_slack(
 fn connect_slack(_: &crate::config::SlackSettings, _: Arc<dyn keel_chat::InboundSink>) -> Result<SlackParts, Failure> {
     Err(environment(
         "this keel was built without Slack (the `slack` feature); remove [slack]",
+    ))
+}
+
+/// The email adapter: checks the configuration and starts reading the mailbox (a server that is
+/// away is retried in the background, and `/healthz` says so).
+#[cfg(feature = "email")]
+fn connect_email(
+    settings: &crate::config::EmailSettings,
+    sink: Arc<dyn keel_chat::InboundSink>,
+) -> Result<(Arc<dyn keel_chat::Adapter>, tokio::task::JoinHandle<()>), Failure> {
+    let url =
+        |text: &str| url::Url::parse(text).map_err(|e| environment(format!("email: \"{text}\" is not a URL: {e}")));
+    let config = keel_email::EmailConfig {
+        imap_url: url(&settings.imap_url)?,
+        smtp_url: url(&settings.smtp_url)?,
+        user: settings.user.clone(),
+        password: (settings.password.clone()).ok_or_else(|| environment("email: KEEL_EMAIL__PASSWORD is not set"))?,
+        mailbox: settings.mailbox.clone(),
+        from: keel_chat::Address {
+            email: settings.address(),
+            name: settings.from_name.clone(),
+        },
+        team_domains: settings.domains(),
+        done_folder: settings.done_folder.clone().filter(|f| !f.trim().is_empty()),
+        ca_file: (settings.ca_file.clone())
+            .filter(|f| !f.trim().is_empty())
+            .map(Into::into),
+        state_path: settings.state_path.clone().into(),
+        poll_seconds: settings.poll_seconds,
+    };
+    let email = keel_email::EmailAdapter::new(config).map_err(|e| environment(format!("email: {e:#}")))?;
+    let reader = email.start(sink);
+    Ok((Arc::new(email), reader))
+}
+
+#[cfg(not(feature = "email"))]
+fn connect_email(
+    _: &crate::config::EmailSettings,
+    _: Arc<dyn keel_chat::InboundSink>,
+) -> Result<(Arc<dyn keel_chat::Adapter>, tokio::task::JoinHandle<()>), Failure> {
+    Err(environment(
+        "this keel was built without email (the `email` feature); remove [email]",
     ))
 }
 

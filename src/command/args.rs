@@ -192,6 +192,15 @@ pub(super) fn parse_note(a: &mut Args) -> Result<Command, String> {
     Ok(Command::Note { task, text })
 }
 
+pub(super) fn parse_reply(a: &mut Args) -> Result<Command, String> {
+    let task = a.task()?;
+    let text = a
+        .rest()
+        .ok_or_else(|| "what is the answer? reply #N <text>".to_string())?;
+    let text = free_text(text, "an answer")?;
+    Ok(Command::Reply { task, text })
+}
+
 pub(super) fn parse_snooze(a: &mut Args) -> Result<Command, String> {
     let task = a.task()?;
     let date = a.rest().ok_or_else(|| "until when? give a date".to_string())?;
@@ -503,4 +512,39 @@ pub(super) fn parse_holiday_add(a: &mut Args) -> Result<Command, String> {
 pub(super) fn parse_holiday_remove(a: &mut Args) -> Result<Command, String> {
     let date = a.next().ok_or_else(|| "which day?".to_string())?;
     a.finish(Command::HolidayRemove { date })
+}
+
+pub(super) fn parse_client_email(a: &mut Args) -> Result<Command, String> {
+    let key = a.client()?;
+    let mut word = a
+        .next()
+        .ok_or_else(|| "which address or domain? client email <key> [add|remove] bob@acme.com|acme.com".to_string())?;
+    let mut add = true;
+    if matches!(word.to_lowercase().as_str(), "add" | "remove") {
+        add = word.eq_ignore_ascii_case("add");
+        word = a
+            .next()
+            .ok_or_else(|| "which address or domain? e.g. bob@acme.com or acme.com".to_string())?;
+    }
+    let address = word
+        .trim()
+        .trim_start_matches('@')
+        .trim_end_matches([',', ';'])
+        .to_lowercase();
+    let domain = address.rsplit_once('@').map_or(address.as_str(), |(_, d)| d);
+    let fits = |c: char| c.is_ascii_alphanumeric() || "-._+@".contains(c);
+    let well_formed = address.len() <= 254
+        && address.chars().all(fits)
+        && address.matches('@').count() <= 1
+        && !address.starts_with('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.');
+    if !well_formed {
+        return Err(format!(
+            "\"{}\" is not an address like bob@acme.com or a domain like acme.com",
+            crate::domain::truncate(&word, 60)
+        ));
+    }
+    a.finish(Command::ClientEmail { key, add, address })
 }

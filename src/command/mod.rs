@@ -97,6 +97,11 @@ pub enum Command {
         task: TaskId,
         text: String,
     },
+    /// `reply #N <text>`: an answer by mail to the client who mailed the request.
+    Reply {
+        task: TaskId,
+        text: String,
+    },
     Snooze {
         task: TaskId,
         date: String,
@@ -124,6 +129,12 @@ pub enum Command {
         key: ClientKey,
         add: bool,
         channel: String,
+    },
+    /// `client email <key> [add|remove] <address or domain>`.
+    ClientEmail {
+        key: ClientKey,
+        add: bool,
+        address: String,
     },
     ClientRename {
         key: ClientKey,

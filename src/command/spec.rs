@@ -2,11 +2,11 @@
 //! parser reads its arguments. `parse` dispatches on it and `help` prints it.
 
 use super::args::{
-    client_stage, parse_assign, parse_away, parse_client_add, parse_client_channel, parse_client_owner,
-    parse_client_rename, parse_client_show, parse_client_sla, parse_due, parse_escalate, parse_holiday_add,
-    parse_holiday_remove, parse_hours, parse_kpi, parse_list, parse_meet, parse_note, parse_playbook_run,
-    parse_priority, parse_role, parse_show, parse_snooze, parse_standup_set, parse_standup_skip, parse_survey_nps,
-    parse_take, parse_track, parse_tz_cmd, status,
+    client_stage, parse_assign, parse_away, parse_client_add, parse_client_channel, parse_client_email,
+    parse_client_owner, parse_client_rename, parse_client_show, parse_client_sla, parse_due, parse_escalate,
+    parse_holiday_add, parse_holiday_remove, parse_hours, parse_kpi, parse_list, parse_meet, parse_note,
+    parse_playbook_run, parse_priority, parse_reply, parse_role, parse_show, parse_snooze, parse_standup_set,
+    parse_standup_skip, parse_survey_nps, parse_take, parse_track, parse_tz_cmd, status,
 };
 use super::tokenizer::Args;
 use super::{Command, Lifecycle};
@@ -151,6 +151,14 @@ pub static SPECS: &[Spec] = &[
         parse: parse_note,
     },
     Spec {
+        name: "reply",
+        usage: "reply #N <text>",
+        about: "answer a mailed request by mail (threaded, to the client and their colleagues on it)",
+        does: "answer clients by mail",
+        allowed: Allowed::Team,
+        parse: parse_reply,
+    },
+    Spec {
         name: "snooze",
         usage: "snooze #N <date>",
         about: "no nudges about the task until the date",
@@ -205,6 +213,14 @@ pub static SPECS: &[Spec] = &[
         does: "change client channels",
         allowed: Allowed::Leads,
         parse: parse_client_channel,
+    },
+    Spec {
+        name: "client email",
+        usage: "client email <key> [add|remove] <address or domain>",
+        about: "mail from this address, or anyone at this domain, is the client's",
+        does: "change client mail addresses",
+        allowed: Allowed::Leads,
+        parse: parse_client_email,
     },
     Spec {
         name: "client rename",

@@ -9,6 +9,10 @@ use figment::Figment;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+mod email;
+
+pub use email::{is_address, EmailSettings};
+
 use crate::domain::sla::{parse_span, Targets};
 use crate::domain::{parse_tz, ClientKey, Priority, WorkingHours};
 
@@ -33,6 +37,8 @@ pub struct Config {
     pub matrix: Option<MatrixSettings>,
     /// `[slack]`: keel's Slack app; without it keel does not connect to Slack.
     pub slack: Option<SlackSettings>,
+    /// `[email]`: keel's mailbox; without it keel reads and sends no mail.
+    pub email: Option<EmailSettings>,
 }
 
 /// keel's Slack app. Tokens and the signing secret come from the environment
@@ -222,6 +228,8 @@ pub struct ClientConfig {
     /// `[clients.<key>.sla]`: `urgent = { first_response = "30m", resolution = "2h" }`, per
     /// priority; these win over `client sla` in chat.
     pub sla: BTreeMap<String, ClientSlaConfig>,
+    /// Whether this client's new mail requests are acknowledged by mail (default `email.acknowledge`).
+    pub acknowledge_mail: Option<bool>,
 }
 
 /// One priority's targets for one client, as spans of business time (`30m`, `2h`, `3d`).
@@ -358,6 +366,7 @@ impl Default for Config {
             log: LogConfig::default(),
             playbooks_dir: "config/playbooks".into(),
             matrix: None,
+            email: None,
             slack: None,
         }
     }
@@ -398,7 +407,8 @@ impl Default for LogConfig {
 }
 
 /// The settings that are secrets: read from the environment as text, never serialized.
-const SECRETS: [&str; 5] = [
+const SECRETS: [&str; 6] = [
+    "email.password",
     "matrix.password",
     "matrix.access_token",
     "slack.bot_token",
@@ -577,6 +587,9 @@ impl Config {
         if let Some(slack) = &self.slack {
             slack.problems(&mut problems);
         }
+        if let Some(email) = &self.email {
+            email.problems(&mut problems);
+        }
         let url = self.database_url.as_str();
         if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {
             problems.push(format!(
@@ -591,17 +604,29 @@ impl Config {
     /// The adapter and channel of the weekly KPI summary, when one is set.
     pub fn weekly_kpi(&self) -> Option<(String, String)> {
         let channel = self.schedules.weekly_kpi_channel.clone()?;
-        let adapter = self.schedules.weekly_kpi_adapter.clone().unwrap_or_else(|| {
-            if self.slack.is_some() {
-                "slack"
-            } else if self.matrix.is_some() {
-                "matrix"
-            } else {
-                "console"
-            }
-            .to_string()
-        });
+        let adapter = (self.schedules.weekly_kpi_adapter.clone()).unwrap_or_else(|| self.default_adapter().to_string());
         Some((adapter, channel.trim_start_matches('#').to_string()))
+    }
+
+    /// The adapter and channel where mail requests are announced, when `[email]` is set.
+    pub fn mail_notify(&self) -> Option<(String, String)> {
+        let email = self.email.as_ref()?;
+        let adapter = email
+            .notify_adapter
+            .clone()
+            .unwrap_or_else(|| self.default_adapter().to_string());
+        Some((adapter, email.notify_channel.trim_start_matches('#').to_string()))
+    }
+
+    /// The chat adapter a channel setting means when it names none.
+    fn default_adapter(&self) -> &'static str {
+        if self.slack.is_some() {
+            "slack"
+        } else if self.matrix.is_some() {
+            "matrix"
+        } else {
+            "console"
+        }
     }
 
     pub fn team_tz(&self) -> Tz {

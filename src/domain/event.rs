@@ -68,6 +68,38 @@ pub enum TaskEvent {
     Nudged { count: i64, owner: String },
     /// A client answered a survey about it.
     SurveyAnswered { survey: i64, kind: String, score: i64 },
+    /// A mail of its thread: the client's (received) or the team's `reply` (sent).
+    Mail(MailEvent),
+}
+
+/// One mail of a task's thread, as kept in its log: who wrote it, its ids, what it added, the
+/// quoted history it came with, who else it went to, and its attachments (listed, not kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailEvent {
+    pub from: Side,
+    /// The sender's address.
+    pub address: String,
+    pub message_id: String,
+    pub subject: String,
+    /// What the mail adds, without quoted history and signature.
+    pub text: String,
+    /// The whole text as received, when it differs from `text`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub quoted: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file a mail carried: its name, type and size; its content is not kept.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
 }
 
 /// Who wrote a message in a task's thread.
@@ -135,6 +167,7 @@ impl TaskEvent {
             TaskEvent::Edited { .. } => "edited",
             TaskEvent::Nudged { .. } => "nudged",
             TaskEvent::SurveyAnswered { .. } => "survey_answered",
+            TaskEvent::Mail(_) => "mail",
         }
     }
 

@@ -97,7 +97,8 @@ impl Projection {
             | TaskEvent::Message { .. }
             | TaskEvent::Chased { .. }
             | TaskEvent::Nudged { .. }
-            | TaskEvent::SurveyAnswered { .. } => {}
+            | TaskEvent::SurveyAnswered { .. }
+            | TaskEvent::Mail(_) => {}
         }
     }
 

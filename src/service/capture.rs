@@ -8,7 +8,7 @@ use super::chases;
 use super::format::{format_time, task_ref};
 use super::lookup::channel_named;
 use super::outcome::{user, Outcome};
-use super::task::{link, open_task, reaction_command, Request};
+use super::task::{first_response, link, open_task, reaction_command, Request};
 use super::turn::{about_message, reply_thread, Turn, Who};
 use crate::capture::{self, chase, noise, understand, FRUSTRATED};
 use crate::domain::event::{Side, TaskEvent};
@@ -60,6 +60,7 @@ pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
                 speaker_client: client,
                 message_id: &inbound.message_id,
                 thread: reply_thread(inbound),
+                answer_here: true,
             };
             open_task(turn, request).await.map(|_| ())
         }
@@ -115,13 +116,22 @@ async fn client_follow_up(turn: &mut Turn<'_>, mut task: Task, text: &str) -> Ou
     let at = turn.at().timestamp();
     task.last_activity_at = at;
     task.last_client_message_at = Some(at);
+    if reopen_or_chase(turn, &mut task, text).await? {
+        return Ok(());
+    }
+    turn.record(&task, TaskEvent::Message { from: Side::Client }).await
+}
+
+/// A client wrote about a task again: a done task is reopened when they ask for more (a thanks
+/// does not reopen it), an active one is chased by "any update?". True when it was either.
+pub(super) async fn reopen_or_chase(turn: &mut Turn<'_>, task: &mut Task, text: &str) -> Outcome<bool> {
     if task.status == Status::Done && !noise::is_noise(text) {
         let from = task.status;
         task.status = Status::Open;
         task.resolved_at = None;
         let note = Some("the client wrote again".to_string());
         turn.record(
-            &task,
+            task,
             TaskEvent::Status {
                 from,
                 to: Status::Open,
@@ -129,13 +139,14 @@ async fn client_follow_up(turn: &mut Turn<'_>, mut task: Task, text: &str) -> Ou
             },
         )
         .await?;
-        turn.reply(format!("{} reopened: the client wrote again", task_ref(&task)));
-        return Ok(());
+        turn.reply(format!("{} reopened: the client wrote again", task_ref(task)));
+        return Ok(true);
     }
     if task.status.is_active() && chase::is_chase(text) {
-        return chases::chased(turn, &task, text).await;
+        chases::chased(turn, task, text).await?;
+        return Ok(true);
     }
-    turn.record(&task, TaskEvent::Message { from: Side::Client }).await
+    Ok(false)
 }
 
 /// The task a client's top-level "any update?" chases: the speaker's newest open request in this
@@ -184,19 +195,7 @@ async fn team_follow_up(turn: &mut Turn<'_>, mut task: Task, text: &str) -> Outc
     let at = turn.at().timestamp();
     task.last_activity_at = at;
     if task.first_response_at.is_none() && task.requester_is_client && !noise::answers_nothing(text) {
-        task.first_response_at = Some(at);
-        let mut owner = None;
-        if task.owner_id.is_none() {
-            if let Some(m) = turn.who.member() {
-                task.owner_id = Some(m.id);
-                owner = Some(m.name.clone());
-            }
-        }
-        let first = TaskEvent::FirstResponse {
-            after_seconds: at - task.created_at,
-            owner_id: task.owner_id.filter(|_| owner.is_some()),
-            owner,
-        };
+        let first = first_response(turn, &mut task, at);
         return turn.record(&task, first).await;
     }
     turn.record(&task, TaskEvent::Message { from: Side::Team }).await
@@ -278,6 +277,7 @@ pub(super) async fn reaction(turn: &mut Turn<'_>, emoji: &str, message_id: &str)
                 message_id,
                 // The answer threads under the reacted message, not under the reaction.
                 thread: Some(inbound.thread.clone().unwrap_or_else(|| message_id.to_string())),
+                answer_here: true,
             };
             open_task(turn, request).await.map(|_| ())
         }
@@ -326,7 +326,7 @@ pub(super) async fn edit(turn: &mut Turn<'_>, message_id: &str, text: &str) -> O
 }
 
 /// Queues a touchpoint for the event's conversation.
-fn touchpoint(turn: &mut Turn<'_>, client_id: i64, speaker: &str, from_client: bool) {
+pub(super) fn touchpoint(turn: &mut Turn<'_>, client_id: i64, speaker: &str, from_client: bool) {
     let inbound = turn.inbound;
     turn.writes().touchpoint(Touchpoint {
         client_id,

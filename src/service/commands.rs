@@ -8,7 +8,7 @@ use super::outcome::{user, Outcome};
 use super::task::{assign, open_task, set_status, Request};
 use super::teammates::teammate;
 use super::turn::{about_message, reply_thread, Turn, Who};
-use super::{clients, dashboard, kpi, playbooks, standup, surveys, team_calendar};
+use super::{clients, dashboard, kpi, mail, playbooks, standup, surveys, team_calendar};
 use crate::command::{self, Allowed, Command, ListScope, ParseError, Spec};
 use crate::domain::event::TaskEvent;
 use crate::domain::{truncate, Priority, Role, Source, Status, TaskId, WorkingHours};
@@ -154,6 +154,7 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
         Command::Due { task, date } => set_due(turn, task, date).await,
         Command::Priority { task, level } => set_priority(turn, task, level).await,
         Command::Note { task, text } => add_note(turn, task, text).await,
+        Command::Reply { task, text } => mail::reply(turn, task, &text).await,
         Command::Snooze { task, date } => snooze(turn, task, date).await,
         Command::Escalate { task, why } => escalate(turn, task, why).await,
         Command::ClientAdd {
@@ -166,6 +167,7 @@ async fn execute(turn: &mut Turn<'_>, command: Command, slash: bool) -> Outcome 
         Command::ClientShow { key } => clients::show(turn, key.as_str()).await,
         Command::ClientOwner { key, owner } => clients::owner(turn, key.as_str(), &owner).await,
         Command::ClientChannel { key, add, channel } => clients::channel(turn, key.as_str(), add, &channel).await,
+        Command::ClientEmail { key, add, address } => mail::link_address(turn, key.as_str(), add, &address).await,
         Command::ClientRename { key, name } => clients::rename(turn, key.as_str(), &name).await,
         Command::ClientSla { key, change } => clients::sla(turn, key.as_str(), change).await,
         Command::ClientStage { key, stage, date } => clients::stage(turn, key.as_str(), stage, date).await,
@@ -311,6 +313,7 @@ async fn track(turn: &mut Turn<'_>, text: &str, slash: bool) -> Outcome {
         speaker_client,
         message_id: &inbound.message_id,
         thread: reply_thread(inbound),
+        answer_here: true,
     };
     open_task(turn, request).await.map(|_| ())
 }

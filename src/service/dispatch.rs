@@ -200,6 +200,10 @@ impl Dispatcher {
                         // A reaction on the posted question answers it.
                         crate::store::surveys::posted(&mut tx, survey, message_id).await?;
                     }
+                    if let (outbox::MAIL_CARD, Some(message_id)) = (pending.kind.as_str(), &sent.message_id) {
+                        // Replies in the card's thread are about its task.
+                        crate::store::tasks::link_sent(&mut tx, name, pending.id, message_id).await?;
+                    }
                     tx.commit().await?;
                     let counter = if recovered { observe::RECOVERED } else { observe::SENT };
                     metrics::counter!(counter, "adapter" => name.to_string()).increment(1);

@@ -175,6 +175,7 @@ fn event_detail(e: &LoggedEvent) -> String {
             format!("CSAT {}", if *score > 0 { "👍" } else { "👎" })
         }
         TaskEvent::SurveyAnswered { score, .. } => format!("NPS {score}"),
+        TaskEvent::Mail(mail) => mail_detail(mail),
         _ => String::new(),
     };
     if detail.is_empty() {
@@ -182,6 +183,28 @@ fn event_detail(e: &LoggedEvent) -> String {
     } else {
         // One line per event, whatever a note holds; `export events` has it whole.
         format!(" {}", crate::domain::truncate(&detail, DETAIL_CHARS))
+    }
+}
+
+/// A mail of the thread: `from bob@acme.com: "the text" · 📎 invoice.pdf (12 KB)`.
+fn mail_detail(mail: &crate::domain::event::MailEvent) -> String {
+    let way = match mail.from {
+        crate::domain::event::Side::Client => "from",
+        crate::domain::event::Side::Team => "to",
+    };
+    let mut detail = format!("{way} {}: {}", mail.address, quoted(&mail.text));
+    for a in &mail.attachments {
+        detail.push_str(&format!(" · 📎 {} ({})", a.name, size(a.size)));
+    }
+    detail
+}
+
+/// `512 B`, `12 KB`, `4.2 MB`.
+pub fn size(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{} KB", bytes / 1_000),
+        _ => format!("{:.1} MB", bytes as f64 / 1_000_000.0),
     }
 }
 

@@ -8,7 +8,7 @@ use super::keel::{Handled, Keel};
 use super::outcome::{Fail, Outcome};
 use super::savepoint::Savepoint;
 use super::turn::{reply_thread, Turn, Who};
-use super::{capture, commands, standup, surveys};
+use super::{capture, commands, mail, standup, surveys};
 use crate::store::outbox::{self, Queued};
 use crate::store::people::{self, Client};
 use crate::store::{tasks, Conn};
@@ -83,9 +83,19 @@ impl Keel {
         inbound: &Inbound,
         now: i64,
     ) -> anyhow::Result<Vec<Queued>> {
-        let channel_client = batch
+        let mut channel_client = batch
             .channel_client(conn, &inbound.adapter, &inbound.conversation.id)
             .await?;
+        if let InboundKind::Mail(_) = &inbound.kind {
+            if !inbound.speaker.external {
+                // The team answers with `reply`; their own mail to keel's mailbox makes nothing.
+                tracing::info!(event = %inbound.event_id, "a mail from the team's own domain: nothing to do");
+                return Ok(Vec::new());
+            }
+            if let (None, Some(domain)) = (&channel_client, mail::sender_domain(&inbound.conversation.id)) {
+                channel_client = batch.channel_client(conn, &inbound.adapter, domain).await?;
+            }
+        }
         let who = self
             .identify(conn, batch, inbound, channel_client.as_ref(), now)
             .await?;
@@ -115,6 +125,11 @@ impl Keel {
             let mut turn = Turn::new(conn, batch, self, inbound, who, channel_client);
             match route(&mut turn).await {
                 Ok(()) => Ok(turn.out),
+                Err(Fail::User(message)) if matches!(inbound.kind, InboundKind::Mail(_)) => {
+                    // A client's mail is answered by people, not with keel's one-line mistakes.
+                    tracing::info!(event = %inbound.event_id, reason = %message, "a mail made no task");
+                    Ok(Vec::new())
+                }
                 Err(Fail::User(message)) => Ok(vec![error_reply(inbound, &message, shared)]),
                 Err(Fail::Internal(e)) => Err(e),
             }
@@ -227,13 +242,17 @@ async fn route(turn: &mut Turn<'_>) -> Outcome {
             }
             commands::run(turn, text, false).await
         }
-        InboundKind::Message { text, .. } => capture::conversation(turn, text).await,
+        InboundKind::Message { text, .. } => {
+            if mail::in_card_thread(turn, text).await? {
+                return Ok(());
+            }
+            capture::conversation(turn, text).await
+        }
+        InboundKind::Mail(message) => mail::arrived(turn, message).await,
         InboundKind::Reaction { emoji, message_id, .. } => capture::reaction(turn, emoji, message_id).await,
         InboundKind::Edit { message_id, text } => capture::edit(turn, message_id, text).await,
         // Buttons other than keel's questions (answered above) do nothing.
         InboundKind::Action { .. } => Ok(()),
-        // Mail needs an email adapter to come from.
-        InboundKind::Mail(_) => Ok(()),
     }
 }
 

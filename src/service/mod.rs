@@ -20,6 +20,7 @@ pub mod ingest;
 mod keel;
 pub mod kpi;
 mod lookup;
+mod mail;
 mod outcome;
 mod playbooks;
 mod savepoint;

@@ -29,6 +29,9 @@ pub(super) struct Request<'a> {
     pub message_id: &'a str,
     /// The thread the task's conversation happens in (and keel's answer goes to).
     pub thread: Option<String>,
+    /// Whether keel answers in the conversation with what it understood (not by mail: the mail
+    /// adapter's card and acknowledgement say it).
+    pub answer_here: bool,
 }
 
 /// Opens a task from a request and answers with everything keel understood.
@@ -102,6 +105,28 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
         understood.due.as_ref().map(|d| d.phrase.as_str()),
         tz,
     );
+    text.push_str(&unsure(&understood, &unknown_people, id));
+    if request.answer_here {
+        turn.reply_in(thread, text);
+    }
+    if let Some(m) = &owner {
+        if Some(m.id) != turn.who.member().map(|w| w.id) {
+            let note = format!(
+                "{} is yours: {} ({})",
+                task_ref(&task),
+                quoted(&task.title),
+                channel_label(&task)
+            );
+            turn.direct(m, note);
+        }
+    }
+    Ok(task)
+}
+
+/// What keel could not settle about a new task: a due date that reads two ways, people it does
+/// not know.
+fn unsure(understood: &Understood, unknown_people: &[String], id: i64) -> String {
+    let mut text = String::new();
     if let Some((input, (a, b))) = understood
         .unclear_due
         .as_ref()
@@ -118,19 +143,7 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
         let names: Vec<String> = unknown_people.iter().map(|p| format!("@{p}")).collect();
         text.push_str(&format!(" · not in the team: {}", names.join(", ")));
     }
-    turn.reply_in(thread, text);
-    if let Some(m) = &owner {
-        if Some(m.id) != turn.who.member().map(|w| w.id) {
-            let note = format!(
-                "{} is yours: {} ({})",
-                task_ref(&task),
-                quoted(&task.title),
-                channel_label(&task)
-            );
-            turn.direct(m, note);
-        }
-    }
-    Ok(task)
+    text
 }
 
 /// Who a new task belongs to and which client it is for: the first team member it mentions (or,
@@ -161,12 +174,30 @@ async fn owner_and_client(
         }
     }
     let client = client.or(request.speaker_client.clone());
-    if owner.is_none() && request.source == Source::Auto {
+    if owner.is_none() && matches!(request.source, Source::Auto | Source::Email) {
         if let Some(owner_id) = client.as_ref().and_then(|c| c.owner_id) {
             owner = turn.unqueued().member_by_id(owner_id).await?;
         }
     }
     Ok((owner, client, unknown_people))
+}
+
+/// The team's first answer to a client's request, at `at`: the speaker becomes the owner of a
+/// task that has none.
+pub(super) fn first_response(turn: &Turn<'_>, task: &mut Task, at: i64) -> TaskEvent {
+    task.first_response_at = Some(at);
+    let mut owner = None;
+    if task.owner_id.is_none() {
+        if let Some(m) = turn.who.member() {
+            task.owner_id = Some(m.id);
+            owner = Some(m.name.clone());
+        }
+    }
+    TaskEvent::FirstResponse {
+        after_seconds: at - task.created_at,
+        owner_id: task.owner_id.filter(|_| owner.is_some()),
+        owner,
+    }
 }
 
 /// Queues the link from a message in the event's conversation to a task.

@@ -194,6 +194,10 @@ pub async fn extend(conn: &mut Conn, ids: &[i64], until: i64) -> anyhow::Result<
 /// until it is sent.
 pub const SECRET: &str = "sign_in_link";
 
+/// The kind of the card announcing a mail request in the team's channel: once sent, its platform
+/// id is linked to the task, so the team's replies in its thread are about the task.
+pub const MAIL_CARD: &str = "mail_card";
+
 /// Records a delivery and the platform's id for the message, when it gave one. A secret's text
 /// is dropped then.
 pub async fn mark_sent(conn: &mut Conn, id: i64, now: i64, sent_id: Option<&str>) -> anyhow::Result<()> {

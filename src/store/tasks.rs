@@ -327,6 +327,59 @@ pub async fn by_message(
         .await?)
 }
 
+/// The task of the first of `ids` linked to one, in any conversation of the adapter (a mail's
+/// In-Reply-To and References, whoever wrote the mail they name).
+pub async fn by_any_message(conn: &mut Conn, adapter: &str, ids: &[String]) -> anyhow::Result<Option<Task>> {
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let rows: Vec<Value> = ids.iter().enumerate().map(|(i, id)| json!([id, i])).collect();
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM ({}) ids JOIN task_messages tm ON tm.message_id = ids.c0 \
+         JOIN tasks t ON t.id = tm.task_id WHERE tm.adapter = $2 ORDER BY ids.c1 LIMIT 1",
+        json_rows(conn, &[Json::Text, Json::Int])
+    );
+    Ok(super::with_rows_as(conn, sql, rows)
+        .bind(adapter)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// A message of `adapter` and `channel` linked to a task: the card announcing a mail request in
+/// the team's channel (`outbox:<id>`, and the platform's id once it is sent).
+pub async fn linked_message(
+    conn: &mut Conn,
+    task_id: i64,
+    adapter: &str,
+    channel: &str,
+) -> anyhow::Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT message_id FROM task_messages WHERE task_id = $1 AND adapter = $2 AND channel = $3 \
+         ORDER BY message_id LIMIT 1",
+    )
+    .bind(task_id)
+    .bind(adapter)
+    .bind(channel)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Links the platform's id of a sent message to the task its outbox row (`outbox:<id>`) was
+/// linked to, so that replies in its thread find the task.
+pub async fn link_sent(conn: &mut Conn, adapter: &str, outbox_id: i64, platform_id: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO task_messages (adapter, channel, message_id, task_id) \
+         SELECT adapter, channel, $2, task_id FROM task_messages WHERE adapter = $3 AND message_id = $1 \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(super::outbox::thread_under(outbox_id))
+    .bind(platform_id)
+    .bind(adapter)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// The newest auto-captured open task in a channel whose last client message lies within
 /// `window` seconds of `at` (either side: platforms may deliver out of order): a client message
 /// at `at` joins it instead of opening another.
