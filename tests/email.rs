@@ -125,9 +125,18 @@ impl Drop for MailServers {
 
 /// Sends raw messages over SMTP to `port` with Python's smtplib, as a mail client does.
 fn send_mail(port: u16, mails: &[(String, Vec<String>, String)], per_second: u32) {
+    let mails: Vec<(String, Vec<String>, Vec<u8>)> = mails
+        .iter()
+        .map(|(f, t, raw)| (f.clone(), t.clone(), raw.clone().into_bytes()))
+        .collect();
+    send_bytes(port, &mails, per_second);
+}
+
+/// [`send_mail`] of raw bytes.
+fn send_bytes(port: u16, mails: &[(String, Vec<String>, Vec<u8>)], per_second: u32) {
     let batch: Vec<serde_json::Value> = mails
         .iter()
-        .map(|(from, to, raw)| serde_json::json!({"from": from, "to": to, "raw": raw}))
+        .map(|(from, to, raw)| serde_json::json!({"from": from, "to": to, "raw": latin1(raw)}))
         .collect();
     let program = r#"
 import json, smtplib, sys, time
@@ -138,7 +147,7 @@ with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=30) as s:
     for i, m in enumerate(mails):
         if pace > 0:
             time.sleep(max(0.0, start + i / pace - time.time()))
-        s.sendmail(m["from"], m["to"], m["raw"].encode("utf-8"))
+        s.sendmail(m["from"], m["to"], m["raw"].encode("latin-1"))
 "#;
     let mut child = Command::new("python3")
         .arg("-c")
@@ -156,6 +165,20 @@ with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=30) as s:
         .write_all(serde_json::Value::Array(batch).to_string().as_bytes())
         .expect("write");
     assert!(child.wait().expect("python3 ends").success(), "sending mail failed");
+}
+
+/// Bytes as the characters U+0000 … U+00FF, which Python turns back into the same bytes: mail is
+/// sent byte for byte, 8-bit and non-UTF-8 as written.
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| char::from(*b)).collect()
+}
+
+/// A fixture mail of the adapter's tests, as its client wrote it, byte for byte.
+fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("adapters/email/tests/mails")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn script() -> PathBuf {
@@ -590,6 +613,111 @@ on_both_backends!(
             to.sort();
             to.dedup();
             assert_eq!(to.len(), 300);
+        });
+    }
+);
+
+/// A 5 MB log pasted into a mail, and a multipart nested 300 deep (a zip bomb's shape).
+fn huge_and_nested() -> Vec<(String, Vec<String>, Vec<u8>)> {
+    let mut log = String::from(
+        "Message-ID: <huge-1@example.net>\r\nFrom: Ivy <ivy@example.net>\r\n\
+        To: support@keel.test\r\nSubject: Huge log\r\nContent-Type: text/plain\r\n\r\nOur import fails, the log:\r\n",
+    );
+    while log.len() < 5_000_000 {
+        log.push_str("2026-12-07 10:00:00 ERROR import failed at row 4711: value out of range\r\n");
+    }
+    let mut nested = String::from(
+        "Message-ID: <nested-1@example.net>\r\nFrom: Ivy <ivy@example.net>\r\n\
+        To: support@keel.test\r\nSubject: Nested\r\nMIME-Version: 1.0\r\n",
+    );
+    for depth in 0..300 {
+        nested.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=\"b{depth}\"\r\n\r\n--b{depth}\r\n"
+        ));
+    }
+    nested.push_str("Content-Type: text/plain\r\n\r\nPlease check the nested export.\r\n");
+    let to = vec!["support@keel.test".to_string()];
+    vec![
+        ("ivy@example.net".into(), to.clone(), log.into_bytes()),
+        ("ivy@example.net".into(), to, nested.into_bytes()),
+    ]
+}
+
+on_both_backends!(
+    mail_of_every_shape_makes_one_task_or_nothing_and_health_tells,
+    |backend| {
+        support::runtime().block_on(async {
+            let mail = MailServers::start();
+            let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
+            let db = support::TestDb::new(backend);
+            let run = keel_run(&db, &fake, &mail);
+            slash(&run, "client add acme \"Acme Corp\"").await;
+            keel_post_where(&fake, &run, &db, |p| p.text.contains("client acme added")).await;
+            let to = vec!["support@keel.test".to_string()];
+            let mut mails: Vec<(String, Vec<String>, Vec<u8>)> = [
+                ("bob@acme.com", "pdf-attachment.eml"),
+                ("renee.mueller@exemple.fr", "latin1.eml"),
+                ("noreply-form@initech.example", "html-only.eml"),
+                ("hank@example.net", "broken-mime.eml"),
+                ("gina@example.it", "no-message-id.eml"),
+                ("juergen@beispiel.de", "utf8-headers.eml"),
+                ("frank@lists.example.org", "mailing-list.eml"),
+                ("anna.meyer@globex.example", "exchange-auto-reply.eml"),
+                ("", "bounce.eml"),
+                ("carol@acme.com", "out-of-office.eml"),
+            ]
+            .iter()
+            .map(|(from, name)| (from.to_string(), to.clone(), fixture(name)))
+            .collect();
+            mails.extend(huge_and_nested());
+            send_bytes(mail.smtp, &mails, 0);
+            wait_tasks(&db, 8, Duration::from_secs(30), &run);
+            std::thread::sleep(Duration::from_secs(2));
+            let tasks = support::tasks_json(&db);
+            let titles: Vec<&str> = tasks.iter().map(|t| t["title"].as_str().unwrap_or("")).collect();
+            for title in [
+                "Signed contract",
+                "Réclamation : facture impayée",
+                "Contact form: export button",
+                "Logs attached",
+                "Question about access",
+                "Huge log",
+                "Nested",
+            ] {
+                assert!(titles.contains(&title), "no task {title:?} in {titles:?}");
+            }
+            assert!(titles.iter().any(|t| t.starts_with("Grüße")), "{titles:?}");
+            assert_eq!(
+                tasks.len(),
+                8,
+                "the list, the autoresponders and the bounce make nothing: {titles:?}"
+            );
+            let contract = tasks
+                .iter()
+                .find(|t| t["title"] == "Signed contract")
+                .expect("contract");
+            assert_eq!(contract["client"], "acme", "support+acme@ is acme's");
+            let card = keel_post_where(&fake, &run, &db, |p| p.text.contains("Signed contract")).await;
+            assert!(
+                card.text.contains("📎 Contract Q3 (signed).pdf (application/pdf"),
+                "{}",
+                card.text
+            );
+            // Acknowledged: the requests' seven senders (Ivy's two requests get one), nothing else.
+            let sent = mail.wait_sent(7, &run);
+            std::thread::sleep(Duration::from_secs(1));
+            assert_eq!(mail.sent_by_keel().len(), 7, "{sent:#?}");
+
+            let (status, health) = run.get("/healthz").await;
+            assert_eq!(status, 200, "{health}");
+            let health: serde_json::Value = serde_json::from_str(&health).expect("json");
+            assert_eq!(health["adapters"]["email"]["connected"], true, "{health}");
+            let (_, metrics) = run.get("/metrics").await;
+            let read = |outcome: &str| {
+                support::metric(&metrics, &format!("keel_mail_received_total{{outcome=\"{outcome}\"}}")).unwrap_or(0.0)
+            };
+            assert!(read("event") >= 8.0 && read("automatic") >= 4.0, "{metrics}");
+            assert_eq!(support::metric(&metrics, "keel_mail_imap_up"), Some(1.0), "{metrics}");
         });
     }
 );
