@@ -5,6 +5,7 @@
 //! `keel-bench scheduler --backend sqlite|postgres --members N`
 //! `keel-bench matrix --messages N`
 //! `keel-bench slack-events --seconds S [--rounds R]`
+//! `keel-bench email --messages N`
 //! `keel-bench kpi --tasks N --backend sqlite|postgres`
 //! `keel-bench dashboard --tasks N --backend sqlite|postgres`
 //! `keel-bench verify --tasks N --backend sqlite|postgres`
@@ -15,6 +16,7 @@
 #![recursion_limit = "256"]
 
 mod dashboard;
+mod email;
 mod kpi;
 mod matrix;
 mod slack;
@@ -128,6 +130,13 @@ enum Bench {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
+    /// keel reading N client mails from a real IMAP mailbox (Dovecot, IMAPS) into tasks, against
+    /// a bare IMAP client fetching the same mails; then the latency of 400 mails paced at 20 a
+    /// second, from the SMTP server's accept to the task (`scripts/mail` runs the servers).
+    Email {
+        #[arg(long, default_value_t = 1_000)]
+        messages: usize,
+    },
     /// The real keel binary under a steady load on the console and the Slack Events API at
     /// once: RSS at the start, warm and at the end, p99 request-to-answer time per window, lost
     /// and repeated requests.
@@ -212,6 +221,10 @@ fn main() -> anyhow::Result<()> {
             }
             Bench::Soak { minutes, rate, window } => {
                 println!("{}", soak::run(minutes, rate.max(1), window).await?);
+                Ok(())
+            }
+            Bench::Email { messages } => {
+                println!("{}", email::run(messages.max(1)).await?);
                 Ok(())
             }
             Bench::Idle => {
