@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use keel::config::{Config, MatrixSettings, SlackSettings};
+use keel::config::{Config, EmailSettings, MatrixSettings, SlackSettings};
 use regex::{Captures, Regex};
 use serde_json::{json, Value as Json};
 use serde_yaml_ng::Value as Yaml;
@@ -19,7 +19,8 @@ use url::Url;
 
 /// The settings serde does not write (`skip_serializing`): the secrets, which come from the
 /// environment only. `the_secrets_are_the_fields_serde_leaves_out` keeps this list true.
-const SECRETS: [&str; 5] = [
+const SECRETS: [&str; 6] = [
+    "email.password",
     "matrix.password",
     "matrix.access_token",
     "slack.bot_token",
@@ -43,6 +44,7 @@ fn every_section() -> Config {
     Config {
         matrix: Some(MatrixSettings::default()),
         slack: Some(SlackSettings::default()),
+        email: Some(EmailSettings::default()),
         ..Config::default()
     }
 }
@@ -1069,6 +1071,7 @@ fn the_example_configuration_passes_config_check_as_it_is_and_with_every_line_un
     std::fs::write(&file, uncommented(&read("config/keel.example.toml"))).unwrap();
     let secrets: BTreeMap<String, String> = [
         ("KEEL_MATRIX__PASSWORD", "dummy-password"),
+        ("KEEL_EMAIL__PASSWORD", "dummy-password"),
         ("KEEL_SLACK__BOT_TOKEN", "xoxb-dummy"),
         ("KEEL_SLACK__APP_TOKEN", "xapp-dummy"),
     ]
