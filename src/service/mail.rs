@@ -20,7 +20,6 @@ use crate::capture::noise;
 use crate::domain::event::{Attachment, MailEvent, Side, TaskEvent};
 use crate::domain::{Source, TaskId};
 use crate::settings::MailSettings;
-use crate::store::jobs;
 use crate::store::outbox::{self, Queued};
 use crate::store::people::{self, Client};
 use crate::store::tasks::{self, Task, TaskMessage};
@@ -56,8 +55,11 @@ async fn thread_task(turn: &mut Turn<'_>, mail: &Mail, client: Option<&Client>) 
     let inbound = turn.inbound;
     let mut ids = mail.references.clone();
     ids.extend(about_message(inbound).map(str::to_string));
-    if let Some(task) = tasks::by_any_message(turn.db().await?, EMAIL, &ids).await? {
-        return Ok(Some(task));
+    // A new thread (no references) reads nothing: a read would first write the batch's rows.
+    if !ids.is_empty() {
+        if let Some(task) = tasks::by_any_message(turn.db().await?, EMAIL, &ids).await? {
+            return Ok(Some(task));
+        }
     }
     let (Some(number), Some(client)) = (subject_token(&mail.subject), client) else {
         return Ok(None);
@@ -180,7 +182,9 @@ async fn card(
         text,
     };
     let now = turn.at().timestamp();
-    let id = outbox::enqueue_one(turn.db().await?, &adapter, outbox::MAIL_CARD, &outbound, now).await?;
+    let id = (turn.unqueued())
+        .enqueue_one(&adapter, outbox::MAIL_CARD, &outbound, now)
+        .await?;
     turn.writes().task_message(TaskMessage {
         adapter,
         channel,
@@ -196,7 +200,7 @@ async fn acknowledge(turn: &mut Turn<'_>, settings: &MailSettings, task: &Task, 
     let inbound = turn.inbound;
     let at = turn.at().timestamp();
     let key = format!("mail_ack:{}:{}", inbound.speaker.id, at / 3600);
-    if !jobs::first_notice(turn.db().await?, &key, "mail_ack", at).await? {
+    if !turn.unqueued().first_notice(&key, "mail_ack", at).await? {
         return Ok(());
     }
     let tz = turn.speaker_tz();

@@ -119,7 +119,8 @@ impl Writes {
     }
 }
 
-/// The connection, opened only onto tables a `Writes` never holds (members, clients, surveys):
+/// The connection, opened only onto tables a `Writes` never holds (members, clients, surveys,
+/// notices, the outbox):
 /// their reads need no flush. It offers nothing else, so code holding rows back cannot read
 /// tasks, events, message links or touchpoints without flushing them first.
 pub struct Unqueued<'c>(&'c mut Conn);
@@ -181,6 +182,23 @@ impl<'c> Unqueued<'c> {
         at: i64,
     ) -> anyhow::Result<i64> {
         surveys::ask(self.0, kind, client_id, adapter, contact, task_id, at).await
+    }
+
+    /// See `jobs::first_notice` (notices are never queued).
+    pub async fn first_notice(&mut self, key: &str, kind: &str, now: i64) -> anyhow::Result<bool> {
+        super::jobs::first_notice(self.0, key, kind, now).await
+    }
+
+    /// See `outbox::enqueue_one`: a message whose outbox id is needed at once (the outbox is
+    /// never queued here).
+    pub async fn enqueue_one(
+        &mut self,
+        adapter: &str,
+        kind: &str,
+        outbound: &keel_chat::Outbound,
+        now: i64,
+    ) -> anyhow::Result<i64> {
+        super::outbox::enqueue_one(self.0, adapter, kind, outbound, now).await
     }
 
     pub async fn survey_by_id(&mut self, id: i64) -> anyhow::Result<Option<Survey>> {
