@@ -146,6 +146,7 @@ static MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_dead_letters.sql"),
     migration!(12, "0012_dashboard.sql"),
     migration!(13, "0013_dashboard_indexes.sql"),
+    migration!(14, "0014_mail.sql"),
 ];
 
 /// A URL safe to show: the password removed.
@@ -429,4 +430,37 @@ where
 {
     let _ = conn;
     sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(serde_json::Value::Array(rows).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+
+    /// A migration file nobody listed would never run: every file of both folders is listed,
+    /// in order, with the version its name starts with.
+    #[test]
+    fn every_migration_file_is_listed_in_order() {
+        for backend in ["sqlite", "postgres"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(backend);
+            let mut files: Vec<String> = std::fs::read_dir(&dir)
+                .expect("the migrations folder")
+                .map(|e| e.expect("an entry").file_name().to_string_lossy().into_owned())
+                .filter(|name| name.ends_with(".sql"))
+                .collect();
+            files.sort();
+            let versions: Vec<i64> = files
+                .iter()
+                .map(|f| {
+                    f.split('_')
+                        .next()
+                        .and_then(|v| v.parse().ok())
+                        .expect("a numbered file")
+                })
+                .collect();
+            let listed: Vec<i64> = MIGRATIONS.iter().map(|m| m.version).collect();
+            assert_eq!(versions, listed, "{backend}: {files:?}");
+        }
+    }
 }
