@@ -4,13 +4,14 @@
 //! ```text
 //! connect (TCP 10 s, TLS or STARTTLS) ─▶ LOGIN ─▶ CAPABILITY ─▶ SELECT (UIDVALIDITY)
 //!   └▶ catch up: UID SEARCH (UNSEEN, and UID last+1:* when the stored UIDVALIDITY matches)
-//!        └▶ batches of 100: UID FETCH ─▶ read ─▶ to_inbound ─▶ sink.accept (retried; never lost)
-//!             └▶ then \Seen (or MOVE to the done folder) ─▶ state file (the highest UID)
+//!        └▶ batches of 100: UID FETCH ─▶ read ─▶ to_inbound ─▶ sink.deliver, all at once
+//!             └▶ (the next batch fetched meanwhile) committed? ─▶ \Seen (or MOVE to the done
+//!                folder) ─▶ state file (the highest UID); refused ones retried, never lost
 //!   └▶ IDLE (re-issued every 25 min) or NOOP every poll_seconds ─▶ catch up again
 //! any error ─▶ ConnectionState down (one line) ─▶ wait 1 s, 2 s … 60 s ─▶ connect again
 //! ```
 //!
-//! A mail is flagged only once keel has taken it, so a crash or a lost connection in between
+//! A mail is flagged only once keel has committed it, so a crash or a lost connection in between
 //! hands it over again on the next pass; the core drops the duplicate by its event id.
 
 mod batch;

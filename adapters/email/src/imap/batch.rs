@@ -1,13 +1,15 @@
-//! Catching up with the mailbox: which mail is new, fetching it in batches, handing each to keel,
-//! and only then marking the batch handled (`\Seen`, or moved to the done folder) and moving the
-//! stored position on.
+//! Catching up with the mailbox: which mail is new, fetching it in batches, handing each batch
+//! to keel, and only once keel has committed it marking the batch handled (`\Seen`, or moved to
+//! the done folder) and moving the stored position on. The next batch is fetched and read while
+//! keel handles the one before.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use async_imap::types::{Fetch, UnsolicitedResponse};
 use chrono::Utc;
 use futures::TryStreamExt;
-use keel_chat::Inbound;
+use keel_chat::{Inbound, InboundSink};
 
 use super::{within, Offers, Reader, Session, COMMAND_TIMEOUT, FETCH_TIMEOUT, MAX_WAIT, MIN_WAIT};
 use crate::state::State;
@@ -15,6 +17,14 @@ use crate::{inbound, read};
 
 /// Mails fetched, handed over and flagged together.
 const BATCH: usize = 100;
+
+/// A batch keel is handling: its UIDs done with once keel has its events (unreadable and
+/// automatic mail among them), and the handover running meanwhile, which ends with the events
+/// keel did not take.
+struct Handover {
+    uids: Vec<u32>,
+    running: tokio::task::JoinHandle<Vec<(u32, Inbound)>>,
+}
 
 impl Reader {
     /// Handles everything waiting, batch by batch, until a search finds nothing new and the server
@@ -36,9 +46,21 @@ impl Reader {
                 }
                 return Ok(());
             }
+            let mut previous: Option<Handover> = None;
             for uids in pending.chunks(BATCH) {
-                self.batch(session, offers, validity, uids).await?;
+                let fetched = fetch(session, uids).await?;
+                let (done, events) = self.prepare(validity, uids, &fetched);
+                if let Some(previous) = previous.take() {
+                    self.finish(session, offers, validity, previous).await?;
+                }
+                previous = Some(Handover {
+                    uids: done,
+                    running: tokio::spawn(hand_over_all(self.sink.clone(), events)),
+                });
                 handled.extend(uids.iter().copied());
+            }
+            if let Some(previous) = previous {
+                self.finish(session, offers, validity, previous).await?;
             }
         }
     }
@@ -59,23 +81,11 @@ impl Reader {
         Ok(uids.difference(handled).copied().collect())
     }
 
-    /// Fetches one batch, hands each mail to keel, then marks the batch handled and stores the
-    /// highest UID.
-    async fn batch(
-        &mut self,
-        session: &mut Session,
-        offers: Offers,
-        validity: u32,
-        uids: &[u32],
-    ) -> anyhow::Result<()> {
-        let set = uid_set(uids);
-        let fetch = async {
-            let stream = session.uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])").await?;
-            stream.try_collect::<Vec<Fetch>>().await
-        };
-        let fetched = within("UID FETCH", FETCH_TIMEOUT, fetch).await?;
+    /// Reads a fetched batch: the UIDs it holds, ascending, and the events for keel among them.
+    fn prepare(&self, validity: u32, uids: &[u32], fetched: &[Fetch]) -> (Vec<u32>, Vec<(u32, Inbound)>) {
         let mut done: Vec<u32> = Vec::with_capacity(fetched.len());
-        for mail in &fetched {
+        let mut events = Vec::with_capacity(fetched.len());
+        for mail in fetched {
             // Unsolicited FETCH responses (flag changes) carry no UID or another one.
             let Some(uid) = mail.uid.filter(|uid| uids.binary_search(uid).is_ok()) else {
                 continue;
@@ -83,10 +93,32 @@ impl Reader {
             if done.contains(&uid) {
                 continue;
             }
-            self.handle(session, validity, uid, mail).await?;
+            if let Some(event) = self.event(validity, uid, mail) {
+                events.push((uid, event));
+            }
             done.push(uid);
         }
         done.sort_unstable();
+        (done, events)
+    }
+
+    /// Waits for keel to have a batch (handing over again, one by one, what it did not take),
+    /// then marks the batch handled and stores the highest UID.
+    async fn finish(
+        &mut self,
+        session: &mut Session,
+        offers: Offers,
+        validity: u32,
+        handover: Handover,
+    ) -> anyhow::Result<()> {
+        let refused = handover
+            .running
+            .await
+            .map_err(|e| anyhow::anyhow!("handing mail to keel failed: {e}"))?;
+        for (uid, event) in refused {
+            self.hand_over(session, uid, event).await?;
+        }
+        let done = handover.uids;
         let Some(&highest) = done.last() else {
             return Ok(());
         };
@@ -107,10 +139,10 @@ impl Reader {
         Ok(())
     }
 
-    /// Reads one mail and hands it to keel. A mail that cannot be read, and automatic mail or
-    /// keel's own, are logged and count as handled: they are flagged with the rest, so the
-    /// mailbox is never stuck on them.
-    async fn handle(&self, session: &mut Session, validity: u32, uid: u32, fetch: &Fetch) -> anyhow::Result<()> {
+    /// Reads one mail into the event for keel. A mail that cannot be read, and automatic mail or
+    /// keel's own, are logged and make none: they are flagged with the rest, so the mailbox is
+    /// never stuck on them.
+    fn event(&self, validity: u32, uid: u32, fetch: &Fetch) -> Option<Inbound> {
         let read = match fetch.body() {
             Some(raw) => read::read(raw).map_err(|why| why.to_string()),
             None => Err("the server sent no body".to_string()),
@@ -120,38 +152,39 @@ impl Reader {
             Err(reason) => {
                 tracing::warn!(uid, reason = %reason, "skipping a mail that cannot be read");
                 metrics::counter!("keel_mail_received_total", "outcome" => "unreadable").increment(1);
-                return Ok(());
+                return None;
             }
         };
         let at = fetch.internal_date().map_or_else(Utc::now, |d| d.with_timezone(&Utc));
         let message_id = mail.message_id.clone().unwrap_or_default();
         let automatic = mail.automatic.clone().unwrap_or_default();
         let fallback_id = format!("uid:{validity}:{uid}");
-        match inbound::to_inbound(mail, &fallback_id, at, &self.mailbox) {
+        let event = inbound::to_inbound(mail, &fallback_id, at, &self.mailbox);
+        match &event {
             None => {
                 tracing::info!(uid, message_id = %message_id, automatic = %automatic, "not for keel: automatic mail or keel's own");
                 metrics::counter!("keel_mail_received_total", "outcome" => "automatic").increment(1);
             }
-            Some(event) => {
-                self.hand_over(session, uid, event).await?;
+            Some(_) => {
                 metrics::counter!("keel_mail_received_total", "outcome" => "event").increment(1);
             }
         }
-        Ok(())
+        event
     }
 
-    /// Gives keel the event, trying again with backoff (1 s doubling to 60 s) for as long as keel
-    /// cannot take it; a NOOP between tries keeps the session alive and notices a lost one.
+    /// Hands keel an event it refused once, trying again with backoff (1 s doubling to 60 s) for
+    /// as long as keel cannot take it; a NOOP before each try keeps the session alive and notices
+    /// a lost one.
     async fn hand_over(&self, session: &mut Session, uid: u32, event: Inbound) -> anyhow::Result<()> {
         let mut wait = MIN_WAIT;
         loop {
-            match self.sink.accept(event.clone()).await {
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(MAX_WAIT);
+            within("NOOP", COMMAND_TIMEOUT, session.noop()).await?;
+            match self.sink.deliver(event.clone()).await {
                 Ok(()) => return Ok(()),
                 Err(e) => {
                     tracing::warn!(uid, event_id = %event.event_id, error = %format!("{e:#}"), retry_in_s = wait.as_secs(), "keel could not take a mail; retrying");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(MAX_WAIT);
-                    within("NOOP", COMMAND_TIMEOUT, session.noop()).await?;
                 }
             }
         }
@@ -196,6 +229,34 @@ fn announced(session: &mut Session) -> bool {
         );
     }
     news
+}
+
+/// `UID FETCH` of a batch: each mail whole, with its arrival time.
+async fn fetch(session: &mut Session, uids: &[u32]) -> anyhow::Result<Vec<Fetch>> {
+    let set = uid_set(uids);
+    let fetch = async {
+        let stream = session.uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])").await?;
+        stream.try_collect::<Vec<Fetch>>().await
+    };
+    within("UID FETCH", FETCH_TIMEOUT, fetch).await
+}
+
+/// Hands a batch's events to keel all at once (its group commit takes them together), each
+/// returning once committed; returns those keel refused, in order, to be tried again.
+async fn hand_over_all(sink: Arc<dyn InboundSink>, events: Vec<(u32, Inbound)>) -> Vec<(u32, Inbound)> {
+    let tries = events.into_iter().map(|(uid, event)| {
+        let sink = sink.clone();
+        async move {
+            match sink.deliver(event.clone()).await {
+                Ok(()) => None,
+                Err(e) => {
+                    tracing::warn!(uid, event_id = %event.event_id, error = %format!("{e:#}"), "keel could not take a mail; retrying");
+                    Some((uid, event))
+                }
+            }
+        }
+    });
+    futures::future::join_all(tries).await.into_iter().flatten().collect()
 }
 
 /// An IMAP sequence set of ascending UIDs, runs written as ranges: `1:3,7,9:10`.
