@@ -835,3 +835,34 @@ on_both_backends!(
         );
     }
 );
+
+on_both_backends!(a_card_is_printed_and_reactions_on_it_act_like_its_buttons, |backend| {
+    let db = TestDb::new(backend);
+    let script = "/join general\n\
+                  @keel client add acme \"Acme Corp\" #acme\n\
+                  /as bob --client acme\n\
+                  /join acme\n\
+                  Could you export the Q3 invoices by Friday?\n\
+                  /react ✅\n\
+                  /as lea\n\
+                  /react 👀\n\
+                  /react ✅\n";
+    let out = chat(&db, NOW, &["--as", "lea"], script);
+    let card = out
+        .split("[#acme] keel: ")
+        .find(|part| part.starts_with("#1 opened"))
+        .unwrap_or_else(|| panic!("no card: {out}"));
+    assert!(card.contains("client acme") && card.contains("no owner yet"), "{out}");
+    // bob's ✅ is a client's and does nothing; lea's 👀 on the card takes it and her ✅ closes
+    // it, answered as the typed commands are.
+    let after = &out[out.find("#1 opened").unwrap_or(0)..];
+    assert!(
+        !after.contains("only team members"),
+        "a client's reaction is ignored: {out}"
+    );
+    assert!(after.contains("#1 owner @lea"), "{out}");
+    assert!(after.contains("#1 done"), "{out}");
+    let tasks = tasks_json(&db);
+    assert_eq!(tasks[0]["owner"], "lea");
+    assert_eq!(tasks[0]["status"], "done");
+});

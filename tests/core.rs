@@ -111,6 +111,8 @@ impl Bot {
         sent.drain(..)
             .map(|o| match o {
                 Outbound::Message { text, thread, .. } => format!("{}{text}", thread.map(|_| "↳ ").unwrap_or("")),
+                Outbound::Card { card, thread, .. } => format!("{}{}", thread.map(|_| "↳ ").unwrap_or(""), card.text()),
+                Outbound::CardUpdate { card, .. } => format!("(card) {}", card.text()),
                 Outbound::Direct { user, text } => format!("@{user}: {text}"),
                 Outbound::Ephemeral { user, text, .. } => format!("(to {user}) {text}"),
                 other => format!("{other:?}"),

@@ -20,7 +20,7 @@ use keel_matrix::{Matrix, MatrixConfig};
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::room::MessagesOptions;
 use matrix_sdk::ruma::api::client::room::create_room::v3::Request as CreateRoom;
-use matrix_sdk::ruma::events::reaction::ReactionEventContent;
+use matrix_sdk::ruma::events::reaction::{OriginalSyncReactionEvent, ReactionEventContent};
 use matrix_sdk::ruma::events::relation::{Annotation, Thread};
 use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
 use matrix_sdk::ruma::events::room::message::{
@@ -239,10 +239,12 @@ impl Drop for Keel {
     }
 }
 
-/// A person's own Matrix client; every message it sees arrives on `seen`.
+/// A person's own Matrix client; every message it sees arrives on `seen`, every reaction is
+/// kept in `reactions` (who, on which event, which key).
 struct Person {
     client: Client,
     seen: mpsc::UnboundedReceiver<OriginalSyncRoomMessageEvent>,
+    reactions: Arc<Mutex<Vec<(OwnedUserId, OwnedEventId, String)>>>,
     sync: tokio::task::JoinHandle<()>,
 }
 
@@ -268,6 +270,17 @@ async fn person(url: &str, user: &str) -> Person {
             let _ = tx.send(ev);
         }
     });
+    let reactions = Arc::new(Mutex::new(Vec::new()));
+    let kept = reactions.clone();
+    client.add_event_handler(move |ev: OriginalSyncReactionEvent| {
+        let kept = kept.clone();
+        async move {
+            let relation = ev.content.relates_to;
+            if let Ok(mut kept) = kept.lock() {
+                kept.push((ev.sender, relation.event_id, relation.key));
+            }
+        }
+    });
     let syncing = client.clone();
     // Like any client, it reconnects when the homeserver goes away.
     let sync = tokio::spawn(async move {
@@ -278,7 +291,12 @@ async fn person(url: &str, user: &str) -> Person {
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
     });
-    Person { client, seen, sync }
+    Person {
+        client,
+        seen,
+        reactions,
+        sync,
+    }
 }
 
 impl Person {
@@ -303,7 +321,8 @@ impl Person {
     /// keel's next message in the room.
     async fn next_from_keel(&mut self) -> OriginalSyncRoomMessageEvent {
         let keel = id("keel");
-        self.next_where("message from keel", |ev| ev.sender == keel).await
+        self.next_where("message from keel", |ev| ev.sender == keel && !is_edit(ev))
+            .await
     }
 
     /// keel's next message that matches in its direct room with this person, accepting keel's
@@ -367,7 +386,7 @@ impl Person {
                     SyncMessageLikeEvent::Original(m),
                 ))) = ev.raw().deserialize()
                 {
-                    if m.sender == keel {
+                    if m.sender == keel && !is_edit(&m) {
                         out.push(m);
                     }
                 }
@@ -408,7 +427,7 @@ impl Person {
         let keel = id("keel");
         let mut out = Vec::new();
         while let Ok(Some(ev)) = tokio::time::timeout(quiet, self.seen.recv()).await {
-            if ev.sender == keel {
+            if ev.sender == keel && !is_edit(&ev) {
                 out.push(ev);
             }
         }
@@ -1572,4 +1591,102 @@ fn a_command_in_a_tasks_thread_acts_on_that_task() {
         );
         assert!(tasks[0]["due_at"].as_str().is_some(), "{}", tasks[0]);
     });
+}
+
+/// An edit (`m.replace`) of an earlier message: keel's cards shown anew, not something keel says.
+fn is_edit(ev: &OriginalSyncRoomMessageEvent) -> bool {
+    matches!(ev.content.relates_to, Some(Relation::Replacement(_)))
+}
+
+/// The edit of `card` a person's client shows: the newest `m.replace` of it seen so far, once its
+/// text contains `text`.
+async fn edited_to(person: &mut Person, card: &OwnedEventId, text: &str) -> String {
+    let edit = person
+        .next_where(&format!("an edit of the card saying {text:?}"), |ev| {
+            match &ev.content.relates_to {
+                Some(Relation::Replacement(r)) => r.event_id == *card && r.new_content.msgtype.body().contains(text),
+                _ => false,
+            }
+        })
+        .await;
+    match edit.content.relates_to {
+        Some(Relation::Replacement(r)) => match r.new_content.msgtype {
+            MessageType::Text(t) => t.formatted.map(|f| f.body).unwrap_or_default(),
+            other => panic!("the card became {other:?}"),
+        },
+        _ => unreachable!(),
+    }
+}
+
+/// keel's card: a formatted message in the request's thread with keel's own 👀 and ✅ under it;
+/// `take` edits it in place (the client's client shows the edit); a client's ✅ does nothing; a
+/// member's ✅ on the card closes the task, and the card's last edit says so.
+async fn cards_in_a_room(backend: &str, encrypted: bool) {
+    let mut w = world(backend, 3).await;
+    let room = w.client_room("acme", encrypted).await;
+    let asked = w
+        .bob
+        .say(
+            &room,
+            "Hi, the invoice export is broken again, we need it fixed by Friday",
+        )
+        .await;
+    let card = w.bob.answer_to(&asked).await;
+    assert!(card.content.body().starts_with("#1 opened"), "{}", card.content.body());
+    let html = match &card.content.msgtype {
+        MessageType::Text(t) => t.formatted.clone().map(|f| f.body).unwrap_or_default(),
+        other => panic!("the card is {other:?}"),
+    };
+    assert!(
+        html.starts_with("<p><strong>#1 ") && html.contains("invoice export"),
+        "{html}"
+    );
+    assert!(html.contains("<li><b>Owner</b>: nobody yet</li>"), "{html}");
+    let keel = id("keel");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let keys: Vec<String> = w
+            .bob
+            .reactions
+            .lock()
+            .expect("reactions")
+            .iter()
+            .filter(|(who, on, _)| *who == keel && *on == card.event_id)
+            .map(|(_, _, key)| key.clone())
+            .collect();
+        if keys == ["👀", "✅"] {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "keel reacted {keys:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    w.lea.say(&room, "!keel take #1").await;
+    let taken = edited_to(&mut w.bob, &card.event_id, "owner @lea").await;
+    assert!(taken.contains("<li><b>Owner</b>: @lea</li>"), "{taken}");
+
+    // bob's ✅ is a client's: nothing happens.
+    w.bob.react(&room, &card.event_id, "✅").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(w.tasks()[0]["status"], "open");
+
+    // lea's ✅ on the card closes the task; the card's last edit says done, without the hint.
+    w.lea.react(&room, &card.event_id, "✅").await;
+    w.wait_tasks("closed by ✅", |t| t[0]["status"] == "done").await;
+    let closed = edited_to(&mut w.bob, &card.event_id, "status done").await;
+    assert!(closed.contains("<li><b>Status</b>: done</li>"), "{closed}");
+    assert!(!closed.contains("React"), "{closed}");
+    assert_eq!(w.tasks()[0]["owner"], "lea");
+}
+
+#[test]
+fn a_card_stays_current_and_reactions_on_it_act_in_a_room() {
+    let _turn = one_at_a_time();
+    support::runtime().block_on(cards_in_a_room("sqlite", false));
+}
+
+#[test]
+fn a_card_stays_current_and_reactions_on_it_act_in_an_encrypted_room_on_postgres() {
+    let _turn = one_at_a_time();
+    support::runtime().block_on(cards_in_a_room("postgres", true));
 }

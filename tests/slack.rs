@@ -1401,3 +1401,166 @@ fn a_client_asking_after_a_request_in_its_thread_is_a_chase_not_a_task() {
         assert_eq!(in_acme(), before, "keel said nothing where the client reads");
     });
 }
+
+/// Waits until keel has edited messages `n` times with `chat.update`.
+async fn updated(fake: &FakeSlack, n: usize) -> Vec<(String, String)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let updates = fake.updates();
+        if updates.len() >= n {
+            return updates;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {updates:?} of {n} updates"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The labels of a message's buttons, and the field texts of its first section.
+fn card_of(post: &keel_fake_slack::Post) -> (Vec<String>, Vec<String>) {
+    let blocks = post.blocks.as_ref().expect("a card has blocks");
+    let texts = |list: &serde_json::Value, at: &str| -> Vec<String> {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.pointer(at).and_then(|t| t.as_str()).map(str::to_string))
+            .collect()
+    };
+    let buttons = blocks
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| texts(&b["elements"], "/text/text"))
+        .collect();
+    (buttons, texts(&blocks[0]["fields"], "/text"))
+}
+
+/// A client's request gets a card with buttons; a client's press is refused to them alone; a
+/// member's Take (delivered twice) makes them the owner with one `chat.update`; the date picker
+/// sets the due date; with Slack away, two typed status changes wait and the card ends in the
+/// last one once Slack is back, never posted twice; Done closes it, the card loses its buttons
+/// and the CSAT question follows.
+async fn cards_on_slack(backend: &str, events_api: bool) {
+    let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
+    let db = support::TestDb::new(backend);
+    let keel = keel_on_slack(&db, &fake, events_api).await;
+    keel.command(&fake, "ULEA", "client add acme \"Acme Corp\" <#C0ACME|acme>", "K1")
+        .await;
+    keel_post(&fake, 0).await;
+    let asked = fake.user_says("C0ACME", "UBOB", "Could you export the Q3 invoices by Friday?", None);
+    keel.event(&fake, &asked).await;
+    let card = keel_post(&fake, 1).await;
+    assert!(
+        card.text.starts_with("#1 opened: \"Could you export the Q3 invoices"),
+        "{}",
+        card.text
+    );
+    assert_eq!(card.thread_ts.as_deref(), asked["event"]["ts"].as_str());
+    let (buttons, fields) = card_of(&card);
+    assert_eq!(buttons, ["Take", "Start", "Waiting", "Done"]);
+    assert!(fields.contains(&"*Owner*\nnobody yet".to_string()), "{fields:?}");
+    assert!(fields.contains(&"*Client*\nacme".to_string()), "{fields:?}");
+
+    // bob is the client: his press is answered to him alone and changes nothing.
+    let bobs = keel_fake_slack::press(&card, "UBOB", "TACME", "Take").expect("a Take button");
+    keel.interaction(&fake, &bobs).await;
+    let refused = keel_post(&fake, 2).await;
+    assert_eq!(refused.only_for.as_deref(), Some("UBOB"), "{}", refused.text);
+    assert!(refused.text.contains("team"), "{}", refused.text);
+
+    // lea's Take, delivered twice (a retry): one owner change, one edit of the card.
+    let take = keel_fake_slack::press(&card, "ULEA", "TTEAM", "Take").expect("a Take button");
+    keel.interaction(&fake, &take).await;
+    keel.interaction(&fake, &take).await;
+    let updates = updated(&fake, 1).await;
+    assert_eq!(updates[0], ("C0ACME".to_string(), card.ts.clone()));
+    let taken = fake.post("C0ACME", &card.ts).expect("the card");
+    let (buttons, fields) = card_of(&taken);
+    assert_eq!(buttons, ["Start", "Waiting", "Done"]);
+    assert!(fields.contains(&"*Owner*\n<@ULEA>".to_string()), "{fields:?}");
+
+    // The date picker sets the due date.
+    let due = keel_fake_slack::pick_date(&taken, "ULEA", "TTEAM", "2031-03-14").expect("a date picker");
+    keel.interaction(&fake, &due).await;
+    updated(&fake, 2).await;
+    let dated = fake.post("C0ACME", &card.ts).expect("the card");
+    assert!(
+        card_of(&dated)
+            .1
+            .iter()
+            .any(|f| f.starts_with("*Due*\nFri 14 Mar 2031")),
+        "{:?}",
+        card_of(&dated).1
+    );
+
+    // Slack goes away; two typed changes wait in the outbox and go in order once it is back.
+    let posts = fake.posts().len();
+    fake.go_away();
+    keel.command(&fake, "ULEA", "wait #1", "K2").await;
+    keel.command(&fake, "ULEA", "start #1", "K3").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    fake.come_back();
+    let settled = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = fake.post("C0ACME", &card.ts).expect("the card");
+        if card_of(&now).1.contains(&"*Status*\nin progress".to_string()) && fake.updates().len() >= 4 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < settled, "the card is {:?}", card_of(&now));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cards = fake
+        .keel_posts()
+        .iter()
+        .filter(|p| {
+            p.blocks
+                .as_ref()
+                .is_some_and(|b| b[0]["text"]["text"].as_str().is_some_and(|t| t.starts_with("*#1 ")))
+        })
+        .count();
+    assert_eq!(cards, 1, "the card was posted once");
+    assert_eq!(fake.posts().len(), posts + 2, "the two answers, nothing twice");
+
+    // Done closes it: the card keeps its fields and loses its controls; the CSAT question follows.
+    let now = fake.post("C0ACME", &card.ts).expect("the card");
+    let done = keel_fake_slack::press(&now, "ULEA", "TTEAM", "Done").expect("a Done button");
+    keel.interaction(&fake, &done).await;
+    updated(&fake, 5).await;
+    let closed = fake.post("C0ACME", &card.ts).expect("the card");
+    let (buttons, fields) = card_of(&closed);
+    assert!(buttons.is_empty(), "{buttons:?}");
+    assert!(fields.contains(&"*Status*\ndone".to_string()), "{fields:?}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !fake.keel_posts().iter().any(|p| p.text.contains("Did we solve it")) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no CSAT question: {:?}",
+            fake.keel_posts()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let tasks = support::tasks_json(&db);
+    assert_eq!(tasks[0]["owner"], "lea");
+    assert_eq!(tasks[0]["status"], "done");
+}
+
+#[test]
+fn cards_on_slack_over_the_events_api() {
+    support::runtime().block_on(async {
+        for backend in ["sqlite", "postgres"] {
+            cards_on_slack(backend, true).await;
+        }
+    });
+}
+
+#[test]
+fn cards_on_slack_in_socket_mode() {
+    support::runtime().block_on(async {
+        for backend in ["sqlite", "postgres"] {
+            cards_on_slack(backend, false).await;
+        }
+    });
+}

@@ -43,8 +43,7 @@ pub(super) async fn chat(
     let store = keel.store.clone();
     let committed = Arc::new(Notify::new());
     let (ingest, writer) = Ingest::start(keel.clone(), committed);
-    let output: Arc<dyn keel_chat::Adapter> = Arc::new(keel_console::ConsoleOutput::stdout());
-    let dispatcher = Dispatcher::new(store.clone(), vec![output]);
+
     let speaker = args
         .speaker
         .or_else(|| std::env::var("USER").ok())
@@ -62,6 +61,9 @@ pub(super) async fn chat(
     );
     let console_clock = clock.clone();
     let console = keel_console::Console::new(session, run_id, Arc::new(move || console_clock.now()));
+    let output = keel_console::ConsoleOutput::stdout().with_cards(console.cards());
+    let output: Arc<dyn keel_chat::Adapter> = Arc::new(output);
+    let dispatcher = Dispatcher::new(store.clone(), vec![output]);
     let after = Arc::new(DeliverNow(dispatcher.clone()));
     // At a terminal on the real clock, scheduled work (standups, nudges) happens while you chat;
     // piped input and a fixed clock leave it to `keel tick`, so runs are repeatable.

@@ -70,6 +70,16 @@ impl Posted {
                 thread.as_ref(),
                 keel_chat::plain_question(text, fallback),
             ),
+            Outbound::Card {
+                conversation,
+                thread,
+                card,
+            } => posted(Some(conversation), None, thread.as_ref(), card.text()),
+            Outbound::CardUpdate {
+                conversation,
+                message_id,
+                card,
+            } => posted(Some(conversation), None, Some(message_id), card.text()),
             Outbound::Mail(mail) => posted(
                 mail.to.first().map(|a| &a.email),
                 None,

@@ -58,6 +58,19 @@ pub(super) async fn run(turn: &mut Turn<'_>, text: &str, slash: bool) -> Outcome
     }
 }
 
+/// A card's button, menu entry or date: the command it carries, run as if typed after `/keel`
+/// (the same permissions, the same answers); anything else is no button of keel's.
+pub(super) async fn press(turn: &mut Turn<'_>, command: &str) -> Outcome {
+    match command::parse(command) {
+        Ok((command, spec)) => {
+            permit(turn, spec)?;
+            execute(turn, command, true).await
+        }
+        Err(ParseError::Usage(message)) => user(message),
+        Err(ParseError::NotACommand) => user("that button does nothing here"),
+    }
+}
+
 /// A task command written without `#N` in a task's thread, with the thread's task put in:
 /// `done fixed it` in #2's thread is `done #2 fixed it`.
 async fn in_thread_task(turn: &mut Turn<'_>, text: &str) -> Outcome<Option<String>> {

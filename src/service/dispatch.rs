@@ -178,7 +178,12 @@ impl Dispatcher {
                 outbox::release(&mut conn, pending.id).await?;
                 continue;
             }
-            let outbound = self.resolve_thread(pending.outbound).await?;
+            let Some(outbound) = self.resolve_thread(pending.outbound).await? else {
+                // An update of a card that never got out: nothing to edit.
+                let mut conn = self.store.writer().acquire().await?;
+                outbox::mark_sent(&mut conn, pending.id, self.clock.now().timestamp(), None).await?;
+                continue;
+            };
             let key = format!("keel-{}", pending.id);
             // No connection is held while the platform answers: the writer needs it.
             let found = match pending.uncertain {
@@ -199,6 +204,17 @@ impl Dispatcher {
                     if let (Some(survey), Some(message_id)) = (survey_of(&outbound), &sent.message_id) {
                         // A reaction on the posted question answers it.
                         crate::store::surveys::posted(&mut tx, survey, message_id).await?;
+                    }
+                    if let (Outbound::Card { conversation, card, .. }, Some(message_id)) = (&outbound, &sent.message_id)
+                    {
+                        // Reactions on the card, and replies in its thread, are about its task.
+                        let link = crate::store::tasks::TaskMessage {
+                            adapter: name.to_string(),
+                            channel: conversation.clone(),
+                            message_id: message_id.clone(),
+                            task_id: card.task,
+                        };
+                        crate::store::tasks::link_messages(&mut tx, &[link]).await?;
                     }
                     if let (outbox::MAIL_CARD, Some(message_id)) = (pending.kind.as_str(), &sent.message_id) {
                         // Replies in the card's thread are about its task.
@@ -255,26 +271,50 @@ impl Dispatcher {
     }
 
     /// A message threaded under one of keel's own (`outbox:<id>`) gets that message's platform id
-    /// as its thread; without one (the platform gave none) it goes out unthreaded.
-    async fn resolve_thread(&self, outbound: Outbound) -> anyhow::Result<Outbound> {
-        match outbound {
+    /// as its thread; without one (the platform gave none) it goes out unthreaded. A card's
+    /// update gets its card's platform id, and is nothing to send when the card has none (it
+    /// was given up, or its platform gives no ids).
+    async fn resolve_thread(&self, outbound: Outbound) -> anyhow::Result<Option<Outbound>> {
+        Ok(Some(match outbound {
             Outbound::Message {
                 conversation,
                 thread: Some(thread),
                 text,
-            } if thread.starts_with("outbox:") => {
-                let parent = thread.trim_start_matches("outbox:").parse::<i64>().ok();
-                let thread = match parent {
-                    Some(id) => outbox::sent_id(&mut *self.store.pool().acquire().await?, id).await?,
-                    None => None,
-                };
-                Ok(Outbound::Message {
+            } if thread.starts_with("outbox:") => Outbound::Message {
+                conversation,
+                thread: self.sent_id(&thread).await?,
+                text,
+            },
+            Outbound::Card {
+                conversation,
+                thread: Some(thread),
+                card,
+            } if thread.starts_with("outbox:") => Outbound::Card {
+                conversation,
+                thread: self.sent_id(&thread).await?,
+                card,
+            },
+            Outbound::CardUpdate {
+                conversation,
+                message_id,
+                card,
+            } if message_id.starts_with("outbox:") => match self.sent_id(&message_id).await? {
+                Some(message_id) => Outbound::CardUpdate {
                     conversation,
-                    thread,
-                    text,
-                })
-            }
-            other => Ok(other),
+                    message_id,
+                    card,
+                },
+                None => return Ok(None),
+            },
+            other => other,
+        }))
+    }
+
+    /// The platform id of keel's own message `outbox:<id>`, once it is out.
+    async fn sent_id(&self, reference: &str) -> anyhow::Result<Option<String>> {
+        match reference.trim_start_matches("outbox:").parse::<i64>() {
+            Ok(id) => outbox::sent_id(&mut *self.store.pool().acquire().await?, id).await,
+            Err(_) => Ok(None),
         }
     }
 

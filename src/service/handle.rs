@@ -1,14 +1,14 @@
 //! Handling inbound events: dedupe, identify the speaker, route to a command or to capture, and
 //! queue the replies, in one transaction per batch.
 
-use keel_chat::{Inbound, InboundKind, Outbound};
+use keel_chat::{Inbound, InboundKind, Outbound, CARD_ACTION};
 
 use super::batch::Batch;
 use super::keel::{Handled, Keel};
 use super::outcome::{Fail, Outcome};
 use super::savepoint::Savepoint;
 use super::turn::{reply_thread, Turn, Who};
-use super::{capture, commands, mail, standup, surveys};
+use super::{capture, cards, commands, mail, standup, surveys};
 use crate::store::outbox::{self, Queued};
 use crate::store::people::{self, Client};
 use crate::store::{tasks, Conn};
@@ -66,6 +66,8 @@ impl Keel {
             out.extend(self.handle_in(&mut tx, &mut batch, inbound, now).await?);
         }
         batch.writes.flush(&mut tx).await?;
+        let changed = batch.writes.take_changed();
+        cards::refresh(&mut tx, self, &changed, &mut out, now).await?;
         outbox::enqueue_queued(&mut tx, &out, now).await?;
         tx.commit().await?;
         count_handled(events, &fresh, batch.writes.created());
@@ -251,7 +253,8 @@ async fn route(turn: &mut Turn<'_>) -> Outcome {
         InboundKind::Mail(message) => mail::arrived(turn, message).await,
         InboundKind::Reaction { emoji, message_id, .. } => capture::reaction(turn, emoji, message_id).await,
         InboundKind::Edit { message_id, text } => capture::edit(turn, message_id, text).await,
-        // Buttons other than keel's questions (answered above) do nothing.
+        InboundKind::Action { action_id, value, .. } if action_id == CARD_ACTION => commands::press(turn, value).await,
+        // Buttons other than keel's questions (answered above) and cards do nothing.
         InboundKind::Action { .. } => Ok(()),
     }
 }
@@ -261,6 +264,7 @@ fn addresses_keel(inbound: &Inbound) -> bool {
     match &inbound.kind {
         InboundKind::Command { .. } => true,
         InboundKind::Message { to_keel, .. } => *to_keel || inbound.conversation.direct,
+        InboundKind::Action { action_id, .. } => action_id == CARD_ACTION,
         _ => false,
     }
 }

@@ -8,6 +8,7 @@
 mod batch;
 mod calendar;
 mod capture;
+mod cards;
 mod chases;
 mod clients;
 mod commands;

@@ -55,6 +55,7 @@ impl Scheduler {
     async fn run_batch(&self, now: DateTime<Utc>, limit: i64) -> anyhow::Result<usize> {
         let mut tx = self.keel.store.begin().await?;
         let due = jobs::claim_due(&mut tx, self.keel.store.backend(), now.timestamp(), limit).await?;
+        let events_before = crate::store::tasks::last_event_id(&mut tx).await?;
         let mut out = Vec::new();
         let mut ctx = Ctx::deferring_jobs(&mut tx, &self.keel, now, &mut out);
         standup::prefetch(&mut ctx, &due).await?;
@@ -71,6 +72,8 @@ impl Scheduler {
         jobs::ran_many(&mut tx, now.timestamp(), &again).await?;
         jobs::delete_many(&mut tx, &done).await?;
         jobs::schedule_many(&mut tx, &later).await?;
+        let changed = crate::store::tasks::changed_since(&mut tx, events_before).await?;
+        super::cards::refresh(&mut tx, &self.keel, &changed, &mut out, now.timestamp()).await?;
         outbox::enqueue_queued(&mut tx, &out, now.timestamp()).await?;
         tx.commit().await?;
         for job in &due {

@@ -3,6 +3,7 @@
 
 use keel_chat::Speaker;
 
+use super::cards;
 use super::format::{channel_label, describe_new_task, mention, quoted, task_ref};
 use super::lookup::existing;
 use super::outcome::{user, Outcome};
@@ -98,16 +99,19 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
         link(turn, root, id);
     }
     let tz = turn.speaker_tz();
-    let mut text = describe_new_task(
-        &task,
-        client.as_ref(),
-        owner.as_ref(),
-        understood.due.as_ref().map(|d| d.phrase.as_str()),
-        tz,
-    );
-    text.push_str(&unsure(&understood, &unknown_people, id));
     if request.answer_here {
-        turn.reply_in(thread, text);
+        let mut text = describe_new_task(
+            &task,
+            client.as_ref(),
+            owner.as_ref(),
+            understood.due.as_ref().map(|d| d.phrase.as_str()),
+            tz,
+        );
+        let notes = unsure(&understood, &unknown_people, id);
+        text.push_str(&notes.iter().map(|n| format!(" · {n}")).collect::<String>());
+        let mut card = cards::card(&task, client.as_ref(), owner.as_ref(), tz, text);
+        card.notes = notes;
+        turn.card_in(thread, card);
     }
     if let Some(m) = &owner {
         if Some(m.id) != turn.who.member().map(|w| w.id) {
@@ -125,15 +129,15 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
 
 /// What keel could not settle about a new task: a due date that reads two ways, people it does
 /// not know.
-fn unsure(understood: &Understood, unknown_people: &[String], id: i64) -> String {
-    let mut text = String::new();
+fn unsure(understood: &Understood, unknown_people: &[String], id: i64) -> Vec<String> {
+    let mut notes = Vec::new();
     if let Some((input, (a, b))) = understood
         .unclear_due
         .as_ref()
         .and_then(|e| Some((&e.input, e.readings?)))
     {
-        text.push_str(&format!(
-            " · no due date yet: \"{input}\" could be {} or {} (`due #{id} {}`)",
+        notes.push(format!(
+            "no due date yet: \"{input}\" could be {} or {} (`due #{id} {}`)",
             a.format("%-d %b"),
             b.format("%-d %b"),
             b.format("%b %-d")
@@ -141,9 +145,9 @@ fn unsure(understood: &Understood, unknown_people: &[String], id: i64) -> String
     }
     if !unknown_people.is_empty() {
         let names: Vec<String> = unknown_people.iter().map(|p| format!("@{p}")).collect();
-        text.push_str(&format!(" · not in the team: {}", names.join(", ")));
+        notes.push(format!("not in the team: {}", names.join(", ")));
     }
-    text
+    notes
 }
 
 /// Who a new task belongs to and which client it is for: the first team member it mentions (or,

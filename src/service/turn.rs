@@ -165,6 +165,16 @@ impl<'a> Turn<'a> {
         self.send("reply", &self.inbound.adapter.clone(), outbound);
     }
 
+    /// A task's card in this conversation, in `thread` when set.
+    pub fn card_in(&mut self, thread: Option<String>, card: keel_chat::Card) {
+        let outbound = Outbound::Card {
+            conversation: self.inbound.conversation.id.clone(),
+            thread,
+            card: Box::new(card),
+        };
+        self.send("card", &self.inbound.adapter.clone(), outbound);
+    }
+
     /// A private message to a team member, on their own adapter.
     pub fn direct(&mut self, member: &Member, text: impl Into<String>) {
         let outbound = Outbound::Direct {

@@ -5,6 +5,7 @@
 //! connection settings below are in `docs/performance.md`.
 
 pub mod browse;
+pub mod cards;
 pub mod dashboard;
 mod decode;
 pub mod inbox;
@@ -147,6 +148,7 @@ static MIGRATIONS: &[Migration] = &[
     migration!(12, "0012_dashboard.sql"),
     migration!(13, "0013_dashboard_indexes.sql"),
     migration!(14, "0014_mail.sql"),
+    migration!(15, "0015_cards.sql"),
 ];
 
 /// A URL safe to show: the password removed.

@@ -118,8 +118,32 @@ async fn enqueue_rows(conn: &mut Conn, rows: &[(&str, &str, &Outbound)], now: i6
         "INSERT INTO outbox (adapter, kind, target, body, created_at) {}",
         super::json_rows(conn, &[Json::Text, Json::Text, Json::Text, Json::Text, Json::Int])
     );
-    super::with_rows(conn, sql, json_rows).execute(&mut *conn).await?;
-    Ok(())
+    let posts_cards = rows.iter().any(|(_, _, o)| matches!(o, Outbound::Card { .. }));
+    if !posts_cards {
+        super::with_rows(conn, sql, json_rows).execute(&mut *conn).await?;
+        return Ok(());
+    }
+    // The rows are inserted in their order, so their ids ascend with it.
+    let mut ids: Vec<i64> = super::with_rows(conn, format!("{sql} RETURNING id"), json_rows)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| sqlx::Row::try_get::<i64, _>(row, 0))
+        .collect::<Result<_, _>>()?;
+    ids.sort_unstable();
+    let mut cards = Vec::new();
+    for ((adapter, _, outbound), id) in rows.iter().zip(ids) {
+        if let Outbound::Card { conversation, card, .. } = outbound {
+            cards.push(super::cards::CardRow {
+                outbox_id: id,
+                task_id: card.task,
+                adapter: adapter.to_string(),
+                channel: conversation.clone(),
+                rendered: super::cards::look(card)?,
+            });
+        }
+    }
+    super::cards::record(conn, &cards, now).await
 }
 
 /// The platform id of a message keel sent from the outbox, once it is out.
@@ -321,6 +345,7 @@ impl Listed {
             | Outbound::Question { text, .. } => text.clone(),
             Outbound::Reaction { emoji, .. } => emoji.clone(),
             Outbound::Image { caption, .. } => caption.clone(),
+            Outbound::Card { card, .. } | Outbound::CardUpdate { card, .. } => card.summary.clone(),
             Outbound::Mail(mail) => mail.subject.clone(),
         }
     }

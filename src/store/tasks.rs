@@ -596,3 +596,21 @@ pub async fn events_after(conn: &mut Conn, after_id: i64, limit: i64) -> anyhow:
             .await?;
     rows.into_iter().map(LoggedEvent::try_from).collect()
 }
+
+/// The id of the newest task event (0 for none): what a transaction's own events come after.
+pub async fn last_event_id(conn: &mut Conn) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM task_events")
+        .fetch_one(conn)
+        .await?
+        .unwrap_or(0))
+}
+
+/// The tasks with events after `id`, ascending.
+pub async fn changed_since(conn: &mut Conn, id: i64) -> anyhow::Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT DISTINCT task_id FROM task_events WHERE id > $1 ORDER BY task_id")
+            .bind(id)
+            .fetch_all(conn)
+            .await?,
+    )
+}

@@ -23,6 +23,8 @@ pub struct Writes {
     ids: Option<(i64, i64)>,
     /// Tasks written by flushes so far (for the metrics; outlives `discard`).
     created: u64,
+    /// Tasks whose events the flushes have written, for their cards (outlives `discard`).
+    changed: std::collections::BTreeSet<i64>,
 }
 
 impl Writes {
@@ -85,8 +87,14 @@ impl Writes {
     pub fn discard(&mut self) {
         *self = Writes {
             created: self.created,
+            changed: std::mem::take(&mut self.changed),
             ..Writes::default()
         };
+    }
+
+    /// The tasks the flushes have written events of since the last call, ascending.
+    pub fn take_changed(&mut self) -> Vec<i64> {
+        std::mem::take(&mut self.changed).into_iter().collect()
     }
 
     /// How many tasks the flushes have written.
@@ -112,6 +120,7 @@ impl Writes {
         tasks::insert_tasks(conn, &self.tasks).await?;
         tasks::link_messages(conn, &self.links).await?;
         tasks::append_events(conn, &self.events).await?;
+        self.changed.extend(self.events.iter().map(|e| e.task_id));
         people::add_touchpoints(conn, &self.touchpoints).await?;
         self.created += self.tasks.len() as u64;
         self.discard();

@@ -4,9 +4,11 @@
 //! to its platform. It knows nothing of tasks or clients; the core knows nothing of Slack or
 //! Matrix. Both sides depend on this crate and on nothing of each other.
 
+pub mod card;
 pub mod mail;
 pub mod quotes;
 
+pub use card::{Card, DatePick, Field, CARD_ACTION};
 pub use mail::{Address, Attachment, Mail, OutboundMail};
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -174,6 +176,20 @@ pub enum Outbound {
         choices: Vec<Choice>,
         fallback: String,
     },
+    /// A task's card: its fields and the buttons that act on it where the platform has them
+    /// (a press comes back as [`InboundKind::Action`] with [`CARD_ACTION`]); elsewhere its text.
+    Card {
+        conversation: String,
+        thread: Option<String>,
+        card: Box<Card>,
+    },
+    /// A card keel posted before, shown as it stands now: edited in place (`message_id` is the
+    /// card's platform id; the outbox hands adapters no other).
+    CardUpdate {
+        conversation: String,
+        message_id: String,
+        card: Box<Card>,
+    },
     /// A mail, threaded by its headers (email only).
     Mail(Box<OutboundMail>),
     /// A PNG image with a caption.
@@ -202,6 +218,8 @@ impl Outbound {
             | Outbound::Ephemeral { conversation, .. }
             | Outbound::Reaction { conversation, .. }
             | Outbound::Question { conversation, .. }
+            | Outbound::Card { conversation, .. }
+            | Outbound::CardUpdate { conversation, .. }
             | Outbound::Image { conversation, .. } => conversation,
             Outbound::Direct { user, .. } => user,
             Outbound::Mail(mail) => mail.to.first().map_or("", |a| a.email.as_str()),

@@ -45,12 +45,35 @@ struct LastMessage {
     speaker: Speaker,
 }
 
+/// keel's cards as printed, the newest by conversation, shared by the output that prints them
+/// and the console that reads `/react`: a reaction after a card is a reaction on the card, as a
+/// click on a platform's button would be.
+#[derive(Clone, Default)]
+pub struct Cards(Arc<Mutex<HashMap<String, LastMessage>>>);
+
+impl Cards {
+    fn put(&self, conversation: &str, card: LastMessage) {
+        if let Ok(mut cards) = self.0.lock() {
+            cards.insert(conversation.to_string(), card);
+        }
+    }
+
+    fn take(&self, conversation: &str) -> Option<LastMessage> {
+        self.0.lock().ok()?.remove(conversation)
+    }
+
+    fn get(&self, conversation: &str) -> Option<LastMessage> {
+        self.0.lock().ok()?.get(conversation).cloned()
+    }
+}
+
 /// Turns typed lines into inbound events.
 pub struct Console {
     pub session: Session,
     run_id: String,
     counter: u64,
     last: HashMap<String, LastMessage>,
+    cards: Cards,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
 }
 
@@ -62,8 +85,14 @@ impl Console {
             run_id,
             counter: 0,
             last: HashMap::new(),
+            cards: Cards::default(),
             clock,
         }
+    }
+
+    /// The cards the output prints, for `/react` (hand them to [`ConsoleOutput::with_cards`]).
+    pub fn cards(&self) -> Cards {
+        self.cards.clone()
     }
 
     /// The prompt: `#acme bob (acme)> ` or `keel lea> ` in the direct conversation.
@@ -166,6 +195,8 @@ impl Console {
                 text,
                 speaker: inbound.speaker.clone(),
             };
+            // What is typed now is newer than any card printed before.
+            self.cards.take(&inbound.conversation.id);
             self.last.insert(inbound.conversation.id.clone(), last);
         }
         line
@@ -214,10 +245,14 @@ impl Console {
 
     fn react(&mut self, line: &str) -> Line {
         let Some(emoji) = line.split_whitespace().nth(1) else {
-            return Line::Local("usage: /react EMOJI (reacts to the last message here)".into());
+            return Line::Local("usage: /react EMOJI (reacts to the last message or card here)".into());
         };
         let conversation = self.conversation();
-        let Some(last) = self.last.get(&conversation.id).cloned() else {
+        let newest = self
+            .cards
+            .get(&conversation.id)
+            .or_else(|| self.last.get(&conversation.id).cloned());
+        let Some(last) = newest else {
             return Line::Local("there is no message here to react to".into());
         };
         self.event(InboundKind::Reaction {
@@ -248,19 +283,25 @@ fn strip_mention(text: &str) -> (bool, String) {
 /// Prints what keel says. Channel messages show their channel; direct messages their reader.
 pub struct ConsoleOutput {
     out: Mutex<Box<dyn Write + Send>>,
+    cards: Cards,
 }
 
 impl ConsoleOutput {
     pub fn stdout() -> ConsoleOutput {
-        ConsoleOutput {
-            out: Mutex::new(Box::new(std::io::stdout())),
-        }
+        ConsoleOutput::to_writer(Box::new(std::io::stdout()))
     }
 
     pub fn to_writer(writer: Box<dyn Write + Send>) -> ConsoleOutput {
         ConsoleOutput {
             out: Mutex::new(writer),
+            cards: Cards::default(),
         }
+    }
+
+    /// Notes every card printed in `cards`, for the console's `/react`.
+    pub fn with_cards(mut self, cards: Cards) -> ConsoleOutput {
+        self.cards = cards;
+        self
     }
 
     fn print(&self, text: &str) -> Result<(), SendError> {
@@ -318,6 +359,9 @@ impl Adapter for ConsoleOutput {
                 fallback,
                 ..
             } => render(&place(conversation), &keel_chat::plain_question(text, fallback)),
+            Outbound::Card { conversation, card, .. } => render(&place(conversation), &card.text()),
+            // A terminal cannot edit what it printed; the answers say what changed.
+            Outbound::CardUpdate { .. } => return Ok(Sent::default()),
             Outbound::Mail(mail) => render(
                 &format!("mail to {}", mail.to.first().map_or("", |a| a.email.as_str())),
                 &format!("{}\n{}", mail.subject, mail.text),
@@ -336,6 +380,30 @@ impl Adapter for ConsoleOutput {
         };
         self.print(&text)?;
         Ok(Sent::default())
+    }
+
+    /// A card is known by its outbox key, so a reaction on it (`/react`) reaches its task.
+    async fn send_keyed(&self, key: &str, outbound: &Outbound) -> Result<Sent, SendError> {
+        let sent = self.send(outbound).await?;
+        let Outbound::Card { conversation, card, .. } = outbound else {
+            return Ok(sent);
+        };
+        let keel = Speaker {
+            id: "keel".into(),
+            name: "keel".into(),
+            external: false,
+            client_hint: None,
+            tz: None,
+        };
+        let printed = LastMessage {
+            id: key.to_string(),
+            text: card.text(),
+            speaker: keel,
+        };
+        self.cards.put(conversation, printed);
+        Ok(Sent {
+            message_id: Some(key.to_string()),
+        })
     }
 }
 

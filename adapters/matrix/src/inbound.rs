@@ -226,7 +226,9 @@ impl Matrix {
         }
         let target = ev.content.relates_to.event_id.clone();
         let original = room.event(&target, None).await.ok();
-        let (message_text, author) = match original.and_then(|e| e.raw().deserialize().ok()) {
+        // The reaction belongs to the reacted message's thread, or starts one under it (Matrix
+        // threads only from an event without a relation, never from the reaction itself).
+        let (message_text, author, thread) = match original.and_then(|e| e.raw().deserialize().ok()) {
             Some(AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
                 SyncMessageLikeEvent::Original(m),
             ))) => {
@@ -234,9 +236,13 @@ impl Matrix {
                     MessageType::Text(t) => Some(t.body.clone()),
                     _ => None,
                 };
-                (text, Some(self.speaker(&m.sender, None)))
+                let root = match &m.content.relates_to {
+                    Some(Relation::Thread(t)) => t.event_id.to_string(),
+                    _ => target.to_string(),
+                };
+                (text, Some(self.speaker(&m.sender, None)), Some(root))
             }
-            _ => (None, None),
+            _ => (None, None, Some(target.to_string())),
         };
         let at = DateTime::<Utc>::from_timestamp_millis(ev.origin_server_ts.get().into()).unwrap_or_else(Utc::now);
         Some(Inbound {
@@ -246,7 +252,7 @@ impl Matrix {
             speaker: self.speaker(&ev.sender, None),
             conversation: self.conversation(room).await,
             message_id: ev.event_id.to_string(),
-            thread: None,
+            thread,
             reply_to: None,
             permalink: None,
             named: Vec::new(),

@@ -10,7 +10,8 @@ use matrix_sdk::ruma::api::error::{ErrorKind, RetryAfter};
 use matrix_sdk::ruma::events::reaction::ReactionEventContent;
 use matrix_sdk::ruma::events::relation::{Annotation, Thread};
 use matrix_sdk::ruma::events::room::message::{
-    AddMentions, Relation, ReplyWithinThread, RoomMessageEventContent, TextMessageEventContent,
+    AddMentions, Relation, ReplacementMetadata, ReplyWithinThread, RoomMessageEventContent,
+    RoomMessageEventContentWithoutRelation, TextMessageEventContent,
 };
 use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId};
 
@@ -73,6 +74,7 @@ impl Matrix {
                 };
                 (dm, RoomMessageEventContent::text_markdown(text))
             }
+            Outbound::Card { .. } | Outbound::CardUpdate { .. } => return self.card(key, outbound).await,
             Outbound::Mail(_) => return Err(SendError::Rejected("Matrix does not send mail".into())),
             Outbound::Image {
                 conversation,
@@ -120,16 +122,91 @@ impl Matrix {
                 });
             }
         };
-        let mut send = room.send(content);
-        if let Some(key) = key {
-            // The same key on every retry: the homeserver answers a repeat with the first event.
-            send = send.with_transaction_id(key.into());
-        }
-        let sent = send.await.map_err(failure)?;
+        let sent = send_keyed(&room, content, key).await?;
         Ok(Sent {
-            message_id: Some(sent.response.event_id.to_string()),
+            message_id: Some(sent.to_string()),
         })
     }
+
+    /// A task's card as HTML in its thread, with keel's own reactions under it; or its update,
+    /// an edit of the card (`m.replace`).
+    async fn card(&self, key: Option<&str>, outbound: &Outbound) -> Result<Sent, SendError> {
+        match outbound {
+            Outbound::Card {
+                conversation,
+                thread,
+                card,
+            } => {
+                let room = self.room(conversation)?;
+                let mut content = RoomMessageEventContent::text_html(card.text_with_hint(), card.html());
+                content.relates_to = thread_of(thread.as_deref());
+                let sent = send_keyed(&room, content, key).await?;
+                self.react_to_card(&room, &sent, key, card.buttons.is_empty()).await;
+                Ok(Sent {
+                    message_id: Some(sent.to_string()),
+                })
+            }
+            Outbound::CardUpdate {
+                conversation,
+                message_id,
+                card,
+            } => {
+                let room = self.room(conversation)?;
+                let card_id = OwnedEventId::try_from(message_id.as_str())
+                    .map_err(|_| SendError::Rejected(format!("{message_id} is not an event id")))?;
+                // Edited with HTML on both sides: a plain-text edit's fallback would read "* ".
+                let content = RoomMessageEventContent::text_html(card.text_with_hint(), card.html())
+                    .make_replacement(ReplacementMetadata::new(card_id, None));
+                let sent = send_keyed(&room, content, key).await?;
+                Ok(Sent {
+                    message_id: Some(sent.to_string()),
+                })
+            }
+            _ => Err(SendError::Rejected("not a card".into())),
+        }
+    }
+
+    /// keel's own 👀 and ✅ under a card it posted, so a member takes or closes the task with one
+    /// click (a closed task's card gets none). Keyed from the card's key, so a retry adds none
+    /// twice; a reaction that fails is logged and the card stays (typed commands still work).
+    async fn react_to_card(&self, room: &Room, card: &OwnedEventId, key: Option<&str>, closed: bool) {
+        if closed {
+            return;
+        }
+        for (n, emoji) in CARD_REACTIONS.iter().enumerate() {
+            let reaction = ReactionEventContent::new(Annotation::new(card.clone(), emoji.to_string()));
+            let mut send = room.send(reaction);
+            if let Some(key) = key {
+                send = send.with_transaction_id(format!("{key}-r{n}").into());
+            }
+            if let Err(e) = send.await {
+                tracing::warn!(card = %card, emoji, error = %e, "could not react to keel's own card");
+            }
+        }
+    }
+}
+
+/// The reactions keel puts under its cards: take, done.
+const CARD_REACTIONS: [&str; 2] = ["👀", "✅"];
+
+/// Sends a message, keyed: the same key on every retry, so the homeserver answers a repeat with
+/// the first event.
+async fn send_keyed(
+    room: &Room,
+    content: RoomMessageEventContent,
+    key: Option<&str>,
+) -> Result<OwnedEventId, SendError> {
+    let mut send = room.send(content);
+    if let Some(key) = key {
+        send = send.with_transaction_id(key.into());
+    }
+    Ok(send.await.map_err(failure)?.response.event_id)
+}
+
+/// A thread relation under `thread` when it is an event id.
+fn thread_of(thread: Option<&str>) -> Option<Relation<RoomMessageEventContentWithoutRelation>> {
+    let root = thread.and_then(|t| OwnedEventId::try_from(t).ok())?;
+    Some(Relation::Thread(Thread::plain(root.clone(), root)))
 }
 
 /// A matrix-sdk error as keel's send outcome: rate limits wait as asked, the rest back off.
@@ -163,8 +240,6 @@ fn unanswered(e: &matrix_sdk::Error) -> bool {
 /// A Markdown message, in the thread of `thread` when it is an event id.
 fn in_thread(text: &str, thread: Option<&str>) -> RoomMessageEventContent {
     let mut content = RoomMessageEventContent::text_markdown(text);
-    if let Some(root) = thread.and_then(|t| OwnedEventId::try_from(t).ok()) {
-        content.relates_to = Some(Relation::Thread(Thread::plain(root.clone(), root)));
-    }
+    content.relates_to = thread_of(thread);
     content
 }

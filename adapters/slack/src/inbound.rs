@@ -503,11 +503,19 @@ impl Translator {
         let speaker = self.speaker(user, payload["user"]["team_id"].as_str()).await;
         let mut out = Vec::new();
         for action in payload["actions"].as_array().into_iter().flatten() {
-            let action_id = text(action, "action_id").unwrap_or_default();
+            let raw_id = text(action, "action_id").unwrap_or_default();
             let action_ts = text(action, "action_ts").unwrap_or_default();
+            // A card's answers go to its thread (the card's own when it starts one).
+            let (action_id, value, thread) = match crate::card::action(action) {
+                Some((id, command)) => {
+                    let thread = payload["message"]["thread_ts"].as_str().map(str::to_string);
+                    (id, command, thread.or_else(|| message_ts.clone()))
+                }
+                None => (raw_id.clone(), text(action, "value").unwrap_or_default(), None),
+            };
             out.push(Inbound {
                 adapter: NAME.into(),
-                event_id: format!("act:{user}:{action_id}:{action_ts}"),
+                event_id: format!("act:{user}:{raw_id}:{action_ts}"),
                 at: instant(&action_ts),
                 speaker: speaker.clone(),
                 conversation: Conversation {
@@ -516,13 +524,13 @@ impl Translator {
                     direct: channel.starts_with('D'),
                 },
                 message_id: message_ts.clone().unwrap_or_default(),
-                thread: None,
+                thread,
                 reply_to: None,
                 permalink: None,
                 named: Vec::new(),
                 kind: InboundKind::Action {
                     action_id,
-                    value: text(action, "value").unwrap_or_default(),
+                    value,
                     message_id: message_ts.clone(),
                 },
             });

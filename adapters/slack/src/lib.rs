@@ -1,12 +1,14 @@
 //! keel's Slack adapter: keel's `Outbound` messages as Slack Web API calls (slack-morphism), and
 //! Slack events as `Inbound` values.
 //!
-//! Sending: `chat.postMessage` in threads, `chat.postEphemeral`, `reactions.add`,
+//! Sending: `chat.postMessage` in threads (a task's card as Block Kit, see `card`),
+//! `chat.update` (a card shown anew), `chat.postEphemeral`, `reactions.add`,
 //! `conversations.open` for direct messages, and the external file upload for images. Slack's
 //! `ratelimited` answers (HTTP 429 with `Retry-After`, or `ok:false`) become
 //! `SendError::RetryAfter`, so the outbox waits as asked; messages to one channel are paced to
 //! one per second, as Slack asks of bots.
 
+mod card;
 pub mod events;
 pub mod inbound;
 pub mod socket;
@@ -167,6 +169,39 @@ impl Slack {
         })
     }
 
+    /// A task's card: posted with its blocks, or shown anew in place (`chat.update`, text and
+    /// blocks both: an update without blocks would drop them).
+    async fn card(&self, key: Option<&str>, outbound: &Outbound) -> Result<Sent, SendError> {
+        match outbound {
+            Outbound::Card {
+                conversation,
+                thread,
+                card,
+            } => {
+                let blocks = card::blocks(card);
+                self.post(key, conversation, thread.as_deref(), &card.text(), Some(blocks))
+                    .await
+            }
+            Outbound::CardUpdate {
+                conversation,
+                message_id,
+                card,
+            } => {
+                let content = SlackMessageContent::new()
+                    .with_text(card.text())
+                    .with_blocks(card::blocks(card));
+                let request =
+                    SlackApiChatUpdateRequest::new(conversation.as_str().into(), content, message_id.as_str().into());
+                let session = self.client.open_session(&self.token);
+                self.api("chat.update", session.chat_update(&request)).await?;
+                Ok(Sent {
+                    message_id: Some(message_id.clone()),
+                })
+            }
+            _ => Err(SendError::Rejected("not a card".into())),
+        }
+    }
+
     async fn deliver(&self, key: Option<&str>, outbound: &Outbound) -> Result<Sent, SendError> {
         let session = self.client.open_session(&self.token);
         match outbound {
@@ -187,6 +222,7 @@ impl Slack {
                 self.post(key, conversation, thread.as_deref(), text, Some(blocks))
                     .await
             }
+            Outbound::Card { .. } | Outbound::CardUpdate { .. } => self.card(key, outbound).await,
             Outbound::Direct { user, text } => {
                 let request = SlackApiConversationsOpenRequest::new().with_users(vec![user.as_str().into()]);
                 let opened = self
@@ -389,6 +425,9 @@ impl Adapter for Slack {
                 conversation, thread, ..
             }
             | Outbound::Question {
+                conversation, thread, ..
+            }
+            | Outbound::Card {
                 conversation, thread, ..
             } => (conversation.clone(), thread.clone().filter(|t| is_ts(t))),
             Outbound::Direct { user, .. } => {

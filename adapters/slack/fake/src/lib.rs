@@ -40,6 +40,8 @@ struct Fake {
     users: HashMap<String, Value>,
     posts: Vec<Post>,
     reactions: Vec<(String, String, String)>,
+    /// `chat.update` calls that changed a message: its channel and ts, and when.
+    updates: Vec<(String, String, Instant)>,
     files: HashMap<String, (String, Vec<u8>)>,
     shared_files: Vec<(String, String, Vec<u8>, Option<String>)>,
     /// Per method: the `Retry-After` seconds of the next answers that are rate limited.
@@ -339,6 +341,24 @@ impl FakeSlack {
         self.with(|s| s.posts.get(n..).map(<[Post]>::to_vec).unwrap_or_default())
     }
 
+    /// Every message edit keel made with `chat.update` (channel, ts), in order.
+    pub fn updates(&self) -> Vec<(String, String)> {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.updates.iter().map(|(c, ts, _)| (c.clone(), ts.clone())).collect()
+    }
+
+    /// When each message was edited with `chat.update`, by its ts, in order.
+    pub fn update_times(&self) -> Vec<(String, Instant)> {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.updates.iter().map(|(_, ts, at)| (ts.clone(), *at)).collect()
+    }
+
+    /// A message as it stands now (after any `chat.update`).
+    pub fn post(&self, channel: &str, ts: &str) -> Option<Post> {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.posts.iter().find(|p| p.channel == channel && p.ts == ts).cloned()
+    }
+
     pub fn reactions(&self) -> Vec<(String, String, String)> {
         self.with(|s| s.reactions.clone())
     }
@@ -592,9 +612,11 @@ async fn http_post(url: &str, headers: &[(&str, String)], body: &[u8]) -> std::i
 }
 
 /// A request's parameters, whatever way they came: JSON body, form body or query string.
-/// The `blocks` of a post, checked as Slack checks them: an array of known block types, at most
-/// 50, buttons with a text, a value of at most 2,000 characters, and action ids unique in the
-/// message; anything else is `invalid_blocks`.
+/// The `blocks` of a post, checked as Slack checks them: an array of at most 50 known blocks
+/// (a section with a text and at most 10 fields of up to 2,000 characters, a context of 1 to 10
+/// texts, actions of 1 to 25 elements: buttons with a text and a value of at most 2,000
+/// characters, overflow menus of 1 to 5 options, date pickers with a `YYYY-MM-DD` initial date),
+/// action ids unique in the message; anything else is `invalid_blocks`.
 fn blocks(p: &Map<String, Value>) -> Result<Option<Value>, &'static str> {
     let blocks = match p.get("blocks") {
         None => return Ok(None),
@@ -607,59 +629,150 @@ fn blocks(p: &Map<String, Value>) -> Result<Option<Value>, &'static str> {
     }
     let mut action_ids = std::collections::HashSet::new();
     for block in list {
-        match block["type"].as_str() {
-            Some("section") => {
-                if block["text"]["text"].as_str().is_none_or(str::is_empty) {
-                    return Err("invalid_blocks");
-                }
-            }
+        let fine = match block["type"].as_str() {
+            Some("section") => section(block),
+            Some("context") => block["elements"]
+                .as_array()
+                .is_some_and(|e| (1..=10).contains(&e.len()) && e.iter().all(|t| t["text"].as_str().is_some())),
             Some("actions") => {
                 let elements = block["elements"].as_array().ok_or("invalid_blocks")?;
                 if elements.is_empty() || elements.len() > 25 {
                     return Err("invalid_blocks");
                 }
                 for e in elements {
-                    let label = e["text"]["text"].as_str().unwrap_or_default();
-                    let value = e["value"].as_str().unwrap_or_default();
                     let id = e["action_id"].as_str().unwrap_or_default();
-                    if e["type"] != "button" || label.is_empty() || value.chars().count() > 2000 {
-                        return Err("invalid_blocks");
-                    }
-                    if !id.is_empty() && !action_ids.insert(id.to_string()) {
+                    if !element(e) || (!id.is_empty() && !action_ids.insert(id.to_string())) {
                         return Err("invalid_blocks");
                     }
                 }
+                true
             }
-            _ => return Err("invalid_blocks"),
+            _ => false,
+        };
+        if !fine {
+            return Err("invalid_blocks");
         }
     }
     Ok(Some(blocks))
 }
 
+/// A section: a text, and at most 10 fields of up to 2,000 characters.
+fn section(block: &Value) -> bool {
+    let text = block["text"]["text"]
+        .as_str()
+        .is_some_and(|t| !t.is_empty() && t.chars().count() <= 3000);
+    let fields = match block.get("fields") {
+        None => true,
+        Some(fields) => fields.as_array().is_some_and(|f| {
+            f.len() <= 10
+                && f.iter()
+                    .all(|t| t["text"].as_str().is_some_and(|t| t.chars().count() <= 2000))
+        }),
+    };
+    text && fields
+}
+
+/// An element of an actions block: a button, an overflow menu or a date picker, well formed.
+fn element(e: &Value) -> bool {
+    match e["type"].as_str() {
+        Some("button") => {
+            let label = e["text"]["text"].as_str().unwrap_or_default();
+            let value = e["value"].as_str().unwrap_or_default();
+            !label.is_empty() && label.chars().count() <= 75 && value.chars().count() <= 2000
+        }
+        Some("overflow") => e["options"].as_array().is_some_and(|o| {
+            (1..=5).contains(&o.len())
+                && o.iter()
+                    .all(|o| o["text"]["text"].as_str().is_some_and(|t| !t.is_empty()) && o["value"].as_str().is_some())
+        }),
+        Some("datepicker") => match e.get("initial_date") {
+            None => true,
+            Some(date) => date.as_str().is_some_and(is_date),
+        },
+        _ => false,
+    }
+}
+
+/// `YYYY-MM-DD` (the shape Slack checks; the calendar is the date picker's business).
+fn is_date(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        })
+}
+
 /// The `block_actions` payload Slack sends when `user` presses the button labelled `label` on
 /// keel's message `post` (for `/slack/interactivity` or a Socket Mode `interactive` envelope).
 pub fn press(post: &Post, user: &str, team: &str, label: &str) -> Option<Value> {
-    let button = post
-        .blocks
-        .as_ref()?
-        .as_array()?
+    let button = elements(post).find(|e| e["type"] == "button" && e["text"]["text"] == label)?;
+    let action = json!({"type": "button", "block_id": "b", "action_id": button["action_id"],
+                        "value": button["value"], "text": button["text"]});
+    Some(block_actions(post, user, team, action))
+}
+
+/// The `block_actions` payload of `user` choosing the entry labelled `label` in the overflow
+/// menu of keel's message `post`.
+pub fn choose(post: &Post, user: &str, team: &str, label: &str) -> Option<Value> {
+    let (menu, option) = elements(post).filter(|e| e["type"] == "overflow").find_map(|menu| {
+        let option = menu["options"]
+            .as_array()?
+            .iter()
+            .find(|o| o["text"]["text"] == label)?
+            .clone();
+        Some((menu, option))
+    })?;
+    let action = json!({"type": "overflow", "block_id": "b", "action_id": menu["action_id"],
+                        "selected_option": option});
+    Some(block_actions(post, user, team, action))
+}
+
+/// The `block_actions` payload of `user` picking `date` (`YYYY-MM-DD`) in the date picker of
+/// keel's message `post`.
+pub fn pick_date(post: &Post, user: &str, team: &str, date: &str) -> Option<Value> {
+    let picker = elements(post).find(|e| e["type"] == "datepicker")?;
+    let action = json!({"type": "datepicker", "block_id": "b", "action_id": picker["action_id"],
+                        "selected_date": date, "initial_date": picker["initial_date"]});
+    Some(block_actions(post, user, team, action))
+}
+
+/// The elements of a message's actions blocks.
+fn elements(post: &Post) -> impl Iterator<Item = Value> + '_ {
+    post.blocks
         .iter()
+        .flat_map(|b| b.as_array().cloned().unwrap_or_default())
         .filter(|b| b["type"] == "actions")
         .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
-        .find(|e| e["text"]["text"] == label)?;
+}
+
+/// A `block_actions` payload as Slack sends it for one action on a message.
+fn block_actions(post: &Post, user: &str, team: &str, mut action: Value) -> Value {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    let action_ts = format!("{now}.{:06}", rand_suffix());
-    Some(json!({
+    action["action_ts"] = json!(format!("{now}.{:06}", rand_suffix()));
+    let mut message = json!({"type": "message", "user": "UKEEL", "ts": post.ts, "text": post.text,
+                             "blocks": post.blocks.clone().unwrap_or(json!([]))});
+    let mut container = json!({"type": "message", "message_ts": post.ts, "channel_id": post.channel,
+                               "is_ephemeral": false});
+    if let Some(thread) = &post.thread_ts {
+        message["thread_ts"] = json!(thread);
+        container["thread_ts"] = json!(thread);
+    }
+    json!({
         "type": "block_actions",
-        "user": {"id": user, "team_id": team},
-        "channel": {"id": post.channel},
-        "message": {"ts": post.ts, "text": post.text},
-        "actions": [{"type": "button", "action_id": button["action_id"], "value": button["value"],
-                     "text": button["text"], "action_ts": action_ts}],
-    }))
+        "user": {"id": user, "username": user, "name": user, "team_id": team},
+        "api_app_id": "AKEEL",
+        "team": {"id": "TTEAM", "domain": "team"},
+        "container": container,
+        "trigger_id": format!("{now}.{}.trigger", rand_suffix()),
+        "channel": {"id": post.channel, "name": post.channel},
+        "message": message,
+        "response_url": "https://hooks.slack.com/actions/TTEAM/1/fake",
+        "actions": [action],
+    })
 }
 
 /// A distinct suffix for action timestamps within one process.
@@ -860,6 +973,37 @@ async fn web_api(
             } else {
                 ok(json!({"channel": channel, "ts": ts, "message": {"ts": ts, "text": message, "user": "UKEEL"}}))
             }
+        }
+        "chat.update" => {
+            let (Some(channel), Some(ts)) = (text(&p, "channel"), text(&p, "ts")) else {
+                return error("invalid_arguments");
+            };
+            if !s.channels.contains_key(&channel) {
+                return error("channel_not_found");
+            }
+            let message = text(&p, "text").unwrap_or_default();
+            let blocks = match blocks(&p) {
+                Ok(blocks) => blocks,
+                Err(e) => return error(e),
+            };
+            if message.is_empty() && blocks.is_none() {
+                return error("no_text");
+            }
+            let Some(post) = s
+                .posts
+                .iter_mut()
+                .find(|m| m.channel == channel && m.ts == ts && m.only_for.is_none())
+            else {
+                return error("message_not_found");
+            };
+            if post.user != "UKEEL" {
+                return error("cant_update_message");
+            }
+            post.text = message.clone();
+            // Text without blocks drops the message's blocks, as on Slack.
+            post.blocks = blocks;
+            s.updates.push((channel.clone(), ts.clone(), Instant::now()));
+            ok(json!({"channel": channel, "ts": ts, "text": message, "message": {"text": message, "user": "UKEEL"}}))
         }
         "reactions.add" => {
             let (Some(channel), Some(name), Some(ts)) = (text(&p, "channel"), text(&p, "name"), text(&p, "timestamp"))

@@ -1,0 +1,227 @@
+//! Task cards: what keel shows of a task where it answers a request (its fields, and buttons that
+//! run the same commands people type), and keeping every card current. A transaction that
+//! changed tasks ends by queueing, after its own messages, an update of each card whose look
+//! changed, so a card shows the task's last state whatever changed it (a button, a command, a
+//! reaction, the sweep), and an update goes through the outbox like any message.
+
+use chrono::TimeZone;
+use chrono_tz::Tz;
+use keel_chat::{Card, Choice, DatePick, Field, Outbound};
+
+use super::format::{format_time, mention, quoted};
+use super::keel::Keel;
+use crate::domain::Status;
+use crate::store::cards::{self, CardRow};
+use crate::store::outbox::{self, Queued};
+use crate::store::people::{self, Client, Member};
+use crate::store::tasks::{self, Task};
+use crate::store::Conn;
+
+/// The outbox kind of a card's update.
+pub const CARD_UPDATE: &str = "card_update";
+
+/// How to act on a card without its buttons.
+const HINT: &str = "React 👀 to take it, ✅ when it is done.";
+
+/// The card of a task as it stands: client, owner, due date, priority, status and the SLA
+/// targets of a client's request; buttons while it is open. `summary` is its one-line text.
+pub(super) fn card(task: &Task, client: Option<&Client>, owner: Option<&Member>, tz: Tz, summary: String) -> Card {
+    let mut fields = Vec::new();
+    if let Some(c) = client {
+        fields.push(field("Client", &c.key));
+    }
+    let owner = owner.map_or_else(|| "nobody yet".to_string(), |m| mention(m, &task.adapter));
+    fields.push(field("Owner", &owner));
+    let due = task
+        .due_at
+        .map_or_else(|| "no due date".to_string(), |at| format_time(at, tz));
+    fields.push(field("Due", &due));
+    fields.push(field("Priority", task.priority.as_str()));
+    fields.push(field("Status", &status_line(task, tz)));
+    let open = task.status.is_active();
+    let id = task.id;
+    let buttons = match open {
+        false => Vec::new(),
+        true => {
+            let mut buttons = Vec::new();
+            if task.owner_id.is_none() {
+                buttons.push(choice("Take", format!("take #{id}")));
+            }
+            if task.status != Status::InProgress {
+                buttons.push(choice("Start", format!("start #{id}")));
+            }
+            if task.status != Status::Waiting {
+                buttons.push(choice("Waiting", format!("wait #{id}")));
+            }
+            buttons.push(choice("Done", format!("done #{id}")));
+            buttons
+        }
+    };
+    let menu = match open {
+        false => Vec::new(),
+        true => vec![
+            choice("Snooze 1 day", format!("snooze #{id} tomorrow")),
+            choice("Snooze 1 week", format!("snooze #{id} in a week")),
+        ],
+    };
+    let date = open.then(|| DatePick {
+        label: "Set due date".into(),
+        command: format!("due #{id}"),
+        initial: task
+            .due_at
+            .and_then(|at| tz.timestamp_opt(at, 0).single())
+            .map(|at| at.date_naive()),
+    });
+    Card {
+        task: id,
+        title: format!("#{id} {}", task.title),
+        summary,
+        fields,
+        notes: Vec::new(),
+        buttons,
+        menu,
+        date,
+        hint: if open { HINT.to_string() } else { String::new() },
+    }
+}
+
+/// `open`, `waiting`, `done`, with a snooze or an escalation when there is one.
+fn status_line(task: &Task, tz: Tz) -> String {
+    let mut line = task.status.as_str().replace('-', " ");
+    if let Some(until) = task.snoozed_until.filter(|_| task.status.is_active()) {
+        line.push_str(&format!(", snoozed until {}", format_time(until, tz)));
+    }
+    if task.escalated_at.is_some() && task.status.is_active() {
+        line.push_str(", escalated");
+    }
+    line
+}
+
+/// The card's one line of text after a change: `#12 "Export" · in progress · owner @kim · …`.
+fn summary(task: &Task, card: &Card) -> String {
+    let mut parts = vec![format!("#{} {}", task.id, quoted(&task.title))];
+    parts.extend(
+        card.fields
+            .iter()
+            .map(|f| format!("{} {}", f.label.to_lowercase(), f.value)),
+    );
+    parts.join(" · ")
+}
+
+fn field(label: &str, value: &str) -> Field {
+    Field {
+        label: label.into(),
+        value: value.into(),
+    }
+}
+
+fn choice(label: &str, command: String) -> Choice {
+    Choice {
+        label: label.into(),
+        value: command,
+    }
+}
+
+/// Brings the cards of tasks changed in this transaction up to date: one posted in it (still in
+/// `out`) shows the task as it ends the transaction; every stored one whose look changed gets
+/// an update, queued after the transaction's own messages (so it follows its card's post).
+pub(crate) async fn refresh(
+    conn: &mut Conn,
+    keel: &Keel,
+    changed: &[i64],
+    out: &mut Vec<Queued>,
+    now: i64,
+) -> anyhow::Result<()> {
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let mut shown = Shown::default();
+    for queued in out.iter_mut() {
+        if let Outbound::Card { card, .. } = &mut queued.outbound {
+            if changed.binary_search(&card.task).is_ok() {
+                if let Some(current) = shown.get(conn, keel, card.task).await? {
+                    if cards::look(card)? != cards::look(&current)? {
+                        // Said as it stands now, still as the task's opening.
+                        let task = format!("#{} ", card.task);
+                        card.summary = current.summary.replacen(&task, &format!("#{} opened: ", card.task), 1);
+                    }
+                    card.title = current.title;
+                    card.fields = current.fields;
+                    card.buttons = current.buttons;
+                    card.menu = current.menu;
+                    card.date = current.date;
+                    card.hint = current.hint;
+                }
+            }
+        }
+    }
+    for row in cards::of_tasks(conn, changed).await? {
+        let Some(current) = shown.get(conn, keel, row.task_id).await? else {
+            continue;
+        };
+        if let Some(queued) = update(conn, &row, current, now).await? {
+            out.push(queued);
+        }
+    }
+    Ok(())
+}
+
+/// The last card read, as most changes touch one task with one card.
+#[derive(Default)]
+struct Shown(Option<(i64, Card)>);
+
+impl Shown {
+    async fn get(&mut self, conn: &mut Conn, keel: &Keel, task: i64) -> anyhow::Result<Option<Card>> {
+        if let Some((id, card)) = &self.0 {
+            if *id == task {
+                return Ok(Some(card.clone()));
+            }
+        }
+        let card = current(conn, keel, task).await?;
+        self.0 = card.clone().map(|c| (task, c));
+        Ok(card)
+    }
+}
+
+/// A task's card as it stands, read from the database.
+async fn current(conn: &mut Conn, keel: &Keel, id: i64) -> anyhow::Result<Option<Card>> {
+    let Some(view) = tasks::by_id(conn, id).await? else {
+        return Ok(None);
+    };
+    let task = view.task;
+    let client = match task.client_id {
+        Some(id) => people::client_by_id(conn, id).await?,
+        None => None,
+    };
+    let owner = match task.owner_id {
+        Some(id) => people::member_by_id(conn, id).await?,
+        None => None,
+    };
+    let mut shown = card(
+        &task,
+        client.as_ref(),
+        owner.as_ref(),
+        keel.settings.team_tz,
+        String::new(),
+    );
+    shown.summary = summary(&task, &shown);
+    Ok(Some(shown))
+}
+
+/// The update of one card when its look changed, noted as its new look.
+async fn update(conn: &mut Conn, row: &CardRow, card: Card, now: i64) -> anyhow::Result<Option<Queued>> {
+    let look = cards::look(&card)?;
+    if look == row.rendered {
+        return Ok(None);
+    }
+    cards::rendered(conn, row.outbox_id, &look, now).await?;
+    Ok(Some(Queued {
+        adapter: row.adapter.clone(),
+        kind: CARD_UPDATE.into(),
+        outbound: Outbound::CardUpdate {
+            conversation: row.channel.clone(),
+            message_id: outbox::thread_under(row.outbox_id),
+            card: Box::new(card),
+        },
+    }))
+}
