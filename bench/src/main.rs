@@ -5,6 +5,7 @@
 //! `keel-bench scheduler --backend sqlite|postgres --members N`
 //! `keel-bench matrix --messages N`
 //! `keel-bench slack-events --seconds S [--rounds R]`
+//! `keel-bench slack-actions --seconds S [--tasks N]`
 //! `keel-bench email --messages N`
 //! `keel-bench kpi --tasks N --backend sqlite|postgres`
 //! `keel-bench dashboard --tasks N --backend sqlite|postgres`
@@ -20,6 +21,7 @@ mod email;
 mod kpi;
 mod matrix;
 mod slack;
+mod slack_actions;
 mod soak;
 mod verify;
 
@@ -130,6 +132,18 @@ enum Bench {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
+    /// Card buttons pressed through keel's interactivity endpoint (SQLite file), each a change
+    /// of its task shown by a `chat.update`, against a bare axum handler answering 200.
+    SlackActions {
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent keep-alive connections of the loader.
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        /// Tasks (cards) the presses go round.
+        #[arg(long, default_value_t = 200)]
+        tasks: usize,
+    },
     /// keel reading N client mails from a real IMAP mailbox (Dovecot, IMAPS) into tasks, against
     /// a bare IMAP client fetching the same mails; then the latency of 400 mails paced at 20 a
     /// second, from the SMTP server's accept to the task (`scripts/mail` runs the servers).
@@ -237,6 +251,17 @@ fn main() -> anyhow::Result<()> {
                 rounds,
             } => {
                 println!("{}", slack::run(seconds, connections.max(1), rounds).await?);
+                Ok(())
+            }
+            Bench::SlackActions {
+                seconds,
+                connections,
+                tasks,
+            } => {
+                println!(
+                    "{}",
+                    slack_actions::run(seconds, connections.max(1), tasks.max(1)).await?
+                );
                 Ok(())
             }
         }

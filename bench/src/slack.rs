@@ -34,12 +34,15 @@ const SECRET: &str = "bench-signing-secret";
 const CHANNELS: usize = 50;
 
 /// What one load phase measured.
-struct Load {
-    requests: usize,
-    non_2xx: usize,
-    per_s: f64,
-    ack_p99_ms: f64,
+pub(crate) struct Load {
+    pub(crate) requests: usize,
+    pub(crate) non_2xx: usize,
+    pub(crate) per_s: f64,
+    pub(crate) ack_p99_ms: f64,
 }
+
+/// The `i`-th request of a load: its body and content type.
+pub(crate) type Requests = Arc<dyn Fn(usize) -> (String, &'static str) + Send + Sync>;
 
 /// The `i`-th request: a client user mentioning keel in their shared channel.
 fn app_mention(i: usize, epoch: u64) -> String {
@@ -65,9 +68,15 @@ fn app_mention(i: usize, epoch: u64) -> String {
     .to_string()
 }
 
-/// Sends signed `app_mention` requests to `url` from `connections` keep-alive connections for
+/// Sends signed requests (`request(i)`) to `url` from `connections` keep-alive connections for
 /// `seconds`, numbering them from `first`.
-async fn load(url: &str, connections: usize, seconds: u64, first: usize, epoch: u64) -> anyhow::Result<Load> {
+pub(crate) async fn load(
+    url: &str,
+    connections: usize,
+    seconds: u64,
+    first: usize,
+    request: Requests,
+) -> anyhow::Result<Load> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
         .timeout(Duration::from_secs(3))
@@ -80,14 +89,15 @@ async fn load(url: &str, connections: usize, seconds: u64, first: usize, epoch: 
         let client = client.clone();
         let next = next.clone();
         let url = url.to_string();
+        let request = request.clone();
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut non_2xx = 0usize;
             while Instant::now() < deadline {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let body = app_mention(i, epoch);
+                let (body, content_type) = request(i);
                 let sent = Instant::now();
-                let ok = post_signed(&client, &url, SECRET, body).await;
+                let ok = post_signed(&client, &url, SECRET, body, content_type).await;
                 latencies.push(sent.elapsed());
                 if !ok {
                     non_2xx += 1;
@@ -117,13 +127,19 @@ async fn load(url: &str, connections: usize, seconds: u64, first: usize, epoch: 
     })
 }
 
-/// POSTs a JSON body to `url` signed as Slack signs it now; true on a 2xx answer.
-pub(crate) async fn post_signed(client: &reqwest::Client, url: &str, secret: &str, body: String) -> bool {
+/// POSTs a body to `url` signed as Slack signs it now; true on a 2xx answer.
+pub(crate) async fn post_signed(
+    client: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    body: String,
+    content_type: &'static str,
+) -> bool {
     let ts = chrono::Utc::now().timestamp().to_string();
     let signature = keel_slack::events::sign(secret, &ts, body.as_bytes());
     let answer = client
         .post(url)
-        .header("content-type", "application/json")
+        .header("content-type", content_type)
         .header("x-slack-request-timestamp", ts)
         .header("x-slack-signature", signature)
         .body(body)
@@ -140,7 +156,7 @@ pub(crate) async fn post_signed(client: &reqwest::Client, url: &str, secret: &st
 }
 
 /// Serves `app` on a free 127.0.0.1 port; returns its base URL.
-async fn serve(app: axum::Router) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
+pub(crate) async fn serve(app: axum::Router) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let server = tokio::spawn(async move {
@@ -150,7 +166,7 @@ async fn serve(app: axum::Router) -> anyhow::Result<(String, tokio::task::JoinHa
 }
 
 /// The middle value (the upper one of an even count).
-fn median(mut values: Vec<f64>) -> f64 {
+pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or_default()
 }
@@ -203,14 +219,22 @@ pub async fn run(seconds: u64, connections: usize, rounds: usize) -> anyhow::Res
     let mut ack_p99 = Vec::new();
     let mut base_p99 = Vec::new();
     let mut drain_s = 0.0;
+    let mentions: Requests = Arc::new(move |i| (app_mention(i, epoch), "application/json"));
     for _ in 0..rounds.max(1) {
-        let baseline = load(&format!("{base_url}/slack/events"), connections, seconds, 0, epoch).await?;
+        let baseline = load(
+            &format!("{base_url}/slack/events"),
+            connections,
+            seconds,
+            0,
+            mentions.clone(),
+        )
+        .await?;
         let measured = load(
             &format!("{keel_url}/slack/events"),
             connections,
             seconds,
             requests,
-            epoch,
+            mentions.clone(),
         )
         .await?;
         requests += measured.requests;

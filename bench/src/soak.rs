@@ -348,7 +348,7 @@ fn client_message(fake: &FakeSlack, i: usize) -> (String, String) {
 }
 
 async fn post_signed(client: &reqwest::Client, url: &str, body: String) -> bool {
-    super::slack::post_signed(client, url, SECRET, body).await
+    super::slack::post_signed(client, url, SECRET, body, "application/json").await
 }
 
 /// The Slack path: `keel run` on the Events API, R signed client messages a second, answers
