@@ -165,6 +165,64 @@ pub(crate) async fn serve(app: axum::Router) -> anyhow::Result<(String, tokio::t
     Ok((url, server))
 }
 
+/// keel on a SQLite file in `dir`, wired as `keel run` wires the Events API: its endpoints on a
+/// free port, the ingest behind them, the dispatcher posting to the fake Slack.
+pub(crate) struct OnFake {
+    pub(crate) store: Store,
+    pub(crate) ingest: Ingest,
+    pub(crate) writer: tokio::task::JoinHandle<()>,
+    pub(crate) url: String,
+    pub(crate) server: tokio::task::JoinHandle<()>,
+    pub(crate) stop: tokio::sync::watch::Sender<bool>,
+    pub(crate) dispatcher: tokio::task::JoinHandle<()>,
+}
+
+impl OnFake {
+    /// Stops serving and sending and waits (at most 30 s) for the writer to commit what it
+    /// holds; the caller has dropped its clones of the ingest.
+    pub(crate) async fn shut(self) {
+        self.server.abort();
+        let _ = self.stop.send(true);
+        self.dispatcher.abort();
+        drop(self.ingest);
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.writer).await;
+    }
+}
+
+/// The fake Slack, and keel's Slack client for it.
+pub(crate) async fn fake_slack() -> anyhow::Result<(FakeSlack, keel_slack::Slack)> {
+    let fake = FakeSlack::start(BOT_TOKEN).await?;
+    let slack = keel_slack::Slack::new(&keel_slack::SlackConfig {
+        bot_token: BOT_TOKEN.to_string().into(),
+        api_url: fake.api_url.clone(),
+    })?;
+    Ok((fake, slack))
+}
+
+pub(crate) async fn keel_on_fake(dir: &std::path::Path, slack: keel_slack::Slack) -> anyhow::Result<OnFake> {
+    let db = format!("sqlite://{}", dir.join("keel.db").display());
+    let store = Store::open(&db).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let core = Keel::new(store.clone(), Arc::new(SystemClock), Settings::default());
+    let committed = Arc::new(Notify::new());
+    let (ingest, writer) = Ingest::start(core, committed.clone());
+    let translator = keel_slack::inbound::Translator::new(slack.clone());
+    let sink: Arc<dyn InboundSink> = Arc::new(ingest.clone());
+    let routes = keel_slack::events::router(SECRET.to_string().into(), translator, sink);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let dispatcher =
+        tokio::spawn(Dispatcher::new(store.clone(), vec![Arc::new(slack) as Arc<dyn Adapter>]).run(committed, stopped));
+    let (url, server) = serve(routes).await?;
+    Ok(OnFake {
+        store,
+        ingest,
+        writer,
+        url,
+        server,
+        stop,
+        dispatcher,
+    })
+}
+
 /// The middle value (the upper one of an even count).
 pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -175,12 +233,8 @@ pub async fn run(seconds: u64, connections: usize, rounds: usize) -> anyhow::Res
     let epoch = chrono::Utc::now().timestamp() as u64;
 
     // keel, wired as `keel run` wires the Events API, on a SQLite file.
-    let fake = FakeSlack::start(BOT_TOKEN).await?;
     // (Also installs the TLS provider the loader's HTTP client needs.)
-    let slack = keel_slack::Slack::new(&keel_slack::SlackConfig {
-        bot_token: BOT_TOKEN.to_string().into(),
-        api_url: fake.api_url.clone(),
-    })?;
+    let (fake, slack) = fake_slack().await?;
     for c in 0..CHANNELS {
         fake.add_channel(&format!("C{c:05}"), &format!("client{c}"));
         fake.add_user(
@@ -195,18 +249,8 @@ pub async fn run(seconds: u64, connections: usize, rounds: usize) -> anyhow::Res
         serve(axum::Router::new().route("/slack/events", post(|| async { StatusCode::OK }))).await?;
 
     let dir = tempfile::tempdir()?;
-    let db = format!("sqlite://{}", dir.path().join("keel.db").display());
-    let store = Store::open(&db).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let core = Keel::new(store.clone(), Arc::new(SystemClock), Settings::default());
-    let committed = Arc::new(Notify::new());
-    let (ingest, writer) = Ingest::start(core, committed.clone());
-    let translator = keel_slack::inbound::Translator::new(slack.clone());
-    let sink: Arc<dyn InboundSink> = Arc::new(ingest);
-    let routes = keel_slack::events::router(SECRET.to_string().into(), translator, sink.clone());
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let dispatcher =
-        tokio::spawn(Dispatcher::new(store.clone(), vec![Arc::new(slack) as Arc<dyn Adapter>]).run(committed, stopped));
-    let (keel_url, keel_server) = serve(routes).await?;
+    let on = keel_on_fake(dir.path(), slack).await?;
+    let (store, ingest, keel_url) = (on.store.clone(), on.ingest.clone(), on.url.clone());
 
     // Rounds of baseline then keel, each keel phase followed by handling everything it
     // acknowledged, so a slow or fast spell of a shared machine falls on both sides of a round,
@@ -255,7 +299,6 @@ pub async fn run(seconds: u64, connections: usize, rounds: usize) -> anyhow::Res
         }
         drain_s += drained.elapsed().as_secs_f64();
     }
-    keel_server.abort();
     base_server.abort();
 
     let tasks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks")
@@ -267,10 +310,8 @@ pub async fn run(seconds: u64, connections: usize, rounds: usize) -> anyhow::Res
         .await
         .context("counting the outbox")?;
     // Replies are paced to one per second per channel: the rest stay queued; stop sending.
-    let _ = stop.send(true);
-    dispatcher.abort();
-    drop(sink);
-    let _ = writer.await;
+    drop(ingest);
+    on.shut().await;
     store.close().await;
 
     Ok(json!({

@@ -20,20 +20,12 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use axum::routing::post;
 use chrono::Utc;
-use keel::clock::SystemClock;
-use keel::service::dispatch::Dispatcher;
-use keel::service::ingest::Ingest;
-use keel::service::{Keel, Settings};
-use keel::store::Store;
-use keel_chat::{Adapter, Conversation, Inbound, InboundKind, InboundSink, Speaker};
+use keel_chat::{Conversation, Inbound, InboundKind, Speaker};
 use keel_fake_slack::FakeSlack;
 use serde_json::json;
-use tokio::sync::Notify;
 
-use crate::slack::{load, serve, Requests};
+use crate::slack::{fake_slack, keel_on_fake, load, serve, Requests};
 
-const BOT_TOKEN: &str = "xoxb-bench-token";
-const SECRET: &str = "bench-signing-secret";
 const CHANNELS: usize = 50;
 /// The team member who tracks the tasks and presses the buttons.
 const MEMBER: &str = "ULEAD";
@@ -124,11 +116,7 @@ fn percentile(sorted: &[f64], p: usize) -> f64 {
 }
 
 pub async fn run(seconds: u64, connections: usize, tasks: usize) -> anyhow::Result<serde_json::Value> {
-    let fake = FakeSlack::start(BOT_TOKEN).await?;
-    let slack = keel_slack::Slack::new(&keel_slack::SlackConfig {
-        bot_token: BOT_TOKEN.to_string().into(),
-        api_url: fake.api_url.clone(),
-    })?;
+    let (fake, slack) = fake_slack().await?;
     for c in 0..CHANNELS {
         fake.add_channel(&format!("C{c:05}"), &format!("client{c}"));
     }
@@ -137,18 +125,8 @@ pub async fn run(seconds: u64, connections: usize, tasks: usize) -> anyhow::Resu
         serve(axum::Router::new().route("/slack/interactivity", post(|| async { StatusCode::OK }))).await?;
 
     let dir = tempfile::tempdir()?;
-    let db = format!("sqlite://{}", dir.path().join("keel.db").display());
-    let store = Store::open(&db).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let core = Keel::new(store.clone(), Arc::new(SystemClock), Settings::default());
-    let committed = Arc::new(Notify::new());
-    let (ingest, writer) = Ingest::start(core, committed.clone());
-    let translator = keel_slack::inbound::Translator::new(slack.clone());
-    let sink: Arc<dyn InboundSink> = Arc::new(ingest.clone());
-    let routes = keel_slack::events::router(SECRET.to_string().into(), translator, sink.clone());
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let dispatcher =
-        tokio::spawn(Dispatcher::new(store.clone(), vec![Arc::new(slack) as Arc<dyn Adapter>]).run(committed, stopped));
-    let (keel_url, keel_server) = serve(routes).await?;
+    let on = keel_on_fake(dir.path(), slack).await?;
+    let (store, ingest, keel_url) = (on.store.clone(), on.ingest.clone(), on.url.clone());
 
     // The cards, posted at Slack's pace of one a second per channel.
     let tracks = (0..tasks).map(|i| ingest.submit(track(i)));
@@ -232,13 +210,9 @@ pub async fn run(seconds: u64, connections: usize, tasks: usize) -> anyhow::Resu
     millis.sort_by(f64::total_cmp);
     let (_, card_posts) = cards(&fake);
 
-    keel_server.abort();
     base_server.abort();
-    let _ = stop.send(true);
-    dispatcher.abort();
-    drop(sink);
     drop(ingest);
-    let _ = tokio::time::timeout(Duration::from_secs(30), writer).await;
+    on.shut().await;
     store.close().await;
 
     Ok(json!({

@@ -656,6 +656,16 @@ fn blocks(p: &Map<String, Value>) -> Result<Option<Value>, &'static str> {
     Ok(Some(blocks))
 }
 
+/// A message's text and blocks, checked: blocks as [`blocks`] checks them, and one of the two.
+fn content(p: &Map<String, Value>) -> Result<(String, Option<Value>), &'static str> {
+    let message = text(p, "text").unwrap_or_default();
+    let blocks = blocks(p)?;
+    if message.is_empty() && blocks.is_none() {
+        return Err("no_text");
+    }
+    Ok((message, blocks))
+}
+
 /// A section: a text, and at most 10 fields of up to 2,000 characters.
 fn section(block: &Value) -> bool {
     let text = block["text"]["text"]
@@ -934,14 +944,10 @@ async fn web_api(
             if !s.channels.contains_key(&channel) {
                 return error("channel_not_found");
             }
-            let message = text(&p, "text").unwrap_or_default();
-            let blocks = match blocks(&p) {
-                Ok(blocks) => blocks,
+            let (message, blocks) = match content(&p) {
+                Ok(content) => content,
                 Err(e) => return error(e),
             };
-            if message.is_empty() && blocks.is_none() {
-                return error("no_text");
-            }
             if message.chars().count() > 40_000 {
                 return error("msg_too_long");
             }
@@ -981,14 +987,10 @@ async fn web_api(
             if !s.channels.contains_key(&channel) {
                 return error("channel_not_found");
             }
-            let message = text(&p, "text").unwrap_or_default();
-            let blocks = match blocks(&p) {
-                Ok(blocks) => blocks,
+            let (message, blocks) = match content(&p) {
+                Ok(content) => content,
                 Err(e) => return error(e),
             };
-            if message.is_empty() && blocks.is_none() {
-                return error("no_text");
-            }
             let Some(post) = s
                 .posts
                 .iter_mut()
