@@ -1297,11 +1297,13 @@ fn an_edited_request_retitles_its_task_and_standup_prompts_come_as_direct_messag
         let deadline = tokio::time::Instant::now() + WAIT;
         let direct = loop {
             let invited = w.lea.client.invited_rooms();
+            // The room can be listed a sync before its invite event is there to read.
             if let Some(dm) = invited.into_iter().next() {
-                let details = dm.invite_details().await.expect("invite");
-                assert_eq!(details.inviter_id, id("keel"));
-                dm.join().await.expect("lea accepts");
-                break dm.room_id().to_owned();
+                if let Ok(details) = dm.invite_details().await {
+                    assert_eq!(details.inviter_id, id("keel"));
+                    dm.join().await.expect("lea accepts");
+                    break dm.room_id().to_owned();
+                }
             }
             assert!(tokio::time::Instant::now() < deadline, "no direct room from keel");
             tokio::time::sleep(Duration::from_millis(200)).await;
