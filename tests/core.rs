@@ -688,3 +688,42 @@ on_both_backends!(
         });
     }
 );
+
+on_both_backends!(a_client_requests_card_names_its_sla_deadlines, |backend| {
+    let db = TestDb::new(backend);
+    runtime().block_on(async {
+        let bot = Bot::start(&db, 3).await;
+        with_acme(&bot).await;
+        // Tuesday 15:00 UTC; business hours 09:00-17:00 UTC. Normal priority: a first response
+        // within 8 business hours, a resolution within 48.
+        bot.say(&client("bob"), "acme", None, 0, "The export is broken").await;
+        bot.dispatcher.round().await.expect("deliver");
+        let sent = bot.platform.sent.lock().expect("lock").drain(..).collect::<Vec<_>>();
+        let card = sent
+            .iter()
+            .find_map(|o| match o {
+                Outbound::Card { card, .. } => Some(card.clone()),
+                _ => None,
+            })
+            .expect("a card");
+        let sla = card.fields.iter().find(|f| f.label == "SLA").expect("an SLA field");
+        assert_eq!(
+            sla.value,
+            "first response by Wed 25 Nov 2026 15:00 UTC\nresolution by Wed 2 Dec 2026 15:00 UTC"
+        );
+        assert!(
+            card.text().starts_with("#1 opened: \"The export is broken\""),
+            "{}",
+            card.text()
+        );
+        // A team member's own note is no client request: no SLA.
+        bot.say(&team("lea"), "general", None, 0, "@keel track renew the certificate")
+            .await;
+        bot.dispatcher.round().await.expect("deliver");
+        let sent = bot.platform.sent.lock().expect("lock").drain(..).collect::<Vec<_>>();
+        let Some(Outbound::Card { card, .. }) = sent.iter().find(|o| matches!(o, Outbound::Card { .. })) else {
+            panic!("no card: {sent:?}");
+        };
+        assert!(card.fields.iter().all(|f| f.label != "SLA"), "{:?}", card.fields);
+    });
+});

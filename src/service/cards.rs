@@ -8,8 +8,11 @@ use chrono::TimeZone;
 use chrono_tz::Tz;
 use keel_chat::{Card, Choice, DatePick, Field, Outbound};
 
+use super::calendar::team_holidays;
 use super::format::{format_time, mention, quoted};
 use super::keel::Keel;
+use crate::domain::calendar::Calendar;
+use crate::domain::sla::{clocks, show_span, Clock, SlaBook};
 use crate::domain::Status;
 use crate::store::cards::{self, CardRow};
 use crate::store::outbox::{self, Queued};
@@ -19,6 +22,9 @@ use crate::store::Conn;
 
 /// The outbox kind of a card's update.
 pub const CARD_UPDATE: &str = "card_update";
+
+/// The label of a client request's SLA field.
+const SLA: &str = "SLA";
 
 /// How to act on a card without its buttons.
 const HINT: &str = "React 👀 to take it, ✅ when it is done.";
@@ -139,8 +145,12 @@ pub(crate) async fn refresh(
     for queued in out.iter_mut() {
         if let Outbound::Card { card, .. } = &mut queued.outbound {
             if changed.binary_search(&card.task).is_ok() {
-                if let Some(current) = shown.get(conn, keel, card.task).await? {
-                    if cards::look(card)? != cards::look(&current)? {
+                if let Some(current) = shown.get(conn, keel, card.task, now).await? {
+                    // The SLA is added after the opening's words were written; it alone
+                    // does not make them stale.
+                    let mut without_sla = current.clone();
+                    without_sla.fields.retain(|f| f.label != SLA);
+                    if cards::look(card)? != cards::look(&without_sla)? {
                         // Said as it stands now, still as the task's opening.
                         let task = format!("#{} ", card.task);
                         card.summary = current.summary.replacen(&task, &format!("#{} opened: ", card.task), 1);
@@ -156,7 +166,7 @@ pub(crate) async fn refresh(
         }
     }
     for row in cards::of_tasks(conn, changed).await? {
-        let Some(current) = shown.get(conn, keel, row.task_id).await? else {
+        let Some(current) = shown.get(conn, keel, row.task_id, now).await? else {
             continue;
         };
         if let Some(queued) = update(conn, &row, current, now).await? {
@@ -166,25 +176,101 @@ pub(crate) async fn refresh(
     Ok(())
 }
 
-/// The last card read, as most changes touch one task with one card.
+/// The last card read, as most changes touch one task with one card, and the SLA rules, read
+/// once.
 #[derive(Default)]
-struct Shown(Option<(i64, Card)>);
+struct Shown {
+    last: Option<(i64, Card)>,
+    sla: Option<SlaRules>,
+}
 
 impl Shown {
-    async fn get(&mut self, conn: &mut Conn, keel: &Keel, task: i64) -> anyhow::Result<Option<Card>> {
-        if let Some((id, card)) = &self.0 {
+    async fn get(&mut self, conn: &mut Conn, keel: &Keel, task: i64, now: i64) -> anyhow::Result<Option<Card>> {
+        if let Some((id, card)) = &self.last {
             if *id == task {
                 return Ok(Some(card.clone()));
             }
         }
-        let card = current(conn, keel, task).await?;
-        self.0 = card.clone().map(|c| (task, c));
-        Ok(card)
+        let Some((mut card, shown)) = current(conn, keel, task).await? else {
+            self.last = None;
+            return Ok(None);
+        };
+        with_sla(conn, keel, &mut self.sla, &mut card, &shown, now).await?;
+        self.last = Some((task, card.clone()));
+        Ok(Some(card))
     }
 }
 
+/// The team's calendar (with its holidays) and SLA targets, which a card's SLA is read with.
+pub(super) struct SlaRules {
+    calendar: Calendar,
+    book: SlaBook,
+}
+
+/// Adds a client request's SLA to its card: when its first response and its resolution are due,
+/// as times in the team's zone (a card is not redrawn as time passes, so it names deadlines
+/// rather than the time left), paused while it waits on the client, overdue once missed.
+pub(super) async fn with_sla(
+    conn: &mut Conn,
+    keel: &Keel,
+    rules: &mut Option<SlaRules>,
+    card: &mut Card,
+    task: &Task,
+    now: i64,
+) -> anyhow::Result<()> {
+    if !task.requester_is_client {
+        return Ok(());
+    }
+    let rules = match rules {
+        Some(rules) => rules,
+        None => {
+            let mut calendar = Calendar::new(keel.settings.team_tz, keel.settings.team_hours);
+            calendar.holidays = team_holidays(conn, keel).await?;
+            let book = keel.settings.sla_book(conn).await?;
+            rules.insert(SlaRules { calendar, book })
+        }
+    };
+    let changes: Vec<(i64, Status)> = tasks::events(conn, task.id)
+        .await?
+        .iter()
+        .filter_map(|e| Some((e.at, e.event.status_change()?.1)))
+        .collect();
+    let targets = rules.book.targets(task.client_id, task.priority);
+    let (first, resolution) = clocks(
+        &rules.calendar,
+        targets,
+        task.created_at,
+        task.first_response_at,
+        &changes,
+        now,
+    );
+    let tz = keel.settings.team_tz;
+    let by = |left: i64| {
+        let at = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
+        rules
+            .calendar
+            .add_business_seconds(at, left)
+            .map_or_else(|| "?".to_string(), |t| format_time(t.timestamp(), tz))
+    };
+    let mut parts = Vec::new();
+    match first {
+        Clock::Running { left } => parts.push(format!("first response by {}", by(left))),
+        Clock::Missed { .. } if task.first_response_at.is_none() => parts.push("first response overdue".into()),
+        _ => {}
+    }
+    parts.push(match resolution {
+        Clock::Running { left } => format!("resolution by {}", by(left)),
+        Clock::Paused { left } => format!("resolution paused, {} left", show_span(left)),
+        Clock::Missed { .. } if task.status.is_active() => "resolution overdue".into(),
+        Clock::Missed { .. } => "resolved late".into(),
+        Clock::Met { .. } => "resolved in time".into(),
+    });
+    card.fields.push(field(SLA, &parts.join("\n")));
+    Ok(())
+}
+
 /// A task's card as it stands, read from the database.
-async fn current(conn: &mut Conn, keel: &Keel, id: i64) -> anyhow::Result<Option<Card>> {
+async fn current(conn: &mut Conn, keel: &Keel, id: i64) -> anyhow::Result<Option<(Card, Task)>> {
     let Some(view) = tasks::by_id(conn, id).await? else {
         return Ok(None);
     };
@@ -197,15 +283,15 @@ async fn current(conn: &mut Conn, keel: &Keel, id: i64) -> anyhow::Result<Option
         Some(id) => people::member_by_id(conn, id).await?,
         None => None,
     };
-    let mut shown = card(
-        &task,
-        client.as_ref(),
-        owner.as_ref(),
-        keel.settings.team_tz,
-        String::new(),
-    );
-    shown.summary = summary(&task, &shown);
-    Ok(Some(shown))
+    let card = shown(&task, client.as_ref(), owner.as_ref(), keel.settings.team_tz);
+    Ok(Some((card, task)))
+}
+
+/// A task's card as it stands, with the one-line text of a change.
+pub(super) fn shown(task: &Task, client: Option<&Client>, owner: Option<&Member>, tz: Tz) -> Card {
+    let mut shown = card(task, client, owner, tz, String::new());
+    shown.summary = summary(task, &shown);
+    shown
 }
 
 /// The update of one card when its look changed, noted as its new look.
