@@ -1158,3 +1158,56 @@ fn the_files_beside_a_database_are_ignored_by_git() {
         assert!(status.success(), "{path} is not ignored by .gitignore");
     }
 }
+
+/// The Slack app's manifest asks for what keel uses: the events the adapter reads, the Home tab,
+/// the "Track as task" message shortcut under the callback id keel answers, interactivity, the
+/// `/keel` command, and the scopes of the Web API methods keel calls.
+#[test]
+fn the_slack_manifest_asks_for_what_keel_uses() {
+    let manifest: Yaml = serde_yaml_ng::from_str(&read("slack/manifest.yml")).expect("slack/manifest.yml is YAML");
+    let events = words_of(&manifest["settings"]["event_subscriptions"]["bot_events"]);
+    for event in [
+        "app_home_opened",
+        "app_mention",
+        "member_joined_channel",
+        "message.channels",
+        "message.groups",
+        "message.im",
+        "reaction_added",
+    ] {
+        assert!(events.iter().any(|e| e == event), "no {event} in {events:?}");
+    }
+    let home = &manifest["features"]["app_home"];
+    assert_eq!(home["home_tab_enabled"].as_bool(), Some(true), "{home:?}");
+    let shortcuts = manifest["features"]["shortcuts"].as_sequence().expect("shortcuts");
+    assert!(
+        shortcuts
+            .iter()
+            .any(|s| scalar(&s["type"]).as_deref() == Some("message")
+                && scalar(&s["callback_id"]).as_deref() == Some(keel_chat::TRACK_FORM)
+                && scalar(&s["name"]).as_deref() == Some("Track as task")),
+        "{shortcuts:?}"
+    );
+    assert_eq!(
+        manifest["settings"]["interactivity"]["is_enabled"].as_bool(),
+        Some(true)
+    );
+    let commands = manifest["features"]["slash_commands"]
+        .as_sequence()
+        .expect("slash commands");
+    assert!(commands
+        .iter()
+        .any(|c| scalar(&c["command"]).as_deref() == Some("/keel")));
+    let scopes = words_of(&manifest["oauth_config"]["scopes"]["bot"]);
+    for scope in [
+        "chat:write",
+        "commands",
+        "im:write",
+        "reactions:read",
+        "reactions:write",
+        "users:read",
+        "files:write",
+    ] {
+        assert!(scopes.iter().any(|s| s == scope), "no {scope} in {scopes:?}");
+    }
+}

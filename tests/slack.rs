@@ -455,9 +455,25 @@ async fn acked(fake: &FakeSlack, envelope: String) {
 /// keel with the Slack adapter, reached over the Events API (its endpoints on a free port) or
 /// Socket Mode; the dispatcher delivers to the fake.
 async fn keel_on_slack(db: &support::TestDb, fake: &FakeSlack, events_api: bool) -> Transport {
+    start_on_slack(db, fake, events_api, false).await
+}
+
+/// keel on Slack as [`keel_on_slack`], with its scheduler running too.
+async fn keel_on_slack_with_jobs(db: &support::TestDb, fake: &FakeSlack, events_api: bool) -> Transport {
+    start_on_slack(db, fake, events_api, true).await
+}
+
+async fn start_on_slack(db: &support::TestDb, fake: &FakeSlack, events_api: bool, jobs: bool) -> Transport {
     let store = Store::open(&db.url).await.expect("store");
     let core = Keel::new(store.clone(), Arc::new(keel::clock::SystemClock), Settings::default());
     let committed = Arc::new(Notify::new());
+    if jobs {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        // Kept for the test's whole run: the scheduler stops when its sender goes.
+        std::mem::forget(stop);
+        let scheduler = keel::service::scheduler::Scheduler::new(core.clone());
+        tokio::spawn(scheduler.run(committed.clone(), Arc::new(Notify::new()), stopped));
+    }
     let (ingest, _writer) = Ingest::start(core, committed.clone());
     let slack = slack_client(fake, TOKEN);
     let translator = keel_slack::inbound::Translator::new(slack.clone());
@@ -1561,6 +1577,288 @@ fn cards_on_slack_in_socket_mode() {
     support::runtime().block_on(async {
         for backend in ["sqlite", "postgres"] {
             cards_on_slack(backend, false).await;
+        }
+    });
+}
+
+/// A home view's sections: each header with the lines and the card headings under it.
+fn home_sections(view: &serde_json::Value) -> Vec<(String, Vec<String>)> {
+    let mut sections: Vec<(String, Vec<String>)> = Vec::new();
+    for block in view["blocks"].as_array().into_iter().flatten() {
+        let text = block["text"]["text"].as_str().unwrap_or_default().to_string();
+        match block["type"].as_str() {
+            Some("header") => sections.push((text, Vec::new())),
+            Some("section") => {
+                if let Some(last) = sections.last_mut() {
+                    last.1.push(text.trim_matches('*').to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    sections
+}
+
+/// The lines of the home section headed `heading`.
+fn home_section(view: &serde_json::Value, heading: &str) -> Vec<String> {
+    home_sections(view)
+        .into_iter()
+        .find(|(h, _)| h.starts_with(heading))
+        .map(|(_, lines)| lines)
+        .unwrap_or_default()
+}
+
+/// Waits until keel publishes a home for `user` that `fits`.
+async fn home_where(fake: &FakeSlack, user: &str, fits: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(home) = fake.homes(user).into_iter().rev().find(|h| fits(h)) {
+            return home;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no such home: {:?}",
+            fake.homes(user).last().map(home_sections)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until keel has opened `n` modals.
+async fn modal(fake: &FakeSlack, n: usize) -> keel_fake_slack::Modal {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(m) = fake.modals().get(n - 1) {
+            return m.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} modals",
+            fake.modals().len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A modal input's initial value: text, select, user or date.
+fn initial(modal: &keel_fake_slack::Modal, block: &str) -> Option<String> {
+    let input = modal.view["blocks"]
+        .as_array()?
+        .iter()
+        .find(|b| b["block_id"] == block)?;
+    let e = &input["element"];
+    [
+        &e["initial_value"],
+        &e["initial_option"]["value"],
+        &e["initial_user"],
+        &e["initial_date"],
+    ]
+    .into_iter()
+    .find_map(|v| v.as_str().map(str::to_string))
+}
+
+/// The App Home lists a member's work and follows it: an unowned request waits for an owner,
+/// Take pressed in the home moves it to the member's tasks. "Track as task" on a Slack Connect
+/// message in a channel linked to no client opens a form filled in from the message; submitted
+/// (twice: a retry) with a client chosen, it makes one task linked to the message, with the
+/// card in its thread. `/keel track` alone opens the form; submitted, it makes the task as
+/// filled in. A client's shortcut is refused to them alone.
+async fn views_on_slack(backend: &str, events_api: bool) {
+    let fake = support::fake_slack(TOKEN, CHANNELS, USERS).await;
+    fake.add_channel("C0BETA", "beta-shared");
+    fake.add_user("UCARA", "cara", "TBETA", "Europe/Paris");
+    let db = support::TestDb::new(backend);
+    let keel = keel_on_slack_with_jobs(&db, &fake, events_api).await;
+    keel.command(&fake, "ULEA", "client add acme \"Acme Corp\" <#C0ACME|acme>", "K1")
+        .await;
+    keel.command(&fake, "ULEA", "client add beta \"Beta GmbH\"", "K2").await;
+
+    // lea opens her home: nothing yet, and the team's figures (she is the admin).
+    keel.event(&fake, &fake.home_opened("ULEA")).await;
+    let home = home_where(&fake, "ULEA", |_| true).await;
+    assert_eq!(home_section(&home, "Your open tasks"), ["Nothing is yours right now."]);
+    assert!(
+        home_sections(&home).iter().any(|(h, _)| h.starts_with("This week")),
+        "{:?}",
+        home_sections(&home)
+    );
+
+    // bob asks; the request waits for an owner in lea's home, then she takes it from there.
+    let asked = fake.user_says("C0ACME", "UBOB", "Could you export the Q3 invoices by Friday?", None);
+    keel.event(&fake, &asked).await;
+    let home = home_where(&fake, "ULEA", |h| {
+        !home_section(h, "Waiting for an owner").is_empty()
+            && home_section(h, "Waiting for an owner")[0].starts_with("#1 ")
+    })
+    .await;
+    assert!(home_section(&home, "Your open tasks")[0].starts_with("Nothing"));
+    let take = fake
+        .press_in_home("ULEA", "TTEAM", 1, "Take")
+        .expect("Take on #1 in the home");
+    keel.interaction(&fake, &take).await;
+    let home = home_where(&fake, "ULEA", |h| {
+        home_section(h, "Your open tasks")
+            .first()
+            .is_some_and(|l| l.starts_with("#1 "))
+    })
+    .await;
+    assert_eq!(
+        home_section(&home, "Waiting for an owner"),
+        ["No client request is waiting for an owner."]
+    );
+    assert_eq!(support::tasks_json(&db)[0]["owner"], "lea");
+    let answered = fake.keel_posts();
+    assert!(
+        answered
+            .iter()
+            .any(|p| p.channel == "DULEA" && p.text.contains("#1 owner")),
+        "{answered:?}"
+    );
+
+    // cara (Beta's workspace, a Slack Connect channel linked to no client) asks: no task.
+    let said = fake.user_says(
+        "C0BETA",
+        "UCARA",
+        "Can you check the failed SEPA payment from Monday? urgent",
+        None,
+    );
+    keel.event(&fake, &said).await;
+    assert_eq!(support::tasks_json(&db).len(), 1);
+    let shortcut = fake.message_shortcut(&said, "ULEA", "TTEAM", "track");
+    keel.interaction(&fake, &shortcut).await;
+    let form = modal(&fake, 1).await;
+    assert_eq!(form.user, "ULEA");
+    assert_eq!(
+        initial(&form, "title").as_deref(),
+        Some("Can you check the failed SEPA payment from Monday? urgent")
+    );
+    assert_eq!(initial(&form, "priority").as_deref(), Some("urgent"));
+    assert_eq!(initial(&form, "owner").as_deref(), Some("ULEA"));
+    assert_eq!(initial(&form, "client"), None, "the channel has no client");
+    let submitted = fake
+        .submit(
+            &form.id,
+            "ULEA",
+            "TTEAM",
+            &[("client", "beta"), ("title", "Failed SEPA payment from Monday")],
+        )
+        .expect("a submission");
+    keel.interaction(&fake, &submitted).await;
+    keel.interaction(&fake, &submitted).await;
+    let tasks = support::tasks_json(&db);
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    let tracked = &tasks[1];
+    assert_eq!(tracked["title"], "Failed SEPA payment from Monday");
+    assert_eq!(tracked["client"], "beta");
+    assert_eq!(tracked["owner"], "lea");
+    assert_eq!(tracked["priority"], "urgent");
+    assert_eq!(tracked["source"], "shortcut");
+    let ts = said["event"]["ts"].as_str().expect("ts");
+    let link = format!("https://team.slack.com/archives/C0BETA/p{}", ts.replace('.', ""));
+    let store = Store::open(&db.url).await.expect("store");
+    let mut conn = store.pool().acquire().await.expect("a connection");
+    let stored = keel::store::tasks::by_id(&mut conn, 2)
+        .await
+        .expect("read")
+        .expect("#2");
+    assert_eq!(stored.task.permalink.as_deref(), Some(link.as_str()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let card = loop {
+        let found = fake
+            .keel_posts()
+            .into_iter()
+            .find(|p| p.channel == "C0BETA" && p.text.starts_with("#2 opened"));
+        if let Some(card) = found {
+            break card;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no card for #2: {:?}",
+            fake.keel_posts()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        card.thread_ts.as_deref(),
+        Some(ts),
+        "the card is in the message's thread"
+    );
+    assert!(card_of(&card).1.contains(&"*Client*\nbeta".to_string()));
+
+    // `/keel track` alone opens the form; submitted, it makes the task as filled in.
+    let trigger = fake.slash_trigger("ULEA");
+    keel.command(&fake, "ULEA", "track", &trigger).await;
+    let form = modal(&fake, 2).await;
+    assert_eq!(initial(&form, "title"), None);
+    assert_eq!(
+        initial(&form, "client").as_deref(),
+        Some("acme"),
+        "the channel's client"
+    );
+    let submitted = fake
+        .submit(
+            &form.id,
+            "ULEA",
+            "TTEAM",
+            &[
+                ("title", "Renew the TLS certificate"),
+                ("due", "2031-04-01"),
+                ("priority", "high"),
+                ("owner", "UMAX"),
+            ],
+        )
+        .expect("a submission");
+    keel.interaction(&fake, &submitted).await;
+    let tasks = support::tasks_json(&db);
+    assert_eq!(tasks.len(), 3, "{tasks:?}");
+    assert_eq!(tasks[2]["title"], "Renew the TLS certificate");
+    assert_eq!(tasks[2]["client"], "acme");
+    assert_eq!(
+        tasks[2]["owner"], "max",
+        "a teammate keel had not seen joins as the owner"
+    );
+    assert_eq!(tasks[2]["priority"], "high");
+    assert_eq!(tasks[2]["source"], "slash");
+    assert!(
+        tasks[2]["due_at"].as_str().is_some_and(|d| d.starts_with("2031-04-01")),
+        "{}",
+        tasks[2]
+    );
+
+    // bob is a client: his shortcut is refused to him alone, and opens nothing.
+    let bobs = fake.message_shortcut(&asked, "UBOB", "TACME", "track");
+    keel.interaction(&fake, &bobs).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let refused = loop {
+        if let Some(p) = fake
+            .keel_posts()
+            .into_iter()
+            .find(|p| p.only_for.as_deref() == Some("UBOB"))
+        {
+            break p;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "bob was told nothing");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(refused.channel, "C0ACME");
+    assert!(refused.text.contains("team members"), "{}", refused.text);
+    assert_eq!(fake.modals().len(), 2, "no form for a client");
+}
+
+#[test]
+fn home_shortcut_and_track_form_over_the_events_api() {
+    support::runtime().block_on(async {
+        for backend in ["sqlite", "postgres"] {
+            views_on_slack(backend, true).await;
+        }
+    });
+}
+
+#[test]
+fn home_shortcut_and_track_form_in_socket_mode() {
+    support::runtime().block_on(async {
+        for backend in ["sqlite", "postgres"] {
+            views_on_slack(backend, false).await;
         }
     });
 }

@@ -80,6 +80,13 @@ impl Posted {
                 message_id,
                 card,
             } => posted(Some(conversation), None, Some(message_id), card.text()),
+            Outbound::Form {
+                conversation,
+                user,
+                form,
+                ..
+            } => posted(Some(conversation), Some(user), None, format!("form: {}", form.title)),
+            Outbound::Home { user, .. } => posted(None, Some(user), None, "home".to_string()),
             Outbound::Mail(mail) => posted(
                 mail.to.first().map(|a| &a.email),
                 None,

@@ -130,6 +130,7 @@ word_enum!(
         Mention => "mention",
         Slash => "slash",
         Reaction => "reaction",
+        Shortcut => "shortcut",
         Auto => "auto",
         Email => "email",
         Playbook => "playbook",

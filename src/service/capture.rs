@@ -61,6 +61,7 @@ pub(super) async fn conversation(turn: &mut Turn<'_>, text: &str) -> Outcome {
                 message_id: &inbound.message_id,
                 thread: reply_thread(inbound),
                 answer_here: true,
+                fixed: None,
             };
             open_task(turn, request).await.map(|_| ())
         }
@@ -278,6 +279,7 @@ pub(super) async fn reaction(turn: &mut Turn<'_>, emoji: &str, message_id: &str)
                 // The answer threads under the reacted message, not under the reaction.
                 thread: Some(inbound.thread.clone().unwrap_or_else(|| message_id.to_string())),
                 answer_here: true,
+                fixed: None,
             };
             open_task(turn, request).await.map(|_| ())
         }

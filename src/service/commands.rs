@@ -327,6 +327,7 @@ async fn track(turn: &mut Turn<'_>, text: &str, slash: bool) -> Outcome {
         message_id: &inbound.message_id,
         thread: reply_thread(inbound),
         answer_here: true,
+        fixed: None,
     };
     open_task(turn, request).await.map(|_| ())
 }

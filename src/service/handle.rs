@@ -8,7 +8,7 @@ use super::keel::{Handled, Keel};
 use super::outcome::{Fail, Outcome};
 use super::savepoint::Savepoint;
 use super::turn::{reply_thread, Turn, Who};
-use super::{capture, cards, commands, mail, standup, surveys};
+use super::{capture, cards, commands, forms, home, mail, standup, surveys};
 use crate::store::outbox::{self, Queued};
 use crate::store::people::{self, Client};
 use crate::store::{tasks, Conn};
@@ -68,8 +68,12 @@ impl Keel {
         batch.writes.flush(&mut tx).await?;
         let changed = batch.writes.take_changed();
         cards::refresh(&mut tx, self, &changed, &mut out, now).await?;
+        let homes = home::tasks_changed(&mut tx, &changed, now).await?;
         outbox::enqueue_queued(&mut tx, &out, now).await?;
         tx.commit().await?;
+        if homes {
+            self.jobs_added.notify_one();
+        }
         count_handled(events, &fresh, batch.writes.created());
         Ok(fresh
             .into_iter()
@@ -213,6 +217,8 @@ fn count_handled(events: &[Inbound], fresh: &[bool], tasks_created: u64) {
                 InboundKind::Edit { .. } => "edit",
                 InboundKind::Action { .. } => "action",
                 InboundKind::Mail(_) => "mail",
+                InboundKind::FormAsked { .. } | InboundKind::FormSent { .. } => "form",
+                InboundKind::HomeOpened => "home",
             };
             metrics::counter!(observe::INBOUND_EVENTS, "adapter" => adapter, "kind" => kind).increment(1);
         } else {
@@ -256,6 +262,11 @@ async fn route(turn: &mut Turn<'_>) -> Outcome {
         InboundKind::Action { action_id, value, .. } if action_id == CARD_ACTION => commands::press(turn, value).await,
         // Buttons other than keel's questions (answered above) and cards do nothing.
         InboundKind::Action { .. } => Ok(()),
+        InboundKind::FormAsked { form, trigger, message } => {
+            forms::asked(turn, form, trigger, message.as_deref()).await
+        }
+        InboundKind::FormSent { form, values, context } => forms::sent(turn, form, values, context).await,
+        InboundKind::HomeOpened => home::opened(turn).await,
     }
 }
 
@@ -265,6 +276,7 @@ fn addresses_keel(inbound: &Inbound) -> bool {
         InboundKind::Command { .. } => true,
         InboundKind::Message { to_keel, .. } => *to_keel || inbound.conversation.direct,
         InboundKind::Action { action_id, .. } => action_id == CARD_ACTION,
+        InboundKind::FormAsked { .. } | InboundKind::FormSent { .. } | InboundKind::HomeOpened => true,
         _ => false,
     }
 }
@@ -286,11 +298,19 @@ fn is_request(inbound: &Inbound) -> bool {
         )
 }
 
-/// The answer to a mistake: to the speaker alone for slash commands and buttons, and for anything
+/// The answer to a mistake: to the speaker alone for slash commands, buttons and forms, and for anything
 /// in a channel shared with a client (whose people need not read the team's typos); in the
 /// thread otherwise.
 fn error_reply(inbound: &Inbound, text: &str, shared: bool) -> Queued {
-    let private = shared || matches!(inbound.kind, InboundKind::Command { .. } | InboundKind::Action { .. });
+    let private = shared
+        || matches!(
+            inbound.kind,
+            InboundKind::Command { .. }
+                | InboundKind::Action { .. }
+                | InboundKind::FormAsked { .. }
+                | InboundKind::FormSent { .. }
+                | InboundKind::HomeOpened
+        );
     let outbound = match private {
         true => Outbound::Ephemeral {
             conversation: inbound.conversation.id.clone(),

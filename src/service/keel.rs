@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use tokio::sync::Notify;
+
 use crate::clock::Clock;
 use crate::kpi::WeekCache;
 use crate::settings::Settings;
@@ -24,6 +26,9 @@ pub struct Keel {
     pub clock: Arc<dyn Clock>,
     pub settings: Settings,
     pub chart_weeks: Arc<WeekCache>,
+    /// Notified after a commit that scheduled jobs to run soon, so the scheduler wakes for
+    /// them rather than at its next planned time.
+    pub jobs_added: Arc<Notify>,
 }
 
 impl Keel {
@@ -33,6 +38,7 @@ impl Keel {
             clock,
             settings,
             chart_weeks: Arc::default(),
+            jobs_added: Arc::default(),
         }
     }
 }

@@ -134,6 +134,7 @@ async fn new_request(turn: &mut Turn<'_>, settings: &MailSettings, client: Optio
         message_id: &inbound.message_id,
         thread: Some(inbound.message_id.clone()),
         answer_here: false,
+        fixed: None,
     };
     let task = open_task(turn, request).await?;
     turn.record(&task, TaskEvent::Mail(received(turn, mail))).await?;

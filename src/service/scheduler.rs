@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 
 use super::context::{Ctx, Next};
 use super::keel::Keel;
-use super::{chases, kpi, standup, surveys, sweep};
+use super::{chases, home, kpi, standup, surveys, sweep};
 use crate::store::jobs::{self, Job, JobKind};
 use crate::store::outbox;
 
@@ -74,6 +74,7 @@ impl Scheduler {
         jobs::schedule_many(&mut tx, &later).await?;
         let changed = crate::store::tasks::changed_since(&mut tx, events_before).await?;
         super::cards::refresh(&mut tx, &self.keel, &changed, &mut out, now.timestamp()).await?;
+        super::home::tasks_changed(&mut tx, &changed, now.timestamp()).await?;
         outbox::enqueue_queued(&mut tx, &out, now.timestamp()).await?;
         tx.commit().await?;
         for job in &due {
@@ -131,6 +132,7 @@ impl Scheduler {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = changed.notified() => {}
+                _ = self.keel.jobs_added.notified() => {}
                 _ = stop.changed() => return,
             }
         }
@@ -147,6 +149,7 @@ async fn run_job(ctx: &mut Ctx<'_>, job: &Job) -> anyhow::Result<Next> {
         Some(JobKind::WeeklyKpi) => kpi::weekly_job(ctx, job).await,
         Some(JobKind::NpsSurvey) => surveys::nps_job(ctx, job).await,
         Some(JobKind::ChaseNotice) => chases::notice_job(ctx, job).await,
+        Some(JobKind::HomeRefresh) => home::refresh_job(ctx, job).await,
         None => {
             tracing::warn!(job = %job.key, "unknown job kind; deleting it");
             Ok(Next::Done)

@@ -33,21 +33,36 @@ pub(super) struct Request<'a> {
     /// Whether keel answers in the conversation with what it understood (not by mail: the mail
     /// adapter's card and acknowledgement say it).
     pub answer_here: bool,
+    /// What a person settled in a form, taken as is instead of read from the text.
+    pub fixed: Option<Fixed>,
+}
+
+/// A new task's fields as a person chose them (the track form).
+pub(super) struct Fixed {
+    pub title: String,
+    pub client: Option<Client>,
+    pub owner: Option<Member>,
+    pub due_at: Option<i64>,
+    pub priority: Priority,
+    /// The link to the message the task comes from.
+    pub permalink: Option<String>,
 }
 
 /// Opens a task from a request and answers with everything keel understood.
 pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outcome<Task> {
     let inbound = turn.inbound;
-    let understood = understand(request.text, &turn.due_context());
-    if understood.title.is_empty() {
-        return user("there is nothing to track in an empty message");
-    }
-    let (owner, client, unknown_people) = owner_and_client(turn, &understood, &request).await?;
+    let (understood, owner, client, unknown_people) = read(turn, &request).await?;
     let frustrated = request.requester_is_client && understood.sentiment <= FRUSTRATED;
     let mut priority = understood.priority.unwrap_or(Priority::Normal);
-    if frustrated {
+    if frustrated && request.fixed.is_none() {
         priority = priority.max(Priority::High);
     }
+    let fixed_due = request.fixed.as_ref().and_then(|f| f.due_at);
+    let permalink = request
+        .fixed
+        .as_ref()
+        .and_then(|f| f.permalink.clone())
+        .or_else(|| inbound.permalink.clone());
     let at = turn.at().timestamp();
     let id = turn.next_task_id().await?;
     let thread = request.thread.clone();
@@ -59,7 +74,7 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
         channel: inbound.conversation.id.clone(),
         channel_name: inbound.conversation.name.clone(),
         thread: thread.clone(),
-        permalink: inbound.permalink.clone(),
+        permalink,
         requester_id: request.requester.id.clone(),
         requester_name: crate::domain::clean_name(&request.requester.name),
         requester_is_client: request.requester_is_client,
@@ -70,7 +85,7 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
         sentiment: understood.sentiment,
         frustrated,
         created_at: at,
-        due_at: understood.due.as_ref().map(|d| d.at.timestamp()),
+        due_at: fixed_due.or(understood.due.as_ref().map(|d| d.at.timestamp())),
         first_response_at: None,
         resolved_at: None,
         last_activity_at: at,
@@ -125,6 +140,34 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
         }
     }
     Ok(task)
+}
+
+/// What a request says: read from its text, or as a form settled it; who owns it, its client,
+/// and the people it names whom nobody in the team has.
+async fn read(
+    turn: &mut Turn<'_>,
+    request: &Request<'_>,
+) -> Outcome<(Understood, Option<Member>, Option<Client>, Vec<String>)> {
+    let mut understood = understand(request.text, &turn.due_context());
+    if let Some(fixed) = &request.fixed {
+        understood = Understood {
+            title: crate::capture::title(&fixed.title),
+            due: None,
+            unclear_due: None,
+            priority: Some(fixed.priority),
+            mentions: Vec::new(),
+            for_words: Vec::new(),
+            sentiment: understood.sentiment,
+        };
+    }
+    if understood.title.is_empty() {
+        return user("there is nothing to track in an empty message");
+    }
+    let (owner, client, unknown_people) = match &request.fixed {
+        Some(fixed) => (fixed.owner.clone(), fixed.client.clone(), Vec::new()),
+        None => owner_and_client(turn, &understood, request).await?,
+    };
+    Ok((understood, owner, client, unknown_people))
 }
 
 /// What keel could not settle about a new task: a due date that reads two ways, people it does

@@ -23,10 +23,12 @@ pub enum JobKind {
     NpsSurvey,
     /// Telling a task's owner (or whoever answers for it) that its client is chasing it.
     ChaseNotice,
+    /// Publishing a member's home again after tasks changed.
+    HomeRefresh,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 7] = [
+    pub const ALL: [JobKind; 8] = [
         JobKind::StandupPrompt,
         JobKind::StandupReminder,
         JobKind::StandupSummary,
@@ -34,6 +36,7 @@ impl JobKind {
         JobKind::WeeklyKpi,
         JobKind::NpsSurvey,
         JobKind::ChaseNotice,
+        JobKind::HomeRefresh,
     ];
 
     /// The name stored in the `kind` column (and the start of most job keys).
@@ -46,6 +49,7 @@ impl JobKind {
             JobKind::WeeklyKpi => "weekly_kpi",
             JobKind::NpsSurvey => "nps_survey",
             JobKind::ChaseNotice => "chase_notice",
+            JobKind::HomeRefresh => "home",
         }
     }
 

@@ -8,6 +8,7 @@ pub mod browse;
 pub mod cards;
 pub mod dashboard;
 mod decode;
+pub mod homes;
 pub mod inbox;
 pub mod jobs;
 pub mod journal;
@@ -149,6 +150,7 @@ static MIGRATIONS: &[Migration] = &[
     migration!(13, "0013_dashboard_indexes.sql"),
     migration!(14, "0014_mail.sql"),
     migration!(15, "0015_cards.sql"),
+    migration!(16, "0016_homes.sql"),
 ];
 
 /// A URL safe to show: the password removed.

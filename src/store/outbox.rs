@@ -347,6 +347,8 @@ impl Listed {
             Outbound::Image { caption, .. } => caption.clone(),
             Outbound::Card { card, .. } | Outbound::CardUpdate { card, .. } => card.summary.clone(),
             Outbound::Mail(mail) => mail.subject.clone(),
+            Outbound::Form { form, .. } => form.title.clone(),
+            Outbound::Home { .. } => "home".into(),
         }
     }
 }

@@ -5,10 +5,12 @@
 //! Matrix. Both sides depend on this crate and on nothing of each other.
 
 pub mod card;
+pub mod form;
 pub mod mail;
 pub mod quotes;
 
 pub use card::{Card, DatePick, Field, CARD_ACTION};
+pub use form::{Form, FormField, Home, Input, Quoted, Section, Values, TRACK_FORM};
 pub use mail::{Address, Attachment, Mail, OutboundMail};
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -75,6 +77,22 @@ pub enum InboundKind {
     /// id of its References (the thread's root), `reply_to` its In-Reply-To; the conversation is
     /// the sender's address, where an answer goes.
     Mail(Box<Mail>),
+    /// A person asked for a form (Slack: a message shortcut, `/keel track` without a text):
+    /// `trigger` lets keel open it now (Slack's `trigger_id`, good for 3 s); `message` is the
+    /// message it starts from.
+    FormAsked {
+        form: String,
+        trigger: String,
+        message: Option<Box<Quoted>>,
+    },
+    /// A person submitted a form keel opened: its values, and the context keel gave it.
+    FormSent {
+        form: String,
+        values: Values,
+        context: String,
+    },
+    /// A person opened their home (Slack's App Home).
+    HomeOpened,
 }
 
 /// One event from a chat platform, ready for the core.
@@ -192,6 +210,16 @@ pub enum Outbound {
     },
     /// A mail, threaded by its headers (email only).
     Mail(Box<OutboundMail>),
+    /// A form for one person, opened with the `trigger` of what they just did (Slack: a modal);
+    /// its submission comes back from `conversation`, where it was asked for.
+    Form {
+        conversation: String,
+        user: String,
+        trigger: String,
+        form: Box<Form>,
+    },
+    /// A person's home as it stands (Slack: the App Home, published anew).
+    Home { user: String, home: Box<Home> },
     /// A PNG image with a caption.
     Image {
         conversation: String,
@@ -221,7 +249,7 @@ impl Outbound {
             | Outbound::Card { conversation, .. }
             | Outbound::CardUpdate { conversation, .. }
             | Outbound::Image { conversation, .. } => conversation,
-            Outbound::Direct { user, .. } => user,
+            Outbound::Direct { user, .. } | Outbound::Form { user, .. } | Outbound::Home { user, .. } => user,
             Outbound::Mail(mail) => mail.to.first().map_or("", |a| a.email.as_str()),
         }
     }

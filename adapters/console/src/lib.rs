@@ -362,6 +362,10 @@ impl Adapter for ConsoleOutput {
             Outbound::Card { conversation, card, .. } => render(&place(conversation), &card.text()),
             // A terminal cannot edit what it printed; the answers say what changed.
             Outbound::CardUpdate { .. } => return Ok(Sent::default()),
+            // The console asks for no form and has no home.
+            Outbound::Form { .. } | Outbound::Home { .. } => {
+                return Err(SendError::Rejected("the console has no forms or homes".into()))
+            }
             Outbound::Mail(mail) => render(
                 &format!("mail to {}", mail.to.first().map_or("", |a| a.email.as_str())),
                 &format!("{}\n{}", mail.subject, mail.text),

@@ -76,6 +76,9 @@ impl Matrix {
             }
             Outbound::Card { .. } | Outbound::CardUpdate { .. } => return self.card(key, outbound).await,
             Outbound::Mail(_) => return Err(SendError::Rejected("Matrix does not send mail".into())),
+            Outbound::Form { .. } | Outbound::Home { .. } => {
+                return Err(SendError::Rejected("Matrix has no forms or homes".into()))
+            }
             Outbound::Image {
                 conversation,
                 thread,

@@ -107,7 +107,7 @@ fn markdown(text: &str) -> SlackBlockText {
 }
 
 /// At most `max` characters, with an ellipsis when cut.
-fn cut(text: &str, max: usize) -> String {
+pub(crate) fn cut(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
     }

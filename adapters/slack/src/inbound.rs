@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use keel_chat::quotes::without_quotes;
-use keel_chat::{Conversation, Inbound, InboundKind, Named, Speaker};
+use keel_chat::{Conversation, Inbound, InboundKind, Named, Quoted, Speaker, TRACK_FORM};
 use serde_json::Value;
 use slack_morphism::prelude::*;
 use tokio::sync::Mutex;
@@ -348,6 +348,19 @@ impl Translator {
         match kind {
             "message" | "app_mention" => self.message(event, kind, &channel, &user, conversation).await,
             "reaction_added" => self.reaction(event, &user).await,
+            "app_home_opened" if event["tab"].as_str() == Some("home") => vec![Inbound {
+                adapter: NAME.into(),
+                event_id: format!("home:{user}:{}", event["event_ts"].as_str().unwrap_or_default()),
+                at: text(event, "event_ts").map(|t| instant(&t)).unwrap_or_else(Utc::now),
+                speaker: self.speaker(&user, None).await,
+                conversation,
+                message_id: String::new(),
+                thread: None,
+                reply_to: None,
+                permalink: None,
+                named: Vec::new(),
+                kind: InboundKind::HomeOpened,
+            }],
             "member_joined_channel" => {
                 // Nothing to record (PRODUCT.md gives joining no meaning); learning who the
                 // newcomer is now saves the `users.info` round trip on their first message.
@@ -469,6 +482,15 @@ impl Translator {
         let trigger = text(form, "trigger_id").unwrap_or_else(|| format!("{}", Utc::now().timestamp_micros()));
         let speaker = self.speaker(&user, text(form, "team_id").as_deref()).await;
         let command = text(form, "text").unwrap_or_default().trim().to_string();
+        // `/keel track` with nothing to track opens the form that asks for it.
+        let kind = match command.eq_ignore_ascii_case("track") && form.get("trigger_id").is_some() {
+            true => InboundKind::FormAsked {
+                form: TRACK_FORM.into(),
+                trigger: trigger.clone(),
+                message: None,
+            },
+            false => InboundKind::Command { text: command.clone() },
+        };
         Some(Inbound {
             adapter: NAME.into(),
             event_id: format!("cmd:{trigger}"),
@@ -485,20 +507,31 @@ impl Translator {
             reply_to: None,
             permalink: None,
             named: self.named(&command).await,
-            kind: InboundKind::Command { text: command },
+            kind,
         })
     }
 
     /// Block actions (buttons) from `/slack/interactivity` or a Socket Mode `interactive`
     /// envelope.
     pub async fn interaction(&self, payload: &Value) -> Vec<Inbound> {
-        if payload["type"].as_str() != Some("block_actions") {
-            return Vec::new();
+        match payload["type"].as_str() {
+            Some("block_actions") => self.actions(payload).await,
+            Some("message_action") => self.shortcut(payload).await.into_iter().collect(),
+            Some("view_submission") => self.submitted(payload).await.into_iter().collect(),
+            _ => Vec::new(),
         }
+    }
+
+    /// Block actions: presses on keel's messages, and on the cards of a member's home (whose
+    /// answers go to the member's conversation with keel: a home has no channel).
+    async fn actions(&self, payload: &Value) -> Vec<Inbound> {
         let Some(user) = payload["user"]["id"].as_str() else {
             return Vec::new();
         };
-        let channel = payload["channel"]["id"].as_str().unwrap_or_default().to_string();
+        let channel = match crate::views::from_home(payload) {
+            true => user.to_string(),
+            false => payload["channel"]["id"].as_str().unwrap_or_default().to_string(),
+        };
         let message_ts = payload["message"]["ts"].as_str().map(str::to_string);
         let speaker = self.speaker(user, payload["user"]["team_id"].as_str()).await;
         let mut out = Vec::new();
@@ -521,7 +554,7 @@ impl Translator {
                 conversation: Conversation {
                     id: channel.clone(),
                     name: channel.clone(),
-                    direct: channel.starts_with('D'),
+                    direct: channel.starts_with('D') || channel == user,
                 },
                 message_id: message_ts.clone().unwrap_or_default(),
                 thread,
@@ -536,5 +569,80 @@ impl Translator {
             });
         }
         out
+    }
+
+    /// The "Track as task" message shortcut: the form, started from the message.
+    async fn shortcut(&self, payload: &Value) -> Option<Inbound> {
+        let user = payload["user"]["id"].as_str()?;
+        let trigger = text(payload, "trigger_id")?;
+        let channel = payload["channel"]["id"].as_str()?.to_string();
+        let message = &payload["message"];
+        let ts = text(message, "ts").or_else(|| text(payload, "message_ts"))?;
+        let thread = text(message, "thread_ts").filter(|t| *t != ts);
+        let author = match text(message, "user") {
+            Some(id) => {
+                let team = message["user_team"].as_str().or(message["team"].as_str());
+                Some(self.speaker(&id, team).await)
+            }
+            None => None,
+        };
+        let permalink = self.permalink(&channel, &ts, thread.as_deref()).await;
+        let body = without_quotes(&text(message, "text").unwrap_or_default());
+        Some(Inbound {
+            adapter: NAME.into(),
+            event_id: format!("shortcut:{trigger}"),
+            at: text(payload, "action_ts").map(|t| instant(&t)).unwrap_or_else(Utc::now),
+            speaker: self.speaker(user, payload["user"]["team_id"].as_str()).await,
+            conversation: Conversation {
+                id: channel.clone(),
+                name: payload["channel"]["name"].as_str().unwrap_or(&channel).to_string(),
+                direct: channel.starts_with('D'),
+            },
+            message_id: format!("shortcut:{trigger}"),
+            thread: thread.clone(),
+            reply_to: None,
+            permalink: permalink.clone(),
+            named: Vec::new(),
+            kind: InboundKind::FormAsked {
+                form: TRACK_FORM.into(),
+                trigger,
+                message: Some(Box::new(Quoted {
+                    message_id: ts,
+                    text: body,
+                    author,
+                    thread,
+                    permalink,
+                })),
+            },
+        })
+    }
+
+    /// A submitted modal of keel's, in the conversation it was asked in.
+    async fn submitted(&self, payload: &Value) -> Option<Inbound> {
+        let user = payload["user"]["id"].as_str()?;
+        let view_id = payload["view"]["id"].as_str()?;
+        let (form, channel, context, values) = crate::views::submission(payload)?;
+        // A chosen owner keel has not seen yet joins the team as a teammate named in a command.
+        let named = match values.get("owner") {
+            Some(owner) => self.named(&format!("<@{owner}>")).await,
+            None => Vec::new(),
+        };
+        Some(Inbound {
+            adapter: NAME.into(),
+            event_id: format!("view:{view_id}"),
+            at: Utc::now(),
+            speaker: self.speaker(user, payload["user"]["team_id"].as_str()).await,
+            conversation: Conversation {
+                id: channel.clone(),
+                name: channel.clone(),
+                direct: channel.starts_with('D'),
+            },
+            message_id: format!("view:{view_id}"),
+            thread: None,
+            reply_to: None,
+            permalink: None,
+            named,
+            kind: InboundKind::FormSent { form, values, context },
+        })
     }
 }

@@ -2,7 +2,8 @@
 //! Slack events as `Inbound` values.
 //!
 //! Sending: `chat.postMessage` in threads (a task's card as Block Kit, see `card`),
-//! `chat.update` (a card shown anew), `chat.postEphemeral`, `reactions.add`,
+//! `chat.update` (a card shown anew), `chat.postEphemeral`, `reactions.add`, `views.open` and
+//! `views.publish` (a form as a modal, a member's App Home: see `views`),
 //! `conversations.open` for direct messages, and the external file upload for images. Slack's
 //! `ratelimited` answers (HTTP 429 with `Retry-After`, or `ok:false`) become
 //! `SendError::RetryAfter`, so the outbox waits as asked; messages to one channel are paced to
@@ -12,6 +13,7 @@ mod card;
 pub mod events;
 pub mod inbound;
 pub mod socket;
+mod views;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -202,6 +204,31 @@ impl Slack {
         }
     }
 
+    /// A form as a modal (`views.open`, with the trigger of the press or command that asked for
+    /// it: Slack accepts it for 3 s), or a member's App Home (`views.publish`).
+    async fn view(&self, outbound: &Outbound) -> Result<Sent, SendError> {
+        let session = self.client.open_session(&self.token);
+        match outbound {
+            Outbound::Form {
+                conversation,
+                trigger,
+                form,
+                ..
+            } => {
+                let view = views::modal(form, conversation)
+                    .ok_or_else(|| SendError::Rejected("the form's context is too long for Slack".into()))?;
+                let request = SlackApiViewsOpenRequest::new(trigger.as_str().into(), view);
+                self.api("views.open", session.views_open(&request)).await?;
+            }
+            Outbound::Home { user, home } => {
+                let request = SlackApiViewsPublishRequest::new(user.as_str().into(), views::home(home));
+                self.api("views.publish", session.views_publish(&request)).await?;
+            }
+            _ => return Err(SendError::Rejected("not a view".into())),
+        }
+        Ok(Sent { message_id: None })
+    }
+
     async fn deliver(&self, key: Option<&str>, outbound: &Outbound) -> Result<Sent, SendError> {
         let session = self.client.open_session(&self.token);
         match outbound {
@@ -267,6 +294,7 @@ impl Slack {
                 self.api("reactions.add", add).await?;
                 Ok(Sent { message_id: None })
             }
+            Outbound::Form { .. } | Outbound::Home { .. } => self.view(outbound).await,
             Outbound::Mail(_) => Err(SendError::Rejected("Slack does not send mail".into())),
             Outbound::Image {
                 conversation,

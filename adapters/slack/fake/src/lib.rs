@@ -15,6 +15,9 @@ use axum::routing::{any, post};
 use axum::Router;
 use serde_json::{json, Map, Value};
 
+mod views;
+pub use views::Modal;
+
 /// A message as it appears in a channel (or, for an ephemeral one, to one user).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Post {
@@ -63,6 +66,11 @@ struct Fake {
     /// Envelopes not yet acknowledged: (id, type, payload, connection it was last sent on, when).
     envelopes: Vec<Envelope>,
     acked: Vec<String>,
+    /// Trigger ids given out (with a shortcut, a command, a press): whose, and when.
+    triggers: HashMap<String, (String, Instant)>,
+    modals: Vec<Modal>,
+    /// Each user's App Home views as published, oldest first.
+    homes: HashMap<String, Vec<Value>>,
 }
 
 #[derive(Clone)]
@@ -937,10 +945,17 @@ async fn web_api(
             }
             ok(json!({"channel": channel, "permalink": permalink}))
         }
+        "views.open" | "views.publish" => views::api(&mut s, &method, &p),
         "chat.postMessage" | "chat.postEphemeral" => {
-            let Some(channel) = text(&p, "channel") else {
+            let Some(mut channel) = text(&p, "channel") else {
                 return error("channel_not_found");
             };
+            // A user id posts to that user's conversation with the app.
+            if !s.channels.contains_key(&channel) && s.users.contains_key(&channel) {
+                let user = channel.clone();
+                channel = format!("D{user}");
+                s.channels.insert(channel.clone(), user);
+            }
             if !s.channels.contains_key(&channel) {
                 return error("channel_not_found");
             }
