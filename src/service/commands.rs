@@ -1,6 +1,7 @@
 //! One handler per command. Each checks, changes the task and its log together, and answers.
 
 use chrono_tz::Tz;
+use keel_chat::Outbound;
 
 use super::format::{card, channel_label, format_time, list_line, mention, quoted, task_ref};
 use super::lookup::{client_named, existing, member_named, speaker_member};
@@ -59,12 +60,25 @@ pub(super) async fn run(turn: &mut Turn<'_>, text: &str, slash: bool) -> Outcome
 }
 
 /// A card's button, menu entry or date: the command it carries, run as if typed after `/keel`
-/// (the same permissions, the same answers); anything else is no button of keel's.
+/// (the same permissions, the same mistakes answered); anything else is no button of keel's. The
+/// card answers a press that worked: it is edited to show the change, so the command's own answer
+/// in the conversation is not posted (messages to others, a direct note to a new owner or the
+/// CSAT question, still go).
 pub(super) async fn press(turn: &mut Turn<'_>, command: &str) -> Outcome {
     match command::parse(command) {
         Ok((command, spec)) => {
             permit(turn, spec)?;
-            execute(turn, command, true).await
+            let before = turn.out.len();
+            execute(turn, command, true).await?;
+            let here = turn.inbound.conversation.id.clone();
+            let mut n = 0;
+            turn.out.retain(|queued| {
+                n += 1;
+                let answer =
+                    matches!(&queued.outbound, Outbound::Message { conversation, .. } if *conversation == here);
+                n <= before || !(answer && queued.kind == "reply")
+            });
+            Ok(())
         }
         Err(ParseError::Usage(message)) => user(message),
         Err(ParseError::NotACommand) => user("that button does nothing here"),
