@@ -7,15 +7,25 @@
 
 use std::collections::HashMap;
 
-use keel_chat::Inbound;
+use keel_chat::{Inbound, InboundKind};
 
 use crate::domain::{Source, Status};
+use crate::store::jobs;
 use crate::store::people::{self, Client, Contact};
 use crate::store::tasks::{self, Task};
 use crate::store::writes::Writes;
 use crate::store::Conn;
 
 type Key = (String, String);
+
+/// The kind of the notice that says a mail's sender was acknowledged within an hour.
+pub(super) const ACK_NOTICE: &str = "mail_ack";
+
+/// The notice key of acknowledging mail from `sender` in the hour of `at` (a batch of mails
+/// looks them up at once).
+pub(super) fn ack_key(sender: &str, at: i64) -> String {
+    format!("mail_ack:{sender}:{}", at / 3600)
+}
 
 #[derive(Default)]
 pub(crate) struct Batch {
@@ -26,15 +36,26 @@ pub(crate) struct Batch {
     /// times they were looked up for.
     groupable: HashMap<Key, Vec<Task>>,
     groupable_span: Option<(i64, i64)>,
+    /// Notice keys looked up for this batch, and whether each is recorded (or queued) already.
+    notices: HashMap<String, bool>,
 }
 
 impl Batch {
     /// Looks up, with one query each, the clients of every channel and every outside speaker of
     /// these events, and the tasks their top-level messages may join (`window` as in grouping).
     pub async fn prefetch(&mut self, conn: &mut Conn, events: &[&Inbound], window: i64) -> anyhow::Result<()> {
+        // A mail's client may be its sender's domain's.
         let mut channels: Vec<Key> = events
             .iter()
-            .map(|e| (e.adapter.clone(), e.conversation.id.clone()))
+            .flat_map(|e| {
+                let domain = match &e.kind {
+                    InboundKind::Mail(_) => keel_chat::mail::domain_of(&e.conversation.id),
+                    _ => None,
+                };
+                std::iter::once(e.conversation.id.as_str())
+                    .chain(domain)
+                    .map(|c| (e.adapter.clone(), c.to_string()))
+            })
             .collect();
         channels.sort();
         channels.dedup();
@@ -57,6 +78,16 @@ impl Batch {
         for (adapter, contact) in people::contacts(conn, &speakers).await? {
             self.contacts
                 .insert((adapter, contact.platform_id.clone()), Some(contact));
+        }
+        let acks: Vec<String> = events
+            .iter()
+            .filter(|e| matches!(e.kind, InboundKind::Mail(_)))
+            .map(|e| ack_key(&e.speaker.id, e.at.timestamp()))
+            .collect();
+        let sent = jobs::notices_sent(conn, &acks).await?;
+        for key in acks {
+            let recorded = sent.contains(&key);
+            self.notices.insert(key, recorded);
         }
         let requests: Vec<&&Inbound> = events
             .iter()
@@ -178,8 +209,25 @@ impl Batch {
         );
     }
 
+    /// Records a notice unless one with this key was: false when one was. A key looked up for
+    /// the batch is decided in memory and its row queued with the batch's; any other is written
+    /// at once.
+    pub async fn first_notice(&mut self, conn: &mut Conn, key: &str, kind: &str, now: i64) -> anyhow::Result<bool> {
+        match self.notices.get_mut(key) {
+            Some(true) => Ok(false),
+            Some(recorded) => {
+                *recorded = true;
+                self.writes.notice(key, kind, now);
+                Ok(true)
+            }
+            None if self.writes.notice_queued(key) => Ok(false),
+            None => jobs::first_notice(conn, key, kind, now).await,
+        }
+    }
+
     /// Forgets every lookup: a command may have changed clients, channels, contacts or tasks.
     pub fn forget(&mut self) {
+        self.notices.clear();
         self.channel_clients.clear();
         self.contacts.clear();
         self.groupable.clear();

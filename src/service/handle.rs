@@ -98,7 +98,7 @@ impl Keel {
                 tracing::info!(event = %inbound.event_id, "a mail from the team's own domain: nothing to do");
                 return Ok(Vec::new());
             }
-            if let (None, Some(domain)) = (&channel_client, mail::sender_domain(&inbound.conversation.id)) {
+            if let (None, Some(domain)) = (&channel_client, keel_chat::mail::domain_of(&inbound.conversation.id)) {
                 channel_client = batch.channel_client(conn, &inbound.adapter, domain).await?;
             }
         }

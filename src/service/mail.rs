@@ -10,6 +10,7 @@
 
 use keel_chat::{Address, Mail, Outbound, OutboundMail};
 
+use super::batch::{ack_key, ACK_NOTICE};
 use super::capture::{reopen_or_chase, touchpoint};
 use super::format::{describe_new_task, quoted, size, task_ref};
 use super::lookup::{client_named, existing};
@@ -200,8 +201,8 @@ async fn card(
 async fn acknowledge(turn: &mut Turn<'_>, settings: &MailSettings, task: &Task, mail: &Mail) -> Outcome {
     let inbound = turn.inbound;
     let at = turn.at().timestamp();
-    let key = format!("mail_ack:{}:{}", inbound.speaker.id, at / 3600);
-    if !turn.unqueued().first_notice(&key, "mail_ack", at).await? {
+    let key = ack_key(&inbound.speaker.id, at);
+    if !turn.first_notice(&key, ACK_NOTICE, at).await? {
         return Ok(());
     }
     let tz = turn.speaker_tz();
@@ -377,11 +378,6 @@ pub(super) async fn link_address(turn: &mut Turn<'_>, key: &str, add: bool, addr
     let done = if add { "added" } else { "removed" };
     turn.reply(format!("client {key}: mail from {address} {done} · mail from {now}"));
     Ok(())
-}
-
-/// The domain of a mail's sender, for the clients linked by domain (`client email acme acme.com`).
-pub(super) fn sender_domain(address: &str) -> Option<&str> {
-    address.rsplit_once('@').map(|(_, d)| d).filter(|d| !d.is_empty())
 }
 
 /// The mail as the task's log keeps it.

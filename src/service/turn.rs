@@ -91,6 +91,11 @@ impl<'a> Turn<'a> {
         Ok(Ctx::new(&mut *self.conn, self.keel, self.inbound.at, &mut self.out))
     }
 
+    /// Records a notice unless one with this key was (see `Batch::first_notice`).
+    pub async fn first_notice(&mut self, key: &str, kind: &str, now: i64) -> anyhow::Result<bool> {
+        self.batch.first_notice(self.conn, key, kind, now).await
+    }
+
     /// Members, clients and surveys: tables the queue never holds, read without a flush.
     pub fn unqueued(&mut self) -> Unqueued<'_> {
         Unqueued::new(self.conn)

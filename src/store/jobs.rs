@@ -278,6 +278,37 @@ pub async fn first_notice(conn: &mut Conn, key: &str, kind: &str, now: i64) -> a
     Ok(inserted == 1)
 }
 
+/// Records notices (key, kind, time) with one statement; a key recorded already stays as it was.
+pub async fn record_notices(conn: &mut Conn, notices: &[(String, String, i64)]) -> anyhow::Result<()> {
+    if notices.is_empty() {
+        return Ok(());
+    }
+    let rows = notices
+        .iter()
+        .map(|(key, kind, at)| serde_json::json!([key, kind, at]))
+        .collect();
+    let sql = format!(
+        "INSERT INTO notices (key, kind, sent_at) {} ON CONFLICT DO NOTHING",
+        json_rows(conn, &[Json::Text, Json::Text, Json::Int])
+    );
+    super::with_rows(conn, sql, rows).execute(conn).await?;
+    Ok(())
+}
+
+/// Of these notice keys, the ones recorded already (one query).
+pub async fn notices_sent(conn: &mut Conn, keys: &[String]) -> anyhow::Result<Vec<String>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = keys.iter().map(|k| serde_json::json!([k])).collect();
+    let sql = format!(
+        "SELECT key FROM notices WHERE key IN (SELECT c0 FROM ({}) AS k)",
+        json_rows(conn, &[Json::Text])
+    );
+    let found: Vec<(String,)> = super::with_rows_as(conn, sql, rows).fetch_all(conn).await?;
+    Ok(found.into_iter().map(|(k,)| k).collect())
+}
+
 /// Whether the notice with this key went out already.
 pub async fn notice_sent(conn: &mut Conn, key: &str) -> anyhow::Result<bool> {
     let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notices WHERE key = $1")

@@ -19,6 +19,8 @@ pub struct Writes {
     events: Vec<NewEvent>,
     links: Vec<TaskMessage>,
     touchpoints: Vec<Touchpoint>,
+    /// Notices sent (key, kind, time), their keys known to be new (see `Batch::first_notice`).
+    notices: Vec<(String, String, i64)>,
     /// Task ids handed out: the counter's value in the database, and the last id given.
     ids: Option<(i64, i64)>,
     /// Tasks written by flushes so far (for the metrics; outlives `discard`).
@@ -34,6 +36,7 @@ impl Writes {
             && self.events.is_empty()
             && self.links.is_empty()
             && self.touchpoints.is_empty()
+            && self.notices.is_empty()
             && self.ids.is_none_or(|(stored, last)| stored == last)
     }
 
@@ -83,6 +86,16 @@ impl Writes {
         self.touchpoints.push(touch);
     }
 
+    /// Queues a notice whose key is known not to be recorded yet.
+    pub fn notice(&mut self, key: &str, kind: &str, at: i64) {
+        self.notices.push((key.to_string(), kind.to_string(), at));
+    }
+
+    /// True when a notice with this key waits to be written.
+    pub fn notice_queued(&self, key: &str) -> bool {
+        self.notices.iter().any(|(k, _, _)| k == key)
+    }
+
     /// Drops everything queued (the transaction or savepoint it belonged to was rolled back).
     pub fn discard(&mut self) {
         *self = Writes {
@@ -122,6 +135,7 @@ impl Writes {
         tasks::append_events(conn, &self.events).await?;
         self.changed.extend(self.events.iter().map(|e| e.task_id));
         people::add_touchpoints(conn, &self.touchpoints).await?;
+        super::jobs::record_notices(conn, &self.notices).await?;
         self.created += self.tasks.len() as u64;
         self.discard();
         Ok(())

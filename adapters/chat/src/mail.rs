@@ -11,6 +11,11 @@ pub struct Address {
     pub name: String,
 }
 
+/// The domain of an address (`bob@acme.com` → `acme.com`), for clients linked by domain.
+pub fn domain_of(address: &str) -> Option<&str> {
+    address.rsplit_once('@').map(|(_, d)| d).filter(|d| !d.is_empty())
+}
+
 /// A file attached to a mail: listed in the task, its content not kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
