@@ -230,11 +230,7 @@ pub(super) async fn with_sla(
             rules.insert(SlaRules { calendar, book })
         }
     };
-    let changes: Vec<(i64, Status)> = tasks::events(conn, task.id)
-        .await?
-        .iter()
-        .filter_map(|e| Some((e.at, e.event.status_change()?.1)))
-        .collect();
+    let changes = tasks::status_changes(conn, task.id).await?;
     let targets = rules.book.targets(task.client_id, task.priority);
     let (first, resolution) = clocks(
         &rules.calendar,

@@ -54,10 +54,7 @@ pub(super) async fn asked(turn: &mut Turn<'_>, form: &str, trigger: &str, messag
     };
     let inbound = turn.inbound;
     if let Some(m) = message {
-        let conversation = &inbound.conversation.id;
-        if let Some(task) = tasks::by_message(turn.db().await?, &inbound.adapter, conversation, &m.message_id).await? {
-            return user(format!("{} tracks that message already", task_ref(&task)));
-        }
+        not_tracked(turn, &m.message_id).await?;
     }
     let text = message.map(|m| m.text.as_str()).unwrap_or_default();
     let understood = understand(text, &turn.due_context());
@@ -143,6 +140,16 @@ pub(super) async fn asked(turn: &mut Turn<'_>, form: &str, trigger: &str, messag
     Ok(())
 }
 
+/// A message of this conversation that no task tracks yet; else the one-line answer naming its task.
+async fn not_tracked(turn: &mut Turn<'_>, message_id: &str) -> Outcome {
+    let inbound = turn.inbound;
+    let conversation = &inbound.conversation.id;
+    match tasks::by_message(turn.db().await?, &inbound.adapter, conversation, message_id).await? {
+        Some(task) => user(format!("{} tracks that message already", task_ref(&task))),
+        None => Ok(()),
+    }
+}
+
 fn field(id: &str, label: &str, optional: bool, input: Input) -> FormField {
     FormField {
         id: id.into(),
@@ -185,10 +192,7 @@ pub(super) async fn sent(turn: &mut Turn<'_>, form: &str, values: &Values, conte
     };
     let inbound = turn.inbound;
     if let Some(message) = &context.message {
-        let conversation = &inbound.conversation.id;
-        if let Some(task) = tasks::by_message(turn.db().await?, &inbound.adapter, conversation, message).await? {
-            return user(format!("{} tracks that message already", task_ref(&task)));
-        }
+        not_tracked(turn, message).await?;
     }
     let speaker = inbound.speaker.clone();
     let requester = context.author.clone().unwrap_or(speaker);

@@ -203,29 +203,32 @@ impl<'k> Cards<'k> {
     async fn card(&mut self, conn: &mut Conn, view: &TaskView) -> anyhow::Result<Card> {
         let task = &view.task;
         let client = match task.client_id {
-            Some(id) => match self.clients.get(&id) {
-                Some(found) => found.clone(),
-                None => {
-                    let found = people::client_by_id(conn, id).await?;
-                    self.clients.insert(id, found.clone());
-                    found
-                }
-            },
+            Some(id) => cached(&mut self.clients, id, || people::client_by_id(conn, id)).await?,
             None => None,
         };
         let owner = match task.owner_id {
-            Some(id) => match self.owners.get(&id) {
-                Some(found) => found.clone(),
-                None => {
-                    let found = people::member_by_id(conn, id).await?;
-                    self.owners.insert(id, found.clone());
-                    found
-                }
-            },
+            Some(id) => cached(&mut self.owners, id, || people::member_by_id(conn, id)).await?,
             None => None,
         };
         let mut card = cards::shown(task, client.as_ref(), owner.as_ref(), self.tz);
         cards::with_sla(conn, self.keel, &mut self.sla, &mut card, task, self.now).await?;
         Ok(card)
     }
+}
+
+/// A row looked up once per id.
+async fn cached<T: Clone, F>(
+    seen: &mut HashMap<i64, Option<T>>,
+    id: i64,
+    look_up: impl FnOnce() -> F,
+) -> anyhow::Result<Option<T>>
+where
+    F: std::future::Future<Output = anyhow::Result<Option<T>>>,
+{
+    if let Some(found) = seen.get(&id) {
+        return Ok(found.clone());
+    }
+    let found = look_up().await?;
+    seen.insert(id, found.clone());
+    Ok(found)
 }

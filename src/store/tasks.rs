@@ -308,6 +308,21 @@ pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<TaskView>>
     Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?)
 }
 
+/// A task's status changes, oldest first: (time, status reached), read from the log's status
+/// column rather than by decoding every event.
+pub async fn status_changes(conn: &mut Conn, id: i64) -> anyhow::Result<Vec<(i64, Status)>> {
+    let found: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT at, status_to FROM task_events WHERE task_id = $1 AND status_to IS NOT NULL ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(at, to)| Some((at, to.parse().ok()?)))
+        .collect())
+}
+
 /// The task a message (or a thread's root message) belongs to.
 pub async fn by_message(
     conn: &mut Conn,
