@@ -21,7 +21,7 @@ use crate::capture::noise;
 use crate::domain::event::{Attachment, MailEvent, Side, TaskEvent};
 use crate::domain::{Source, TaskId};
 use crate::settings::MailSettings;
-use crate::store::outbox::{self, Queued};
+use crate::store::outbox::{self, Queued, ThreadStart};
 use crate::store::people::{self, Client};
 use crate::store::tasks::{self, Task, TaskMessage};
 
@@ -183,15 +183,14 @@ async fn card(
         thread: None,
         text,
     };
-    let now = turn.at().timestamp();
-    let id = (turn.unqueued())
-        .enqueue_one(&adapter, outbox::MAIL_CARD, &outbound, now)
-        .await?;
-    turn.writes().task_message(TaskMessage {
+    let at = turn.at().timestamp();
+    turn.writes().thread_start(ThreadStart {
         adapter,
+        kind: outbox::MAIL_CARD,
         channel,
-        message_id: outbox::thread_under(id),
+        outbound,
         task_id: task.id,
+        at,
     });
     Ok(())
 }

@@ -5,6 +5,7 @@ use keel_chat::Outbound;
 use sqlx::AssertSqlSafe;
 
 use super::decode::JsonText;
+use super::tasks::TaskMessage;
 use super::{Backend, Conn, Json};
 
 /// An outbox row claimed for delivery.
@@ -100,8 +101,36 @@ pub async fn enqueue_queued(conn: &mut Conn, rows: &[Queued], now: i64) -> anyho
 }
 
 async fn enqueue_rows(conn: &mut Conn, rows: &[(&str, &str, &Outbound)], now: i64) -> anyhow::Result<()> {
-    if rows.is_empty() {
+    let posts_cards = rows.iter().any(|(_, _, o)| matches!(o, Outbound::Card { .. }));
+    let ids = insert_rows(conn, rows, now, posts_cards).await?;
+    if !posts_cards {
         return Ok(());
+    }
+    let mut cards = Vec::new();
+    for ((adapter, _, outbound), id) in rows.iter().zip(ids) {
+        if let Outbound::Card { conversation, card, .. } = outbound {
+            cards.push(super::cards::CardRow {
+                outbox_id: id,
+                task_id: card.task,
+                adapter: adapter.to_string(),
+                channel: conversation.clone(),
+                rendered: super::cards::look(card)?,
+            });
+        }
+    }
+    super::cards::record(conn, &cards, now).await
+}
+
+/// Inserts the rows with one statement, in order; with `returning`, their ids, ascending as
+/// the rows are (else none).
+async fn insert_rows(
+    conn: &mut Conn,
+    rows: &[(&str, &str, &Outbound)],
+    now: i64,
+    returning: bool,
+) -> anyhow::Result<Vec<i64>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
     }
     let mut json_rows = Vec::with_capacity(rows.len());
     for (adapter, kind, outbound) in rows {
@@ -118,10 +147,9 @@ async fn enqueue_rows(conn: &mut Conn, rows: &[(&str, &str, &Outbound)], now: i6
         "INSERT INTO outbox (adapter, kind, target, body, created_at) {}",
         super::json_rows(conn, &[Json::Text, Json::Text, Json::Text, Json::Text, Json::Int])
     );
-    let posts_cards = rows.iter().any(|(_, _, o)| matches!(o, Outbound::Card { .. }));
-    if !posts_cards {
+    if !returning {
         super::with_rows(conn, sql, json_rows).execute(&mut *conn).await?;
-        return Ok(());
+        return Ok(Vec::new());
     }
     // The rows are inserted in their order, so their ids ascend with it.
     let mut ids: Vec<i64> = super::with_rows(conn, format!("{sql} RETURNING id"), json_rows)
@@ -131,19 +159,47 @@ async fn enqueue_rows(conn: &mut Conn, rows: &[(&str, &str, &Outbound)], now: i6
         .map(|row| sqlx::Row::try_get::<i64, _>(row, 0))
         .collect::<Result<_, _>>()?;
     ids.sort_unstable();
-    let mut cards = Vec::new();
-    for ((adapter, _, outbound), id) in rows.iter().zip(ids) {
-        if let Outbound::Card { conversation, card, .. } = outbound {
-            cards.push(super::cards::CardRow {
-                outbox_id: id,
-                task_id: card.task,
-                adapter: adapter.to_string(),
-                channel: conversation.clone(),
-                rendered: super::cards::look(card)?,
-            });
-        }
+    anyhow::ensure!(
+        ids.len() == rows.len(),
+        "the outbox took {} of {} messages",
+        ids.len(),
+        rows.len()
+    );
+    Ok(ids)
+}
+
+/// A message that starts a task's thread in a conversation (the card announcing a client's
+/// mail): queued in a transaction's `Writes`, and once in the outbox, linked to the task as
+/// [`thread_under`] its outbox id.
+#[derive(Debug, Clone)]
+pub struct ThreadStart {
+    pub adapter: String,
+    pub kind: &'static str,
+    pub channel: String,
+    pub outbound: Outbound,
+    pub task_id: i64,
+    pub at: i64,
+}
+
+/// Queues thread-starting messages with one statement and returns each one's task link, in
+/// order.
+pub async fn enqueue_thread_starts(conn: &mut Conn, starts: &[ThreadStart]) -> anyhow::Result<Vec<TaskMessage>> {
+    let mut links = Vec::with_capacity(starts.len());
+    // One statement per creation time (a transaction's messages share theirs).
+    for same_time in starts.chunk_by(|a, b| a.at == b.at) {
+        let rows: Vec<(&str, &str, &Outbound)> = same_time
+            .iter()
+            .map(|s| (s.adapter.as_str(), s.kind, &s.outbound))
+            .collect();
+        let ids = insert_rows(conn, &rows, same_time[0].at, true).await?;
+        links.extend(same_time.iter().zip(ids).map(|(s, id)| TaskMessage {
+            adapter: s.adapter.clone(),
+            channel: s.channel.clone(),
+            message_id: thread_under(id),
+            task_id: s.task_id,
+        }));
     }
-    super::cards::record(conn, &cards, now).await
+    Ok(links)
 }
 
 /// The platform id of a message keel sent from the outbox, once it is out.

@@ -3,10 +3,12 @@
 //! Capturing a client message writes a task, its `created` event, the message link and a
 //! touchpoint; issued one by one that is four statements per message, and on SQLite each
 //! statement costs a hand-off to the connection's worker thread. A batch of events queues those
-//! rows here and writes them together. The owner flushes before anything reads the tables
+//! rows here and writes them together, with the messages that start a task's thread (a mail's
+//! card), whose outbox ids the task's links need. The owner flushes before anything reads the tables
 //! involved (see `service::Turn::db`) and before the commit, so nobody ever sees the database
 //! without them.
 
+use super::outbox::ThreadStart;
 use super::people::{self, Client, Member, Touchpoint};
 use super::surveys::{self, Survey};
 use super::tasks::{self, NewEvent, Task, TaskMessage};
@@ -21,6 +23,8 @@ pub struct Writes {
     touchpoints: Vec<Touchpoint>,
     /// Notices sent (key, kind, time), their keys known to be new (see `Batch::first_notice`).
     notices: Vec<(String, String, i64)>,
+    /// Messages that start a task's thread, linked to it once in the outbox.
+    thread_starts: Vec<ThreadStart>,
     /// Task ids handed out: the counter's value in the database, and the last id given.
     ids: Option<(i64, i64)>,
     /// Tasks written by flushes so far (for the metrics; outlives `discard`).
@@ -37,6 +41,7 @@ impl Writes {
             && self.links.is_empty()
             && self.touchpoints.is_empty()
             && self.notices.is_empty()
+            && self.thread_starts.is_empty()
             && self.ids.is_none_or(|(stored, last)| stored == last)
     }
 
@@ -86,6 +91,11 @@ impl Writes {
         self.touchpoints.push(touch);
     }
 
+    /// Queues a message that starts a task's thread; the flush links the task to it.
+    pub fn thread_start(&mut self, start: ThreadStart) {
+        self.thread_starts.push(start);
+    }
+
     /// Queues a notice whose key is known not to be recorded yet.
     pub fn notice(&mut self, key: &str, kind: &str, at: i64) {
         self.notices.push((key.to_string(), kind.to_string(), at));
@@ -131,6 +141,8 @@ impl Writes {
             }
         }
         tasks::insert_tasks(conn, &self.tasks).await?;
+        let started = super::outbox::enqueue_thread_starts(conn, &self.thread_starts).await?;
+        self.links.extend(started);
         tasks::link_messages(conn, &self.links).await?;
         tasks::append_events(conn, &self.events).await?;
         self.changed.extend(self.events.iter().map(|e| e.task_id));
@@ -142,9 +154,8 @@ impl Writes {
     }
 }
 
-/// The connection, opened only onto tables a `Writes` never holds (members, clients, surveys,
-/// notices, the outbox):
-/// their reads need no flush. It offers nothing else, so code holding rows back cannot read
+/// The connection, opened only onto reads a `Writes` never holds rows for (members, clients,
+/// surveys, notices of other kinds than a batch's acknowledgements): they need no flush. It offers nothing else, so code holding rows back cannot read
 /// tasks, events, message links or touchpoints without flushing them first.
 pub struct Unqueued<'c>(&'c mut Conn);
 
@@ -210,18 +221,6 @@ impl<'c> Unqueued<'c> {
     /// See `jobs::first_notice` (notices are never queued).
     pub async fn first_notice(&mut self, key: &str, kind: &str, now: i64) -> anyhow::Result<bool> {
         super::jobs::first_notice(self.0, key, kind, now).await
-    }
-
-    /// See `outbox::enqueue_one`: a message whose outbox id is needed at once (the outbox is
-    /// never queued here).
-    pub async fn enqueue_one(
-        &mut self,
-        adapter: &str,
-        kind: &str,
-        outbound: &keel_chat::Outbound,
-        now: i64,
-    ) -> anyhow::Result<i64> {
-        super::outbox::enqueue_one(self.0, adapter, kind, outbound, now).await
     }
 
     pub async fn survey_by_id(&mut self, id: i64) -> anyhow::Result<Option<Survey>> {
