@@ -1,7 +1,8 @@
 //! Catching up with the mailbox: which mail is new, fetching it in batches, handing each batch
 //! to keel, and only once keel has committed it marking the batch handled (`\Seen`, or moved to
-//! the done folder) and moving the stored position on. The next batch is fetched and read while
-//! keel handles the one before.
+//! the done folder) and moving the stored position on. Each batch is handed over as soon as it
+//! is read, and the next one fetched and read while keel handles it; a batch is flagged once
+//! keel has committed it, while keel handles the one after.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -50,14 +51,15 @@ impl Reader {
             for uids in pending.chunks(BATCH) {
                 let fetched = fetch(session, uids).await?;
                 let (done, events) = self.prepare(validity, uids, &fetched);
-                if let Some(previous) = previous.take() {
-                    self.finish(session, offers, validity, previous).await?;
-                }
-                previous = Some(Handover {
+                // Handed over at once: keel takes it while the batch before is flagged.
+                let current = Handover {
                     uids: done,
                     running: tokio::spawn(hand_over_all(self.sink.clone(), events)),
-                });
+                };
                 handled.extend(uids.iter().copied());
+                if let Some(previous) = previous.replace(current) {
+                    self.finish(session, offers, validity, previous).await?;
+                }
             }
             if let Some(previous) = previous {
                 self.finish(session, offers, validity, previous).await?;
