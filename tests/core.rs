@@ -496,6 +496,36 @@ on_both_backends!(a_frustrated_client_raises_priority, |backend| {
     });
 });
 
+on_both_backends!(a_batch_reads_each_clients_mood_as_alone, |backend| {
+    let db = TestDb::new(backend);
+    runtime().block_on(async {
+        let bot = Bot::start(&db, 3).await;
+        with_acme(&bot).await;
+        let angry = "This is terrible. The export failed AGAIN and we lost a day of work. Awful.";
+        let calm = "Thanks so much, could you add Dana as a user?";
+        let message = |who: &Speaker, minutes: i64, text: &str| {
+            let kind = InboundKind::Message {
+                text: text.to_string(),
+                to_keel: false,
+            };
+            bot.event(who, "acme", None, minutes, kind)
+        };
+        // Far enough apart that the second is a request of its own, not a follow-up.
+        let batch = vec![message(&client("bob"), 0, angry), message(&client("carl"), 15, calm)];
+        for result in bot.keel.handle_batch(&batch).await {
+            assert_eq!(result.expect("handled"), Handled::Processed);
+        }
+        let (one, two) = (bot.task(1).await, bot.task(2).await);
+        assert_eq!(one.sentiment, keel::capture::sentiment(angry));
+        assert!(one.frustrated);
+        assert_eq!(one.priority, keel::domain::Priority::High);
+        assert_eq!(two.sentiment, keel::capture::sentiment(calm));
+        assert!(two.sentiment > 0.0, "{}", two.sentiment);
+        assert!(!two.frustrated);
+        assert_eq!(two.priority, keel::domain::Priority::Normal);
+    });
+});
+
 on_both_backends!(one_batch_mixes_capture_threads_and_commands, |backend| {
     let db = TestDb::new(backend);
     runtime().block_on(async {

@@ -35,6 +35,11 @@ const TITLE_CHARS: usize = 120;
 
 /// Reads a request's text.
 pub fn understand(text: &str, ctx: &DueContext) -> Understood {
+    understand_scored(text, ctx, sentiment(text))
+}
+
+/// [`understand`] with the text's [`sentiment`] already known.
+pub fn understand_scored(text: &str, ctx: &DueContext, sentiment: f64) -> Understood {
     Understood {
         title: title(text),
         due: find_due(text, ctx),
@@ -42,8 +47,32 @@ pub fn understand(text: &str, ctx: &DueContext) -> Understood {
         priority: priority_words(text),
         mentions: mentions(text),
         for_words: for_words(text),
-        sentiment: sentiment(text),
+        sentiment,
     }
+}
+
+/// What a mail asks, as capture reads it: the subject as its first line, then the text.
+pub fn mail_request(subject: &str, text: &str) -> String {
+    match (subject.is_empty(), text.trim().is_empty()) {
+        (true, _) => text.to_string(),
+        (false, true) => subject.to_string(),
+        (false, false) => format!("{subject}\n{text}"),
+    }
+}
+
+/// Loads the word lists and patterns the readers use, so the first message read pays nothing
+/// extra.
+pub fn warm() {
+    let ctx = DueContext {
+        now: chrono::Utc::now(),
+        tz: chrono_tz::UTC,
+        day_start: chrono::NaiveTime::MIN,
+        day_end: chrono::NaiveTime::MIN,
+    };
+    let _ = understand(
+        "@someone thanks, this is urgent: please fix it by Friday 3pm for @anyone",
+        &ctx,
+    );
 }
 
 /// The first line of the text, whitespace collapsed, cut to a readable length.

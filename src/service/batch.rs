@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use keel_chat::{Inbound, InboundKind};
 
+use crate::capture;
 use crate::domain::{Source, Status};
 use crate::store::jobs;
 use crate::store::people::{self, Client, Contact};
@@ -38,9 +39,43 @@ pub(crate) struct Batch {
     groupable_span: Option<(i64, i64)>,
     /// Notice keys looked up for this batch, and whether each is recorded (or queued) already.
     notices: HashMap<String, bool>,
+    /// The sentiment of the texts the events ask to be read, scored before they are handled.
+    sentiments: HashMap<String, f64>,
+}
+
+/// Scores the sentiment of what each event asks to be read (a message's text, a mail's subject
+/// and text), on a thread of its own while the batch's first queries run.
+pub(super) fn score(events: &[&Inbound]) -> tokio::task::JoinHandle<HashMap<String, f64>> {
+    let texts: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            InboundKind::Mail(mail) => Some(capture::mail_request(mail.subject.trim(), &mail.text)),
+            InboundKind::Message { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        texts
+            .into_iter()
+            .map(|text| {
+                let score = capture::sentiment(&text);
+                (text, score)
+            })
+            .collect()
+    })
 }
 
 impl Batch {
+    /// Keeps the sentiments [`score`] found.
+    pub fn scored(&mut self, sentiments: HashMap<String, f64>) {
+        self.sentiments = sentiments;
+    }
+
+    /// The sentiment of a text [`score`] read for this batch, if it did.
+    pub fn sentiment(&self, text: &str) -> Option<f64> {
+        self.sentiments.get(text).copied()
+    }
+
     /// Looks up, with one query each, the clients of every channel and every outside speaker of
     /// these events, and the tasks their top-level messages may join (`window` as in grouping).
     pub async fn prefetch(&mut self, conn: &mut Conn, events: &[&Inbound], window: i64) -> anyhow::Result<()> {

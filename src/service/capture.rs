@@ -10,7 +10,7 @@ use super::lookup::channel_named;
 use super::outcome::{user, Outcome};
 use super::task::{first_response, link, open_task, reaction_command, Request};
 use super::turn::{about_message, reply_thread, Turn, Who};
-use crate::capture::{self, chase, noise, understand, FRUSTRATED};
+use crate::capture::{self, chase, noise, FRUSTRATED};
 use crate::domain::event::{Side, TaskEvent};
 use crate::domain::{Priority, Source, Status};
 use crate::store::jobs;
@@ -208,7 +208,7 @@ async fn team_follow_up(turn: &mut Turn<'_>, mut task: Task, text: &str) -> Outc
 async fn join(turn: &mut Turn<'_>, mut task: Task, text: &str) -> Outcome {
     let inbound = turn.inbound;
     let at = turn.at().timestamp();
-    let understood = understand(text, &turn.due_context());
+    let understood = turn.understand(text);
     let frustrated = understood.sentiment <= FRUSTRATED;
     task.last_activity_at = at;
     task.last_client_message_at = Some(at);

@@ -13,7 +13,7 @@ use super::outcome::{user, Outcome};
 use super::task::{open_task, Fixed, Request};
 use super::teammates::teammate;
 use super::turn::{reply_thread, Turn};
-use crate::capture::{understand, FRUSTRATED};
+use crate::capture::FRUSTRATED;
 use crate::domain::{truncate, Priority, Source};
 use crate::store::{people, tasks};
 
@@ -57,7 +57,7 @@ pub(super) async fn asked(turn: &mut Turn<'_>, form: &str, trigger: &str, messag
         not_tracked(turn, &m.message_id).await?;
     }
     let text = message.map(|m| m.text.as_str()).unwrap_or_default();
-    let understood = understand(text, &turn.due_context());
+    let understood = turn.understand(text);
     let requester_is_client = message.and_then(|m| m.author.as_ref()).is_some_and(|a| a.external);
     let mut priority = understood.priority.unwrap_or(Priority::Normal);
     if requester_is_client && understood.sentiment <= FRUSTRATED {

@@ -3,7 +3,7 @@
 
 use keel_chat::{Inbound, InboundKind, Outbound, CARD_ACTION};
 
-use super::batch::Batch;
+use super::batch::{score, Batch};
 use super::keel::{Handled, Keel};
 use super::outcome::{Fail, Outcome};
 use super::savepoint::Savepoint;
@@ -57,9 +57,11 @@ impl Keel {
         let mut batch = Batch::default();
         let new_events: Vec<&Inbound> = events.iter().zip(&fresh).filter(|(_, f)| **f).map(|(e, _)| e).collect();
         if new_events.len() > 1 {
+            let scoring = score(&new_events);
             batch
                 .prefetch(&mut tx, &new_events, self.settings.group_window_secs)
                 .await?;
+            batch.scored(scoring.await.unwrap_or_default());
         }
         let mut out = Vec::new();
         for inbound in new_events {

@@ -121,11 +121,7 @@ async fn new_request(turn: &mut Turn<'_>, settings: &MailSettings, client: Optio
     if subject.is_empty() && noise::is_noise(&mail.text) {
         return Ok(());
     }
-    let text = match (subject.is_empty(), mail.text.trim().is_empty()) {
-        (true, _) => mail.text.clone(),
-        (false, true) => subject.to_string(),
-        (false, false) => format!("{subject}\n{}", mail.text),
-    };
+    let text = crate::capture::mail_request(subject, &mail.text);
     let request = Request {
         text: &text,
         source: Source::Email,

@@ -9,7 +9,7 @@ use super::lookup::existing;
 use super::outcome::{user, Outcome};
 use super::surveys;
 use super::turn::Turn;
-use crate::capture::{understand, Understood, FRUSTRATED};
+use crate::capture::{Understood, FRUSTRATED};
 use crate::domain::event::{Created, TaskEvent};
 use crate::domain::{truncate, Priority, Source, Status, TaskId};
 use crate::store::people::{Client, Member};
@@ -148,7 +148,7 @@ async fn read(
     turn: &mut Turn<'_>,
     request: &Request<'_>,
 ) -> Outcome<(Understood, Option<Member>, Option<Client>, Vec<String>)> {
-    let mut understood = understand(request.text, &turn.due_context());
+    let mut understood = turn.understand(request.text);
     if let Some(fixed) = &request.fixed {
         understood = Understood {
             title: crate::capture::title(&fixed.title),

@@ -9,6 +9,7 @@ use super::batch::Batch;
 use super::context::Ctx;
 use super::keel::Keel;
 use super::outcome::{Fail, Outcome};
+use crate::capture::{self, Understood};
 use crate::domain::due::{parse_due, DueContext};
 use crate::domain::event::TaskEvent;
 use crate::domain::parse_tz;
@@ -128,6 +129,16 @@ impl<'a> Turn<'a> {
         own.or_else(|| self.inbound.speaker.tz.clone())
             .and_then(|tz| parse_tz(&tz).ok())
             .unwrap_or(self.keel.settings.team_tz)
+    }
+
+    /// What the speaker's text asks, read in their zone and hours (its sentiment scored with the
+    /// batch's when it was).
+    pub fn understand(&self, text: &str) -> Understood {
+        let ctx = self.due_context();
+        match self.batch.sentiment(text) {
+            Some(score) => capture::understand_scored(text, &ctx, score),
+            None => capture::understand(text, &ctx),
+        }
     }
 
     /// The context for reading dates the speaker wrote.
