@@ -57,6 +57,8 @@ impl Ingest {
     /// is something to send. The handle ends once every clone of the `Ingest` is dropped and the
     /// work in hand is committed; events still in the inbox then wait for the next start.
     pub fn start(keel: Keel, committed: Arc<Notify>) -> (Ingest, tokio::task::JoinHandle<()>) {
+        // The readers' word lists load while the adapters connect, not on the first message.
+        drop(tokio::task::spawn_blocking(crate::capture::warm));
         let (queue, jobs) = mpsc::channel::<Job>(4 * MAX_BATCH);
         let (inbox, accepted) = mpsc::channel::<Accepted>(4 * MAX_BATCH);
         let batches = Arc::new(AtomicU64::new(0));
