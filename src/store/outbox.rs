@@ -102,7 +102,8 @@ pub async fn enqueue_queued(conn: &mut Conn, rows: &[Queued], now: i64) -> anyho
 
 async fn enqueue_rows(conn: &mut Conn, rows: &[(&str, &str, &Outbound)], now: i64) -> anyhow::Result<()> {
     let posts_cards = rows.iter().any(|(_, _, o)| matches!(o, Outbound::Card { .. }));
-    let ids = insert_rows(conn, rows, now, posts_cards).await?;
+    let timed: Vec<(&str, &str, &Outbound, i64)> = rows.iter().map(|&(a, k, o)| (a, k, o, now)).collect();
+    let ids = insert_rows(conn, &timed, posts_cards).await?;
     if !posts_cards {
         return Ok(());
     }
@@ -121,25 +122,24 @@ async fn enqueue_rows(conn: &mut Conn, rows: &[(&str, &str, &Outbound)], now: i6
     super::cards::record(conn, &cards, now).await
 }
 
-/// Inserts the rows with one statement, in order; with `returning`, their ids, ascending as
-/// the rows are (else none).
+/// Inserts the rows (adapter, kind, message, creation time) with one statement, in order; with
+/// `returning`, their ids, ascending as the rows are (else none).
 async fn insert_rows(
     conn: &mut Conn,
-    rows: &[(&str, &str, &Outbound)],
-    now: i64,
+    rows: &[(&str, &str, &Outbound, i64)],
     returning: bool,
 ) -> anyhow::Result<Vec<i64>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let mut json_rows = Vec::with_capacity(rows.len());
-    for (adapter, kind, outbound) in rows {
+    for (adapter, kind, outbound, at) in rows {
         json_rows.push(serde_json::json!([
             adapter,
             kind,
             outbound.target(),
             serde_json::to_string(outbound)?,
-            now
+            at
         ]));
     }
     // next_attempt_at defaults to 0: due at once.
@@ -184,22 +184,21 @@ pub struct ThreadStart {
 /// Queues thread-starting messages with one statement and returns each one's task link, in
 /// order.
 pub async fn enqueue_thread_starts(conn: &mut Conn, starts: &[ThreadStart]) -> anyhow::Result<Vec<TaskMessage>> {
-    let mut links = Vec::with_capacity(starts.len());
-    // One statement per creation time (a transaction's messages share theirs).
-    for same_time in starts.chunk_by(|a, b| a.at == b.at) {
-        let rows: Vec<(&str, &str, &Outbound)> = same_time
-            .iter()
-            .map(|s| (s.adapter.as_str(), s.kind, &s.outbound))
-            .collect();
-        let ids = insert_rows(conn, &rows, same_time[0].at, true).await?;
-        links.extend(same_time.iter().zip(ids).map(|(s, id)| TaskMessage {
+    let rows: Vec<(&str, &str, &Outbound, i64)> = starts
+        .iter()
+        .map(|s| (s.adapter.as_str(), s.kind, &s.outbound, s.at))
+        .collect();
+    let ids = insert_rows(conn, &rows, true).await?;
+    Ok(starts
+        .iter()
+        .zip(ids)
+        .map(|(s, id)| TaskMessage {
             adapter: s.adapter.clone(),
             channel: s.channel.clone(),
             message_id: thread_under(id),
             task_id: s.task_id,
-        }));
-    }
-    Ok(links)
+        })
+        .collect())
 }
 
 /// The platform id of a message keel sent from the outbox, once it is out.
