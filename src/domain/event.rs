@@ -179,6 +179,18 @@ impl TaskEvent {
         }
     }
 
+    /// The text of [`data`](Self::data), written straight from the event (keys in the order the
+    /// event declares them, where `data` sorts them; both read back the same).
+    pub fn data_text(&self) -> String {
+        let tagged = serde_json::to_string(self).unwrap_or_default();
+        // Adjacent tagging writes the tag first, then the content: `{"kind":"…","data":…}`.
+        let prefix = format!(r#"{{"kind":"{}","data":"#, self.kind());
+        match tagged.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix('}')) {
+            Some(data) => data.to_string(),
+            None => self.data().to_string(),
+        }
+    }
+
     /// Reads a stored event back from its `kind` column and its `data` column's text, in one pass
     /// (text that is not JSON, or not this kind's shape, is an `UnreadableEvent`).
     pub fn read_text(kind: &str, data: &str) -> Result<TaskEvent, UnreadableEvent> {
@@ -220,6 +232,15 @@ mod tests {
             owner_id: None,
         };
         assert_eq!(first.data().to_string(), r#"{"after_seconds":240}"#);
+        for event in [&status, &first] {
+            let text = event.data_text();
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&text).expect("json"),
+                event.data()
+            );
+            assert_eq!(&TaskEvent::read_text(event.kind(), &text).expect("reads back"), event);
+        }
+        assert_eq!(status.data_text(), r#"{"from":"in-progress","to":"done","note":null}"#);
         let read =
             TaskEvent::read_text("status", r#"{"from": "in-progress", "note": null, "to": "done"}"#).expect("read");
         assert_eq!(read, status);

@@ -19,9 +19,9 @@ pub async fn record(conn: &mut Conn, cards: &[CardRow], now: i64) -> anyhow::Res
     if cards.is_empty() {
         return Ok(());
     }
-    let rows = cards
+    let rows: Vec<_> = cards
         .iter()
-        .map(|c| serde_json::json!([c.outbox_id, c.task_id, c.adapter, c.channel, c.rendered, now]))
+        .map(|c| (c.outbox_id, c.task_id, &c.adapter, &c.channel, &c.rendered, now))
         .collect();
     let sql = format!(
         "INSERT INTO task_cards (outbox_id, task_id, adapter, channel, rendered, updated_at) {} \
@@ -31,7 +31,7 @@ pub async fn record(conn: &mut Conn, cards: &[CardRow], now: i64) -> anyhow::Res
             &[Json::Int, Json::Int, Json::Text, Json::Text, Json::Text, Json::Int]
         )
     );
-    super::with_rows(conn, sql, rows).execute(&mut *conn).await?;
+    super::with_rows(conn, sql, &rows)?.execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -40,13 +40,13 @@ pub async fn of_tasks(conn: &mut Conn, tasks: &[i64]) -> anyhow::Result<Vec<Card
     if tasks.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = tasks.iter().map(|id| serde_json::json!([id])).collect();
+    let rows: Vec<_> = tasks.iter().map(|id| (id,)).collect();
     let sql = format!(
         "SELECT c.outbox_id, c.task_id, c.adapter, c.channel, c.rendered FROM task_cards c \
          WHERE c.task_id IN (SELECT c0 FROM ({}) AS t) ORDER BY c.outbox_id",
         super::json_rows(conn, &[Json::Int])
     );
-    Ok(super::with_rows_as::<CardRow>(conn, sql, rows)
+    Ok(super::with_rows_as::<CardRow, _>(conn, sql, &rows)?
         .fetch_all(&mut *conn)
         .await?)
 }

@@ -11,7 +11,6 @@
 //! waiting here is dropped by the unique key; one handled already is dropped by the core's dedupe.
 
 use anyhow::Context;
-use serde_json::{json, Value};
 use sqlx::AssertSqlSafe;
 
 use super::{json_rows, with_rows, with_rows_as, Backend, Conn, Json};
@@ -32,15 +31,15 @@ pub async fn put(conn: &mut Conn, events: &[(&str, &str, String)], now: i64) -> 
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<Value> = events
+    let rows: Vec<_> = events
         .iter()
-        .map(|(adapter, event_id, event)| json!([adapter, event_id, now, event]))
+        .map(|(adapter, event_id, event)| (adapter, event_id, now, event))
         .collect();
     let sql = format!(
         "INSERT INTO inbox (adapter, event_id, received_at, event) {} ON CONFLICT DO NOTHING RETURNING adapter, event_id",
         json_rows(conn, &[Json::Text, Json::Text, Json::Int, Json::Text])
     );
-    with_rows_as(conn, sql, rows)
+    with_rows_as(conn, sql, &rows)?
         .fetch_all(&mut *conn)
         .await
         .context("recording events in the inbox")
@@ -78,12 +77,12 @@ pub async fn release(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    let rows: Vec<Value> = ids.iter().map(|id| json!([id])).collect();
+    let rows: Vec<_> = ids.iter().map(|id| (id,)).collect();
     let sql = format!(
         "UPDATE inbox SET claimed_until = NULL WHERE id IN (SELECT c0 FROM ({}) AS tried)",
         json_rows(conn, &[Json::Int])
     );
-    with_rows(conn, sql, rows)
+    with_rows(conn, sql, &rows)?
         .execute(&mut *conn)
         .await
         .context("releasing inbox events")?;
@@ -103,12 +102,12 @@ pub async fn remove(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    let rows: Vec<Value> = ids.iter().map(|id| json!([id])).collect();
+    let rows: Vec<_> = ids.iter().map(|id| (id,)).collect();
     let sql = format!(
         "DELETE FROM inbox WHERE id IN (SELECT c0 FROM ({}) AS handled)",
         json_rows(conn, &[Json::Int])
     );
-    with_rows(conn, sql, rows)
+    with_rows(conn, sql, &rows)?
         .execute(&mut *conn)
         .await
         .context("removing handled events from the inbox")?;

@@ -146,16 +146,13 @@ pub async fn schedule_many(conn: &mut Conn, jobs: &[NewJob]) -> anyhow::Result<(
     if jobs.is_empty() {
         return Ok(());
     }
-    let json: Vec<Value> = jobs
-        .iter()
-        .map(|job| serde_json::json!([job.key, job.kind.as_str(), job.at]))
-        .collect();
+    let json: Vec<_> = jobs.iter().map(|job| (&job.key, job.kind.as_str(), job.at)).collect();
     let sql = format!(
         "INSERT INTO jobs (key, kind, next_run_at) {} ON CONFLICT (key) DO UPDATE SET next_run_at = \
          CASE WHEN excluded.next_run_at > jobs.next_run_at THEN excluded.next_run_at ELSE jobs.next_run_at END",
         json_rows(conn, &[Json::Text, Json::Text, Json::Int])
     );
-    super::with_rows(conn, sql, json).execute(conn).await?;
+    super::with_rows(conn, sql, &json)?.execute(conn).await?;
     Ok(())
 }
 
@@ -219,12 +216,12 @@ pub async fn ran_many(conn: &mut Conn, at: i64, next: &[(String, i64)]) -> anyho
     if next.is_empty() {
         return Ok(());
     }
-    let json: Vec<Value> = next.iter().map(|(key, n)| serde_json::json!([key, n])).collect();
+    let json: Vec<_> = next.iter().map(|(key, n)| (key, n)).collect();
     let sql = format!(
         "UPDATE jobs SET last_run_at = $2, next_run_at = r.c1 FROM ({}) AS r WHERE jobs.key = r.c0",
         json_rows(conn, &[Json::Text, Json::Int])
     );
-    super::with_rows(conn, sql, json).bind(at).execute(conn).await?;
+    super::with_rows(conn, sql, &json)?.bind(at).execute(conn).await?;
     Ok(())
 }
 
@@ -233,12 +230,12 @@ pub async fn delete_many(conn: &mut Conn, keys: &[String]) -> anyhow::Result<()>
     if keys.is_empty() {
         return Ok(());
     }
-    let json: Vec<Value> = keys.iter().map(|key| serde_json::json!([key])).collect();
+    let json: Vec<_> = keys.iter().map(|key| (key,)).collect();
     let sql = format!(
         "DELETE FROM jobs WHERE key IN (SELECT c0 FROM ({}) AS r)",
         json_rows(conn, &[Json::Text])
     );
-    super::with_rows(conn, sql, json).execute(conn).await?;
+    super::with_rows(conn, sql, &json)?.execute(conn).await?;
     Ok(())
 }
 
@@ -283,15 +280,12 @@ pub async fn record_notices(conn: &mut Conn, notices: &[(String, String, i64)]) 
     if notices.is_empty() {
         return Ok(());
     }
-    let rows = notices
-        .iter()
-        .map(|(key, kind, at)| serde_json::json!([key, kind, at]))
-        .collect();
+    let rows: Vec<_> = notices.iter().map(|(key, kind, at)| (key, kind, at)).collect();
     let sql = format!(
         "INSERT INTO notices (key, kind, sent_at) {} ON CONFLICT DO NOTHING",
         json_rows(conn, &[Json::Text, Json::Text, Json::Int])
     );
-    super::with_rows(conn, sql, rows).execute(conn).await?;
+    super::with_rows(conn, sql, &rows)?.execute(conn).await?;
     Ok(())
 }
 
@@ -300,12 +294,12 @@ pub async fn notices_sent(conn: &mut Conn, keys: &[String]) -> anyhow::Result<Ve
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = keys.iter().map(|k| serde_json::json!([k])).collect();
+    let rows: Vec<_> = keys.iter().map(|k| (k,)).collect();
     let sql = format!(
         "SELECT key FROM notices WHERE key IN (SELECT c0 FROM ({}) AS k)",
         json_rows(conn, &[Json::Text])
     );
-    let found: Vec<(String,)> = super::with_rows_as(conn, sql, rows).fetch_all(conn).await?;
+    let found: Vec<(String,)> = super::with_rows_as(conn, sql, &rows)?.fetch_all(conn).await?;
     Ok(found.into_iter().map(|(k,)| k).collect())
 }
 

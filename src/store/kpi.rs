@@ -107,8 +107,8 @@ fn unpack<T: serde::de::DeserializeOwned>(row: &sqlx::any::AnyRow) -> anyhow::Re
 }
 
 /// Task ids as the rows of [`json_rows`].
-fn id_rows(ids: &[i64]) -> Vec<serde_json::Value> {
-    ids.iter().map(|id| serde_json::json!([id])).collect()
+fn id_rows(ids: &[i64]) -> Vec<(&i64,)> {
+    ids.iter().map(|id| (id,)).collect()
 }
 
 /// A task created in a period.
@@ -198,7 +198,7 @@ pub async fn waiting_changes(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Has
             indexed_by(conn, "task_events_waiting")
         );
         let sql = packed(conn, "e.id, e.task_id, e.at, e.status_to", &rest);
-        let row = with_rows(conn, sql, id_rows(chunk)).fetch_one(&mut *conn).await?;
+        let row = with_rows(conn, sql, &id_rows(chunk))?.fetch_one(&mut *conn).await?;
         let mut rows: Vec<(i64, i64, i64, Option<String>)> = unpack(&row)?;
         rows.sort_by_key(|r| r.0);
         for (_, task_id, at, to) in rows {
@@ -221,7 +221,7 @@ pub async fn first_done_before(conn: &mut Conn, ids: &[i64], until: i64) -> anyh
             indexed_by(conn, "task_events_done")
         );
         let sql = packed(conn, "e.id, e.task_id, e.at", &rest);
-        let row = with_rows(conn, sql, id_rows(chunk))
+        let row = with_rows(conn, sql, &id_rows(chunk))?
             .bind(until)
             .fetch_one(&mut *conn)
             .await?;
@@ -343,7 +343,7 @@ pub async fn logged_before(conn: &mut Conn, ids: &[i64], at: i64) -> anyhow::Res
             json_rows(conn, &[Json::Int])
         );
         let sql = packed(conn, "o.owner_id, o.last_status, o.last_due, o.created", &rest);
-        let row = with_rows(conn, sql, id_rows(chunk))
+        let row = with_rows(conn, sql, &id_rows(chunk))?
             .bind(at)
             .fetch_one(&mut *conn)
             .await?;

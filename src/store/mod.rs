@@ -412,28 +412,35 @@ pub(crate) fn json_rows(conn: &Conn, columns: &[Json]) -> String {
     }
 }
 
-/// A query whose `$1` is `rows` (each a JSON array of one row's columns) for [`json_rows`]; the
-/// connection is taken so that the shape can follow the backend should it ever need to.
-pub(crate) fn with_rows(
+/// A query whose `$1` is `rows` (each serializing as a JSON array of one row's columns: a tuple,
+/// or a [`serde::Serialize`] that writes a tuple) for [`json_rows`]. The rows are written as JSON
+/// text in one pass, with no tree of values in between. The connection is taken so that the
+/// shape can follow the backend should it ever need to.
+pub(crate) fn with_rows<T: serde::Serialize>(
     conn: &Conn,
     sql: String,
-    rows: Vec<serde_json::Value>,
-) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
+    rows: &[T],
+) -> anyhow::Result<sqlx::query::Query<'static, Any, sqlx::any::AnyArguments>> {
     let _ = conn;
-    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(serde_json::Value::Array(rows).to_string())
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(rows_text(rows)?))
 }
 
-/// [`with_rows`] for a query whose rows read as `T`.
-pub(crate) fn with_rows_as<T>(
+/// [`with_rows`] for a query whose rows read as `R`.
+pub(crate) fn with_rows_as<R, T: serde::Serialize>(
     conn: &Conn,
     sql: String,
-    rows: Vec<serde_json::Value>,
-) -> sqlx::query::QueryAs<'static, Any, T, sqlx::any::AnyArguments>
+    rows: &[T],
+) -> anyhow::Result<sqlx::query::QueryAs<'static, Any, R, sqlx::any::AnyArguments>>
 where
-    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
 {
     let _ = conn;
-    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(serde_json::Value::Array(rows).to_string())
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(rows_text(rows)?))
+}
+
+/// The rows as one JSON array.
+fn rows_text<T: serde::Serialize>(rows: &[T]) -> anyhow::Result<String> {
+    serde_json::to_string(rows).context("writing the rows of a query")
 }
 
 #[cfg(test)]

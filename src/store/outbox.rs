@@ -134,13 +134,7 @@ async fn insert_rows(
     }
     let mut json_rows = Vec::with_capacity(rows.len());
     for (adapter, kind, outbound, at) in rows {
-        json_rows.push(serde_json::json!([
-            adapter,
-            kind,
-            outbound.target(),
-            serde_json::to_string(outbound)?,
-            at
-        ]));
+        json_rows.push((adapter, kind, outbound.target(), serde_json::to_string(outbound)?, at));
     }
     // next_attempt_at defaults to 0: due at once.
     let sql = format!(
@@ -148,11 +142,11 @@ async fn insert_rows(
         super::json_rows(conn, &[Json::Text, Json::Text, Json::Text, Json::Text, Json::Int])
     );
     if !returning {
-        super::with_rows(conn, sql, json_rows).execute(&mut *conn).await?;
+        super::with_rows(conn, sql, &json_rows)?.execute(&mut *conn).await?;
         return Ok(Vec::new());
     }
     // The rows are inserted in their order, so their ids ascend with it.
-    let mut ids: Vec<i64> = super::with_rows(conn, format!("{sql} RETURNING id"), json_rows)
+    let mut ids: Vec<i64> = super::with_rows(conn, format!("{sql} RETURNING id"), &json_rows)?
         .fetch_all(&mut *conn)
         .await?
         .iter()
@@ -256,13 +250,13 @@ pub async fn extend(conn: &mut Conn, ids: &[i64], until: i64) -> anyhow::Result<
     if ids.is_empty() {
         return Ok(());
     }
-    let rows: Vec<serde_json::Value> = ids.iter().map(|id| serde_json::json!([id])).collect();
+    let rows: Vec<_> = ids.iter().map(|id| (id,)).collect();
     let sql = format!(
         "UPDATE outbox SET claimed_until = $2 WHERE id IN (SELECT c0 FROM ({}) AS claimed) \
          AND claimed_until IS NOT NULL AND sent_at IS NULL AND failed_at IS NULL",
         super::json_rows(conn, &[Json::Int])
     );
-    super::with_rows(conn, sql, rows)
+    super::with_rows(conn, sql, &rows)?
         .bind(until)
         .execute(&mut *conn)
         .await?;

@@ -3,8 +3,6 @@
 use anyhow::Context;
 use sqlx::AssertSqlSafe;
 
-use serde_json::{json, Value};
-
 use super::{json_rows, Conn, Json};
 use crate::domain::{clean_name, Role, WorkingHours};
 
@@ -101,12 +99,12 @@ pub async fn members_by_ids(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let json: Vec<Value> = ids.iter().map(|id| json!([id])).collect();
+    let json: Vec<_> = ids.iter().map(|id| (id,)).collect();
     let sql = format!(
         "SELECT {MEMBER_COLUMNS} FROM members WHERE id IN (SELECT c0 FROM ({}) AS r)",
         json_rows(conn, &[Json::Int])
     );
-    let rows: Vec<MemberRow> = super::with_rows_as(conn, sql, json).fetch_all(conn).await?;
+    let rows: Vec<MemberRow> = super::with_rows_as(conn, sql, &json)?.fetch_all(conn).await?;
     Ok(rows.into_iter().map(Member::from).collect())
 }
 
@@ -226,14 +224,14 @@ pub async fn clients_by_channels(
     if channels.is_empty() {
         return Ok(Vec::new());
     }
-    let keys: Vec<Value> = channels.iter().map(|(a, c)| json!([a, c])).collect();
+    let keys: Vec<_> = channels.iter().map(|(a, c)| (a, c)).collect();
     let sql = format!(
         "SELECT cc.adapter AS cc_adapter, cc.channel AS cc_channel, {CLIENT_COLUMNS} \
          FROM client_channels cc JOIN clients ON clients.id = cc.client_id \
          WHERE (cc.adapter, cc.channel) IN ({})",
         json_rows(conn, &[Json::Text, Json::Text])
     );
-    let rows: Vec<ChannelClient> = super::with_rows_as(conn, sql, keys).fetch_all(&mut *conn).await?;
+    let rows: Vec<ChannelClient> = super::with_rows_as(conn, sql, &keys)?.fetch_all(&mut *conn).await?;
     Ok(rows
         .into_iter()
         .map(|row| ((row.cc_adapter, row.cc_channel), row.client))
@@ -373,12 +371,12 @@ pub async fn contacts(conn: &mut Conn, people: &[(String, String)]) -> anyhow::R
     if people.is_empty() {
         return Ok(Vec::new());
     }
-    let keys: Vec<Value> = people.iter().map(|(a, id)| json!([a, id])).collect();
+    let keys: Vec<_> = people.iter().map(|(a, id)| (a, id)).collect();
     let sql = format!(
         "SELECT adapter, platform_id, name, client_id, tz FROM contacts WHERE (adapter, platform_id) IN ({})",
         json_rows(conn, &[Json::Text, Json::Text])
     );
-    let rows: Vec<AdapterContact> = super::with_rows_as(conn, sql, keys).fetch_all(&mut *conn).await?;
+    let rows: Vec<AdapterContact> = super::with_rows_as(conn, sql, &keys)?.fetch_all(&mut *conn).await?;
     Ok(rows.into_iter().map(|row| (row.adapter, row.contact)).collect())
 }
 
@@ -415,17 +413,17 @@ pub async fn add_touchpoints(conn: &mut Conn, touches: &[Touchpoint]) -> anyhow:
     if touches.is_empty() {
         return Ok(());
     }
-    let rows: Vec<Value> = touches
+    let rows: Vec<_> = touches
         .iter()
         .map(|t| {
-            json!([
+            (
                 t.client_id,
                 t.at,
-                t.adapter,
-                t.channel,
+                &t.adapter,
+                &t.channel,
                 clean_name(&t.speaker),
-                i64::from(t.from_client)
-            ])
+                i64::from(t.from_client),
+            )
         })
         .collect();
     let sql = format!(
@@ -435,7 +433,7 @@ pub async fn add_touchpoints(conn: &mut Conn, touches: &[Touchpoint]) -> anyhow:
             &[Json::Int, Json::Int, Json::Text, Json::Text, Json::Text, Json::Int]
         )
     );
-    super::with_rows(conn, sql, rows)
+    super::with_rows(conn, sql, &rows)?
         .execute(&mut *conn)
         .await
         .context("logging touchpoints")?;

@@ -1,7 +1,6 @@
 //! Tasks (the projection), their append-only event log, and inbound deduplication.
 
 use anyhow::Context;
-use serde_json::{json, Value};
 use sqlx::AssertSqlSafe;
 
 use super::decode::{Flag, Word};
@@ -81,16 +80,16 @@ pub async fn first_sighting(conn: &mut Conn, adapter: &str, event_id: &str, now:
 /// Marks a batch of inbound events as seen with one statement; returns, for each event in
 /// order, whether this is its first sighting (a repeat within the batch is not).
 pub async fn first_sightings(conn: &mut Conn, events: &[(&str, &str)], now: i64) -> anyhow::Result<Vec<bool>> {
-    let rows: Vec<Value> = events
+    let rows: Vec<_> = events
         .iter()
-        .map(|(adapter, event_id)| json!([adapter, event_id, now]))
+        .map(|(adapter, event_id)| (adapter, event_id, now))
         .collect();
     let sql = format!(
         "INSERT INTO inbound_events (adapter, event_id, received_at) {} \
          ON CONFLICT DO NOTHING RETURNING adapter, event_id",
         json_rows(conn, &[Json::Text, Json::Text, Json::Int])
     );
-    let mut fresh: std::collections::HashSet<(String, String)> = super::with_rows_as(conn, sql, rows)
+    let mut fresh: std::collections::HashSet<(String, String)> = super::with_rows_as(conn, sql, &rows)?
         .fetch_all(&mut *conn)
         .await?
         .into_iter()
@@ -127,43 +126,53 @@ pub struct TaskMessage {
     pub task_id: i64,
 }
 
+/// A task as one row of [`json_rows`]: its columns in the order `insert_tasks` names them.
+struct TaskRow<'a>(&'a Task);
+
+impl serde::Serialize for TaskRow<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let t = self.0;
+        let mut row = serializer.serialize_tuple(25)?;
+        row.serialize_element(&t.id)?;
+        row.serialize_element(&t.title)?;
+        row.serialize_element(&t.client_id)?;
+        row.serialize_element(&t.adapter)?;
+        row.serialize_element(&t.channel)?;
+        row.serialize_element(&t.channel_name)?;
+        row.serialize_element(&t.thread)?;
+        row.serialize_element(&t.permalink)?;
+        row.serialize_element(&t.requester_id)?;
+        row.serialize_element(&t.requester_name)?;
+        row.serialize_element(&i64::from(t.requester_is_client))?;
+        row.serialize_element(&t.owner_id)?;
+        row.serialize_element(t.status.as_str())?;
+        row.serialize_element(t.priority.as_str())?;
+        row.serialize_element(t.source.as_str())?;
+        row.serialize_element(&t.sentiment)?;
+        row.serialize_element(&i64::from(t.frustrated))?;
+        for at in [
+            Some(t.created_at),
+            t.due_at,
+            t.first_response_at,
+            t.resolved_at,
+            Some(t.last_activity_at),
+            t.last_client_message_at,
+            t.snoozed_until,
+            t.escalated_at,
+        ] {
+            row.serialize_element(&at)?;
+        }
+        row.end()
+    }
+}
+
 /// Inserts new tasks (without their events) with one statement.
 pub async fn insert_tasks(conn: &mut Conn, new: &[Task]) -> anyhow::Result<()> {
     if new.is_empty() {
         return Ok(());
     }
-    let rows: Vec<Value> = new
-        .iter()
-        .map(|t| {
-            json!([
-                t.id,
-                t.title,
-                t.client_id,
-                t.adapter,
-                t.channel,
-                t.channel_name,
-                t.thread,
-                t.permalink,
-                t.requester_id,
-                t.requester_name,
-                i64::from(t.requester_is_client),
-                t.owner_id,
-                t.status.as_str(),
-                t.priority.as_str(),
-                t.source.as_str(),
-                t.sentiment,
-                i64::from(t.frustrated),
-                t.created_at,
-                t.due_at,
-                t.first_response_at,
-                t.resolved_at,
-                t.last_activity_at,
-                t.last_client_message_at,
-                t.snoozed_until,
-                t.escalated_at,
-            ])
-        })
-        .collect();
+    let rows: Vec<TaskRow> = new.iter().map(TaskRow).collect();
     use Json::{Int, Real, Text};
     let columns = [
         Int, Text, Int, Text, Text, Text, Text, Text, Text, Text, Int, Int, Text, Text, Text, Real, Int, Int, Int, Int,
@@ -176,7 +185,7 @@ pub async fn insert_tasks(conn: &mut Conn, new: &[Task]) -> anyhow::Result<()> {
          escalated_at) {}",
         json_rows(conn, &columns)
     );
-    super::with_rows(conn, sql, rows)
+    super::with_rows(conn, sql, &rows)?
         .execute(&mut *conn)
         .await
         .context("inserting tasks")?;
@@ -188,19 +197,19 @@ pub async fn append_events(conn: &mut Conn, new: &[NewEvent]) -> anyhow::Result<
     if new.is_empty() {
         return Ok(());
     }
-    let rows: Vec<Value> = new
+    let rows: Vec<_> = new
         .iter()
         .map(|e| {
             let change = e.event.status_change();
-            json!([
+            (
                 e.task_id,
                 e.at,
                 e.event.kind(),
-                e.actor,
-                e.event.data().to_string(),
+                &e.actor,
+                e.event.data_text(),
                 change.map(|(from, _)| from.as_str()),
                 change.map(|(_, to)| to.as_str()),
-            ])
+            )
         })
         .collect();
     let sql = format!(
@@ -218,7 +227,7 @@ pub async fn append_events(conn: &mut Conn, new: &[NewEvent]) -> anyhow::Result<
             ]
         )
     );
-    super::with_rows(conn, sql, rows)
+    super::with_rows(conn, sql, &rows)?
         .execute(&mut *conn)
         .await
         .context("appending task events")?;
@@ -230,15 +239,15 @@ pub async fn link_messages(conn: &mut Conn, links: &[TaskMessage]) -> anyhow::Re
     if links.is_empty() {
         return Ok(());
     }
-    let rows: Vec<Value> = links
+    let rows: Vec<_> = links
         .iter()
-        .map(|l| json!([l.adapter, l.channel, l.message_id, l.task_id]))
+        .map(|l| (&l.adapter, &l.channel, &l.message_id, l.task_id))
         .collect();
     let sql = format!(
         "INSERT INTO task_messages (adapter, channel, message_id, task_id) {} ON CONFLICT DO NOTHING",
         json_rows(conn, &[Json::Text, Json::Text, Json::Text, Json::Int])
     );
-    super::with_rows(conn, sql, rows)
+    super::with_rows(conn, sql, &rows)?
         .execute(&mut *conn)
         .await
         .context("linking messages to tasks")?;
@@ -348,13 +357,13 @@ pub async fn by_any_message(conn: &mut Conn, adapter: &str, ids: &[String]) -> a
     if ids.is_empty() {
         return Ok(None);
     }
-    let rows: Vec<Value> = ids.iter().enumerate().map(|(i, id)| json!([id, i])).collect();
+    let rows: Vec<_> = ids.iter().enumerate().map(|(i, id)| (id, i)).collect();
     let sql = format!(
         "SELECT {TASK_COLUMNS} FROM ({}) ids JOIN task_messages tm ON tm.message_id = ids.c0 \
          JOIN tasks t ON t.id = tm.task_id WHERE tm.adapter = $2 ORDER BY ids.c1 LIMIT 1",
         json_rows(conn, &[Json::Text, Json::Int])
     );
-    Ok(super::with_rows_as(conn, sql, rows)
+    Ok(super::with_rows_as(conn, sql, &rows)?
         .bind(adapter)
         .fetch_optional(conn)
         .await?)
@@ -429,13 +438,13 @@ pub async fn groupable_in(
     if channels.is_empty() {
         return Ok(Vec::new());
     }
-    let keys: Vec<Value> = channels.iter().map(|(a, c)| json!([a, c])).collect();
+    let keys: Vec<_> = channels.iter().map(|(a, c)| (a, c)).collect();
     let sql = format!(
         "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.source = 'auto' AND t.status = 'open' \
          AND t.last_client_message_at BETWEEN $2 AND $3 AND (t.adapter, t.channel) IN ({}) ORDER BY t.id",
         json_rows(conn, &[Json::Text, Json::Text])
     );
-    Ok(super::with_rows_as(conn, sql, keys)
+    Ok(super::with_rows_as(conn, sql, &keys)?
         .bind(from)
         .bind(to)
         .fetch_all(conn)
