@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::domain::due::{find_ambiguous, find_due, DueContext, DueError, FoundDue};
+use crate::domain::due::{read_due, DueContext, DueError, FoundDue};
 use crate::domain::Priority;
 
 /// Everything keel understood from a request's text; echoed back in the reply.
@@ -40,10 +40,11 @@ pub fn understand(text: &str, ctx: &DueContext) -> Understood {
 
 /// [`understand`] with the text's [`sentiment`] already known.
 pub fn understand_scored(text: &str, ctx: &DueContext, sentiment: f64) -> Understood {
+    let (due, unclear_due) = read_due(text, ctx);
     Understood {
         title: title(text),
-        due: find_due(text, ctx),
-        unclear_due: find_ambiguous(text, ctx),
+        due,
+        unclear_due,
         priority: priority_words(text),
         mentions: mentions(text),
         for_words: for_words(text),

@@ -140,30 +140,35 @@ pub fn parse_due(text: &str, ctx: &DueContext) -> Result<DateTime<Utc>, DueError
 /// bare "may 5" or a `d/m` date without a trigger. A leftmost phrase that could be read two ways
 /// (`by 12/11`) gives `None`: [`find_ambiguous`] reports it.
 pub fn find_due(text: &str, ctx: &DueContext) -> Option<FoundDue> {
-    let s = text.to_ascii_lowercase();
-    let (start, hit) = first_phrase(&s, ctx)?;
-    if hit.readings.is_some() {
-        return None;
-    }
-    let phrase = text.get(start..hit.end)?.to_string();
-    Some(FoundDue {
-        at: hit.at,
-        start,
-        end: hit.end,
-        phrase,
-    })
+    read_due(text, ctx).0
 }
 
 /// The leftmost date phrase in a chat message when it could be read two ways (`by 12/11`), as the
 /// error that asks which date was meant.
 pub fn find_ambiguous(text: &str, ctx: &DueContext) -> Option<DueError> {
+    read_due(text, ctx).1
+}
+
+/// [`find_due`] and [`find_ambiguous`] from one reading of the text: at most one of them is set.
+pub fn read_due(text: &str, ctx: &DueContext) -> (Option<FoundDue>, Option<DueError>) {
     let s = text.to_ascii_lowercase();
-    let (_, hit) = first_phrase(&s, ctx)?;
-    let readings = hit.readings?;
-    Some(DueError {
-        input: text.get(readings.start..readings.end)?.to_string(),
-        readings: Some((readings.day_first, readings.month_first)),
-    })
+    let Some((start, hit)) = first_phrase(&s, ctx) else {
+        return (None, None);
+    };
+    if let Some(readings) = hit.readings {
+        let unclear = text.get(readings.start..readings.end).map(|input| DueError {
+            input: input.to_string(),
+            readings: Some((readings.day_first, readings.month_first)),
+        });
+        return (None, unclear);
+    }
+    let found = text.get(start..hit.end).map(|phrase| FoundDue {
+        at: hit.at,
+        start,
+        end: hit.end,
+        phrase: phrase.to_string(),
+    });
+    (found, None)
 }
 
 /// The leftmost phrase in the lowercased text that counts in free text, and where it starts.
