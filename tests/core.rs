@@ -523,6 +523,36 @@ on_both_backends!(a_batch_reads_each_clients_mood_as_alone, |backend| {
         assert!(two.sentiment > 0.0, "{}", two.sentiment);
         assert!(!two.frustrated);
         assert_eq!(two.priority, keel::domain::Priority::Normal);
+
+        // Through the door at once: the moods are read as the events arrive, before the writer
+        // takes them together.
+        let texts = [
+            "Still broken. This is useless and we are furious.",
+            "Lovely work on the report, could you also add the totals?",
+            "Could you send the March invoice again?",
+            "Horrible support, nobody answers us.",
+        ];
+        let speakers = [client("bob"), client("carl"), client("bob"), client("carl")];
+        let events: Vec<Inbound> = (0..4)
+            .map(|i| message(&speakers[i], 30 + 15 * i as i64, texts[i]))
+            .collect();
+        let before = bot.ingest.batches();
+        let handled = tokio::join!(
+            bot.ingest.submit(events[0].clone()),
+            bot.ingest.submit(events[1].clone()),
+            bot.ingest.submit(events[2].clone()),
+            bot.ingest.submit(events[3].clone()),
+        );
+        for result in [handled.0, handled.1, handled.2, handled.3] {
+            assert_eq!(result.expect("handled"), Handled::Processed);
+        }
+        assert!(bot.ingest.batches() - before < 4, "the four were taken together");
+        for id in 3..=6 {
+            let task = bot.task(id).await;
+            let text = texts.iter().find(|t| **t == task.title).expect("a task per text");
+            assert_eq!(task.sentiment, keel::capture::sentiment(text), "{text}");
+            assert_eq!(task.frustrated, task.sentiment <= keel::capture::FRUSTRATED, "{text}");
+        }
     });
 });
 

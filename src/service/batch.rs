@@ -43,17 +43,19 @@ pub(crate) struct Batch {
     sentiments: HashMap<String, f64>,
 }
 
-/// Scores the sentiment of what each event asks to be read (a message's text, a mail's subject
-/// and text), on a thread of its own while the batch's first queries run.
+/// What an event asks to be read, for its mood: a message's text, a mail's subject and text.
+pub(super) fn text_to_read(event: &Inbound) -> Option<String> {
+    match &event.kind {
+        InboundKind::Mail(mail) => Some(capture::mail_request(mail.subject.trim(), &mail.text)),
+        InboundKind::Message { text, .. } => Some(text.clone()),
+        _ => None,
+    }
+}
+
+/// Scores the sentiment of what each event asks to be read, on a thread of its own while the
+/// batch's first queries run (for events whose moods were not read as they arrived).
 pub(super) fn score(events: &[&Inbound]) -> tokio::task::JoinHandle<HashMap<String, f64>> {
-    let texts: Vec<String> = events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            InboundKind::Mail(mail) => Some(capture::mail_request(mail.subject.trim(), &mail.text)),
-            InboundKind::Message { text, .. } => Some(text.clone()),
-            _ => None,
-        })
-        .collect();
+    let texts: Vec<String> = events.iter().filter_map(|e| text_to_read(e)).collect();
     tokio::task::spawn_blocking(move || {
         texts
             .into_iter()
@@ -66,12 +68,12 @@ pub(super) fn score(events: &[&Inbound]) -> tokio::task::JoinHandle<HashMap<Stri
 }
 
 impl Batch {
-    /// Keeps the sentiments [`score`] found.
+    /// Keeps the sentiments [`score`] (or the moods read ahead) found.
     pub fn scored(&mut self, sentiments: HashMap<String, f64>) {
         self.sentiments = sentiments;
     }
 
-    /// The sentiment of a text [`score`] read for this batch, if it did.
+    /// The sentiment of a text read for this batch, if it was.
     pub fn sentiment(&self, text: &str) -> Option<f64> {
         self.sentiments.get(text).copied()
     }

@@ -1,6 +1,8 @@
 //! Handling inbound events: dedupe, identify the speaker, route to a command or to capture, and
 //! queue the replies, in one transaction per batch.
 
+use std::collections::HashMap;
+
 use keel_chat::{Inbound, InboundKind, Outbound, CARD_ACTION};
 
 use super::batch::{score, Batch};
@@ -16,7 +18,7 @@ use crate::store::{tasks, Conn};
 impl Keel {
     /// Handles one event in its own transaction.
     pub async fn handle(&self, inbound: &Inbound) -> anyhow::Result<Handled> {
-        let mut results = self.in_one_transaction(std::slice::from_ref(inbound)).await?;
+        let mut results = self.in_one_transaction(std::slice::from_ref(inbound), None).await?;
         Ok(results.pop().unwrap_or(Handled::Duplicate))
     }
 
@@ -25,8 +27,18 @@ impl Keel {
     /// event is handled again in a transaction of its own, so one bad event cannot take the
     /// others down.
     pub async fn handle_batch(&self, batch: &[Inbound]) -> Vec<anyhow::Result<Handled>> {
+        self.handle_read_batch(batch, None).await
+    }
+
+    /// [`Keel::handle_batch`] with the moods of the events' texts read already, by text (see
+    /// `moods`); those left out are read here.
+    pub(super) async fn handle_read_batch(
+        &self,
+        batch: &[Inbound],
+        moods: Option<HashMap<String, f64>>,
+    ) -> Vec<anyhow::Result<Handled>> {
         if batch.len() > 1 {
-            match self.in_one_transaction(batch).await {
+            match self.in_one_transaction(batch, moods).await {
                 Ok(results) => return results.into_iter().map(Ok).collect(),
                 Err(e) => {
                     tracing::warn!(events = batch.len(), error = %format!("{e:#}"), "a batch failed; handling its events one by one");
@@ -46,7 +58,11 @@ impl Keel {
 
     /// Dedupes the whole batch with one statement, handles the new events, and queues all their
     /// replies with one statement before the commit.
-    async fn in_one_transaction(&self, events: &[Inbound]) -> anyhow::Result<Vec<Handled>> {
+    async fn in_one_transaction(
+        &self,
+        events: &[Inbound],
+        moods: Option<HashMap<String, f64>>,
+    ) -> anyhow::Result<Vec<Handled>> {
         let now = self.clock.now().timestamp();
         let mut tx = self.store.begin().await?;
         let ids: Vec<(&str, &str)> = events
@@ -57,11 +73,16 @@ impl Keel {
         let mut batch = Batch::default();
         let new_events: Vec<&Inbound> = events.iter().zip(&fresh).filter(|(_, f)| **f).map(|(e, _)| e).collect();
         if new_events.len() > 1 {
-            let scoring = score(&new_events);
+            let scoring = moods.is_none().then(|| score(&new_events));
             batch
                 .prefetch(&mut tx, &new_events, self.settings.group_window_secs)
                 .await?;
-            batch.scored(scoring.await.unwrap_or_default());
+            if let Some(scoring) = scoring {
+                batch.scored(scoring.await.unwrap_or_default());
+            }
+        }
+        if let Some(moods) = moods {
+            batch.scored(moods);
         }
         let mut out = Vec::new();
         for inbound in new_events {

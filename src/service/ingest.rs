@@ -18,6 +18,7 @@ use keel_chat::{Inbound, InboundSink};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::keel::{Handled, Keel};
+use super::moods::{self, Moods};
 use crate::store::inbox;
 use crate::store::journal::{Journal, Position};
 
@@ -35,13 +36,20 @@ const ATTEMPTS: u32 = 5;
 const QUIET: Duration = Duration::from_millis(5);
 const MAX_DEFER: Duration = Duration::from_millis(100);
 
-type Job = (Inbound, oneshot::Sender<anyhow::Result<Handled>>);
+/// An event, its mood being read (see `moods`), and who waits for it to be committed.
+type Job = (
+    Inbound,
+    Option<oneshot::Receiver<(String, f64)>>,
+    oneshot::Sender<anyhow::Result<Handled>>,
+);
 type Accepted = (Inbound, oneshot::Sender<Result<(), String>>);
 
 /// The inbound queue in front of the core. Cheap to clone; every adapter gets one.
 #[derive(Clone)]
 pub struct Ingest {
     queue: mpsc::Sender<Job>,
+    /// Reads each submitted event's mood while the writer is busy with the ones before.
+    moods: Moods,
     inbox: mpsc::Sender<Accepted>,
     batches: Arc<AtomicU64>,
     given_up: Arc<AtomicU64>,
@@ -58,7 +66,7 @@ impl Ingest {
     /// work in hand is committed; events still in the inbox then wait for the next start.
     pub fn start(keel: Keel, committed: Arc<Notify>) -> (Ingest, tokio::task::JoinHandle<()>) {
         // The readers' word lists load while the adapters connect, not on the first message.
-        drop(tokio::task::spawn_blocking(crate::capture::warm));
+        let moods = Moods::start();
         let (queue, jobs) = mpsc::channel::<Job>(4 * MAX_BATCH);
         let (inbox, accepted) = mpsc::channel::<Accepted>(4 * MAX_BATCH);
         let batches = Arc::new(AtomicU64::new(0));
@@ -101,6 +109,7 @@ impl Ingest {
         });
         let ingest = Ingest {
             queue,
+            moods,
             inbox,
             batches,
             given_up,
@@ -138,8 +147,9 @@ impl Ingest {
     pub async fn submit(&self, inbound: Inbound) -> anyhow::Result<Handled> {
         let arrived = Instant::now();
         let (reply, answer) = oneshot::channel();
+        let mood = self.moods.ask(&inbound);
         self.queue
-            .send((inbound, reply))
+            .send((inbound, mood, reply))
             .await
             .map_err(|_| anyhow::anyhow!("keel is shutting down"))?;
         let handled = answer.await.map_err(|_| anyhow::anyhow!("keel is shutting down"))?;
@@ -202,8 +212,20 @@ async fn write(
     while let Some(first) = next(&mut jobs, &mut closing.clone()).await {
         let batch = gather(first, &mut jobs);
         batches.fetch_add(1, Ordering::Relaxed);
-        let (events, replies): (Vec<Inbound>, Vec<_>) = batch.into_iter().unzip();
-        let results = keel.handle_batch(&events).await;
+        let mut events = Vec::with_capacity(batch.len());
+        let mut asked = Vec::with_capacity(batch.len());
+        let mut replies = Vec::with_capacity(batch.len());
+        for (event, mood, reply) in batch {
+            events.push(event);
+            asked.extend(mood);
+            replies.push(reply);
+        }
+        // A lone event reads its own mood: waiting for the thread would only delay it.
+        let moods = match events.len() {
+            1 => None,
+            _ => Some(moods::gather(asked).await),
+        };
+        let results = keel.handle_read_batch(&events, moods).await;
         for (reply, result) in replies.into_iter().zip(results) {
             let _ = reply.send(result);
         }

@@ -24,6 +24,7 @@ mod keel;
 pub mod kpi;
 mod lookup;
 mod mail;
+mod moods;
 mod outcome;
 mod playbooks;
 mod savepoint;
