@@ -5,8 +5,9 @@
 //! connect (TCP 10 s, TLS or STARTTLS) ─▶ LOGIN ─▶ CAPABILITY ─▶ SELECT (UIDVALIDITY)
 //!   └▶ catch up: UID SEARCH (UNSEEN, and UID last+1:* when the stored UIDVALIDITY matches)
 //!        └▶ batches of 100: UID FETCH ─▶ read ─▶ to_inbound ─▶ sink.deliver, all at once
-//!             └▶ (the next batch fetched meanwhile) committed? ─▶ \Seen (or MOVE to the done
-//!                folder) ─▶ state file (the highest UID); refused ones retried, never lost
+//!             └▶ (the next batches fetched meanwhile, up to 8 in keel's hands) committed?
+//!                ─▶ \Seen (or MOVE to the done folder) for all committed at once ─▶ state file
+//!                (the highest UID); refused ones retried, never lost
 //!   └▶ IDLE (re-issued every 25 min) or NOOP every poll_seconds ─▶ catch up again
 //! any error ─▶ ConnectionState down (one line) ─▶ wait 1 s, 2 s … 60 s ─▶ connect again
 //! ```

@@ -1,10 +1,11 @@
 //! Catching up with the mailbox: which mail is new, fetching it in batches, handing each batch
 //! to keel, and only once keel has committed it marking the batch handled (`\Seen`, or moved to
 //! the done folder) and moving the stored position on. Each batch is handed over as soon as it
-//! is read, and the next one fetched and read while keel handles it; a batch is flagged once
-//! keel has committed it, while keel handles the one after.
+//! is read, and the next ones fetched and read while keel handles it, up to [`IN_HAND`] batches
+//! (and [`IN_HAND_BYTES`] of mail) in keel's hands; the batches keel has committed are flagged
+//! together, while keel handles the rest.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use async_imap::types::{Fetch, UnsolicitedResponse};
@@ -16,14 +17,21 @@ use super::{within, Offers, Reader, Session, COMMAND_TIMEOUT, FETCH_TIMEOUT, MAX
 use crate::state::State;
 use crate::{inbound, read};
 
-/// Mails fetched, handed over and flagged together.
+/// Mails fetched and handed over together.
 const BATCH: usize = 100;
+/// How many batches keel may hold at once, handed over and not yet flagged: the reader fetches
+/// the next batch while keel handles these, and keel takes what waits in one transaction.
+const IN_HAND: usize = 8;
+/// How much mail (as fetched) keel may hold at once; the batch that passes it still goes.
+const IN_HAND_BYTES: usize = 64 << 20;
 
 /// A batch keel is handling: its UIDs done with once keel has its events (unreadable and
 /// automatic mail among them), and the handover running meanwhile, which ends with the events
 /// keel did not take.
 struct Handover {
     uids: Vec<u32>,
+    /// The size of its mails as fetched.
+    bytes: usize,
     running: tokio::task::JoinHandle<Vec<(u32, Inbound)>>,
 }
 
@@ -47,23 +55,23 @@ impl Reader {
                 }
                 return Ok(());
             }
-            let mut previous: Option<Handover> = None;
+            let mut in_hand: VecDeque<Handover> = VecDeque::with_capacity(IN_HAND + 1);
             for uids in pending.chunks(BATCH) {
                 let fetched = fetch(session, uids).await?;
+                let bytes = fetched.iter().filter_map(Fetch::body).map(<[u8]>::len).sum();
                 let (done, events) = self.prepare(validity, uids, &fetched);
-                // Handed over at once: keel takes it while the batch before is flagged.
-                let current = Handover {
+                // Handed over at once: keel takes it while the batches before are flagged.
+                in_hand.push_back(Handover {
                     uids: done,
+                    bytes,
                     running: tokio::spawn(hand_over_all(self.sink.clone(), events)),
-                };
+                });
                 handled.extend(uids.iter().copied());
-                if let Some(previous) = previous.replace(current) {
-                    self.finish(session, offers, validity, previous).await?;
-                }
+                let over = beyond_bounds(&in_hand);
+                self.finish(session, offers, validity, &mut in_hand, over).await?;
             }
-            if let Some(previous) = previous {
-                self.finish(session, offers, validity, previous).await?;
-            }
+            let all = in_hand.len();
+            self.finish(session, offers, validity, &mut in_hand, all).await?;
         }
     }
 
@@ -104,23 +112,37 @@ impl Reader {
         (done, events)
     }
 
-    /// Waits for keel to have a batch (handing over again, one by one, what it did not take),
-    /// then marks the batch handled and stores the highest UID.
+    /// Takes the oldest `wait_for` batches once keel has them, and after them every batch keel
+    /// already has (handing over again, one by one, what it did not take); then marks all those
+    /// handled with one command and stores the highest UID.
     async fn finish(
         &mut self,
         session: &mut Session,
         offers: Offers,
         validity: u32,
-        handover: Handover,
+        in_hand: &mut VecDeque<Handover>,
+        wait_for: usize,
     ) -> anyhow::Result<()> {
-        let refused = handover
-            .running
-            .await
-            .map_err(|e| anyhow::anyhow!("handing mail to keel failed: {e}"))?;
-        for (uid, event) in refused {
-            self.hand_over(session, uid, event).await?;
+        let mut done: Vec<u32> = Vec::new();
+        let mut taken = 0;
+        while in_hand
+            .front()
+            .is_some_and(|h| taken < wait_for || h.running.is_finished())
+        {
+            let Some(handover) = in_hand.pop_front() else {
+                break;
+            };
+            taken += 1;
+            let refused = handover
+                .running
+                .await
+                .map_err(|e| anyhow::anyhow!("handing mail to keel failed: {e}"))?;
+            for (uid, event) in refused {
+                self.hand_over(session, uid, event).await?;
+            }
+            // Batches ascend, so their UIDs together do too.
+            done.extend(handover.uids);
         }
-        let done = handover.uids;
         let Some(&highest) = done.last() else {
             return Ok(());
         };
@@ -214,6 +236,23 @@ impl Reader {
     }
 }
 
+/// How many of the oldest batches keel must be done with before the reader fetches more, so that
+/// it holds at most [`IN_HAND`] batches and [`IN_HAND_BYTES`] of mail.
+fn beyond_bounds(in_hand: &VecDeque<Handover>) -> usize {
+    let mut count = in_hand.len();
+    let mut bytes: usize = in_hand.iter().map(|h| h.bytes).sum();
+    let mut over = 0;
+    for handover in in_hand {
+        if count <= IN_HAND && bytes <= IN_HAND_BYTES {
+            break;
+        }
+        count -= 1;
+        bytes -= handover.bytes;
+        over += 1;
+    }
+    over
+}
+
 /// `UID STORE set query`, its answers read and dropped.
 async fn store(session: &mut Session, set: &str, query: &str) -> anyhow::Result<()> {
     let step = async { session.uid_store(set, query).await?.try_collect::<Vec<_>>().await };
@@ -294,5 +333,30 @@ mod tests {
         assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
         assert_eq!(uid_set(&[5]), "5");
         assert_eq!(uid_set(&[]), "");
+    }
+
+    /// Keel holds at most 8 batches and 64 MiB of mail; a batch larger than that alone still goes.
+    #[test]
+    fn keel_holds_a_bounded_number_and_size_of_batches() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let _entered = runtime.enter();
+        let in_hand = |sizes: &[usize]| -> VecDeque<Handover> {
+            sizes
+                .iter()
+                .map(|&bytes| Handover {
+                    uids: Vec::new(),
+                    bytes,
+                    running: tokio::spawn(async { Vec::new() }),
+                })
+                .collect()
+        };
+        const MIB: usize = 1 << 20;
+        assert_eq!(beyond_bounds(&in_hand(&[MIB; 8])), 0);
+        assert_eq!(beyond_bounds(&in_hand(&[MIB; 10])), 2);
+        assert_eq!(beyond_bounds(&in_hand(&[40 * MIB, 20 * MIB, 4 * MIB])), 0);
+        assert_eq!(beyond_bounds(&in_hand(&[40 * MIB, 20 * MIB, 5 * MIB])), 1);
+        assert_eq!(beyond_bounds(&in_hand(&[40 * MIB, 40 * MIB, 40 * MIB])), 2);
+        assert_eq!(beyond_bounds(&in_hand(&[100 * MIB])), 1);
+        assert_eq!(beyond_bounds(&in_hand(&[])), 0);
     }
 }
