@@ -295,7 +295,10 @@ impl KeelRun {
 
     /// Starts `keel run` (again) and waits until it says it is running.
     pub fn restart(&mut self) {
-        let before = self.log_text().matches("keel is running").count();
+        // The structured log line says "keel is running" a moment before the plain one that
+        // names the address, so only the plain one counts.
+        const RUNNING: &str = "keel is running, HTTP on ";
+        let before = self.log_text().matches(RUNNING).count();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -318,14 +321,12 @@ impl KeelRun {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let text = self.log_text();
-            if text.matches("keel is running").count() > before {
-                let line = text
-                    .lines()
-                    .rev()
-                    .find(|l| l.contains("keel is running, HTTP on"))
-                    .unwrap_or("");
+            // The newest such line, once it is written to its end.
+            let line = text.lines().rev().find(|l| l.contains(RUNNING));
+            let whole = line.filter(|l| l.ends_with(')') && text.matches(RUNNING).count() > before);
+            if let Some(line) = whole {
                 self.http = line
-                    .split("HTTP on ")
+                    .split(RUNNING)
                     .nth(1)
                     .and_then(|rest| rest.split_whitespace().next())
                     .unwrap_or_default()
