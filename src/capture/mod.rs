@@ -61,9 +61,15 @@ pub fn mail_request(subject: &str, text: &str) -> String {
     }
 }
 
-/// Loads the word lists and patterns the readers use, so the first message read pays nothing
-/// extra.
+/// Loads the word lists and builds the patterns the readers use, every one of them, so the
+/// first message read pays nothing extra (a pattern is otherwise built when first used, and a
+/// request that is urgent never reaches the high and low ones).
 pub fn warm() {
+    for pattern in [&URGENT, &HIGH, &LOW, &MENTION, &FOR_WORD] {
+        LazyLock::force(pattern);
+    }
+    LazyLock::force(&ANALYZER);
+    noise::warm();
     let ctx = DueContext {
         now: chrono::Utc::now(),
         tz: chrono_tz::UTC,

@@ -49,6 +49,11 @@ pub fn classify(text: &str) -> Option<Noise> {
     decide(&units)
 }
 
+/// Builds the vocabulary's lookups now (see `capture::warm`).
+pub(crate) fn warm() {
+    vocabulary::warm();
+}
+
 /// True when the message only thanks or acknowledges (used to decide that a
 /// client's message on a done task does not reopen it). Greetings alone also
 /// count.

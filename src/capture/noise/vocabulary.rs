@@ -32,6 +32,13 @@ fn vocab_words() -> impl Iterator<Item = &'static str> {
         .chain(NEGATIONS.iter().copied())
 }
 
+/// Builds the lookups now, so the first message read does not wait for them.
+pub(super) fn warm() {
+    LazyLock::force(&KNOWN);
+    LazyLock::force(&SKELETONS);
+    LazyLock::force(&PHRASES);
+}
+
 /// Every vocabulary word, for constant-time lookups.
 static KNOWN: LazyLock<HashSet<&'static str>> = LazyLock::new(|| vocab_words().collect());
 
