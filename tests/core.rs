@@ -556,6 +556,60 @@ on_both_backends!(a_batch_reads_each_clients_mood_as_alone, |backend| {
     });
 });
 
+on_both_backends!(a_batch_records_each_contact_once_as_last_seen, |backend| {
+    let db = TestDb::new(backend);
+    runtime().block_on(async {
+        let bot = Bot::start(&db, 0).await;
+        with_acme(&bot).await;
+        bot.say(
+            &team("lea"),
+            "general",
+            None,
+            1,
+            "@keel client add globex \"Globex\" #globex",
+        )
+        .await;
+        bot.replies().await;
+        let message = |who: &Speaker, channel: &str, minutes: i64, text: &str| {
+            let kind = InboundKind::Message {
+                text: text.to_string(),
+                to_keel: false,
+            };
+            bot.event(who, channel, None, minutes, kind)
+        };
+        // Bob writes, renames himself, and writes for the other client, all in one batch;
+        // Carl writes twice under one name.
+        let renamed = Speaker {
+            name: "Bob Smith".into(),
+            ..client("bob")
+        };
+        let batch = vec![
+            message(&client("bob"), "acme", 10, "The export is broken"),
+            message(&client("carl"), "acme", 30, "Please add Dana as a user"),
+            message(&renamed, "acme", 50, "The invoices are empty"),
+            message(&client("carl"), "acme", 70, "Could you send the March invoice again?"),
+            message(&renamed, "globex", 90, "Our logo is wrong"),
+        ];
+        for result in bot.keel.handle_batch(&batch).await {
+            assert_eq!(result.expect("handled"), Handled::Processed);
+        }
+        assert_eq!(bot.scalar("SELECT COUNT(*) FROM tasks").await, 5);
+        let contacts: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT contacts.platform_id, contacts.name, clients.key FROM contacts \
+             JOIN clients ON clients.id = contacts.client_id ORDER BY contacts.platform_id",
+        )
+        .fetch_all(bot.store.pool())
+        .await
+        .expect("contacts");
+        let expected = [("bob", "Bob Smith", "globex"), ("carl", "carl", "acme")];
+        let expected: Vec<(String, String, String)> = expected
+            .iter()
+            .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+            .collect();
+        assert_eq!(contacts, expected, "one row each, as last seen");
+    });
+});
+
 on_both_backends!(one_batch_mixes_capture_threads_and_commands, |backend| {
     let db = TestDb::new(backend);
     runtime().block_on(async {

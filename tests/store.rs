@@ -74,6 +74,63 @@ on_both_backends!(migrations_apply_once_and_again_do_nothing, |backend| {
     });
 });
 
+on_both_backends!(contacts_seen_twice_in_one_write_keep_the_last, |backend| {
+    runtime().block_on(async {
+        let db = TestDb::new(backend);
+        let store = open(&db).await;
+        let mut conn = store.pool().acquire().await.expect("conn");
+        for key in ["acme", "globex"] {
+            sqlx::query("INSERT INTO clients (key, name, created_at) VALUES ($1, $1, 0)")
+                .bind(key)
+                .execute(&mut *conn)
+                .await
+                .expect("client");
+        }
+        let seen = |id: &str, name: &str, client_id: i64, at: i64| people::SeenContact {
+            adapter: "email".into(),
+            contact: people::Contact {
+                platform_id: id.into(),
+                name: name.into(),
+                client_id,
+                tz: None,
+            },
+            at,
+        };
+        let rows = || async {
+            let mut conn = store.pool().acquire().await.expect("conn");
+            let rows: Vec<(String, String, i64, i64)> =
+                sqlx::query_as("SELECT platform_id, name, client_id, created_at FROM contacts ORDER BY platform_id")
+                    .fetch_all(&mut *conn)
+                    .await
+                    .expect("contacts");
+            rows
+        };
+        let first = [
+            seen("bob@acme.example", "bob", 1, 10),
+            seen("carl@acme.example", "Carl\u{7}", 1, 20),
+            seen("bob@acme.example", "Bob Smith", 2, 30),
+        ];
+        people::upsert_contacts(&mut conn, &first).await.expect("written");
+        assert_eq!(
+            rows().await,
+            [
+                ("bob@acme.example".to_string(), "Bob Smith".to_string(), 2, 10),
+                ("carl@acme.example".to_string(), "Carl".to_string(), 1, 20),
+            ],
+            "one row each: as last seen, since first seen, the name clean"
+        );
+        // Seen again later: name and client follow, the first sighting stays.
+        people::upsert_contacts(&mut conn, &[seen("carl@acme.example", "Carl Jones", 2, 40)])
+            .await
+            .expect("written");
+        assert_eq!(
+            rows().await[1],
+            ("carl@acme.example".to_string(), "Carl Jones".to_string(), 2, 20)
+        );
+        people::upsert_contacts(&mut conn, &[]).await.expect("nothing to write");
+    });
+});
+
 on_both_backends!(inbound_events_are_seen_once, |backend| {
     runtime().block_on(async {
         let db = TestDb::new(backend);

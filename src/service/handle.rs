@@ -217,8 +217,12 @@ impl Keel {
                     client_id: c.id,
                     tz: speaker.tz.clone(),
                 };
-                people::upsert_contact(conn, &inbound.adapter, &contact, now).await?;
                 batch.contact_saved(&inbound.adapter, &contact);
+                batch.writes.contact(people::SeenContact {
+                    adapter: inbound.adapter.clone(),
+                    contact,
+                    at: now,
+                });
             }
         }
         let tz = speaker.tz.clone().or_else(|| known.and_then(|k| k.tz));

@@ -380,20 +380,55 @@ pub async fn contacts(conn: &mut Conn, people: &[(String, String)]) -> anyhow::R
     Ok(rows.into_iter().map(|row| (row.adapter, row.contact)).collect())
 }
 
-/// Records (or moves) a client contact; the name is stored clean ([`clean_name`]).
-pub async fn upsert_contact(conn: &mut Conn, adapter: &str, c: &Contact, now: i64) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO contacts (adapter, platform_id, name, client_id, tz, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+/// A contact to record, with where and when it was seen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeenContact {
+    pub adapter: String,
+    pub contact: Contact,
+    pub at: i64,
+}
+
+/// Records (or moves) client contacts with one statement; names are stored clean
+/// ([`clean_name`]). A person seen twice is written once (PostgreSQL updates a row once per
+/// statement): as last seen, first seen when it was.
+pub async fn upsert_contacts(conn: &mut Conn, seen: &[SeenContact]) -> anyhow::Result<()> {
+    // For each person: where they were last seen, and when first.
+    let mut people: std::collections::HashMap<(&str, &str), (usize, i64)> = std::collections::HashMap::new();
+    for (i, s) in seen.iter().enumerate() {
+        let key = (s.adapter.as_str(), s.contact.platform_id.as_str());
+        let first = people.get(&key).map_or(s.at, |&(_, at)| at.min(s.at));
+        people.insert(key, (i, first));
+    }
+    let rows: Vec<_> = seen
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let (last, first) = people[&(s.adapter.as_str(), s.contact.platform_id.as_str())];
+            let c = &s.contact;
+            (last == i).then(|| {
+                (
+                    &s.adapter,
+                    &c.platform_id,
+                    clean_name(&c.name),
+                    c.client_id,
+                    &c.tz,
+                    first,
+                )
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO contacts (adapter, platform_id, name, client_id, tz, created_at) {} \
          ON CONFLICT (adapter, platform_id) DO UPDATE SET name = excluded.name, client_id = excluded.client_id, tz = excluded.tz",
-    )
-    .bind(adapter)
-    .bind(&c.platform_id)
-    .bind(clean_name(&c.name))
-    .bind(c.client_id)
-    .bind(&c.tz)
-    .bind(now)
-    .execute(conn)
-    .await?;
+        json_rows(conn, &[Json::Text, Json::Text, Json::Text, Json::Int, Json::Text, Json::Int])
+    );
+    super::with_rows(conn, sql, &rows)?
+        .execute(&mut *conn)
+        .await
+        .context("recording contacts")?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@
 //! without them.
 
 use super::outbox::ThreadStart;
-use super::people::{self, Client, Member, Touchpoint};
+use super::people::{self, Client, Member, SeenContact, Touchpoint};
 use super::surveys::{self, Survey};
 use super::tasks::{self, NewEvent, Task, TaskMessage};
 use super::Conn;
@@ -17,6 +17,8 @@ use super::Conn;
 /// Rows waiting to be written, in the order they were queued.
 #[derive(Debug, Default)]
 pub struct Writes {
+    /// Client contacts seen for the first time, or with a new name or client.
+    contacts: Vec<SeenContact>,
     tasks: Vec<Task>,
     events: Vec<NewEvent>,
     links: Vec<TaskMessage>,
@@ -36,7 +38,8 @@ pub struct Writes {
 impl Writes {
     /// True when nothing waits to be written.
     pub fn is_empty(&self) -> bool {
-        self.tasks.is_empty()
+        self.contacts.is_empty()
+            && self.tasks.is_empty()
             && self.events.is_empty()
             && self.links.is_empty()
             && self.touchpoints.is_empty()
@@ -85,6 +88,11 @@ impl Writes {
 
     pub fn task_message(&mut self, link: TaskMessage) {
         self.links.push(link);
+    }
+
+    /// Queues recording a client contact (see `people::upsert_contacts`).
+    pub fn contact(&mut self, seen: SeenContact) {
+        self.contacts.push(seen);
     }
 
     pub fn touchpoint(&mut self, touch: Touchpoint) {
@@ -140,6 +148,7 @@ impl Writes {
                     .await?;
             }
         }
+        people::upsert_contacts(conn, &self.contacts).await?;
         tasks::insert_tasks(conn, &self.tasks).await?;
         let started = super::outbox::enqueue_thread_starts(conn, &self.thread_starts).await?;
         self.links.extend(started);
