@@ -9,8 +9,8 @@
 //!    keel fetches; `baseline_per_s` is N over that time.
 //! 3. keel: the in-process core on a fresh SQLite file, with the email adapter reading the
 //!    mailbox into the ingest (`deliver`, the path `keel run` wires); `per_s` is N over the time
-//!    from starting the adapter until N tasks are committed (counted every 10 ms on a connection
-//!    of the bench's own).
+//!    from starting the adapter until N tasks are committed (counted every millisecond on a
+//!    connection of the bench's own).
 //!
 //!    Dovecot builds its index and cache of new mails when they are first read: a first read by
 //!    the bare client, not counted, comes before both, so neither reads cold mails. Steps 2 and
@@ -253,8 +253,9 @@ async fn observer(url: &str) -> anyhow::Result<SqliteConnection> {
     Ok(options.connect().await?)
 }
 
-/// Waits until the database holds `target` tasks, counting every 10 ms; returns the time from
-/// `started` and the tasks found (fewer only when [`PATIENCE`] ran out).
+/// Waits until the database holds `target` tasks, counting every millisecond (a count of a few
+/// thousand rows takes microseconds); returns the time from `started` and the tasks found (fewer
+/// only when [`PATIENCE`] ran out).
 async fn until_tasks(db: &mut SqliteConnection, target: i64, started: Instant) -> anyhow::Result<(Duration, i64)> {
     loop {
         let tasks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks")
@@ -263,7 +264,7 @@ async fn until_tasks(db: &mut SqliteConnection, target: i64, started: Instant) -
         if tasks >= target || started.elapsed() > PATIENCE {
             return Ok((started.elapsed(), tasks));
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
