@@ -277,16 +277,24 @@ pub async fn first_notice(conn: &mut Conn, key: &str, kind: &str, now: i64) -> a
 
 /// Records notices (key, kind, time) with one statement; a key recorded already stays as it was.
 pub async fn record_notices(conn: &mut Conn, notices: &[(String, String, i64)]) -> anyhow::Result<()> {
+    let statement = record_notices_statement(super::is_postgres(conn), notices)?;
+    super::run(conn, statement, "recording notices").await
+}
+
+/// [`record_notices`] as a statement to run, `None` when there is none to record.
+pub(crate) fn record_notices_statement(
+    postgres: bool,
+    notices: &[(String, String, i64)],
+) -> anyhow::Result<Option<super::Statement>> {
     if notices.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let rows: Vec<_> = notices.iter().map(|(key, kind, at)| (key, kind, at)).collect();
     let sql = format!(
         "INSERT INTO notices (key, kind, sent_at) {} ON CONFLICT DO NOTHING",
-        json_rows(conn, &[Json::Text, Json::Text, Json::Int])
+        super::rows_select(postgres, &[Json::Text, Json::Text, Json::Int])
     );
-    super::with_rows(conn, sql, &rows)?.execute(conn).await?;
-    Ok(())
+    super::statement(sql, &rows).map(Some)
 }
 
 /// Of these notice keys, the ones recorded already (one query).

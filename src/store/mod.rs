@@ -388,10 +388,15 @@ pub(crate) fn is_postgres(conn: &Conn) -> bool {
 /// from that with `->>`: on the text, each `->>` would read the row again. The `jsonb_each` of
 /// SQLite 3.51 would save the first step, but the SQLite that matrix-sdk's rusqlite links is 3.50.
 pub(crate) fn json_rows(conn: &Conn, columns: &[Json]) -> String {
+    rows_select(is_postgres(conn), columns)
+}
+
+/// [`json_rows`] for a backend known beforehand (PostgreSQL when `postgres`).
+pub(crate) fn rows_select(postgres: bool, columns: &[Json]) -> String {
     let select: Vec<String> = columns
         .iter()
         .enumerate()
-        .map(|(i, kind)| match (is_postgres(conn), kind) {
+        .map(|(i, kind)| match (postgres, kind) {
             (false, _) => format!("r.v ->> {i} AS c{i}"),
             (true, Json::Text) => format!("j.e ->> {i} AS c{i}"),
             (true, Json::Int) => format!("(j.e ->> {i})::BIGINT AS c{i}"),
@@ -399,7 +404,7 @@ pub(crate) fn json_rows(conn: &Conn, columns: &[Json]) -> String {
         })
         .collect();
     // `WHERE true` keeps SQLite from reading a following `ON CONFLICT` as a join constraint.
-    if is_postgres(conn) {
+    if postgres {
         format!(
             "SELECT {} FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(e, n) WHERE true ORDER BY j.n",
             select.join(", ")
@@ -417,12 +422,24 @@ pub(crate) fn json_rows(conn: &Conn, columns: &[Json]) -> String {
 /// or a [`serde::Serialize`] that writes a tuple) for [`json_rows`]. The rows are written as JSON
 /// text in one pass, with no tree of values in between. The connection is taken so that the
 /// shape can follow the backend should it ever need to.
-pub(crate) fn with_rows<T: serde::Serialize>(
-    conn: &Conn,
-    sql: String,
-    rows: &[T],
-) -> anyhow::Result<sqlx::query::Query<'static, Any, sqlx::any::AnyArguments>> {
+pub(crate) fn with_rows<T: serde::Serialize>(conn: &Conn, sql: String, rows: &[T]) -> anyhow::Result<Statement> {
     let _ = conn;
+    statement(sql, rows)
+}
+
+/// Runs a statement when there is one, naming what it does in its error.
+pub(crate) async fn run(conn: &mut Conn, statement: Option<Statement>, what: &'static str) -> anyhow::Result<()> {
+    if let Some(statement) = statement {
+        statement.execute(&mut *conn).await.context(what)?;
+    }
+    Ok(())
+}
+
+/// A statement with its rows bound, ready to run.
+pub(crate) type Statement = sqlx::query::Query<'static, Any, sqlx::any::AnyArguments>;
+
+/// [`with_rows`] without a connection at hand (see [`rows_select`]).
+pub(crate) fn statement<T: serde::Serialize>(sql: String, rows: &[T]) -> anyhow::Result<Statement> {
     Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(rows_text(rows)?))
 }
 

@@ -129,24 +129,44 @@ async fn insert_rows(
     rows: &[(&str, &str, &Outbound, i64)],
     returning: bool,
 ) -> anyhow::Result<Vec<i64>> {
-    if rows.is_empty() {
+    let Some(insert) = insert_statement(super::is_postgres(conn), rows, returning)? else {
         return Ok(Vec::new());
+    };
+    if !returning {
+        insert.execute(&mut *conn).await?;
+        return Ok(Vec::new());
+    }
+    inserted_ids(conn, insert, rows.len()).await
+}
+
+/// [`insert_rows`] as a statement to run, `None` when there are no rows.
+fn insert_statement(
+    postgres: bool,
+    rows: &[(&str, &str, &Outbound, i64)],
+    returning: bool,
+) -> anyhow::Result<Option<super::Statement>> {
+    if rows.is_empty() {
+        return Ok(None);
     }
     let mut json_rows = Vec::with_capacity(rows.len());
     for (adapter, kind, outbound, at) in rows {
         json_rows.push((adapter, kind, outbound.target(), serde_json::to_string(outbound)?, at));
     }
     // next_attempt_at defaults to 0: due at once.
-    let sql = format!(
+    let mut sql = format!(
         "INSERT INTO outbox (adapter, kind, target, body, created_at) {}",
-        super::json_rows(conn, &[Json::Text, Json::Text, Json::Text, Json::Text, Json::Int])
+        super::rows_select(postgres, &[Json::Text, Json::Text, Json::Text, Json::Text, Json::Int])
     );
-    if !returning {
-        super::with_rows(conn, sql, &json_rows)?.execute(&mut *conn).await?;
-        return Ok(Vec::new());
+    if returning {
+        sql.push_str(" RETURNING id");
     }
+    super::statement(sql, &json_rows).map(Some)
+}
+
+/// Runs an insert of `count` rows made with `returning` and returns their ids, ascending.
+async fn inserted_ids(conn: &mut Conn, insert: super::Statement, count: usize) -> anyhow::Result<Vec<i64>> {
     // The rows are inserted in their order, so their ids ascend with it.
-    let mut ids: Vec<i64> = super::with_rows(conn, format!("{sql} RETURNING id"), &json_rows)?
+    let mut ids: Vec<i64> = insert
         .fetch_all(&mut *conn)
         .await?
         .iter()
@@ -154,10 +174,10 @@ async fn insert_rows(
         .collect::<Result<_, _>>()?;
     ids.sort_unstable();
     anyhow::ensure!(
-        ids.len() == rows.len(),
+        ids.len() == count,
         "the outbox took {} of {} messages",
         ids.len(),
-        rows.len()
+        count
     );
     Ok(ids)
 }
@@ -178,11 +198,32 @@ pub struct ThreadStart {
 /// Queues thread-starting messages with one statement and returns each one's task link, in
 /// order.
 pub async fn enqueue_thread_starts(conn: &mut Conn, starts: &[ThreadStart]) -> anyhow::Result<Vec<TaskMessage>> {
+    let insert = thread_starts_statement(super::is_postgres(conn), starts)?;
+    thread_starts_queued(conn, insert, starts).await
+}
+
+/// [`enqueue_thread_starts`] as a statement to run with [`thread_starts_queued`].
+pub(crate) fn thread_starts_statement(
+    postgres: bool,
+    starts: &[ThreadStart],
+) -> anyhow::Result<Option<super::Statement>> {
     let rows: Vec<(&str, &str, &Outbound, i64)> = starts
         .iter()
         .map(|s| (s.adapter.as_str(), s.kind, &s.outbound, s.at))
         .collect();
-    let ids = insert_rows(conn, &rows, true).await?;
+    insert_statement(postgres, &rows, true)
+}
+
+/// Runs the statement of [`thread_starts_statement`] and returns each start's task link, in order.
+pub(crate) async fn thread_starts_queued(
+    conn: &mut Conn,
+    insert: Option<super::Statement>,
+    starts: &[ThreadStart],
+) -> anyhow::Result<Vec<TaskMessage>> {
+    let ids = match insert {
+        Some(insert) => inserted_ids(conn, insert, starts.len()).await?,
+        None => Vec::new(),
+    };
     Ok(starts
         .iter()
         .zip(ids)

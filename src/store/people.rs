@@ -392,6 +392,15 @@ pub struct SeenContact {
 /// ([`clean_name`]). A person seen twice is written once (PostgreSQL updates a row once per
 /// statement): as last seen, first seen when it was.
 pub async fn upsert_contacts(conn: &mut Conn, seen: &[SeenContact]) -> anyhow::Result<()> {
+    let statement = upsert_contacts_statement(super::is_postgres(conn), seen)?;
+    super::run(conn, statement, "recording contacts").await
+}
+
+/// [`upsert_contacts`] as a statement to run, `None` when there is nobody to record.
+pub(crate) fn upsert_contacts_statement(
+    postgres: bool,
+    seen: &[SeenContact],
+) -> anyhow::Result<Option<super::Statement>> {
     // For each person: where they were last seen, and when first.
     let mut people: std::collections::HashMap<(&str, &str), (usize, i64)> = std::collections::HashMap::new();
     for (i, s) in seen.iter().enumerate() {
@@ -418,18 +427,14 @@ pub async fn upsert_contacts(conn: &mut Conn, seen: &[SeenContact]) -> anyhow::R
         })
         .collect();
     if rows.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let sql = format!(
         "INSERT INTO contacts (adapter, platform_id, name, client_id, tz, created_at) {} \
          ON CONFLICT (adapter, platform_id) DO UPDATE SET name = excluded.name, client_id = excluded.client_id, tz = excluded.tz",
-        json_rows(conn, &[Json::Text, Json::Text, Json::Text, Json::Int, Json::Text, Json::Int])
+        super::rows_select(postgres, &[Json::Text, Json::Text, Json::Text, Json::Int, Json::Text, Json::Int])
     );
-    super::with_rows(conn, sql, &rows)?
-        .execute(&mut *conn)
-        .await
-        .context("recording contacts")?;
-    Ok(())
+    super::statement(sql, &rows).map(Some)
 }
 
 /// A message between the team and a client, for the client's history.
@@ -445,8 +450,17 @@ pub struct Touchpoint {
 
 /// Logs touchpoints with one statement.
 pub async fn add_touchpoints(conn: &mut Conn, touches: &[Touchpoint]) -> anyhow::Result<()> {
+    let statement = add_touchpoints_statement(super::is_postgres(conn), touches)?;
+    super::run(conn, statement, "logging touchpoints").await
+}
+
+/// [`add_touchpoints`] as a statement to run, `None` when there is none to log.
+pub(crate) fn add_touchpoints_statement(
+    postgres: bool,
+    touches: &[Touchpoint],
+) -> anyhow::Result<Option<super::Statement>> {
     if touches.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let rows: Vec<_> = touches
         .iter()
@@ -463,16 +477,12 @@ pub async fn add_touchpoints(conn: &mut Conn, touches: &[Touchpoint]) -> anyhow:
         .collect();
     let sql = format!(
         "INSERT INTO touchpoints (client_id, at, adapter, channel, speaker, from_client) {}",
-        json_rows(
-            conn,
+        super::rows_select(
+            postgres,
             &[Json::Int, Json::Int, Json::Text, Json::Text, Json::Text, Json::Int]
         )
     );
-    super::with_rows(conn, sql, &rows)?
-        .execute(&mut *conn)
-        .await
-        .context("logging touchpoints")?;
-    Ok(())
+    super::statement(sql, &rows).map(Some)
 }
 
 /// Logs one message between the team and a client.

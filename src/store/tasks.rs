@@ -4,7 +4,7 @@ use anyhow::Context;
 use sqlx::AssertSqlSafe;
 
 use super::decode::{Flag, Word};
-use super::{json_rows, Conn, Json};
+use super::{is_postgres, json_rows, rows_select, statement, Conn, Json, Statement};
 use crate::domain::event::{Created, TaskEvent};
 use crate::domain::{Priority, Source, Status};
 
@@ -169,8 +169,14 @@ impl serde::Serialize for TaskRow<'_> {
 
 /// Inserts new tasks (without their events) with one statement.
 pub async fn insert_tasks(conn: &mut Conn, new: &[Task]) -> anyhow::Result<()> {
+    let statement = insert_tasks_statement(is_postgres(conn), new)?;
+    super::run(conn, statement, "inserting tasks").await
+}
+
+/// [`insert_tasks`] as a statement to run, `None` when there is nothing to insert.
+pub(crate) fn insert_tasks_statement(postgres: bool, new: &[Task]) -> anyhow::Result<Option<Statement>> {
     if new.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let rows: Vec<TaskRow> = new.iter().map(TaskRow).collect();
     use Json::{Int, Real, Text};
@@ -183,19 +189,21 @@ pub async fn insert_tasks(conn: &mut Conn, new: &[Task]) -> anyhow::Result<()> {
          requester_name, requester_is_client, owner_id, status, priority, source, sentiment, frustrated, created_at, \
          due_at, first_response_at, resolved_at, last_activity_at, last_client_message_at, snoozed_until, \
          escalated_at) {}",
-        json_rows(conn, &columns)
+        rows_select(postgres, &columns)
     );
-    super::with_rows(conn, sql, &rows)?
-        .execute(&mut *conn)
-        .await
-        .context("inserting tasks")?;
-    Ok(())
+    statement(sql, &rows).map(Some)
 }
 
 /// Appends events to the task log, in order, with one statement.
 pub async fn append_events(conn: &mut Conn, new: &[NewEvent]) -> anyhow::Result<()> {
+    let statement = append_events_statement(is_postgres(conn), new)?;
+    super::run(conn, statement, "appending task events").await
+}
+
+/// [`append_events`] as a statement to run, `None` when there is nothing to append.
+pub(crate) fn append_events_statement(postgres: bool, new: &[NewEvent]) -> anyhow::Result<Option<Statement>> {
     if new.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let rows: Vec<_> = new
         .iter()
@@ -214,8 +222,8 @@ pub async fn append_events(conn: &mut Conn, new: &[NewEvent]) -> anyhow::Result<
         .collect();
     let sql = format!(
         "INSERT INTO task_events (task_id, at, kind, actor, data, status_from, status_to) {}",
-        json_rows(
-            conn,
+        rows_select(
+            postgres,
             &[
                 Json::Int,
                 Json::Int,
@@ -227,17 +235,19 @@ pub async fn append_events(conn: &mut Conn, new: &[NewEvent]) -> anyhow::Result<
             ]
         )
     );
-    super::with_rows(conn, sql, &rows)?
-        .execute(&mut *conn)
-        .await
-        .context("appending task events")?;
-    Ok(())
+    statement(sql, &rows).map(Some)
 }
 
 /// Remembers which task each message belongs to; a message that already has a task keeps it.
 pub async fn link_messages(conn: &mut Conn, links: &[TaskMessage]) -> anyhow::Result<()> {
+    let statement = link_messages_statement(is_postgres(conn), links)?;
+    super::run(conn, statement, "linking messages to tasks").await
+}
+
+/// [`link_messages`] as a statement to run, `None` when there is nothing to link.
+pub(crate) fn link_messages_statement(postgres: bool, links: &[TaskMessage]) -> anyhow::Result<Option<Statement>> {
     if links.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let rows: Vec<_> = links
         .iter()
@@ -245,13 +255,9 @@ pub async fn link_messages(conn: &mut Conn, links: &[TaskMessage]) -> anyhow::Re
         .collect();
     let sql = format!(
         "INSERT INTO task_messages (adapter, channel, message_id, task_id) {} ON CONFLICT DO NOTHING",
-        json_rows(conn, &[Json::Text, Json::Text, Json::Text, Json::Int])
+        rows_select(postgres, &[Json::Text, Json::Text, Json::Text, Json::Int])
     );
-    super::with_rows(conn, sql, &rows)?
-        .execute(&mut *conn)
-        .await
-        .context("linking messages to tasks")?;
-    Ok(())
+    statement(sql, &rows).map(Some)
 }
 
 /// Inserts a new task and its `created` event.

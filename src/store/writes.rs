@@ -12,7 +12,7 @@ use super::outbox::ThreadStart;
 use super::people::{self, Client, Member, SeenContact, Touchpoint};
 use super::surveys::{self, Survey};
 use super::tasks::{self, NewEvent, Task, TaskMessage};
-use super::Conn;
+use super::{run, Conn};
 
 /// Rows waiting to be written, in the order they were queued.
 #[derive(Debug, Default)]
@@ -138,29 +138,67 @@ impl Writes {
         self.created = to;
     }
 
-    /// Writes everything queued: at most one statement per table per 100 rows.
+    /// Writes everything queued, one statement per table. Each statement's rows are written out
+    /// while the statement before runs (on SQLite in the connection's own thread, on PostgreSQL
+    /// at the server), so the writer is not idle meanwhile.
     pub async fn flush(&mut self, conn: &mut Conn) -> anyhow::Result<()> {
-        if let Some((stored, last)) = self.ids {
-            if last > stored {
-                sqlx::query("UPDATE counters SET value = $1 WHERE name = 'task' AND value < $1")
-                    .bind(last)
-                    .execute(&mut *conn)
-                    .await?;
+        let postgres = super::is_postgres(conn);
+        let counter = match self.ids {
+            Some((stored, last)) if last > stored => {
+                Some(sqlx::query("UPDATE counters SET value = $1 WHERE name = 'task' AND value < $1").bind(last))
             }
-        }
-        people::upsert_contacts(conn, &self.contacts).await?;
-        tasks::insert_tasks(conn, &self.tasks).await?;
-        let started = super::outbox::enqueue_thread_starts(conn, &self.thread_starts).await?;
+            _ => None,
+        };
+        let (_, contacts) = overlapped(run(conn, counter, "moving the task counter on"), || {
+            people::upsert_contacts_statement(postgres, &self.contacts)
+        })
+        .await?;
+        let (_, tasks) = overlapped(run(conn, contacts?, "recording contacts"), || {
+            tasks::insert_tasks_statement(postgres, &self.tasks)
+        })
+        .await?;
+        let (_, starts) = overlapped(run(conn, tasks?, "inserting tasks"), || {
+            super::outbox::thread_starts_statement(postgres, &self.thread_starts)
+        })
+        .await?;
+        let (started, events) = overlapped(
+            super::outbox::thread_starts_queued(conn, starts?, &self.thread_starts),
+            || tasks::append_events_statement(postgres, &self.events),
+        )
+        .await?;
         self.links.extend(started);
-        tasks::link_messages(conn, &self.links).await?;
-        tasks::append_events(conn, &self.events).await?;
-        self.changed.extend(self.events.iter().map(|e| e.task_id));
-        people::add_touchpoints(conn, &self.touchpoints).await?;
-        super::jobs::record_notices(conn, &self.notices).await?;
-        self.created += self.tasks.len() as u64;
-        self.discard();
+        let (_, links) = overlapped(run(conn, events?, "appending task events"), || {
+            tasks::link_messages_statement(postgres, &self.links)
+        })
+        .await?;
+        let (_, touchpoints) = overlapped(run(conn, links?, "linking messages to tasks"), || {
+            people::add_touchpoints_statement(postgres, &self.touchpoints)
+        })
+        .await?;
+        let (_, notices) = overlapped(run(conn, touchpoints?, "logging touchpoints"), || {
+            super::jobs::record_notices_statement(postgres, &self.notices)
+        })
+        .await?;
+        let notices = notices?;
+        // What was written is let go of while the last statement runs.
+        overlapped(run(conn, notices, "recording notices"), || {
+            self.changed.extend(self.events.iter().map(|e| e.task_id));
+            self.created += self.tasks.len() as u64;
+            self.discard();
+        })
+        .await?;
         Ok(())
     }
+}
+
+/// Runs `step` while `next` runs on this thread, `step` polled first so that its statement is on
+/// its way before `next` starts; returns both results.
+async fn overlapped<T, U>(
+    step: impl std::future::Future<Output = anyhow::Result<T>>,
+    next: impl FnOnce() -> U,
+) -> anyhow::Result<(T, U)> {
+    let (ran, built) = tokio::join!(biased; step, async { next() });
+    Ok((ran?, built))
 }
 
 /// The connection, opened only onto reads a `Writes` never holds rows for (members, clients,
@@ -243,5 +281,154 @@ impl<'c> Unqueued<'c> {
     /// See `surveys::answer`.
     pub async fn answer_survey(&mut self, id: i64, at: i64, score: i64) -> anyhow::Result<bool> {
         surveys::answer(self.0, id, at, score).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use keel_chat::Outbound;
+
+    use super::*;
+    use crate::domain::event::{Created, TaskEvent};
+    use crate::domain::{Priority, Source, Status};
+    use crate::store::people::Contact;
+    use crate::store::{outbox, Store};
+
+    fn task(id: i64, client_id: i64) -> Task {
+        Task {
+            id,
+            title: format!("Request {id}"),
+            client_id: Some(client_id),
+            adapter: "email".into(),
+            channel: "bob@partner.org".into(),
+            channel_name: String::new(),
+            thread: None,
+            permalink: None,
+            requester_id: "bob@partner.org".into(),
+            requester_name: "Bob".into(),
+            requester_is_client: true,
+            owner_id: None,
+            status: Status::Open,
+            priority: Priority::Normal,
+            source: Source::Email,
+            sentiment: 0.0,
+            frustrated: false,
+            created_at: 100,
+            due_at: None,
+            first_response_at: None,
+            resolved_at: None,
+            last_activity_at: 100,
+            last_client_message_at: Some(100),
+            snoozed_until: None,
+            escalated_at: None,
+        }
+    }
+
+    async fn count(conn: &mut Conn, sql: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(conn)
+            .await
+            .unwrap()
+    }
+
+    /// One flush writes every kind of queued row, each statement's rows made ready while the one
+    /// before runs: the thread-starting card's outbox id reaches its task's links, the counter
+    /// moves on, and the queue is empty afterwards with the tasks counted and marked changed.
+    #[tokio::test]
+    async fn a_flush_writes_every_queued_row_in_order() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        sqlx::query("INSERT INTO clients (key, name, created_at) VALUES ('acme', 'Acme', 0)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let client: i64 = count(&mut tx, "SELECT id FROM clients WHERE key = 'acme'").await;
+        let mut writes = Writes::default();
+        let mut ids = Vec::new();
+        for n in 0..2 {
+            let id = writes.next_task_id(&mut tx).await.unwrap();
+            ids.push(id);
+            let created = NewEvent {
+                task_id: id,
+                at: 100,
+                actor: "bob@partner.org".into(),
+                event: TaskEvent::Created(Created {
+                    text: format!("Request {n}"),
+                    ..Created::default()
+                }),
+            };
+            writes.insert_task(task(id, client), created);
+            writes.thread_start(ThreadStart {
+                adapter: "console".into(),
+                kind: outbox::MAIL_CARD,
+                channel: "mail".into(),
+                outbound: Outbound::Message {
+                    conversation: "mail".into(),
+                    thread: None,
+                    text: format!("card of #{id}"),
+                },
+                task_id: id,
+                at: 100,
+            });
+            writes.task_message(TaskMessage {
+                adapter: "email".into(),
+                channel: "bob@partner.org".into(),
+                message_id: format!("mail-{n}@partner.org"),
+                task_id: id,
+            });
+        }
+        writes.contact(SeenContact {
+            adapter: "email".into(),
+            contact: Contact {
+                platform_id: "bob@partner.org".into(),
+                name: "Bob".into(),
+                client_id: client,
+                tz: None,
+            },
+            at: 100,
+        });
+        writes.touchpoint(Touchpoint {
+            client_id: client,
+            at: 100,
+            adapter: "email".into(),
+            channel: "bob@partner.org".into(),
+            speaker: "Bob".into(),
+            from_client: true,
+        });
+        writes.notice("ack:bob@partner.org", "mail_ack", 100);
+        writes.flush(&mut tx).await.unwrap();
+
+        assert!(writes.is_empty());
+        assert_eq!(writes.created(), 2);
+        assert_eq!(writes.take_changed(), ids);
+        assert_eq!(count(&mut tx, "SELECT COUNT(*) FROM tasks").await, 2);
+        assert_eq!(count(&mut tx, "SELECT COUNT(*) FROM task_events").await, 2);
+        assert_eq!(count(&mut tx, "SELECT COUNT(*) FROM contacts").await, 1);
+        assert_eq!(count(&mut tx, "SELECT COUNT(*) FROM touchpoints").await, 1);
+        assert_eq!(count(&mut tx, "SELECT COUNT(*) FROM notices").await, 1);
+        assert_eq!(
+            count(&mut tx, "SELECT value FROM counters WHERE name = 'task'").await,
+            ids[1]
+        );
+        // Each card's outbox row is linked to its own task, as `outbox:<id>`.
+        let cards: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT m.message_id, m.task_id FROM task_messages m WHERE m.message_id LIKE 'outbox:%' ORDER BY m.task_id",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(cards.len(), 2);
+        for ((link, task_id), id) in cards.iter().zip(&ids) {
+            assert_eq!(task_id, id);
+            let outbox_id: i64 = link.trim_start_matches("outbox:").parse().unwrap();
+            let body: String = sqlx::query_scalar("SELECT body FROM outbox WHERE id = $1")
+                .bind(outbox_id)
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            assert!(body.contains(&format!("card of #{id}")), "{body}");
+        }
+        assert_eq!(count(&mut tx, "SELECT COUNT(*) FROM task_messages").await, 4);
+        tx.commit().await.unwrap();
     }
 }
