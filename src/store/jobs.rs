@@ -275,13 +275,8 @@ pub async fn first_notice(conn: &mut Conn, key: &str, kind: &str, now: i64) -> a
     Ok(inserted == 1)
 }
 
-/// Records notices (key, kind, time) with one statement; a key recorded already stays as it was.
-pub async fn record_notices(conn: &mut Conn, notices: &[(String, String, i64)]) -> anyhow::Result<()> {
-    let statement = record_notices_statement(super::is_postgres(conn), notices)?;
-    super::run(conn, statement, "recording notices").await
-}
-
-/// [`record_notices`] as a statement to run, `None` when there is none to record.
+/// The statement that records notices (key, kind, time), all in one; a key recorded already
+/// stays as it was. `None` when there is none to record.
 pub(crate) fn record_notices_statement(
     postgres: bool,
     notices: &[(String, String, i64)],

@@ -195,14 +195,8 @@ pub struct ThreadStart {
     pub at: i64,
 }
 
-/// Queues thread-starting messages with one statement and returns each one's task link, in
-/// order.
-pub async fn enqueue_thread_starts(conn: &mut Conn, starts: &[ThreadStart]) -> anyhow::Result<Vec<TaskMessage>> {
-    let insert = thread_starts_statement(super::is_postgres(conn), starts)?;
-    thread_starts_queued(conn, insert, starts).await
-}
-
-/// [`enqueue_thread_starts`] as a statement to run with [`thread_starts_queued`].
+/// The statement that queues thread-starting messages, all in one, to run with
+/// [`thread_starts_queued`]; `None` when there are none.
 pub(crate) fn thread_starts_statement(
     postgres: bool,
     starts: &[ThreadStart],
