@@ -25,10 +25,7 @@ struct Driver {
 
 impl Driver {
     fn start() -> Driver {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = support::free_port();
         // Its own process group, so a failing test takes the browsers it started down with it.
         let child = Command::new("/usr/bin/chromedriver")
             .process_group(0)

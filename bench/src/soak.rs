@@ -285,6 +285,23 @@ async fn console_path(
     count_tasks(&db).await
 }
 
+/// A free port on 127.0.0.1 below the kernel's ephemeral range (`scripts/free-ports`), so no
+/// client's connection takes it before keel binds it.
+fn free_port() -> anyhow::Result<u16> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/free-ports");
+    let out = std::process::Command::new(&script)
+        .arg("1")
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim().parse().with_context(|| {
+        format!(
+            "scripts/free-ports printed {text:?}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+    })
+}
+
 /// `keel run` on the Events API, its config written into `dir`; returns the child.
 async fn keel_run(
     keel: &Path,
@@ -293,7 +310,7 @@ async fn keel_run(
     mode: &str,
 ) -> anyhow::Result<(tokio::process::Child, String)> {
     let db = format!("sqlite://{}", dir.join(format!("slack-{mode}.db")).display());
-    let listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string();
+    let listen = format!("127.0.0.1:{}", free_port()?);
     let config = dir.join(format!("slack-{mode}.toml"));
     std::fs::write(
         &config,

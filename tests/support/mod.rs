@@ -163,6 +163,21 @@ fn psql(sql: &str) {
 }
 
 /// A small multi-threaded runtime for tests that drive the core directly.
+/// A free port on 127.0.0.1 for a server the test starts, from `scripts/free-ports`: below the
+/// kernel's ephemeral range, so no client's connection takes it before the server binds it or
+/// while the server restarts on it.
+pub fn free_port() -> u16 {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/free-ports");
+    let out = Command::new(script).arg("1").output().expect("scripts/free-ports runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim().parse().unwrap_or_else(|_| {
+        panic!(
+            "scripts/free-ports printed {text:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -267,10 +282,7 @@ impl KeelRun {
     /// Writes the config (`listen` is filled in: a free port, kept across restarts) and starts.
     pub fn start(config: &str, env: &[(&str, &str)]) -> KeelRun {
         let dir = tempfile::tempdir().expect("dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let path = dir.path().join("keel.toml");
         std::fs::write(&path, config.replace("{listen}", &format!("127.0.0.1:{port}"))).expect("config");
         let mut run = KeelRun {
@@ -449,10 +461,7 @@ impl OwnPostgres {
             .filter(|b| b.join("initdb").exists())
             .expect("PostgreSQL's initdb and pg_ctl are installed (scripts/postgres installs them)");
         let dir = tempfile::tempdir().expect("dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("port")
-            .port();
+        let port = free_port();
         let pg = OwnPostgres {
             url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
             dir,
