@@ -26,7 +26,8 @@
 //! round and the paced mails. The servers are stopped at the end, also when the run fails. The progress lines on
 //! stderr split keel's time: when the adapter had handed the last mail over (IMAP, reading) and
 //! when keel had committed it, and for the paced mails the SMTP-accept-to-handover and
-//! handover-to-task shares.
+//! handover-to-task shares. They also time the writer alone, five times: the mails as the adapter
+//! made them in a pass before the rounds (not counted), handed to a fresh core at once.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -72,6 +73,7 @@ const ID_PREFIX: &str = "CAKbench-";
 const PATIENCE: Duration = Duration::from_secs(600);
 
 mod mails;
+mod writer;
 
 use mails::{client_mail, fill, send, smtp, Outgoing, Servers, Smtp};
 
@@ -179,11 +181,12 @@ async fn core(dir: &Path) -> anyhow::Result<Core> {
     })
 }
 
-/// What the adapter handed over: how many events, and when (since the adapter started) the last
-/// handover began and when the last returned (committed).
+/// What the adapter handed over: how many events, and when (since the adapter started) the first
+/// and the last handover began and when the last returned (committed).
 #[derive(Default, Clone, Copy)]
 struct Handovers {
     count: usize,
+    first_called: Option<Duration>,
     last_called: Duration,
     last_returned: Duration,
 }
@@ -220,6 +223,7 @@ impl InboundSink for Timed {
         let result = self.ingest.deliver(inbound).await;
         if let Ok(mut h) = self.handovers.lock() {
             h.count += 1;
+            h.first_called = Some(h.first_called.map_or(called, |first| first.min(called)));
             h.last_called = h.last_called.max(called);
             h.last_returned = self.started.elapsed();
         }
@@ -485,10 +489,11 @@ async fn throughput(servers: &Servers, messages: usize) -> anyhow::Result<(Runni
     let handed = sink.handovers();
     eprintln!(
         "email: keel made {tasks} tasks in {:.3} s ({} of the mails have one, {} on two tasks); \
-         the adapter had handed over {} by {:.3} s, keel committed the last by {:.3} s",
+         the adapter handed over the first mail at {:.3} s and {} by {:.3} s, keel committed the last by {:.3} s",
         took.as_secs_f64(),
         filled.mails,
         filled.shared,
+        handed.first_called.unwrap_or_default().as_secs_f64(),
         handed.count,
         handed.last_called.as_secs_f64(),
         handed.last_returned.as_secs_f64()
@@ -505,16 +510,16 @@ async fn throughput(servers: &Servers, messages: usize) -> anyhow::Result<(Runni
     Ok((running, per_s, lost, duplicates))
 }
 
-/// Waits until keel has flagged every mail it made a task of, stops it, and marks the mails
-/// unread again for the next round.
-async fn next_round(servers: &Servers, keel: Running) -> anyhow::Result<()> {
+/// Waits until keel has flagged every mail it made a task of, stops it (`stop`), and marks the
+/// mails unread again for the next round.
+async fn next_round(servers: &Servers, stop: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
     let mut session = inbox(servers, tls_config(&servers.ca)?).await?;
     let deadline = Instant::now() + Duration::from_secs(30);
     while !session.uid_search("UNSEEN").await?.is_empty() {
         anyhow::ensure!(Instant::now() < deadline, "keel left mails unflagged for 30 s");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    keel.stop().await;
+    stop.await;
     let _: Vec<async_imap::types::Fetch> = session
         .uid_store("1:*", "-FLAGS.SILENT (\\Seen)")
         .await?
@@ -550,6 +555,7 @@ pub async fn run(messages: usize) -> anyhow::Result<serde_json::Value> {
     // counted, so that the bare client reads what keel reads, mails read before.
     let (warming, _) = baseline(&servers).await?;
     eprintln!("email: a first read took {:.3} s (not counted)", warming.as_secs_f64());
+    let events = writer::record(&servers, messages).await?;
     // Rounds of the bare client and keel in turn, each keel on a fresh database, the mails
     // unread again between rounds; the last keel stays running for the paced mails.
     let (mut baselines, mut rates) = (Vec::new(), Vec::new());
@@ -563,13 +569,23 @@ pub async fn run(messages: usize) -> anyhow::Result<serde_json::Value> {
             // The last round's are counted with the paced mails.
             lost += round_lost;
             duplicates += round_duplicates;
-            next_round(&servers, keel).await?;
+            next_round(&servers, keel.stop()).await?;
         } else {
             running = Some(keel);
         }
     }
     let mut keel = running.context("no round ran")?;
     let (baseline_per_s, per_s) = (median(baselines), median(rates));
+    let mut alone = Vec::new();
+    for _ in 0..ROUNDS {
+        alone.push(writer::alone(&events).await?.as_secs_f64());
+    }
+    let shown: Vec<String> = alone.iter().map(|s| format!("{s:.3}")).collect();
+    eprintln!(
+        "email: the writer alone (the mails read first, then handed over at once) made {messages} tasks in {} s (median {:.3} s)",
+        shown.join(", "),
+        median(alone.clone())
+    );
 
     let late: Vec<Outgoing> = (messages..messages + LATENCY_MAILS)
         .map(|i| client_mail(i, "late"))
