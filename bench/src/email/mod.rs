@@ -459,11 +459,18 @@ impl Running {
     async fn stop(self) {
         self.reader.abort();
         let _ = self.reader.await;
-        self.core.ingest.close();
-        drop(self.core.ingest);
-        let _ = tokio::time::timeout(Duration::from_secs(30), self.core.writer).await;
         drop(self.db);
-        self.core.store.close().await;
+        self.core.stop().await;
+    }
+}
+
+impl Core {
+    /// Stops taking events, lets the writer commit what it holds, and closes the store.
+    async fn stop(self) {
+        self.ingest.close();
+        drop(self.ingest);
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.writer).await;
+        self.store.close().await;
     }
 }
 

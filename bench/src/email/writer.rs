@@ -85,10 +85,7 @@ pub(super) async fn alone(events: &[Inbound]) -> anyhow::Result<Duration> {
         "the writer alone made {tasks} tasks of {} mails",
         events.len()
     );
-    core.ingest.close();
-    drop(core.ingest);
-    let _ = tokio::time::timeout(Duration::from_secs(30), core.writer).await;
     drop(db);
-    core.store.close().await;
+    core.stop().await;
     Ok(took)
 }
