@@ -23,15 +23,15 @@ pub async fn record(conn: &mut Conn, cards: &[CardRow], now: i64) -> anyhow::Res
         .iter()
         .map(|c| (c.outbox_id, c.task_id, &c.adapter, &c.channel, &c.rendered, now))
         .collect();
-    let sql = format!(
-        "INSERT INTO task_cards (outbox_id, task_id, adapter, channel, rendered, updated_at) {} \
-         ON CONFLICT (outbox_id) DO NOTHING",
-        super::json_rows(
-            conn,
-            &[Json::Int, Json::Int, Json::Text, Json::Text, Json::Text, Json::Int]
-        )
-    );
-    super::with_rows(conn, sql, &rows)?.execute(&mut *conn).await?;
+    super::values::insert(
+        super::is_postgres(conn),
+        "INSERT INTO task_cards (outbox_id, task_id, adapter, channel, rendered, updated_at)",
+        &[Json::Int, Json::Int, Json::Text, Json::Text, Json::Text, Json::Int],
+        &rows,
+        "ON CONFLICT (outbox_id) DO NOTHING",
+    )?
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -147,12 +147,16 @@ pub async fn schedule_many(conn: &mut Conn, jobs: &[NewJob]) -> anyhow::Result<(
         return Ok(());
     }
     let json: Vec<_> = jobs.iter().map(|job| (&job.key, job.kind.as_str(), job.at)).collect();
-    let sql = format!(
-        "INSERT INTO jobs (key, kind, next_run_at) {} ON CONFLICT (key) DO UPDATE SET next_run_at = \
+    super::values::insert(
+        super::is_postgres(conn),
+        "INSERT INTO jobs (key, kind, next_run_at)",
+        &[Json::Text, Json::Text, Json::Int],
+        &json,
+        "ON CONFLICT (key) DO UPDATE SET next_run_at = \
          CASE WHEN excluded.next_run_at > jobs.next_run_at THEN excluded.next_run_at ELSE jobs.next_run_at END",
-        json_rows(conn, &[Json::Text, Json::Text, Json::Int])
-    );
-    super::with_rows(conn, sql, &json)?.execute(conn).await?;
+    )?
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -280,16 +284,19 @@ pub async fn first_notice(conn: &mut Conn, key: &str, kind: &str, now: i64) -> a
 pub(crate) fn record_notices_statement(
     postgres: bool,
     notices: &[(String, String, i64)],
-) -> anyhow::Result<Option<super::Statement>> {
+) -> anyhow::Result<Option<super::values::Insert>> {
     if notices.is_empty() {
         return Ok(None);
     }
     let rows: Vec<_> = notices.iter().map(|(key, kind, at)| (key, kind, at)).collect();
-    let sql = format!(
-        "INSERT INTO notices (key, kind, sent_at) {} ON CONFLICT DO NOTHING",
-        super::rows_select(postgres, &[Json::Text, Json::Text, Json::Int])
-    );
-    super::statement(sql, &rows).map(Some)
+    super::values::insert(
+        postgres,
+        "INSERT INTO notices (key, kind, sent_at)",
+        &[Json::Text, Json::Text, Json::Int],
+        &rows,
+        "ON CONFLICT DO NOTHING",
+    )
+    .map(Some)
 }
 
 /// Of these notice keys, the ones recorded already (one query).

@@ -20,6 +20,7 @@ pub mod sla;
 pub mod standups;
 pub mod surveys;
 pub mod tasks;
+mod values;
 pub mod writes;
 
 use std::str::FromStr;
@@ -428,9 +429,13 @@ pub(crate) fn with_rows<T: serde::Serialize>(conn: &Conn, sql: String, rows: &[T
 }
 
 /// Runs a statement when there is one, naming what it does in its error.
-pub(crate) async fn run(conn: &mut Conn, statement: Option<Statement>, what: &'static str) -> anyhow::Result<()> {
+pub(crate) async fn run(
+    conn: &mut Conn,
+    statement: Option<impl Into<values::Insert>>,
+    what: &'static str,
+) -> anyhow::Result<()> {
     if let Some(statement) = statement {
-        statement.execute(&mut *conn).await.context(what)?;
+        statement.into().execute(&mut *conn).await.context(what)?;
     }
     Ok(())
 }

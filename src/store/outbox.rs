@@ -144,7 +144,7 @@ fn insert_statement(
     postgres: bool,
     rows: &[(&str, &str, &Outbound, i64)],
     returning: bool,
-) -> anyhow::Result<Option<super::Statement>> {
+) -> anyhow::Result<Option<super::values::Insert>> {
     if rows.is_empty() {
         return Ok(None);
     }
@@ -153,18 +153,18 @@ fn insert_statement(
         json_rows.push((adapter, kind, outbound.target(), serde_json::to_string(outbound)?, at));
     }
     // next_attempt_at defaults to 0: due at once.
-    let mut sql = format!(
-        "INSERT INTO outbox (adapter, kind, target, body, created_at) {}",
-        super::rows_select(postgres, &[Json::Text, Json::Text, Json::Text, Json::Text, Json::Int])
-    );
-    if returning {
-        sql.push_str(" RETURNING id");
-    }
-    super::statement(sql, &json_rows).map(Some)
+    super::values::insert(
+        postgres,
+        "INSERT INTO outbox (adapter, kind, target, body, created_at)",
+        &[Json::Text, Json::Text, Json::Text, Json::Text, Json::Int],
+        &json_rows,
+        if returning { "RETURNING id" } else { "" },
+    )
+    .map(Some)
 }
 
 /// Runs an insert of `count` rows made with `returning` and returns their ids, ascending.
-async fn inserted_ids(conn: &mut Conn, insert: super::Statement, count: usize) -> anyhow::Result<Vec<i64>> {
+async fn inserted_ids(conn: &mut Conn, insert: super::values::Insert, count: usize) -> anyhow::Result<Vec<i64>> {
     // The rows are inserted in their order, so their ids ascend with it.
     let mut ids: Vec<i64> = insert
         .fetch_all(&mut *conn)
@@ -200,7 +200,7 @@ pub struct ThreadStart {
 pub(crate) fn thread_starts_statement(
     postgres: bool,
     starts: &[ThreadStart],
-) -> anyhow::Result<Option<super::Statement>> {
+) -> anyhow::Result<Option<super::values::Insert>> {
     let rows: Vec<(&str, &str, &Outbound, i64)> = starts
         .iter()
         .map(|s| (s.adapter.as_str(), s.kind, &s.outbound, s.at))
@@ -211,7 +211,7 @@ pub(crate) fn thread_starts_statement(
 /// Runs the statement of [`thread_starts_statement`] and returns each start's task link, in order.
 pub(crate) async fn thread_starts_queued(
     conn: &mut Conn,
-    insert: Option<super::Statement>,
+    insert: Option<super::values::Insert>,
     starts: &[ThreadStart],
 ) -> anyhow::Result<Vec<TaskMessage>> {
     let ids = match insert {

@@ -400,7 +400,7 @@ pub async fn upsert_contacts(conn: &mut Conn, seen: &[SeenContact]) -> anyhow::R
 pub(crate) fn upsert_contacts_statement(
     postgres: bool,
     seen: &[SeenContact],
-) -> anyhow::Result<Option<super::Statement>> {
+) -> anyhow::Result<Option<super::values::Insert>> {
     // For each person: where they were last seen, and when first.
     let mut people: std::collections::HashMap<(&str, &str), (usize, i64)> = std::collections::HashMap::new();
     for (i, s) in seen.iter().enumerate() {
@@ -429,12 +429,15 @@ pub(crate) fn upsert_contacts_statement(
     if rows.is_empty() {
         return Ok(None);
     }
-    let sql = format!(
-        "INSERT INTO contacts (adapter, platform_id, name, client_id, tz, created_at) {} \
-         ON CONFLICT (adapter, platform_id) DO UPDATE SET name = excluded.name, client_id = excluded.client_id, tz = excluded.tz",
-        super::rows_select(postgres, &[Json::Text, Json::Text, Json::Text, Json::Int, Json::Text, Json::Int])
-    );
-    super::statement(sql, &rows).map(Some)
+    super::values::insert(
+        postgres,
+        "INSERT INTO contacts (adapter, platform_id, name, client_id, tz, created_at)",
+        &[Json::Text, Json::Text, Json::Text, Json::Int, Json::Text, Json::Int],
+        &rows,
+        "ON CONFLICT (adapter, platform_id) DO UPDATE SET name = excluded.name, client_id = excluded.client_id, \
+         tz = excluded.tz",
+    )
+    .map(Some)
 }
 
 /// A message between the team and a client, for the client's history.
@@ -458,7 +461,7 @@ pub async fn add_touchpoints(conn: &mut Conn, touches: &[Touchpoint]) -> anyhow:
 pub(crate) fn add_touchpoints_statement(
     postgres: bool,
     touches: &[Touchpoint],
-) -> anyhow::Result<Option<super::Statement>> {
+) -> anyhow::Result<Option<super::values::Insert>> {
     if touches.is_empty() {
         return Ok(None);
     }
@@ -475,14 +478,14 @@ pub(crate) fn add_touchpoints_statement(
             )
         })
         .collect();
-    let sql = format!(
-        "INSERT INTO touchpoints (client_id, at, adapter, channel, speaker, from_client) {}",
-        super::rows_select(
-            postgres,
-            &[Json::Int, Json::Int, Json::Text, Json::Text, Json::Text, Json::Int]
-        )
-    );
-    super::statement(sql, &rows).map(Some)
+    super::values::insert(
+        postgres,
+        "INSERT INTO touchpoints (client_id, at, adapter, channel, speaker, from_client)",
+        &[Json::Int, Json::Int, Json::Text, Json::Text, Json::Text, Json::Int],
+        &rows,
+        "",
+    )
+    .map(Some)
 }
 
 /// Logs one message between the team and a client.

@@ -4,7 +4,7 @@ use anyhow::Context;
 use sqlx::AssertSqlSafe;
 
 use super::decode::{Flag, Word};
-use super::{is_postgres, json_rows, rows_select, statement, Conn, Json, Statement};
+use super::{is_postgres, json_rows, values, Conn, Json};
 use crate::domain::event::{Created, TaskEvent};
 use crate::domain::{Priority, Source, Status};
 
@@ -84,16 +84,18 @@ pub async fn first_sightings(conn: &mut Conn, events: &[(&str, &str)], now: i64)
         .iter()
         .map(|(adapter, event_id)| (adapter, event_id, now))
         .collect();
-    let sql = format!(
-        "INSERT INTO inbound_events (adapter, event_id, received_at) {} \
-         ON CONFLICT DO NOTHING RETURNING adapter, event_id",
-        json_rows(conn, &[Json::Text, Json::Text, Json::Int])
-    );
-    let mut fresh: std::collections::HashSet<(String, String)> = super::with_rows_as(conn, sql, &rows)?
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .collect();
+    let insert = values::insert(
+        is_postgres(conn),
+        "INSERT INTO inbound_events (adapter, event_id, received_at)",
+        &[Json::Text, Json::Text, Json::Int],
+        &rows,
+        "ON CONFLICT DO NOTHING RETURNING adapter, event_id",
+    )?;
+    let mut fresh = std::collections::HashSet::new();
+    for row in insert.fetch_all(&mut *conn).await? {
+        use sqlx::Row;
+        fresh.insert((row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?));
+    }
     Ok(events
         .iter()
         .map(|(adapter, event_id)| fresh.remove(&(adapter.to_string(), event_id.to_string())))
@@ -174,7 +176,7 @@ pub async fn insert_tasks(conn: &mut Conn, new: &[Task]) -> anyhow::Result<()> {
 }
 
 /// [`insert_tasks`] as a statement to run, `None` when there is nothing to insert.
-pub(crate) fn insert_tasks_statement(postgres: bool, new: &[Task]) -> anyhow::Result<Option<Statement>> {
+pub(crate) fn insert_tasks_statement(postgres: bool, new: &[Task]) -> anyhow::Result<Option<values::Insert>> {
     if new.is_empty() {
         return Ok(None);
     }
@@ -184,14 +186,11 @@ pub(crate) fn insert_tasks_statement(postgres: bool, new: &[Task]) -> anyhow::Re
         Int, Text, Int, Text, Text, Text, Text, Text, Text, Text, Int, Int, Text, Text, Text, Real, Int, Int, Int, Int,
         Int, Int, Int, Int, Int,
     ];
-    let sql = format!(
-        "INSERT INTO tasks (id, title, client_id, adapter, channel, channel_name, thread, link, requester_id, \
+    let head = "INSERT INTO tasks (id, title, client_id, adapter, channel, channel_name, thread, link, requester_id, \
          requester_name, requester_is_client, owner_id, status, priority, source, sentiment, frustrated, created_at, \
          due_at, first_response_at, resolved_at, last_activity_at, last_client_message_at, snoozed_until, \
-         escalated_at) {}",
-        rows_select(postgres, &columns)
-    );
-    statement(sql, &rows).map(Some)
+         escalated_at)";
+    values::insert(postgres, head, &columns, &rows, "").map(Some)
 }
 
 /// Appends events to the task log, in order, with one statement.
@@ -201,7 +200,7 @@ pub async fn append_events(conn: &mut Conn, new: &[NewEvent]) -> anyhow::Result<
 }
 
 /// [`append_events`] as a statement to run, `None` when there is nothing to append.
-pub(crate) fn append_events_statement(postgres: bool, new: &[NewEvent]) -> anyhow::Result<Option<Statement>> {
+pub(crate) fn append_events_statement(postgres: bool, new: &[NewEvent]) -> anyhow::Result<Option<values::Insert>> {
     if new.is_empty() {
         return Ok(None);
     }
@@ -220,22 +219,17 @@ pub(crate) fn append_events_statement(postgres: bool, new: &[NewEvent]) -> anyho
             )
         })
         .collect();
-    let sql = format!(
-        "INSERT INTO task_events (task_id, at, kind, actor, data, status_from, status_to) {}",
-        rows_select(
-            postgres,
-            &[
-                Json::Int,
-                Json::Int,
-                Json::Text,
-                Json::Text,
-                Json::Text,
-                Json::Text,
-                Json::Text
-            ]
-        )
-    );
-    statement(sql, &rows).map(Some)
+    let columns = [
+        Json::Int,
+        Json::Int,
+        Json::Text,
+        Json::Text,
+        Json::Text,
+        Json::Text,
+        Json::Text,
+    ];
+    let head = "INSERT INTO task_events (task_id, at, kind, actor, data, status_from, status_to)";
+    values::insert(postgres, head, &columns, &rows, "").map(Some)
 }
 
 /// Remembers which task each message belongs to; a message that already has a task keeps it.
@@ -245,7 +239,7 @@ pub async fn link_messages(conn: &mut Conn, links: &[TaskMessage]) -> anyhow::Re
 }
 
 /// [`link_messages`] as a statement to run, `None` when there is nothing to link.
-pub(crate) fn link_messages_statement(postgres: bool, links: &[TaskMessage]) -> anyhow::Result<Option<Statement>> {
+pub(crate) fn link_messages_statement(postgres: bool, links: &[TaskMessage]) -> anyhow::Result<Option<values::Insert>> {
     if links.is_empty() {
         return Ok(None);
     }
@@ -253,11 +247,14 @@ pub(crate) fn link_messages_statement(postgres: bool, links: &[TaskMessage]) -> 
         .iter()
         .map(|l| (&l.adapter, &l.channel, &l.message_id, l.task_id))
         .collect();
-    let sql = format!(
-        "INSERT INTO task_messages (adapter, channel, message_id, task_id) {} ON CONFLICT DO NOTHING",
-        rows_select(postgres, &[Json::Text, Json::Text, Json::Text, Json::Int])
-    );
-    statement(sql, &rows).map(Some)
+    values::insert(
+        postgres,
+        "INSERT INTO task_messages (adapter, channel, message_id, task_id)",
+        &[Json::Text, Json::Text, Json::Text, Json::Int],
+        &rows,
+        "ON CONFLICT DO NOTHING",
+    )
+    .map(Some)
 }
 
 /// Inserts a new task and its `created` event.
