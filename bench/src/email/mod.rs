@@ -27,9 +27,10 @@
 //! stderr split keel's time: when the adapter had handed the last mail over (IMAP, reading) and
 //! when keel had committed it, and for the paced mails the SMTP-accept-to-handover and
 //! handover-to-task shares. They also time the writer alone, five times: the mails as the adapter
-//! made them in a pass before the rounds (not counted), handed to a fresh core at once.
+//! made them in a pass before the rounds (not counted), handed to a fresh core at once, and
+//! count the CPU time each of the process's threads took in those runs.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
@@ -584,14 +585,29 @@ pub async fn run(messages: usize) -> anyhow::Result<serde_json::Value> {
     let mut keel = running.context("no round ran")?;
     let (baseline_per_s, per_s) = (median(baselines), median(rates));
     let mut alone = Vec::new();
+    let mut cpu: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for _ in 0..ROUNDS {
-        alone.push(writer::alone(&events).await?.as_secs_f64());
+        let run = writer::alone(&events).await?;
+        alone.push(run.took.as_secs_f64());
+        for (name, spent) in run.cpu {
+            cpu.entry(name).or_default().push(spent.as_secs_f64() * 1e3);
+        }
     }
     let shown: Vec<String> = alone.iter().map(|s| format!("{s:.3}")).collect();
     eprintln!(
         "email: the writer alone (the mails read first, then handed over at once) made {messages} tasks in {} s (median {:.3} s)",
         shown.join(", "),
         median(alone.clone())
+    );
+    let threads: Vec<String> = cpu
+        .into_iter()
+        .map(|(name, runs)| (name, median(runs)))
+        .filter(|(_, ms)| *ms >= 0.5)
+        .map(|(name, ms)| format!("{name} {ms:.1} ms"))
+        .collect();
+    eprintln!(
+        "email: the writer alone's CPU time per run by thread (medians; the SQLite threads include the bench's counting): {}",
+        threads.join(", ")
     );
 
     let late: Vec<Outgoing> = (messages..messages + LATENCY_MAILS)

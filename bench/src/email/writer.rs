@@ -1,7 +1,10 @@
 //! The writer alone: the mails read into memory first, then handed to a fresh core all at once,
 //! 100 at a time as the adapter hands them over, so the core's time shows without IMAP's. It
-//! goes to the progress lines only; the JSON line's rate is the whole path's.
+//! goes to the progress lines only; the JSON line's rate is the whole path's. Each run also
+//! counts the CPU time of each of the process's threads (by thread name, from Linux's
+//! `/proc/self/task/*/schedstat`): unlike the wall time, it hardly moves with a busy machine.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -59,13 +62,20 @@ pub(super) async fn record(servers: &Servers, messages: usize) -> anyhow::Result
     Ok(events)
 }
 
-/// A fresh core takes `events` at once, in handovers of 100 running side by side; returns the
-/// time until it has committed a task of each.
-pub(super) async fn alone(events: &[Inbound]) -> anyhow::Result<Duration> {
+/// One run of the writer alone: the time until it had committed a task of each mail, and the
+/// CPU time each thread name took meanwhile.
+pub(super) struct Alone {
+    pub(super) took: Duration,
+    pub(super) cpu: BTreeMap<String, Duration>,
+}
+
+/// A fresh core takes `events` at once, in handovers of 100 running side by side.
+pub(super) async fn alone(events: &[Inbound]) -> anyhow::Result<Alone> {
     let dir = tempfile::tempdir()?;
     let core = core(dir.path()).await?;
     let mut db = observer(&core.url).await?;
     let chunks: Vec<Vec<Inbound>> = events.chunks(CHUNK).map(<[Inbound]>::to_vec).collect();
+    let cpu_before = cpu_by_thread();
     let started = Instant::now();
     let handovers: Vec<_> = chunks
         .into_iter()
@@ -85,7 +95,31 @@ pub(super) async fn alone(events: &[Inbound]) -> anyhow::Result<Duration> {
         "the writer alone made {tasks} tasks of {} mails",
         events.len()
     );
+    let mut cpu = cpu_by_thread();
+    for (name, spent) in cpu.iter_mut() {
+        *spent = spent.saturating_sub(cpu_before.get(name).copied().unwrap_or_default());
+    }
     drop(db);
     core.stop().await;
-    Ok(took)
+    Ok(Alone { took, cpu })
+}
+
+/// The CPU time the process's living threads have taken, summed by thread name (none where
+/// `/proc` is not Linux's).
+fn cpu_by_thread() -> BTreeMap<String, Duration> {
+    let mut by_name = BTreeMap::new();
+    let Ok(threads) = std::fs::read_dir("/proc/self/task") else {
+        return by_name;
+    };
+    for thread in threads.flatten() {
+        let path = thread.path();
+        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let nanos: Option<u64> = std::fs::read_to_string(path.join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()));
+        if let Some(nanos) = nanos {
+            *by_name.entry(name.trim().to_string()).or_default() += Duration::from_nanos(nanos);
+        }
+    }
+    by_name
 }
