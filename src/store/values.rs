@@ -21,13 +21,12 @@ const CHUNK: usize = 64;
 pub(crate) struct Insert(Vec<Statement>);
 
 impl Insert {
-    /// Runs the statements in order; returns the rows they changed.
-    pub(crate) async fn execute(self, conn: &mut Conn) -> anyhow::Result<u64> {
-        let mut changed = 0;
+    /// Runs the statements in order.
+    pub(crate) async fn execute(self, conn: &mut Conn) -> anyhow::Result<()> {
         for statement in self.0 {
-            changed += statement.execute(&mut *conn).await?.rows_affected();
+            statement.execute(&mut *conn).await?;
         }
-        Ok(changed)
+        Ok(())
     }
 
     /// Runs the statements in order; returns what their `RETURNING` gave, in order.
@@ -75,17 +74,7 @@ pub(crate) fn insert<T: Serialize>(
 /// One statement of [`insert`] on SQLite: `{head} VALUES (?, …), … {tail}` with the rows bound.
 fn chunk_statement<T: Serialize>(head: &str, columns: usize, rows: &[T], tail: &str) -> anyhow::Result<Statement> {
     let row = format!("({})", vec!["?"; columns].join(", "));
-    let mut sql = String::with_capacity(head.len() + tail.len() + rows.len() * (row.len() + 2) + 9);
-    sql.push_str(head);
-    sql.push_str(" VALUES ");
-    for i in 0..rows.len() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&row);
-    }
-    sql.push(' ');
-    sql.push_str(tail);
+    let sql = format!("{head} VALUES {} {tail}", vec![row.as_str(); rows.len()].join(", "));
     let mut bound = Bound {
         query: sqlx::query(AssertSqlSafe(sql)),
         values: 0,
