@@ -711,6 +711,34 @@ on_both_backends!(a_batch_joins_stored_tasks_and_sees_its_own_changes, |backend|
     });
 });
 
+on_both_backends!(a_batch_groups_with_a_task_it_wrote_midway, |backend| {
+    let db = TestDb::new(backend);
+    runtime().block_on(async {
+        let bot = Bot::start(&db, 3).await;
+        with_acme(&bot).await;
+        let message = |who: &Speaker, thread: Option<&str>, minutes: i64, text: &str| {
+            let kind = InboundKind::Message {
+                text: text.into(),
+                to_keel: false,
+            };
+            bot.event(who, "acme", thread, minutes, kind)
+        };
+        // Sam's answer in the new task's thread makes the batch write #1 before Bob's follow-up
+        // a minute later, which must still find it.
+        let first = message(&client("bob"), None, 0, "The export is broken");
+        let answer = message(&team("sam"), Some(&first.message_id), 1, "Looking at it");
+        let more = message(&client("bob"), None, 1, "and the invoices are empty too");
+        for r in bot.keel.handle_batch(&[first, answer, more]).await {
+            assert_eq!(r.expect("handled"), Handled::Processed);
+        }
+        assert_eq!(bot.scalar("SELECT COUNT(*) FROM tasks").await, 1);
+        assert_eq!(
+            bot.scalar("SELECT COUNT(*) FROM task_messages WHERE task_id = 1").await,
+            2
+        );
+    });
+});
+
 /// A platform that answers the first send with `ratelimited` + Retry-After, and records the keys.
 #[derive(Default)]
 struct Flaky {

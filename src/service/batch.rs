@@ -160,7 +160,7 @@ impl Batch {
     /// task whose last client message lies within `window` seconds (either side: platforms may
     /// deliver out of order). Tasks queued in this batch are newer than any stored, so they come
     /// first; a stored task's changes are written at once (`Turn::record`), so the stored rows
-    /// are current without a flush.
+    /// are current without a flush, and a task the batch wrote midway joins them (`settle`).
     pub async fn groupable(
         &mut self,
         conn: &mut Conn,
@@ -169,6 +169,7 @@ impl Batch {
         at: i64,
         window: i64,
     ) -> anyhow::Result<Option<Task>> {
+        self.settle();
         let joinable = |t: &&Task| {
             t.adapter == adapter
                 && t.channel == channel
@@ -197,8 +198,19 @@ impl Batch {
             .map(Vec::as_slice)
     }
 
+    /// Tasks that left the queue because a flush wrote them join the stored ones looked up for
+    /// their channel, as its newest.
+    fn settle(&mut self) {
+        for task in self.writes.take_written() {
+            if let Some(stored) = self.groupable.get_mut(&(task.adapter.clone(), task.channel.clone())) {
+                stored.push(task);
+            }
+        }
+    }
+
     /// A stored task changed: the copy looked up for grouping follows.
     pub fn task_updated(&mut self, task: &Task) {
+        self.settle();
         if let Some(candidates) = self.groupable.get_mut(&(task.adapter.clone(), task.channel.clone())) {
             for c in candidates.iter_mut().filter(|c| c.id == task.id) {
                 *c = task.clone();
@@ -269,5 +281,6 @@ impl Batch {
         self.contacts.clear();
         self.groupable.clear();
         self.groupable_span = None;
+        self.writes.take_written();
     }
 }

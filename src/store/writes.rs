@@ -33,6 +33,8 @@ pub struct Writes {
     created: u64,
     /// Tasks whose events the flushes have written, for their cards (outlives `discard`).
     changed: std::collections::BTreeSet<i64>,
+    /// Tasks the flushes have written, for the batch's lookups (outlives `discard`).
+    written: Vec<Task>,
 }
 
 impl Writes {
@@ -119,8 +121,14 @@ impl Writes {
         *self = Writes {
             created: self.created,
             changed: std::mem::take(&mut self.changed),
+            written: std::mem::take(&mut self.written),
             ..Writes::default()
         };
+    }
+
+    /// The tasks the flushes have written since the last call, in the order they were queued.
+    pub fn take_written(&mut self) -> Vec<Task> {
+        std::mem::take(&mut self.written)
     }
 
     /// The tasks the flushes have written events of since the last call, ascending.
@@ -184,6 +192,8 @@ impl Writes {
         overlapped(run(conn, notices, "recording notices"), || {
             self.changed.extend(self.events.iter().map(|e| e.task_id));
             self.created += self.tasks.len() as u64;
+            let tasks = std::mem::take(&mut self.tasks);
+            self.written.extend(tasks);
             self.discard();
         })
         .await?;
