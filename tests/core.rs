@@ -739,6 +739,95 @@ on_both_backends!(a_batch_groups_with_a_task_it_wrote_midway, |backend| {
     });
 });
 
+/// The tasks, their message links and their logs, as rows to compare.
+async fn written(bot: &Bot) -> Vec<String> {
+    let pool = bot.store.pool();
+    let tasks: Vec<(i64, String, String, String, Option<i64>)> =
+        sqlx::query_as("SELECT id, title, status, channel, last_client_message_at FROM tasks ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .expect("tasks");
+    let links: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT task_id, channel, message_id FROM task_messages ORDER BY task_id, message_id")
+            .fetch_all(pool)
+            .await
+            .expect("links");
+    let events: Vec<(i64, String)> = sqlx::query_as("SELECT task_id, kind FROM task_events ORDER BY task_id, id")
+        .fetch_all(pool)
+        .await
+        .expect("events");
+    let touches = bot.scalar("SELECT COUNT(*) FROM touchpoints").await;
+    let mut rows: Vec<String> = tasks.iter().map(|t| format!("{t:?}")).collect();
+    rows.extend(links.iter().map(|l| format!("{l:?}")));
+    rows.extend(events.iter().map(|e| format!("{e:?}")));
+    rows.push(format!("touchpoints {touches}"));
+    rows
+}
+
+on_both_backends!(a_long_batch_writes_what_one_event_at_a_time_writes, |backend| {
+    let (one_db, each_db) = (TestDb::new(backend), TestDb::new(backend));
+    runtime().block_on(async {
+        let one = Bot::start(&one_db, 3).await;
+        let each = Bot::start(&each_db, 3).await;
+        for bot in [&one, &each] {
+            with_acme(bot).await;
+            bot.say(
+                &team("lea"),
+                "general",
+                None,
+                0,
+                "@keel client add globex \"Globex\" #globex",
+            )
+            .await;
+        }
+        // Enough events for several flushes while the batch goes on: requests a minute or two
+        // apart (each joins the one before), others far apart, team answers in their threads,
+        // thanks, a command now and then, and a repeated event.
+        let mut events: Vec<Inbound> = Vec::new();
+        for i in 0..150i64 {
+            let minutes = 10 + i * if i % 40 < 20 { 1 } else { 7 };
+            let channel = if i % 3 == 0 { "globex" } else { "acme" };
+            let message = |who: &Speaker, thread: Option<&str>, text: String| {
+                let to_keel = text.starts_with("@keel ");
+                let text = text.trim_start_matches("@keel ").to_string();
+                one.event(who, channel, thread, minutes, InboundKind::Message { text, to_keel })
+            };
+            let event = match (i % 10, i % 50) {
+                (_, 49) => message(&team("lea"), None, format!("@keel due #{} tomorrow", i / 10)),
+                (4, _) if i > 10 => message(
+                    &team("sam"),
+                    Some(&events[events.len() - 3].message_id.clone()),
+                    "On it".into(),
+                ),
+                (7, _) => message(&client("carl"), None, "thanks!".into()),
+                _ => message(
+                    &client("bob"),
+                    None,
+                    format!("Request {i}: the export of report {i} fails"),
+                ),
+            };
+            events.push(event);
+        }
+        events.push(events[20].clone());
+        for r in one.keel.handle_batch(&events).await {
+            r.expect("handled");
+        }
+        for event in &events {
+            each.keel.handle(event).await.expect("handled");
+        }
+        let (batched, alone) = (written(&one).await, written(&each).await);
+        assert!(batched.len() > 300, "{}", batched.len());
+        let differ = (0..batched.len().max(alone.len())).find(|&i| batched.get(i) != alone.get(i));
+        if let Some(i) = differ {
+            panic!(
+                "row {i}: {:?} in the batch, {:?} one at a time",
+                batched.get(i),
+                alone.get(i)
+            );
+        }
+    });
+});
+
 /// A platform that answers the first send with `ratelimited` + Retry-After, and records the keys.
 #[derive(Default)]
 struct Flaky {

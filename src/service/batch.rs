@@ -12,6 +12,7 @@ use keel_chat::{Inbound, InboundKind};
 use crate::capture;
 use crate::domain::{Source, Status};
 use crate::store::jobs;
+use crate::store::lane::Db;
 use crate::store::people::{self, Client, Contact};
 use crate::store::tasks::{self, Task};
 use crate::store::writes::Writes;
@@ -163,7 +164,7 @@ impl Batch {
     /// are current without a flush, and a task the batch wrote midway joins them (`settle`).
     pub async fn groupable(
         &mut self,
-        conn: &mut Conn,
+        db: &mut Db<'_>,
         adapter: &str,
         channel: &str,
         at: i64,
@@ -183,7 +184,7 @@ impl Batch {
         if let Some(stored) = self.prefetched_groupable(adapter, channel, at, window) {
             return Ok(stored.iter().rev().find(joinable).cloned());
         }
-        tasks::groupable(conn, adapter, channel, at, window).await
+        tasks::groupable(db.conn(&mut self.writes).await?, adapter, channel, at, window).await
     }
 
     /// The stored tasks a client message at `at` in this channel may join (oldest first), when
@@ -221,7 +222,7 @@ impl Batch {
     /// The client whose shared channel this is.
     pub async fn channel_client(
         &mut self,
-        conn: &mut Conn,
+        db: &mut Db<'_>,
         adapter: &str,
         channel: &str,
     ) -> anyhow::Result<Option<Client>> {
@@ -229,7 +230,7 @@ impl Batch {
         if let Some(known) = self.channel_clients.get(&key) {
             return Ok(known.clone());
         }
-        let found = people::client_by_channel(conn, adapter, channel).await?;
+        let found = people::client_by_channel(db.conn(&mut self.writes).await?, adapter, channel).await?;
         self.channel_clients.insert(key, found.clone());
         Ok(found)
     }
@@ -237,7 +238,7 @@ impl Batch {
     /// The client contact with this platform id.
     pub async fn contact(
         &mut self,
-        conn: &mut Conn,
+        db: &mut Db<'_>,
         adapter: &str,
         platform_id: &str,
     ) -> anyhow::Result<Option<Contact>> {
@@ -245,7 +246,7 @@ impl Batch {
         if let Some(known) = self.contacts.get(&key) {
             return Ok(known.clone());
         }
-        let found = people::contact(conn, adapter, platform_id).await?;
+        let found = people::contact(db.conn(&mut self.writes).await?, adapter, platform_id).await?;
         self.contacts.insert(key, found.clone());
         Ok(found)
     }
@@ -261,7 +262,7 @@ impl Batch {
     /// Records a notice unless one with this key was: false when one was. A key looked up for
     /// the batch is decided in memory and its row queued with the batch's; any other is written
     /// at once.
-    pub async fn first_notice(&mut self, conn: &mut Conn, key: &str, kind: &str, now: i64) -> anyhow::Result<bool> {
+    pub async fn first_notice(&mut self, db: &mut Db<'_>, key: &str, kind: &str, now: i64) -> anyhow::Result<bool> {
         match self.notices.get_mut(key) {
             Some(true) => Ok(false),
             Some(recorded) => {
@@ -270,7 +271,7 @@ impl Batch {
                 Ok(true)
             }
             None if self.writes.notice_queued(key) => Ok(false),
-            None => jobs::first_notice(conn, key, kind, now).await,
+            None => jobs::first_notice(db.conn(&mut self.writes).await?, key, kind, now).await,
         }
     }
 

@@ -105,7 +105,7 @@ async fn unlinked_channel(turn: &mut Turn<'_>, client: Option<&Client>) -> Outco
         None => "Its name cannot be written in a command: give it one of letters, digits, - _ and . to link it".into(),
     };
     let text = format!("{from} wrote in {channel}, which is linked to no client, so keel made no task of it. {link}");
-    let leads = turn.unqueued().leads().await?;
+    let leads = turn.unqueued().await?.leads().await?;
     for lead in &leads {
         turn.direct(lead, text.clone());
     }

@@ -11,9 +11,13 @@ use super::outcome::{Fail, Outcome};
 use super::savepoint::Savepoint;
 use super::turn::{reply_thread, Turn, Who};
 use super::{capture, cards, commands, forms, home, mail, standup, surveys};
+use crate::store::lane::{Db, Lane};
 use crate::store::outbox::{self, Queued};
 use crate::store::people::{self, Client};
-use crate::store::{tasks, Conn};
+use crate::store::tasks;
+
+/// How many events a batch handles between writing their rows in the background (see `Lane`).
+const FLUSH_BEHIND: usize = 32;
 
 impl Keel {
     /// Handles one event in its own transaction.
@@ -85,10 +89,14 @@ impl Keel {
             batch.scored(moods);
         }
         let mut out = Vec::new();
-        for inbound in new_events {
-            out.extend(self.handle_in(&mut tx, &mut batch, inbound, now).await?);
+        let mut lane = Lane::new(tx);
+        for (n, inbound) in new_events.into_iter().enumerate() {
+            out.extend(self.handle_in(Db::Lane(&mut lane), &mut batch, inbound, now).await?);
+            if (n + 1) % FLUSH_BEHIND == 0 {
+                lane.flush_behind(&mut batch.writes).await?;
+            }
         }
-        batch.writes.flush(&mut tx).await?;
+        let mut tx = lane.finish(&mut batch.writes).await?;
         let changed = batch.writes.take_changed();
         cards::refresh(&mut tx, self, &changed, &mut out, now).await?;
         let homes = home::tasks_changed(&mut tx, &changed, now).await?;
@@ -107,13 +115,13 @@ impl Keel {
     /// Handles one event seen for the first time; returns the replies to queue.
     async fn handle_in(
         &self,
-        conn: &mut Conn,
+        mut db: Db<'_>,
         batch: &mut Batch,
         inbound: &Inbound,
         now: i64,
     ) -> anyhow::Result<Vec<Queued>> {
         let mut channel_client = batch
-            .channel_client(conn, &inbound.adapter, &inbound.conversation.id)
+            .channel_client(&mut db, &inbound.adapter, &inbound.conversation.id)
             .await?;
         if let InboundKind::Mail(_) = &inbound.kind {
             if !inbound.speaker.external {
@@ -122,16 +130,17 @@ impl Keel {
                 return Ok(Vec::new());
             }
             if let (None, Some(domain)) = (&channel_client, keel_chat::mail::domain_of(&inbound.conversation.id)) {
-                channel_client = batch.channel_client(conn, &inbound.adapter, domain).await?;
+                channel_client = batch.channel_client(&mut db, &inbound.adapter, domain).await?;
             }
         }
         let who = self
-            .identify(conn, batch, inbound, channel_client.as_ref(), now)
+            .identify(&mut db, batch, inbound, channel_client.as_ref(), now)
             .await?;
         let shared = channel_client.is_some() && !inbound.conversation.direct;
         if addresses_keel(inbound) && !is_request(inbound) {
             // A command runs in a savepoint of its own, so a mistake rolls back whatever it
             // touched while the dedupe record and the answer stay.
+            let conn = db.conn(&mut batch.writes).await?;
             let mut savepoint = Savepoint::begin(conn, batch).await?;
             let mut turn = savepoint.turn(self, inbound, who, channel_client);
             let result = route(&mut turn).await;
@@ -151,7 +160,7 @@ impl Keel {
             // Conversation, reactions, edits and requests only fail with a user error before
             // they write anything (see `capture.rs`), so they need no savepoint: their rows are
             // written with the batch's.
-            let mut turn = Turn::new(conn, batch, self, inbound, who, channel_client);
+            let mut turn = Turn::new(db, batch, self, inbound, who, channel_client);
             match route(&mut turn).await {
                 Ok(()) => Ok(turn.out),
                 Err(Fail::User(message)) if matches!(inbound.kind, InboundKind::Mail(_)) => {
@@ -168,7 +177,7 @@ impl Keel {
     /// Finds or registers the speaker: a team member, or a contact of a client.
     async fn identify(
         &self,
-        conn: &mut Conn,
+        db: &mut Db<'_>,
         batch: &mut Batch,
         inbound: &Inbound,
         channel_client: Option<&Client>,
@@ -176,6 +185,7 @@ impl Keel {
     ) -> anyhow::Result<Who> {
         let speaker = &inbound.speaker;
         if !speaker.external {
+            let conn = db.conn(&mut batch.writes).await?;
             let member = match people::member_by_platform_id(conn, &inbound.adapter, &speaker.id).await? {
                 Some(m) => m,
                 None => {
@@ -195,14 +205,16 @@ impl Keel {
             return Ok(Who::Team(member));
         }
         let hinted = match &speaker.client_hint {
-            Some(key) => people::client_by_key(conn, key).await?,
+            Some(key) => people::client_by_key(db.conn(&mut batch.writes).await?, key).await?,
             None => None,
         };
-        let known = batch.contact(conn, &inbound.adapter, &speaker.id).await?;
+        let known = batch.contact(db, &inbound.adapter, &speaker.id).await?;
         let client = match (hinted, channel_client, &known) {
             (Some(c), _, _) => Some(c),
             (None, Some(c), _) => Some(c.clone()),
-            (None, None, Some(contact)) => people::client_by_id(conn, contact.client_id).await?,
+            (None, None, Some(contact)) => {
+                people::client_by_id(db.conn(&mut batch.writes).await?, contact.client_id).await?
+            }
             (None, None, None) => None,
         };
         // Stored as people see it: a display name with control characters is cleaned once, and

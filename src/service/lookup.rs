@@ -25,7 +25,12 @@ pub(super) fn speaker_member(turn: &Turn<'_>) -> Outcome<Member> {
 
 pub(super) async fn member_named(turn: &mut Turn<'_>, who: &str) -> Outcome<Member> {
     let inbound = turn.inbound;
-    match turn.unqueued().member_by_reference(&inbound.adapter, who).await? {
+    match turn
+        .unqueued()
+        .await?
+        .member_by_reference(&inbound.adapter, who)
+        .await?
+    {
         Some(m) => Ok(m),
         None => unknown_member(who),
     }

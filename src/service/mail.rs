@@ -153,7 +153,7 @@ async fn card(
 ) -> Outcome {
     let (adapter, channel) = settings.notify.clone();
     let owner = match task.owner_id {
-        Some(id) => turn.unqueued().member_by_id(id).await?,
+        Some(id) => turn.unqueued().await?.member_by_id(id).await?,
         None => None,
     };
     let shown = Task {

@@ -61,9 +61,9 @@ pub(super) async fn run(turn: &mut Turn<'_>, name: &str, target: &str) -> Outcom
             (None, Some(teammate(turn, target.trim_start_matches('@')).await?))
         }
     };
-    let leads = turn.unqueued().leads().await?;
+    let leads = turn.unqueued().await?.leads().await?;
     let client_owner = match client.as_ref().and_then(|c| c.owner_id) {
-        Some(id) => turn.unqueued().member_by_id(id).await?,
+        Some(id) => turn.unqueued().await?.member_by_id(id).await?,
         None => None,
     };
     let at = turn.at();

@@ -7,6 +7,7 @@ use sqlx::{Any, Connection, Transaction};
 use super::batch::Batch;
 use super::keel::Keel;
 use super::turn::{Turn, Who};
+use crate::store::lane::Db;
 use crate::store::people::Client;
 use crate::store::Conn;
 
@@ -44,7 +45,7 @@ impl<'a> Savepoint<'a> {
             .tx
             .as_mut()
             .expect("a savepoint is used only before it is released");
-        Turn::new(tx, self.batch, keel, inbound, who, channel_client)
+        Turn::new(Db::Here(tx), self.batch, keel, inbound, who, channel_client)
     }
 
     /// Writes the command's queued rows inside the savepoint and releases it.

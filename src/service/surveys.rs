@@ -192,6 +192,7 @@ pub(super) async fn answer_text(turn: &mut Turn<'_>, text: &str) -> Outcome<bool
     let since = turn.at().timestamp() - open_days * DAY;
     let mine = turn
         .unqueued()
+        .await?
         .latest_survey(&inbound.adapter, &inbound.speaker.id, kind, since)
         .await?;
     let survey = match mine {
@@ -226,6 +227,7 @@ async fn unasked(turn: &mut Turn<'_>, kind: &str, since: i64) -> Outcome<Option<
     let inbound = turn.inbound;
     let Some(asked) = turn
         .unqueued()
+        .await?
         .latest_client_survey(client.id, &inbound.adapter, kind, since)
         .await?
     else {
@@ -243,6 +245,7 @@ async fn unasked(turn: &mut Turn<'_>, kind: &str, since: i64) -> Outcome<Option<
     }
     let id = turn
         .unqueued()
+        .await?
         .ask_survey(
             kind,
             client.id,
@@ -270,7 +273,7 @@ pub(super) async fn answer_action(turn: &mut Turn<'_>, value: &str) -> Outcome {
     let Some((id, score)) = parsed else {
         return user("that button is not one of keel's questions");
     };
-    let Some(survey) = turn.unqueued().survey_by_id(id).await? else {
+    let Some(survey) = turn.unqueued().await?.survey_by_id(id).await? else {
         return user("that question no longer exists");
     };
     let valid = match survey.kind.as_str() {
@@ -290,7 +293,7 @@ pub(super) async fn answer_reaction(turn: &mut Turn<'_>, emoji: &str, message_id
         return Ok(false);
     };
     let adapter = turn.inbound.adapter.clone();
-    let Some(survey) = turn.unqueued().survey_by_message(&adapter, message_id).await? else {
+    let Some(survey) = turn.unqueued().await?.survey_by_message(&adapter, message_id).await? else {
         return Ok(false);
     };
     if survey.kind != "csat" {
@@ -325,7 +328,7 @@ async fn answer_as_contact(turn: &mut Turn<'_>, survey: &Survey, score: i64) -> 
 /// Writes the answer (the first one stays), with a task event for CSAT and a touchpoint.
 async fn record(turn: &mut Turn<'_>, survey: &Survey, score: i64) -> Outcome<String> {
     let at = turn.at().timestamp();
-    if !turn.unqueued().answer_survey(survey.id, at, score).await? {
+    if !turn.unqueued().await?.answer_survey(survey.id, at, score).await? {
         return Ok("you have answered this question already, thank you".into());
     }
     let answer = match survey.kind.as_str() {

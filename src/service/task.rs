@@ -205,7 +205,12 @@ async fn owner_and_client(
     let mut unknown_people = Vec::new();
     let mut owner = None;
     for name in &understood.mentions {
-        match turn.unqueued().member_by_reference(&inbound.adapter, name).await? {
+        match turn
+            .unqueued()
+            .await?
+            .member_by_reference(&inbound.adapter, name)
+            .await?
+        {
             Some(m) if owner.is_none() => owner = Some(m),
             Some(_) => {}
             None => unknown_people.push(name.clone()),
@@ -214,7 +219,7 @@ async fn owner_and_client(
     let mut client = turn.channel_client.clone();
     if client.is_none() {
         for word in &understood.for_words {
-            if let Some(c) = turn.unqueued().client_by_key(word).await? {
+            if let Some(c) = turn.unqueued().await?.client_by_key(word).await? {
                 client = Some(c);
                 break;
             }
@@ -223,7 +228,7 @@ async fn owner_and_client(
     let client = client.or(request.speaker_client.clone());
     if owner.is_none() && matches!(request.source, Source::Auto | Source::Email) {
         if let Some(owner_id) = client.as_ref().and_then(|c| c.owner_id) {
-            owner = turn.unqueued().member_by_id(owner_id).await?;
+            owner = turn.unqueued().await?.member_by_id(owner_id).await?;
         }
     }
     Ok((owner, client, unknown_people))

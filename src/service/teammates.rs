@@ -16,7 +16,12 @@ use crate::store::people::{self, Member};
 pub(super) async fn teammate(turn: &mut Turn<'_>, who: &str) -> Outcome<Member> {
     let reference = who.trim_start_matches('@');
     let inbound = turn.inbound;
-    if let Some(m) = turn.unqueued().member_by_reference(&inbound.adapter, reference).await? {
+    if let Some(m) = turn
+        .unqueued()
+        .await?
+        .member_by_reference(&inbound.adapter, reference)
+        .await?
+    {
         return Ok(m);
     }
     let Some(named) = inbound

@@ -13,6 +13,7 @@ use crate::capture::{self, Understood};
 use crate::domain::due::{parse_due, DueContext};
 use crate::domain::event::TaskEvent;
 use crate::domain::parse_tz;
+use crate::store::lane::Db;
 use crate::store::outbox::Queued;
 use crate::store::people::{Client, Member};
 use crate::store::tasks::{self, NewEvent};
@@ -48,7 +49,7 @@ impl Who {
 
 /// One event being handled: the transaction, the event, and what it has produced so far.
 pub(crate) struct Turn<'a> {
-    conn: &'a mut Conn,
+    db: Db<'a>,
     pub(super) batch: &'a mut Batch,
     pub keel: &'a Keel,
     pub inbound: &'a Inbound,
@@ -60,7 +61,7 @@ pub(crate) struct Turn<'a> {
 
 impl<'a> Turn<'a> {
     pub fn new(
-        conn: &'a mut Conn,
+        db: Db<'a>,
         batch: &'a mut Batch,
         keel: &'a Keel,
         inbound: &'a Inbound,
@@ -68,7 +69,7 @@ impl<'a> Turn<'a> {
         channel_client: Option<Client>,
     ) -> Turn<'a> {
         Turn {
-            conn,
+            db,
             batch,
             keel,
             inbound,
@@ -81,32 +82,34 @@ impl<'a> Turn<'a> {
     /// The database, with every queued row written first: any read sees what this
     /// transaction has done so far.
     pub async fn db(&mut self) -> anyhow::Result<&mut Conn> {
-        self.batch.writes.flush(self.conn).await?;
-        Ok(&mut *self.conn)
+        let conn = self.db.conn(&mut self.batch.writes).await?;
+        self.batch.writes.flush(conn).await?;
+        Ok(conn)
     }
 
     /// The transaction, the core and the replies, for code shared with scheduled jobs (queued
     /// rows are written first).
     pub async fn ctx(&mut self) -> anyhow::Result<Ctx<'_>> {
-        self.batch.writes.flush(self.conn).await?;
-        Ok(Ctx::new(&mut *self.conn, self.keel, self.inbound.at, &mut self.out))
+        let conn = self.db.conn(&mut self.batch.writes).await?;
+        self.batch.writes.flush(conn).await?;
+        Ok(Ctx::new(conn, self.keel, self.inbound.at, &mut self.out))
     }
 
     /// Records a notice unless one with this key was (see `Batch::first_notice`).
     pub async fn first_notice(&mut self, key: &str, kind: &str, now: i64) -> anyhow::Result<bool> {
-        self.batch.first_notice(self.conn, key, kind, now).await
+        self.batch.first_notice(&mut self.db, key, kind, now).await
     }
 
     /// Members, clients and surveys: tables the queue never holds, read without a flush.
-    pub fn unqueued(&mut self) -> Unqueued<'_> {
-        Unqueued::new(self.conn)
+    pub async fn unqueued(&mut self) -> anyhow::Result<Unqueued<'_>> {
+        Ok(Unqueued::new(self.db.conn(&mut self.batch.writes).await?))
     }
 
     /// The task a client message at `at` joins in this conversation (see `Batch::groupable`).
     pub async fn groupable(&mut self, at: i64, window: i64) -> anyhow::Result<Option<tasks::Task>> {
         let inbound = self.inbound;
         self.batch
-            .groupable(self.conn, &inbound.adapter, &inbound.conversation.id, at, window)
+            .groupable(&mut self.db, &inbound.adapter, &inbound.conversation.id, at, window)
             .await
     }
 
@@ -117,7 +120,11 @@ impl<'a> Turn<'a> {
 
     /// The next short task id.
     pub async fn next_task_id(&mut self) -> anyhow::Result<i64> {
-        self.batch.writes.next_task_id(self.conn).await
+        if let Some(id) = self.batch.writes.next_counted_task_id() {
+            return Ok(id);
+        }
+        let conn = self.db.conn(&mut self.batch.writes).await?;
+        self.batch.writes.next_task_id(conn).await
     }
 
     /// The speaker's time zone: their own setting, the platform's, or the team's.

@@ -13,6 +13,7 @@ pub mod inbox;
 pub mod jobs;
 pub mod journal;
 pub mod kpi;
+pub mod lane;
 pub mod outbox;
 pub mod people;
 pub mod replay;

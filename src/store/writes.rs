@@ -54,18 +54,19 @@ impl Writes {
     /// also locks the counter row until the commit); later ones count on in memory, and the
     /// flush writes the last one back.
     pub async fn next_task_id(&mut self, conn: &mut Conn) -> anyhow::Result<i64> {
-        let id = match self.ids {
-            Some((stored, last)) => {
-                self.ids = Some((stored, last + 1));
-                last + 1
-            }
-            None => {
-                let id = tasks::next_task_id(conn).await?;
-                self.ids = Some((id, id));
-                id
-            }
-        };
+        if let Some(id) = self.next_counted_task_id() {
+            return Ok(id);
+        }
+        let id = tasks::next_task_id(conn).await?;
+        self.ids = Some((id, id));
         Ok(id)
+    }
+
+    /// The next short task id when this transaction has taken one from the counter already.
+    pub fn next_counted_task_id(&mut self) -> Option<i64> {
+        let (stored, last) = self.ids?;
+        self.ids = Some((stored, last + 1));
+        Some(last + 1)
     }
 
     /// Queues a new task with its `created` event.
@@ -114,6 +115,31 @@ impl Writes {
     /// True when a notice with this key waits to be written.
     pub fn notice_queued(&self, key: &str) -> bool {
         self.notices.iter().any(|(k, _, _)| k == key)
+    }
+
+    /// Takes the queued rows, and the task counter's move, into a buffer of their own to be
+    /// flushed elsewhere; this one goes on counting task ids from the last one given.
+    pub fn split_off(&mut self) -> Writes {
+        let ids = self.ids;
+        self.ids = ids.map(|(_, last)| (last, last));
+        Writes {
+            contacts: std::mem::take(&mut self.contacts),
+            tasks: std::mem::take(&mut self.tasks),
+            events: std::mem::take(&mut self.events),
+            links: std::mem::take(&mut self.links),
+            touchpoints: std::mem::take(&mut self.touchpoints),
+            notices: std::mem::take(&mut self.notices),
+            thread_starts: std::mem::take(&mut self.thread_starts),
+            ids,
+            ..Writes::default()
+        }
+    }
+
+    /// Counts what a buffer split off (see [`Writes::split_off`]) has written as written here.
+    pub fn absorb(&mut self, flushed: Writes) {
+        self.created += flushed.created;
+        self.changed.extend(flushed.changed);
+        self.written.extend(flushed.written);
     }
 
     /// Drops everything queued (the transaction or savepoint it belonged to was rolled back).
@@ -295,7 +321,7 @@ impl<'c> Unqueued<'c> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use keel_chat::Outbound;
 
     use super::*;
@@ -304,7 +330,7 @@ mod tests {
     use crate::store::people::Contact;
     use crate::store::{outbox, Store};
 
-    fn task(id: i64, client_id: i64) -> Task {
+    pub(crate) fn task(id: i64, client_id: i64) -> Task {
         Task {
             id,
             title: format!("Request {id}"),
