@@ -127,9 +127,10 @@ impl Batch {
             let recorded = sent.contains(&key);
             self.notices.insert(key, recorded);
         }
+        // Mail never groups: a mail joins a task only by its references or its subject.
         let requests: Vec<&&Inbound> = events
             .iter()
-            .filter(|e| e.speaker.external && e.thread.is_none())
+            .filter(|e| e.speaker.external && e.thread.is_none() && !matches!(e.kind, InboundKind::Mail(_)))
             .collect();
         if window > 0 && !requests.is_empty() {
             let mut request_channels: Vec<Key> = requests

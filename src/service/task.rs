@@ -110,7 +110,8 @@ pub(super) async fn open_task(turn: &mut Turn<'_>, request: Request<'_>) -> Outc
     let created = NewEvent::new(id, at, turn.who.name(), created);
     turn.writes().insert_task(task.clone(), created);
     link(turn, request.message_id, id);
-    if let Some(root) = &thread {
+    // A request at the top of a channel starts its own thread: one link names both.
+    if let Some(root) = thread.as_deref().filter(|root| *root != request.message_id) {
         link(turn, root, id);
     }
     let tz = turn.speaker_tz();
