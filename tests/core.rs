@@ -169,6 +169,18 @@ async fn with_acme(bot: &Bot) {
     bot.replies().await;
 }
 
+async fn with_globex(bot: &Bot) {
+    bot.say(
+        &team("lea"),
+        "general",
+        None,
+        1,
+        "@keel client add globex \"Globex\" #globex",
+    )
+    .await;
+    bot.replies().await;
+}
+
 on_both_backends!(a_redelivered_event_changes_nothing, |backend| {
     let db = TestDb::new(backend);
     runtime().block_on(async {
@@ -561,15 +573,7 @@ on_both_backends!(a_batch_records_each_contact_once_as_last_seen, |backend| {
     runtime().block_on(async {
         let bot = Bot::start(&db, 0).await;
         with_acme(&bot).await;
-        bot.say(
-            &team("lea"),
-            "general",
-            None,
-            1,
-            "@keel client add globex \"Globex\" #globex",
-        )
-        .await;
-        bot.replies().await;
+        with_globex(&bot).await;
         let message = |who: &Speaker, channel: &str, minutes: i64, text: &str| {
             let kind = InboundKind::Message {
                 text: text.to_string(),
@@ -771,14 +775,7 @@ on_both_backends!(a_long_batch_writes_what_one_event_at_a_time_writes, |backend|
         let each = Bot::start(&each_db, 3).await;
         for bot in [&one, &each] {
             with_acme(bot).await;
-            bot.say(
-                &team("lea"),
-                "general",
-                None,
-                0,
-                "@keel client add globex \"Globex\" #globex",
-            )
-            .await;
+            with_globex(bot).await;
         }
         // Enough events for several flushes while the batch goes on: requests a minute or two
         // apart (each joins the one before), others far apart, team answers in their threads,

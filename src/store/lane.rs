@@ -92,21 +92,12 @@ mod tests {
     use super::*;
     use crate::domain::event::{Created, TaskEvent};
     use crate::store::tasks::NewEvent;
-    use crate::store::writes::tests::task;
+    use crate::store::writes::tests::{task, with_acme};
     use crate::store::Store;
 
     /// A lane over a new database's transaction, and a client for its tasks.
     async fn lane() -> (Store, Lane, i64) {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        let mut tx = store.begin().await.unwrap();
-        sqlx::query("INSERT INTO clients (key, name, created_at) VALUES ('acme', 'Acme', 0)")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        let client = sqlx::query_scalar("SELECT id FROM clients WHERE key = 'acme'")
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
+        let (store, tx, client) = with_acme().await;
         (store, Lane::new(tx), client)
     }
 

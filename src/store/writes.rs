@@ -360,6 +360,18 @@ pub(crate) mod tests {
         }
     }
 
+    /// A new in-memory database's transaction, holding the client `acme` (its id given).
+    pub(crate) async fn with_acme() -> (Store, crate::store::Tx, i64) {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        sqlx::query("INSERT INTO clients (key, name, created_at) VALUES ('acme', 'Acme', 0)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let client = count(&mut tx, "SELECT id FROM clients WHERE key = 'acme'").await;
+        (store, tx, client)
+    }
+
     async fn count(conn: &mut Conn, sql: &str) -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .fetch_one(conn)
@@ -372,13 +384,7 @@ pub(crate) mod tests {
     /// moves on, and the queue is empty afterwards with the tasks counted and marked changed.
     #[tokio::test]
     async fn a_flush_writes_every_queued_row_in_order() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        let mut tx = store.begin().await.unwrap();
-        sqlx::query("INSERT INTO clients (key, name, created_at) VALUES ('acme', 'Acme', 0)")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        let client: i64 = count(&mut tx, "SELECT id FROM clients WHERE key = 'acme'").await;
+        let (_store, mut tx, client) = with_acme().await;
         let mut writes = Writes::default();
         let mut ids = Vec::new();
         for n in 0..2 {
