@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use keel_chat::{Inbound, InboundSink};
 use keel_email::EmailAdapter;
 
-use super::{core, email_config, next_round, observer, until_tasks, Servers, CHUNK};
+use super::{core, count_tasks, email_config, next_round, observer, Servers, CHUNK};
 
 /// A sink that keeps what the adapter hands over.
 #[derive(Default)]
@@ -84,12 +84,14 @@ pub(super) async fn alone(events: &[Inbound]) -> anyhow::Result<Alone> {
             tokio::spawn(async move { futures::future::join_all(chunk.into_iter().map(|e| ingest.deliver(e))).await })
         })
         .collect();
-    let (took, tasks) = until_tasks(&mut db, events.len() as i64, started).await?;
+    // Each handover returns once its task is committed.
     for handover in handovers {
         for result in handover.await? {
             result?;
         }
     }
+    let took = started.elapsed();
+    let tasks = count_tasks(&mut db).await?;
     anyhow::ensure!(
         tasks == events.len() as i64,
         "the writer alone made {tasks} tasks of {} mails",
